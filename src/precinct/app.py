@@ -1,0 +1,174 @@
+"""FastAPI application factory: one app, API under /api/v1, domain routers discovered."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from precinct import __version__
+from precinct.config import Settings, get_settings
+from precinct.core.access import public
+from precinct.core.bus import Bus, make_bus
+from precinct.core.db import Database
+from precinct.domains import domain_modules
+from precinct.errors import PrecinctError
+
+log = logging.getLogger("precinct")
+API_PREFIX = "/api/v1"
+WEB_DIR = Path(__file__).resolve().parent / "web"
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body",
+         "reason": err.get("msg", "invalid"), "location": err.get("loc", ("?",))[0]}
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PrecinctError)
+    async def _precinct_error(_request: Request, exc: PrecinctError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        return JSONResponse(exc.to_body(), status_code=exc.http_status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = _validation_detail(exc)
+        first = detail[0] if detail else {"field": "body", "reason": "invalid"}
+        return JSONResponse(
+            {"error": "bad_input", "message": f"{first['field']}: {first['reason']}", "detail": detail},
+            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": code, "message": str(exc.detail), "detail": None},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # The trace goes to the server log only; the client learns nothing of the internals.
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse({"error": "internal_error", "message": "internal server error", "detail": None},
+                            status_code=500)
+
+
+def install_metrics(app: FastAPI) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    requests = Counter("precinct_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry)
+    latency = Histogram("precinct_http_request_seconds", "HTTP request latency", ["method", "route"],
+                        registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Any) -> Any:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        latency.labels(request.method, name).observe(time.perf_counter() - start)
+        requests.labels(request.method, name, str(response.status_code)).inc()
+        return response
+
+    return registry
+
+
+def system_router(registry: CollectorRegistry) -> APIRouter:
+    router = APIRouter(tags=["system"])
+
+    @router.get(f"{API_PREFIX}/health", dependencies=[public])  # type: ignore[list-item]
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "version": __version__}
+
+    @router.get(f"{API_PREFIX}/ready", dependencies=[public], responses={503: {"description": "not ready"}})  # type: ignore[list-item]
+    def ready(request: Request) -> JSONResponse:
+        """Readiness: the operations database answers."""
+        db: Database = request.app.state.db
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"error": "not_ready", "message": "database unavailable", "detail": None},
+                                status_code=503)
+        return JSONResponse({"status": "ready", "database": db.dialect})
+
+    @router.get("/metrics", dependencies=[public], response_class=PlainTextResponse)  # type: ignore[list-item]
+    def metrics() -> PlainTextResponse:
+        """Prometheus metrics."""
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None,
+               bus: Bus | None = None, migrate: bool = True) -> FastAPI:
+    """Build the Precinct API.
+
+    Parameters
+    ----------
+    settings
+        Configuration; defaults to the environment's.
+    db
+        An operations database to use (tests pass one); defaults to the settings' database.
+    bus
+        The event bus; defaults to the settings' (in-process unless ``bus_url`` is set).
+    migrate
+        Run the migrations at start-up.
+    """
+    settings = settings or get_settings()
+    db = db or Database.from_settings(settings)
+    if migrate:
+        db.migrate()
+    bus = bus or make_bus(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await bus.start()
+        for hook in getattr(app.state, "startup_hooks", []):
+            await hook(app)
+        try:
+            yield
+        finally:
+            for hook in getattr(app.state, "shutdown_hooks", []):
+                await hook(app)
+            await bus.stop()
+
+    app = FastAPI(title="Precinct", version=__version__, lifespan=lifespan,
+                  description="Police operations platform API (情指勤舆督一体化). "
+                              "Personal-data routes need X-Case-Id and X-Purpose headers.")
+    app.state.settings = settings
+    app.state.db = db
+    app.state.bus = bus
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    install_error_handlers(app)
+    registry = install_metrics(app)
+    app.include_router(system_router(registry))
+    for module in domain_modules("views"):
+        router = getattr(module, "router", None)
+        if router is not None:
+            app.include_router(router, prefix=API_PREFIX)
+        setup = getattr(module, "setup", None)
+        if setup is not None:
+            setup(app)
+    static = WEB_DIR / "dist"
+    if static.is_dir():
+        app.mount("/ui", StaticFiles(directory=static, html=True), name="ui")
+
+        @app.get("/", include_in_schema=False, dependencies=[public])  # type: ignore[list-item]
+        def _root() -> RedirectResponse:
+            return RedirectResponse("/ui/")
+    return app

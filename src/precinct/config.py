@@ -1,0 +1,63 @@
+"""One typed Settings class for the whole system (env prefix ``PRECINCT_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-local-only"  # noqa: S105 - refused outside local/test use
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every value can be set as ``PRECINCT_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="PRECINCT_", extra="ignore")
+
+    environment: Literal["local", "test", "production"] = "local"
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset means embedded SQLite in data_dir"
+    )
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    token_ttl_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    idle_timeout_minutes: int = Field(default=30, ge=1)
+    max_failed_logins: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    bus_url: str | None = Field(default=None, description="nats://host:port for JetStream; unset = in-process")
+    spark: bool = Field(default=False, description="run analytics on Apache Spark instead of DuckDB")
+    anpr_retention_days: int = Field(default=365, ge=1)
+    audit_retention_days: int = Field(default=3650, ge=1)
+    user: str | None = Field(default=None, description="Precinct user the CLI acts as (PRECINCT_USER)")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key.get_secret_value() == DEFAULT_SECRET:
+            raise ValueError(
+                "PRECINCT_SECRET_KEY is the built-in default; set a secret before running in production"
+            )
+        if self.environment == "production" and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("PRECINCT_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'precinct.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call ``get_settings.cache_clear()``)."""
+    return Settings()

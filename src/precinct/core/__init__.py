@@ -1,0 +1,4 @@
+"""Shared infrastructure: database, warehouse, event bus, identity, access control and audit.
+
+``core`` imports no domain package.
+"""

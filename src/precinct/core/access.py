@@ -1,0 +1,215 @@
+"""Access control: every API route declares who may call it; personal-data reads are purpose-bound.
+
+Routes depend on one of three rules, which also make the access policy inspectable (the route-table
+test walks them):
+
+``allow(*roles)``
+    an authenticated caller whose role is listed; returns the :class:`Principal`.
+``personal_data(*roles, resource=...)``
+    as ``allow``, and the request must carry a case id (``X-Case-Id``) and a purpose code
+    (``X-Purpose``) that the role may use; returns an :class:`AccessGrant` whose ``record`` writes
+    the audit record before results leave. Refusals are audited too.
+``public``
+    no authentication (login, health).
+
+CLI commands get the same checks through :func:`cli_grant` and :func:`cli_principal`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from precinct.config import Settings
+from precinct.core import audit
+from precinct.core.db import Database
+from precinct.core.identity import Principal, principal_for, resolve_token
+from precinct.core.roles import PURPOSE_ROLES, AuditAction, Purpose, Role
+from precinct.errors import BadInput, Forbidden, NotAuthenticated
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_CASE_ID = re.compile(r"^[^\x00-\x1f\x7f]{2,128}$")
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _route_name(request: Request) -> str:
+    return f"{request.method} {request.url.path}"
+
+
+@dataclass
+class AccessGrant:
+    """Permission for one purpose-bound read; ``record`` must run before results are returned."""
+
+    principal: Principal
+    case_id: str
+    purpose: Purpose
+    resource: str
+    db: Database
+    recorded: bool = field(default=False, init=False)
+
+    def record(
+        self, *, result_count: int | None, params: dict[str, Any] | None = None,
+        action: AuditAction = AuditAction.consultation, session: Session | None = None,
+    ) -> None:
+        """Write the audit record (in ``session``'s transaction if given, else its own).
+
+        Raises ``AuditFailure`` when it cannot be written, so the results never leave unaudited.
+        """
+        kwargs = dict(actor=self.principal.username, role=self.principal.role.value, action=action,
+                      resource=self.resource, params=params, result_count=result_count,
+                      case_id=self.case_id, purpose=self.purpose.value, outcome="ok")
+        if session is not None:
+            audit.append(session, **kwargs)  # type: ignore[arg-type]
+        else:
+            with self.db.session() as s:
+                audit.append(s, **kwargs)  # type: ignore[arg-type]
+        self.recorded = True
+
+
+def refuse(db: Database, *, actor: str, role: str, resource: str, reason: str,
+           case_id: str | None = None, purpose: str | None = None,
+           params: dict[str, Any] | None = None) -> Forbidden:
+    """Audit a refusal (committed on its own) and return the error to raise."""
+    with db.session() as s:
+        audit.append(s, actor=actor, role=role, action=AuditAction.refusal, resource=resource,
+                     params={**(params or {}), "reason": reason}, case_id=case_id,
+                     purpose=purpose, outcome="refused")
+    return Forbidden(reason, detail={"resource": resource})
+
+
+def check_purpose(
+    db: Database, principal: Principal, *, resource: str, case_id: str | None, purpose: str | None,
+) -> tuple[str, Purpose]:
+    """Validate case id and purpose for a personal-data read; refusals are audited."""
+    actor, role = principal.username, principal.role.value
+    if not case_id or not purpose:
+        missing = [n for n, v in (("case id", case_id), ("purpose", purpose)) if not v]
+        raise refuse(db, actor=actor, role=role, resource=resource, case_id=case_id, purpose=purpose,
+                     reason=f"personal data needs a case id and a purpose; missing: {', '.join(missing)}")
+    if not _CASE_ID.match(case_id):
+        raise refuse(db, actor=actor, role=role, resource=resource, case_id=case_id[:128], purpose=purpose,
+                     reason="case id must be 2-128 printable characters")
+    try:
+        purpose_code = Purpose(purpose)
+    except ValueError:
+        raise refuse(db, actor=actor, role=role, resource=resource, case_id=case_id, purpose=purpose[:64],
+                     reason=f"unknown purpose {purpose!r}; one of {', '.join(p.value for p in Purpose)}") from None
+    if principal.role not in PURPOSE_ROLES[purpose_code]:
+        raise refuse(db, actor=actor, role=role, resource=resource, case_id=case_id, purpose=purpose,
+                     reason=f"role {role} may not read personal data for purpose {purpose}")
+    return case_id, purpose_code
+
+
+class AccessRule:
+    """Base of the route access rules (inspected by the route-table test)."""
+
+    roles: frozenset[Role] = frozenset()
+    authenticated = True
+    personal_data = False
+
+
+class PublicRule(AccessRule):
+    authenticated = False
+
+    def __call__(self) -> None:
+        return None
+
+
+public = PublicRule()
+
+
+class RoleRule(AccessRule):
+    def __init__(self, roles: Iterable[Role], resource: str | None = None) -> None:
+        self.roles = frozenset(roles)
+        self.resource = resource
+
+    def authenticate(self, request: Request, token: str | None) -> Principal:
+        if not token:
+            raise NotAuthenticated("log in first: this route needs a bearer token")
+        principal = resolve_token(get_db(request), get_settings_dep(request), token)
+        if principal.role not in self.roles:
+            raise refuse(get_db(request), actor=principal.username, role=principal.role.value,
+                         resource=self.resource or _route_name(request),
+                         reason=f"role {principal.role.value} may not use this route")
+        return principal
+
+    def __call__(self, request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+        return self.authenticate(request, token)
+
+
+class PersonalDataRule(RoleRule):
+    personal_data = True
+
+    def __init__(self, roles: Iterable[Role], resource: str) -> None:
+        super().__init__(roles, resource)
+        self.resource_name = resource
+
+    def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        token: Annotated[str | None, Depends(oauth2_scheme)],
+        x_case_id: Annotated[str | None, Header(description="case this personal-data read serves")] = None,
+        x_purpose: Annotated[str | None, Header(description="purpose code, e.g. investigation")] = None,
+    ) -> AccessGrant:
+        principal = self.authenticate(request, token)
+        db = get_db(request)
+        case_id, purpose = check_purpose(db, principal, resource=self.resource_name,
+                                         case_id=x_case_id, purpose=x_purpose)
+        return AccessGrant(principal=principal, case_id=case_id, purpose=purpose,
+                           resource=self.resource_name, db=db)
+
+
+def allow(*roles: Role, resource: str | None = None) -> Any:
+    """Dependency: an authenticated caller with one of ``roles``."""
+    if not roles:
+        raise ValueError("allow() needs at least one role")
+    return Depends(RoleRule(roles, resource))
+
+
+def personal_data(*roles: Role, resource: str) -> Any:
+    """Dependency: a purpose-bound personal-data read by one of ``roles`` (returns AccessGrant)."""
+    if not roles:
+        raise ValueError("personal_data() needs at least one role")
+    return Depends(PersonalDataRule(roles, resource))
+
+
+# --- CLI -------------------------------------------------------------------------------------
+
+def cli_principal(db: Database, username: str | None, roles: Iterable[Role], *, resource: str) -> Principal:
+    """The named user a CLI command acts as, with the same role check as the API."""
+    with db.sessionmaker() as s:
+        principal = principal_for(s, username)
+    allowed = frozenset(roles)
+    if principal.role not in allowed:
+        raise refuse(db, actor=principal.username, role=principal.role.value, resource=resource,
+                     reason=f"role {principal.role.value} may not use this command")
+    return principal
+
+
+def cli_grant(db: Database, username: str | None, roles: Iterable[Role], *, resource: str,
+              case_id: str | None, purpose: str | None) -> AccessGrant:
+    """A purpose-bound grant for a CLI command that reads personal data."""
+    principal = cli_principal(db, username, roles, resource=resource)
+    case, purpose_code = check_purpose(db, principal, resource=resource, case_id=case_id, purpose=purpose)
+    return AccessGrant(principal=principal, case_id=case, purpose=purpose_code, resource=resource, db=db)
+
+
+def require_text(value: str | None, field_name: str) -> str:
+    if value is None or not value.strip():
+        raise BadInput(f"{field_name} is required", detail={"field": field_name})
+    return value

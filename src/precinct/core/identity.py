@@ -1,0 +1,184 @@
+"""Users, passwords (Argon2), login with lockout, bearer tokens bound to server-side sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from precinct.config import Settings
+from precinct.core import audit
+from precinct.core.db import Database, utcnow
+from precinct.core.models import User, UserSession
+from precinct.core.roles import AuditAction, Role
+from precinct.errors import AccountLocked, BadInput, Conflict, NotAuthenticated, NotFound
+
+_hasher = PasswordHasher()
+# Verifying against a real hash when the user does not exist keeps timing uniform.
+_DUMMY_HASH = _hasher.hash("precinct-dummy-password")
+MIN_PASSWORD_LENGTH = 8
+# A session's last_seen is only rewritten when older than this, to spare the write lock.
+_TOUCH_INTERVAL = dt.timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the authenticated user and role (API) or the named CLI user."""
+
+    user_id: int
+    username: str
+    role: Role
+    session_id: str | None = None
+    unit_id: str | None = None
+
+
+def create_user(
+    session: Session, *, username: str, role: Role | str, password: str,
+    display_name: str | None = None, unit_id: str | None = None, actor: str = "system",
+) -> User:
+    try:
+        role = Role(role)
+    except ValueError:
+        raise BadInput(f"unknown role {role!r}", detail={"field": "role", "allowed": [r.value for r in Role]}) from None
+    if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise BadInput("username must be 1-64 letters, digits, '.', '_' or '-'", detail={"field": "username"})
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters", detail={"field": "password"})
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} already exists", detail={"field": "username"})
+    user = User(username=username, role=role.value, password_hash=_hasher.hash(password),
+                display_name=display_name, unit_id=unit_id)
+    session.add(user)
+    session.flush()
+    audit.append(session, actor=actor, role="admin" if actor != "system" else "system",
+                 action=AuditAction.administration, resource="users",
+                 params={"op": "create", "username": username, "role": role.value})
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise NotFound(f"no active user {username!r}", detail={"field": "username"})
+    return user
+
+
+def authenticate(db: Database, settings: Settings, *, username: str, password: str) -> tuple[User, str]:
+    """Check a password, apply lockout, open a session; returns the user and a bearer token.
+
+    Every attempt is audited. The lockout counter commits even when the attempt fails.
+    """
+    now = utcnow()
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            _verify(_DUMMY_HASH, password)
+            audit.append(s, actor=username[:64] or "?", role="unknown", action=AuditAction.login,
+                         resource="auth", outcome="unknown_user")
+            failure: Exception | None = NotAuthenticated("wrong username or password")
+        elif user.locked_until is not None and user.locked_until > now:
+            audit.append(s, actor=user.username, role=user.role, action=AuditAction.login,
+                         resource="auth", outcome="locked")
+            failure = AccountLocked(
+                "account locked after repeated failed logins; ask an administrator or wait",
+                detail={"locked_until": user.locked_until.isoformat()})
+        elif not _verify(user.password_hash, password):
+            user.failed_logins += 1
+            outcome = "bad_password"
+            if user.failed_logins >= settings.max_failed_logins:
+                user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
+                user.failed_logins = 0
+                outcome = "locked_now"
+            audit.append(s, actor=user.username, role=user.role, action=AuditAction.login,
+                         resource="auth", outcome=outcome)
+            failure = NotAuthenticated("wrong username or password")
+        else:
+            failure = None
+            user.failed_logins = 0
+            user.locked_until = None
+            sid = secrets.token_urlsafe(24)
+            s.add(UserSession(id=sid, user_id=user.id, created_at=now, last_seen=now))
+            audit.append(s, actor=user.username, role=user.role, action=AuditAction.login,
+                         resource="auth", outcome="ok", params={"session": sid[:8]})
+            token = issue_token(settings, user=user, session_id=sid)
+    if failure is not None:
+        raise failure
+    assert user is not None
+    return user, token
+
+
+def _verify(hash_: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hash_, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(settings: Settings, *, user: User, session_id: str) -> str:
+    now = utcnow()
+    claims = {
+        "sub": user.username, "uid": user.id, "role": user.role, "sid": session_id,
+        "iat": int(now.timestamp()),
+        "exp": int((now + dt.timedelta(minutes=settings.token_ttl_minutes)).timestamp()),
+    }
+    return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
+
+
+def resolve_token(db: Database, settings: Settings, token: str) -> Principal:
+    """Validate a bearer token against its session: expired, revoked or idle sessions are refused."""
+    try:
+        claims = jwt.decode(token, settings.secret_key.get_secret_value(), algorithms=["HS256"],
+                            options={"require": ["exp", "sub", "sid", "uid"]})
+    except jwt.ExpiredSignatureError:
+        raise NotAuthenticated("token expired; log in again") from None
+    except jwt.PyJWTError:
+        raise NotAuthenticated("invalid token") from None
+    now = utcnow()
+    idle = dt.timedelta(minutes=settings.idle_timeout_minutes)
+    with db.sessionmaker() as s:
+        row = s.get(UserSession, claims["sid"])
+        user = s.get(User, claims["uid"])
+        if row is None or row.revoked or user is None or not user.active:
+            raise NotAuthenticated("session ended; log in again")
+        if now - row.last_seen > idle:
+            raise NotAuthenticated("session expired after inactivity; log in again")
+        needs_touch = now - row.last_seen > _TOUCH_INTERVAL
+        principal = Principal(user_id=user.id, username=user.username, role=Role(user.role),
+                              session_id=row.id, unit_id=user.unit_id)
+    if needs_touch:
+        with db.session() as s:
+            live = s.get(UserSession, principal.session_id)
+            if live is not None:
+                live.last_seen = now
+    return principal
+
+
+def revoke_session(db: Database, session_id: str) -> None:
+    with db.session() as s:
+        row = s.get(UserSession, session_id)
+        if row is not None:
+            row.revoked = True
+
+
+def unlock_user(session: Session, *, username: str, actor: str) -> None:
+    user = get_user(session, username)
+    user.locked_until = None
+    user.failed_logins = 0
+    audit.append(session, actor=actor, role="admin", action=AuditAction.administration,
+                 resource="users", params={"op": "unlock", "username": username})
+
+
+def principal_for(session: Session, username: str | None) -> Principal:
+    """The named Precinct user a CLI command acts as (``--as`` or ``PRECINCT_USER``)."""
+    if not username:
+        raise NotAuthenticated("name the Precinct user this command acts as: --as USER or PRECINCT_USER")
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise NotAuthenticated(f"no active Precinct user {username!r}")
+    return Principal(user_id=user.id, username=user.username, role=Role(user.role), unit_id=user.unit_id)

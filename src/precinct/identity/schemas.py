@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from precinct.core.roles import Role
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="seconds until the token expires")
+    role: Role
+    username: str
+
+
+class Me(BaseModel):
+    username: str
+    role: Role
+    unit_id: str | None = None
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    role: Role
+    password: str = Field(min_length=8, max_length=256)
+    display_name: str | None = Field(default=None, max_length=128)
+    unit_id: str | None = Field(default=None, max_length=64)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: Role
+    display_name: str | None = None
+    unit_id: str | None = None
+    locked: bool = False

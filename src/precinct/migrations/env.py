@@ -1,0 +1,32 @@
+"""Alembic environment: runs against the engine handed in by ``precinct.core.db.upgrade``."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from precinct.core.db import Base
+from precinct.domains import import_models
+
+import_models()
+target_metadata = Base.metadata
+config = context.config
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes.get("engine")
+    if engine is None:
+        engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        if connection.in_transaction():
+            connection.commit()
+
+
+run_migrations_online()

@@ -1,0 +1,63 @@
+"""``precinct audit`` (verify the chain) and ``precinct retention run``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import typer
+from sqlalchemy import func, select
+
+from precinct.config import get_settings
+from precinct.core import audit
+from precinct.core.clikit import AsUser, FormatOpt, emit_json, err_console, open_db, progress_bar
+from precinct.core.models import AuditRecord
+from precinct.domains import domain_modules
+
+CLI_NAME = "audit"
+app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify(format: FormatOpt = "table") -> None:
+    """Check the whole chain: exit 0 if intact, 1 naming the first bad record."""
+    db = open_db()
+    with db.sessionmaker() as s:
+        total = s.scalar(select(func.count()).select_from(AuditRecord)) or 0
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("verifying audit chain", total=total)
+        result = audit.verify(db.engine, progress=lambda n: bar.update(task, completed=n))
+        bar.update(task, completed=result.checked)
+    if format == "json":
+        emit_json({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
+                   "reason": result.reason})
+    elif result.ok:
+        typer.echo(f"audit chain intact: {result.checked} records")
+    else:
+        err_console.print(f"[red]audit chain BROKEN[/red] at record {result.first_bad_seq}: {result.reason}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+retention_app = typer.Typer(help="Retention limits, enforced by code.", no_args_is_help=True)
+
+
+@retention_app.command("run")
+def retention_run(as_user: AsUser = "retention", format: FormatOpt = "table") -> None:
+    """Erase what is past its retention period in every domain; each erasure is audited."""
+    settings = get_settings()
+    db = open_db()
+    now = dt.datetime.now(dt.UTC)
+    summaries: list[dict[str, Any]] = []
+    for module in domain_modules("retention"):
+        summaries.extend(module.run(db=db, settings=settings, now=now, actor=as_user or "retention"))
+    if format == "json":
+        emit_json({"erasures": summaries})
+    else:
+        for s in summaries:
+            typer.echo(f"{s.get('resource')}: erased {s.get('erased', 0)} (kept {s.get('kept', 0)})")
+        if not summaries:
+            typer.echo("nothing to erase")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(retention_app, name="retention")
