@@ -88,12 +88,12 @@ def install_metrics(app: FastAPI) -> CollectorRegistry:
 def system_router(registry: CollectorRegistry) -> APIRouter:
     router = APIRouter(tags=["system"])
 
-    @router.get(f"{API_PREFIX}/health", dependencies=[public])  # type: ignore[list-item]
+    @router.get(f"{API_PREFIX}/health", dependencies=[public])
     def health() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok", "version": __version__}
 
-    @router.get(f"{API_PREFIX}/ready", dependencies=[public], responses={503: {"description": "not ready"}})  # type: ignore[list-item]
+    @router.get(f"{API_PREFIX}/ready", dependencies=[public], responses={503: {"description": "not ready"}})
     def ready(request: Request) -> JSONResponse:
         """Readiness: the operations database answers."""
         db: Database = request.app.state.db
@@ -105,7 +105,7 @@ def system_router(registry: CollectorRegistry) -> APIRouter:
                                 status_code=503)
         return JSONResponse({"status": "ready", "database": db.dialect})
 
-    @router.get("/metrics", dependencies=[public], response_class=PlainTextResponse)  # type: ignore[list-item]
+    @router.get("/metrics", dependencies=[public], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
         """Prometheus metrics."""
         return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     if static.is_dir():
         app.mount("/ui", StaticFiles(directory=static, html=True), name="ui")
 
-        @app.get("/", include_in_schema=False, dependencies=[public])  # type: ignore[list-item]
+        @app.get("/", include_in_schema=False, dependencies=[public])
         def _root() -> RedirectResponse:
             return RedirectResponse("/ui/")
     return app

@@ -130,7 +130,7 @@ class PublicRule(AccessRule):
         return None
 
 
-public = PublicRule()
+public: Any = Depends(PublicRule())
 
 
 class RoleRule(AccessRule):
