@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -172,3 +173,20 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         def _root() -> RedirectResponse:
             return RedirectResponse("/ui/")
     return app
+
+
+def iter_routes(app: FastAPI) -> list[tuple[str, set[str], Any]]:
+    """Every route as (full path, methods, route object), through included routers.
+
+    FastAPI keeps included routers nested (``iter_route_contexts`` flattens them, prefixes
+    applied); the route object carries the dependency tree the access rules live in.
+    """
+    from fastapi.routing import APIWebSocketRoute, iter_route_contexts
+
+    out: list[tuple[str, set[str], Any]] = []
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        if isinstance(route, APIRoute | APIWebSocketRoute):
+            methods = set(ctx.methods or ()) if isinstance(route, APIRoute) else {"WEBSOCKET"}
+            out.append((str(ctx.path), methods, route))
+    return out

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET = "change-me-local-only"  # noqa: S105 - refused outside local/test use
+DEFAULT_SECRET = "precinct-local-development-secret-change-me"  # noqa: S105 - refused in production
 
 
 class Settings(BaseSettings):
