@@ -1,0 +1,468 @@
+// The operations map. Leaflet with canvas layers of our own for the road network and for large
+// point sets (thousands of incidents and units draw in one pass). Works with no internet: the roads
+// come from Precinct's own graph through the API; an online base map is an opt-in layer.
+import L from "leaflet";
+import "leaflet/dist/leaflet.css";
+import { api, latLonOf, num, rowsOf, str } from "./api";
+import { h } from "./dom";
+import { lang, t } from "./i18n";
+import { idOf, type Row, store, subscribe, typeName } from "./store";
+
+export const PRIORITY_COLOURS: Record<string, string> = {
+  red: "#e0262a", orange: "#f28a1a", yellow: "#f2c81a", blue: "#2f7de1", green: "#2fa84f",
+};
+const PRIORITY_BY_NUMBER = ["red", "orange", "yellow", "blue", "green"];
+
+export function priorityKey(p: unknown): string {
+  if (p === null || p === undefined) return "blue";
+  const s = String(p).toLowerCase();
+  if (s in PRIORITY_COLOURS) return s;
+  const n = Number(s.replace(/^p/, ""));
+  if (Number.isInteger(n) && n >= 1 && n <= 5) return PRIORITY_BY_NUMBER[n - 1];
+  if (/红|critical|emergency/.test(s)) return "red";
+  if (/橙|high/.test(s)) return "orange";
+  if (/黄|medium/.test(s)) return "yellow";
+  if (/绿|lowest|info/.test(s)) return "green";
+  return "blue";
+}
+
+export function priorityOf(r: Row): string {
+  return priorityKey(r.priority ?? r.colour ?? r.color ?? r.level);
+}
+
+export const UNIT_COLOURS: Record<string, string> = {
+  available: "#19a974", dispatched: "#ff8c00", en_route: "#ff8c00", on_scene: "#a463f2",
+  busy: "#777", off_duty: "#bbb", unavailable: "#999",
+};
+
+export function unitColour(status: unknown): string {
+  return UNIT_COLOURS[String(status ?? "available").toLowerCase()] ?? "#19a974";
+}
+
+// --- a canvas layer for many points / segments ------------------------------------------------
+
+type Drawer = (ctx: CanvasRenderingContext2D, toPx: (x0: number, y0: number) => [number, number], zoom: number) => void;
+
+class CanvasLayer extends L.Layer {
+  canvas!: HTMLCanvasElement;
+  drawer: Drawer;
+  frame = 0;
+  drawn = false;
+  constructor(drawer: Drawer, private zIndex = 200) { super(); this.drawer = drawer; }
+
+  onAdd(map: L.Map): this {
+    this.canvas = L.DomUtil.create("canvas", "leaflet-zoom-hide precinct-canvas") as HTMLCanvasElement;
+    this.canvas.style.zIndex = String(this.zIndex);
+    this.canvas.style.pointerEvents = "none";
+    map.getPane("overlayPane")!.appendChild(this.canvas);
+    map.on("moveend zoomend resize viewreset", this.redraw, this);
+    this.redraw();
+    return this;
+  }
+
+  onRemove(map: L.Map): this {
+    map.off("moveend zoomend resize viewreset", this.redraw, this);
+    this.canvas.remove();
+    return this;
+  }
+
+  redraw(): this {
+    if (!this._map || this.frame) return this;
+    this.frame = requestAnimationFrame(() => { this.frame = 0; this.drawNow(); });
+    return this;
+  }
+
+  drawNow(): void {
+    const map = this._map;
+    if (!map) return;
+    const size = map.getSize();
+    const dpr = window.devicePixelRatio || 1;
+    const topLeft = map.containerPointToLayerPoint([0, 0]);
+    L.DomUtil.setPosition(this.canvas, topLeft);
+    this.canvas.width = size.x * dpr;
+    this.canvas.height = size.y * dpr;
+    this.canvas.style.width = size.x + "px";
+    this.canvas.style.height = size.y + "px";
+    const ctx = this.canvas.getContext("2d")!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const zoom = map.getZoom();
+    const scale = Math.pow(2, zoom);
+    const origin = map.getPixelOrigin();
+    const ox = origin.x + topLeft.x, oy = origin.y + topLeft.y;
+    this.drawer(ctx, (x0, y0) => [x0 * scale - ox, y0 * scale - oy], zoom);
+    this.drawn = true;
+    this.fire("drawn");
+  }
+}
+
+/** Web-Mercator pixel coordinates at zoom 0 (Leaflet's CRS, 256-px tiles). */
+function project0(lat: number, lon: number): [number, number] {
+  const p = L.CRS.EPSG3857.latLngToPoint(L.latLng(lat, lon), 0);
+  return [p.x, p.y];
+}
+
+interface PointSet { xs: Float64Array; ys: Float64Array; colours: string[]; rows: Row[]; radius: number; shape: "circle" | "square" | "diamond" }
+
+function pointSet(rows: Row[], colour: (r: Row) => string, radius: number, shape: PointSet["shape"]): PointSet {
+  const kept: Row[] = [];
+  const xs: number[] = [], ys: number[] = [], colours: string[] = [];
+  for (const r of rows) {
+    const ll = latLonOf(r);
+    if (!ll) continue;
+    const [x, y] = project0(ll[0], ll[1]);
+    xs.push(x); ys.push(y); colours.push(colour(r)); kept.push(r);
+  }
+  return { xs: Float64Array.from(xs), ys: Float64Array.from(ys), colours, rows: kept, radius, shape };
+}
+
+function drawPoints(set: PointSet): Drawer {
+  return (ctx, toPx, zoom) => {
+    const r = zoom >= 15 ? set.radius + 2 : zoom <= 11 ? Math.max(2, set.radius - 2) : set.radius;
+    const w = ctx.canvas.width, hgt = ctx.canvas.height;
+    // Batch by colour: one path per colour.
+    const byColour = new Map<string, number[]>();
+    for (let i = 0; i < set.xs.length; i++) {
+      const c = set.colours[i];
+      if (!byColour.has(c)) byColour.set(c, []);
+      byColour.get(c)!.push(i);
+    }
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "rgba(0,0,0,0.55)";
+    for (const [c, idx] of byColour) {
+      ctx.beginPath();
+      for (const i of idx) {
+        const [x, y] = toPx(set.xs[i], set.ys[i]);
+        if (x < -r || y < -r || x > w + r || y > hgt + r) continue;
+        if (set.shape === "square") { ctx.rect(x - r, y - r, 2 * r, 2 * r); }
+        else if (set.shape === "diamond") { ctx.moveTo(x, y - r - 1); ctx.lineTo(x + r + 1, y); ctx.lineTo(x, y + r + 1); ctx.lineTo(x - r - 1, y); ctx.closePath(); }
+        else { ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, Math.PI * 2); }
+      }
+      ctx.fillStyle = c;
+      ctx.fill();
+      ctx.stroke();
+    }
+  };
+}
+
+// --- road network -------------------------------------------------------------------------------
+
+interface Roads { lines: Float64Array[]; classes: number[]; bounds: L.LatLngBounds | null }
+
+/** Parse the road network from GeoJSON, {edges:[[lat,lon,lat,lon]]}, {segments|lines:[[[lat,lon],...]]}. */
+export function parseRoads(data: any): Roads {
+  const lines: Float64Array[] = [];
+  const classes: number[] = [];
+  let minLat = 90, maxLat = -90, minLon = 180, maxLon = -180;
+  const add = (coords: [number, number][], cls: number) => {
+    if (coords.length < 2) return;
+    const a = new Float64Array(coords.length * 2);
+    coords.forEach(([lat, lon], i) => {
+      const [x, y] = project0(lat, lon);
+      a[2 * i] = x; a[2 * i + 1] = y;
+      if (lat < minLat) minLat = lat; if (lat > maxLat) maxLat = lat;
+      if (lon < minLon) minLon = lon; if (lon > maxLon) maxLon = lon;
+    });
+    lines.push(a); classes.push(cls);
+  };
+  const classOf = (p: any): number => {
+    const c = String(p?.highway ?? p?.road_class ?? p?.class ?? p?.kind ?? "").toLowerCase();
+    if (/motorway|trunk|ring|expressway/.test(c)) return 3;
+    if (/primary|secondary|arterial|bridge/.test(c)) return 2;
+    const speed = Number(p?.speed_kph ?? p?.maxspeed ?? p?.speed ?? 0);
+    if (speed >= 70) return 3;
+    if (speed >= 50) return 2;
+    return 1;
+  };
+  if (data && data.type === "FeatureCollection") {
+    for (const f of data.features ?? []) {
+      const g = f.geometry;
+      if (!g) continue;
+      const cls = classOf(f.properties);
+      if (g.type === "LineString") add(g.coordinates.map((c: number[]) => [c[1], c[0]]), cls);
+      else if (g.type === "MultiLineString") for (const l of g.coordinates) add(l.map((c: number[]) => [c[1], c[0]]), cls);
+    }
+  } else {
+    const rows = rowsOf(data, "edges", "segments", "lines", "roads");
+    for (const r of rows) {
+      if (Array.isArray(r) && r.length === 4 && typeof r[0] === "number") add([[r[0], r[1]], [r[2], r[3]]], 1);
+      else if (Array.isArray(r) && Array.isArray(r[0])) add(r as [number, number][], 1);
+      else if (r && typeof r === "object") {
+        const geom = r.geometry ?? r.coords ?? r.path ?? r.points;
+        if (Array.isArray(geom)) add(geom as [number, number][], classOf(r));
+        else {
+          const a = num(r, "lat1", "from_lat", "u_lat"), b = num(r, "lon1", "from_lon", "u_lon");
+          const c = num(r, "lat2", "to_lat", "v_lat"), d = num(r, "lon2", "to_lon", "v_lon");
+          if (a !== undefined && b !== undefined && c !== undefined && d !== undefined) add([[a, b], [c, d]], classOf(r));
+        }
+      }
+    }
+  }
+  const bounds = lines.length ? L.latLngBounds([minLat, minLon], [maxLat, maxLon]) : null;
+  return { lines, classes, bounds };
+}
+
+function drawRoads(roads: Roads): Drawer {
+  return (ctx, toPx, zoom) => {
+    const styles: Record<number, [string, number]> = {
+      1: ["#c9d1da", zoom >= 15 ? 2 : 1],
+      2: ["#9fb0c2", zoom >= 14 ? 3 : 1.6],
+      3: ["#7d93ab", zoom >= 14 ? 4.5 : 2.4],
+    };
+    for (const cls of [1, 2, 3]) {
+      if (cls === 1 && zoom < 11) continue;
+      ctx.beginPath();
+      for (let i = 0; i < roads.lines.length; i++) {
+        if (roads.classes[i] !== cls) continue;
+        const a = roads.lines[i];
+        let [x, y] = toPx(a[0], a[1]);
+        ctx.moveTo(x, y);
+        for (let j = 2; j < a.length; j += 2) { [x, y] = toPx(a[j], a[j + 1]); ctx.lineTo(x, y); }
+      }
+      ctx.strokeStyle = styles[cls][0];
+      ctx.lineWidth = styles[cls][1];
+      ctx.lineCap = "round";
+      ctx.stroke();
+    }
+  };
+}
+
+// --- the map ----------------------------------------------------------------------------------
+
+export type LayerKey = "roads" | "incidents" | "units" | "cameras" | "alerts" | "risk" | "zones" | "posts" | "isochrones" | "results";
+
+export class OpsMap {
+  map: L.Map;
+  layers = new Map<LayerKey, L.Layer>();
+  sets = new Map<LayerKey, PointSet>();
+  basemap: L.TileLayer | null = null;
+  roadsBounds: L.LatLngBounds | null = null;
+  picking: ((lat: number, lon: number) => void) | null = null;
+  pickMarker: L.CircleMarker | null = null;
+  panel: HTMLElement;
+  onSelect: ((kind: LayerKey, row: Row) => void) | null = null;
+  private geo = new Map<LayerKey, L.GeoJSON | L.LayerGroup>();
+
+  constructor(el: HTMLElement) {
+    this.map = L.map(el, { preferCanvas: true, zoomControl: true, attributionControl: true, minZoom: 3, maxZoom: 19 })
+      .setView([32.49, 119.92], 12);
+    this.map.attributionControl.setPrefix("Precinct");
+    this.panel = h("div.layer-panel");
+    const ctl = new (L.Control.extend({ onAdd: () => this.panel }))({ position: "topright" });
+    ctl.addTo(this.map);
+    L.DomEvent.disableClickPropagation(this.panel);
+    this.map.on("click", (e: L.LeafletMouseEvent) => this.click(e));
+    if (localStorage.getItem("precinct.basemap") === "1") this.setBasemap(true);
+    for (const k of ["incidents", "units", "alerts", "cameras"] as const) {
+      subscribe(k, () => this.refreshPoints(k));
+    }
+    this.renderPanel();
+  }
+
+  enabled(key: LayerKey): boolean {
+    const v = localStorage.getItem(`precinct.layer.${key}`);
+    return v === null ? key !== "cameras" : v === "1";
+  }
+
+  setEnabled(key: LayerKey, on: boolean): void {
+    localStorage.setItem(`precinct.layer.${key}`, on ? "1" : "0");
+    const layer = this.layers.get(key) ?? this.geo.get(key);
+    if (layer) {
+      if (on && !this.map.hasLayer(layer)) layer.addTo(this.map);
+      if (!on && this.map.hasLayer(layer)) this.map.removeLayer(layer);
+    }
+  }
+
+  setBasemap(on: boolean): void {
+    localStorage.setItem("precinct.basemap", on ? "1" : "0");
+    if (on && !this.basemap) {
+      this.basemap = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+        maxZoom: 19, attribution: "© OpenStreetMap contributors", opacity: 0.55,
+      }).addTo(this.map);
+      this.basemap.bringToBack();
+    } else if (!on && this.basemap) {
+      this.basemap.remove();
+      this.basemap = null;
+    }
+  }
+
+  renderPanel(): void {
+    const keys: LayerKey[] = ["roads", "incidents", "units", "cameras", "alerts", "risk", "zones", "posts", "isochrones", "results"];
+    const available = keys.filter((k) => k === "roads" || k === "results" || this.layers.has(k) || this.geo.has(k) || this.sets.has(k));
+    this.panel.replaceChildren(
+      h("div.layer-title", t("map.layers")),
+      ...available.map((k) => h("label.layer-toggle", { dataset: { layer: k } },
+        h("input", { type: "checkbox", checked: this.enabled(k), onchange: (e: Event) => this.setEnabled(k, (e.target as HTMLInputElement).checked) }),
+        h("span.swatch", { dataset: { layer: k } }), " ", t(`map.${k}`),
+        this.sets.has(k) ? h("span.count", ` ${this.sets.get(k)!.rows.length}`) : null)),
+      h("label.layer-toggle", h("input", { type: "checkbox", id: "basemap-toggle", checked: !!this.basemap,
+        onchange: (e: Event) => this.setBasemap((e.target as HTMLInputElement).checked) }), " ", t("map.basemap")),
+      h("button.small", { onclick: () => this.fit() }, t("map.fit")),
+      h("div.legend", Object.keys(PRIORITY_COLOURS).map((p) =>
+        h("span.legend-item", h("i", { style: `background:${PRIORITY_COLOURS[p]}` }), t(`prio.${p}`)))),
+    );
+  }
+
+  fit(): void {
+    if (this.roadsBounds) this.map.fitBounds(this.roadsBounds, { padding: [10, 10] });
+    else {
+      const inc = this.sets.get("incidents");
+      if (inc && inc.rows.length) {
+        const lls = inc.rows.map((r) => latLonOf(r)!).filter(Boolean);
+        this.map.fitBounds(L.latLngBounds(lls as L.LatLngExpression[]), { padding: [10, 10] });
+      }
+    }
+  }
+
+  private putLayer(key: LayerKey, layer: L.Layer): void {
+    const old = this.layers.get(key);
+    if (old) this.map.removeLayer(old);
+    this.layers.set(key, layer);
+    if (this.enabled(key)) layer.addTo(this.map);
+  }
+
+  setRoads(roads: Roads): void {
+    this.putLayer("roads", new CanvasLayer(drawRoads(roads), 150));
+    this.roadsBounds = roads.bounds;
+    if (roads.bounds) this.map.fitBounds(roads.bounds, { padding: [10, 10], animate: false });
+  }
+
+  setPoints(key: LayerKey, rows: Row[]): void {
+    let set: PointSet;
+    if (key === "incidents") {
+      const open = rows.filter((r) => !/^(closed|cleared|merged)$/i.test(String(r.status ?? r.state ?? "")));
+      set = pointSet(open, (r) => PRIORITY_COLOURS[priorityOf(r)], 5, "circle");
+    } else if (key === "units") set = pointSet(rows, (r) => unitColour(r.status ?? r.state), 6, "square");
+    else if (key === "alerts") set = pointSet(rows, () => "#ff00aa", 7, "diamond");
+    else if (key === "cameras") set = pointSet(rows, () => "#334", 3, "square");
+    else set = pointSet(rows, (r) => String(r.__colour ?? "#0b7285"), 5, "circle");
+    const isNew = !this.sets.has(key);
+    this.sets.set(key, set);
+    const existing = this.layers.get(key) as CanvasLayer | undefined;
+    if (existing) { existing.drawer = drawPoints(set); existing.redraw(); }
+    else this.putLayer(key, new CanvasLayer(drawPoints(set), key === "units" ? 260 : 220));
+    if (isNew) this.renderPanel();
+    else this.panel.querySelector(`[data-layer="${key}"] .count`)?.replaceChildren(` ${set.rows.length}`);
+  }
+
+  refreshPoints(key: "incidents" | "units" | "alerts" | "cameras"): void {
+    const rows = key === "incidents" ? [...store.incidents.values()] : key === "units" ? [...store.units.values()]
+      : key === "alerts" ? store.alerts : store.cameras;
+    this.setPoints(key, rows);
+  }
+
+  /** GeoJSON (or rows with polygons) for risk grids, zones, isochrones; styled by properties. */
+  setGeo(key: LayerKey, data: any): void {
+    const old = this.geo.get(key);
+    if (old) this.map.removeLayer(old);
+    const riskColour: Record<string, string> = { red: "#e0262a", yellow: "#f2c81a", green: "#2fa84f" };
+    const layer = L.geoJSON(data, {
+      style: (f) => {
+        const p = f?.properties ?? {};
+        const c = riskColour[String(p.rating ?? p.colour ?? p.color ?? p.level ?? "").toLowerCase()] ?? p.fill ?? "#0b7285";
+        return { color: c, weight: key === "risk" ? 0.5 : 1.5, fillColor: c, fillOpacity: key === "risk" ? 0.28 : 0.12 };
+      },
+      pointToLayer: (_f, ll) => L.circleMarker(ll, { radius: 6, color: "#222", weight: 1, fillColor: "#00b4d8", fillOpacity: 0.9 }),
+    });
+    this.geo.set(key, layer);
+    if (this.enabled(key)) layer.addTo(this.map);
+    this.renderPanel();
+  }
+
+  /** Query results: points (rows with coordinates) and optional paths ([[lat,lon],...]). */
+  showResults(rows: Row[], paths: [number, number][][] = []): void {
+    const group = L.layerGroup();
+    for (const p of paths) if (p.length > 1) L.polyline(p, { color: "#d6336c", weight: 3, opacity: 0.85 }).addTo(group);
+    rows.forEach((r, i) => {
+      const ll = latLonOf(r);
+      if (!ll) return;
+      L.circleMarker(ll, { radius: 6, color: "#fff", weight: 1.5, fillColor: "#d6336c", fillOpacity: 0.95 })
+        .bindTooltip(String(r.plate ?? r.camera_id ?? r.ts ?? i + 1)).addTo(group);
+    });
+    const old = this.geo.get("results");
+    if (old) this.map.removeLayer(old);
+    this.geo.set("results", group);
+    if (this.enabled("results")) group.addTo(this.map);
+    const all: L.LatLngExpression[] = [...paths.flat(), ...rows.map(latLonOf).filter(Boolean) as [number, number][]];
+    if (all.length) this.map.fitBounds(L.latLngBounds(all), { padding: [30, 30], maxZoom: 16 });
+    this.renderPanel();
+  }
+
+  highlight(lat: number, lon: number): void {
+    this.map.setView([lat, lon], Math.max(this.map.getZoom(), 15));
+    L.circleMarker([lat, lon], { radius: 14, color: "#000", weight: 2, fill: false }).addTo(this.map);
+    const ring = L.circleMarker([lat, lon], { radius: 18, color: "#ff0", weight: 3, fill: false }).addTo(this.map);
+    setTimeout(() => ring.remove(), 2500);
+  }
+
+  /** Next map click calls ``fn`` with its coordinates. */
+  pick(fn: (lat: number, lon: number) => void): void {
+    this.picking = fn;
+    this.map.getContainer().classList.add("picking");
+  }
+
+  private click(e: L.LeafletMouseEvent): void {
+    if (this.picking) {
+      const fn = this.picking;
+      this.picking = null;
+      this.map.getContainer().classList.remove("picking");
+      this.pickMarker?.remove();
+      this.pickMarker = L.circleMarker(e.latlng, { radius: 8, color: "#000", weight: 2, fillColor: "#fff", fillOpacity: 1 }).addTo(this.map);
+      fn(+e.latlng.lat.toFixed(6), +e.latlng.lng.toFixed(6));
+      return;
+    }
+    // Hit test the canvas point layers, topmost first.
+    const pt = e.containerPoint;
+    for (const key of ["units", "alerts", "incidents", "cameras"] as LayerKey[]) {
+      const set = this.sets.get(key);
+      const layer = this.layers.get(key);
+      if (!set || !layer || !this.map.hasLayer(layer)) continue;
+      let best = -1, bestD = 10 * 10;
+      for (let i = 0; i < set.rows.length; i++) {
+        const ll = latLonOf(set.rows[i])!;
+        const p = this.map.latLngToContainerPoint(ll);
+        const d = (p.x - pt.x) ** 2 + (p.y - pt.y) ** 2;
+        if (d < bestD) { bestD = d; best = i; }
+      }
+      if (best >= 0) {
+        const row = set.rows[best];
+        L.popup().setLatLng(latLonOf(row)!).setContent(popupHtml(key, row)).openOn(this.map);
+        this.onSelect?.(key, row);
+        return;
+      }
+    }
+  }
+}
+
+function esc(s: unknown): string {
+  return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]!));
+}
+
+function popupHtml(key: LayerKey, r: Row): string {
+  if (key === "incidents") {
+    return `<b>${esc(t("map.incidents"))} ${esc(idOf(r))}</b><br>${esc(typeName(r.type ?? r.type_code, lang()))}` +
+      `<br>${esc(t("col.priority"))}: ${esc(t("prio." + priorityOf(r)))} · ${esc(r.status ?? r.state ?? "")}`;
+  }
+  if (key === "units") {
+    return `<b>${esc(t("map.units"))} ${esc(str(r, "call_sign", "name", "unit_id", "id"))}</b><br>${esc(r.kind ?? r.unit_type ?? r.type ?? "")}` +
+      `<br>${esc(t("col.status"))}: ${esc(t("status." + String(r.status ?? "available")))}`;
+  }
+  return `<b>${esc(t("map." + key))}</b><br>${esc(Object.entries(r).slice(0, 6).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("\n")).replace(/\n/g, "<br>")}`;
+}
+
+/** Load the road network from the first route that offers it. */
+export async function loadRoads(ops: OpsMap): Promise<boolean> {
+  const op = api.find("GET", /^\/city\/(roads|network|edges|graph)(\.geojson)?$/, /^\/city\/.*(road|network|edge|geojson)/, /^\/map\/roads/, /^\/roads$/);
+  if (!op) return false;
+  try {
+    const query: Record<string, string> = {};
+    if ((op.spec.parameters ?? []).some((p: any) => p.name === "format")) query.format = "geojson";
+    const data = await api.get(op.path, { query });
+    const roads = parseRoads(data);
+    if (!roads.lines.length) return false;
+    ops.setRoads(roads);
+    return true;
+  } catch (e) {
+    console.warn("roads", e);
+    return false;
+  }
+}

@@ -1,0 +1,127 @@
+// Shared operational state (incidents, units, orders, alerts), refreshed from the API and kept
+// current by the live connection. Views and map layers subscribe to changes.
+import { api, rowsOf, str } from "./api";
+import { session } from "./session";
+
+export type Row = Record<string, any>;
+
+export const store = {
+  types: [] as Row[],
+  incidents: new Map<string, Row>(),
+  units: new Map<string, Row>(),
+  orders: new Map<string, Row>(),
+  alerts: [] as Row[],
+  cameras: [] as Row[],
+  loaded: { incidents: false, units: false, orders: false, types: false },
+};
+
+type Topic = "incidents" | "units" | "orders" | "alerts" | "types" | "cameras";
+const subs = new Map<Topic, Set<() => void>>();
+
+export function subscribe(topic: Topic, fn: () => void): () => void {
+  if (!subs.has(topic)) subs.set(topic, new Set());
+  subs.get(topic)!.add(fn);
+  return () => subs.get(topic)!.delete(fn);
+}
+
+export function emit(topic: Topic): void {
+  subs.get(topic)?.forEach((f) => { try { f(); } catch (e) { console.error(e); } });
+}
+
+export function idOf(r: Row): string {
+  return String(r.id ?? r.incident_id ?? r.unit_id ?? r.order_id ?? r.call_sign ?? r.code ?? "");
+}
+
+function replace(map: Map<string, Row>, rows: Row[]): void {
+  map.clear();
+  for (const r of rows) map.set(idOf(r), r);
+}
+
+// Routes (discovered; null when the server has none yet).
+export const routes = {
+  incidents: () => api.find("GET", "/incidents", /^\/incidents\/?$/, /^\/dispatch\/incidents$/, /^\/board$/),
+  units: () => api.find("GET", "/units", /^\/dispatch\/units$/, /^\/units\/?$/),
+  orders: () => api.find("GET", "/orders", /^\/orders\/?$/),
+  types: () => api.find("GET", "/incident-types", /incident[-_]types/),
+  alerts: () => api.find("GET", "/anpr/alerts", /^\/(anpr\/)?alerts$/),
+  cameras: () => api.find("GET", "/anpr/cameras", /cameras$/),
+};
+
+const MAY: Record<Topic, string[]> = {
+  incidents: ["call_taker", "dispatcher", "patrol", "supervisor", "admin", "analyst"],
+  units: ["dispatcher", "patrol", "supervisor", "admin", "call_taker"],
+  orders: ["dispatcher", "patrol", "supervisor", "admin"],
+  alerts: ["dispatcher", "patrol", "supervisor", "admin", "analyst"],
+  types: ["call_taker", "dispatcher", "patrol", "supervisor", "admin", "analyst"],
+  cameras: ["dispatcher", "patrol", "supervisor", "admin", "analyst"],
+};
+
+function may(topic: Topic): boolean {
+  return MAY[topic].includes(session.me?.role ?? "");
+}
+
+async function load(topic: Topic): Promise<boolean> {
+  const op = routes[topic]();
+  if (!op || !may(topic) || api.isPersonal(op)) return false;
+  try {
+    const query: Record<string, string | number> = {};
+    const params: any[] = op.spec.parameters ?? [];
+    if (params.some((p) => p.name === "limit")) {
+      const max = params.find((p) => p.name === "limit")?.schema?.maximum;
+      query.limit = Math.min(typeof max === "number" ? max : 5000, 5000);
+    }
+    const data = await api.get(op.path, { query });
+    const rows = rowsOf(data, topic, "incidents", "units", "orders", "alerts", "types", "cameras");
+    if (topic === "incidents") replace(store.incidents, rows);
+    else if (topic === "units") replace(store.units, rows);
+    else if (topic === "orders") replace(store.orders, rows);
+    else if (topic === "types") store.types = rows;
+    else if (topic === "alerts") store.alerts = rows;
+    else if (topic === "cameras") store.cameras = rows;
+    if (topic in store.loaded) (store.loaded as any)[topic] = true;
+    emit(topic);
+    return true;
+  } catch (e) {
+    console.warn("load", topic, e);
+    return false;
+  }
+}
+
+/** Reload everything this role may see. Resolves true when at least one list answered. */
+export async function refreshAll(): Promise<boolean> {
+  const results = await Promise.all((["incidents", "units", "orders", "alerts"] as Topic[]).map(load));
+  return results.some(Boolean);
+}
+
+export async function loadStatic(): Promise<void> {
+  await Promise.all([load("types"), load("cameras")]);
+}
+
+/** Apply a pushed event; returns false when it was not understood (caller then refreshes). */
+export function applyEvent(kind: string, data: any): boolean {
+  if (!data || typeof data !== "object") return false;
+  const k = kind.toLowerCase();
+  const obj = data.incident ?? data.unit ?? data.order ?? data.alert ?? data.data ?? data;
+  const topic: Topic | null =
+    k.includes("incident") || k.includes("call") ? "incidents" :
+    k.includes("unit") || k.includes("position") ? "units" :
+    k.includes("order") || k.includes("ack") ? "orders" :
+    k.includes("alert") || k.includes("hit") ? "alerts" : null;
+  if (!topic) return false;
+  if (topic === "alerts") { store.alerts = [obj, ...store.alerts].slice(0, 500); emit("alerts"); return true; }
+  const map = topic === "incidents" ? store.incidents : topic === "units" ? store.units : store.orders;
+  const id = topic === "units" ? str(obj, "unit_id", "id") : topic === "incidents" ? str(obj, "incident_id", "id") : str(obj, "order_id", "id");
+  if (!id) return false;
+  // A position update is partial: merge it into the unit.
+  const merged = { ...(map.get(id) ?? {}), ...obj };
+  if (topic === "units" && merged.id === undefined) merged.id = id;
+  map.set(id, merged);
+  emit(topic);
+  return true;
+}
+
+export function typeName(code: unknown, lang: string): string {
+  const ty = store.types.find((x) => String(x.code) === String(code));
+  if (!ty) return String(code ?? "");
+  return String((lang === "en" ? ty.name_en : ty.name_zh) ?? ty.name ?? code);
+}

@@ -1,0 +1,88 @@
+// The audit log (督): filters, pages, and the hash chain's status. Reading the log is itself a
+// purpose-bound, audited read (purpose audit_review).
+import { api } from "../api";
+import { askCaseContext, caseContext } from "../casectx";
+import { clear, field, fmtTime, h, download, toCsv } from "../dom";
+import { t } from "../i18n";
+import { session } from "../session";
+import { errorText, table } from "./common";
+import type { View } from "./index";
+
+const ACTIONS = ["collection", "alteration", "consultation", "disclosure", "combination", "erasure", "login", "refusal", "administration"];
+
+export async function chainStatus(el: HTMLElement): Promise<void> {
+  clear(el, t("common.loading"));
+  try {
+    const r = await api.get<{ ok: boolean; checked: number; first_bad_seq: number | null; reason: string | null }>("/audit/verify");
+    el.dataset.ok = String(r.ok);
+    clear(el, r.ok ? h("span.ok", "✔ ", t("audit.chainOk", { n: r.checked }))
+      : h("span.bad", "✖ ", t("audit.chainBad", { seq: r.first_bad_seq ?? "?", reason: r.reason ?? "" })));
+  } catch (e) {
+    clear(el, h("span.error", errorText(e)));
+  }
+}
+
+export const auditView: View = {
+  key: "audit",
+  roles: ["auditor", "supervisor"],
+  render(panel) {
+    const chain = h("span.chain#chain-status");
+    const actor = h("input#audit-actor", { name: "actor" }) as HTMLInputElement;
+    const action = h("select#audit-action", { name: "action" }, h("option", { value: "" }, t("audit.any")),
+      ACTIONS.map((a) => h("option", { value: a }, a))) as HTMLSelectElement;
+    const caseId = h("input#audit-case", { name: "case_id" }) as HTMLInputElement;
+    const outcome = h("select#audit-outcome", { name: "outcome" }, h("option", { value: "" }, t("audit.any")),
+      h("option", { value: "ok" }, "ok"), h("option", { value: "refused" }, "refused")) as HTMLSelectElement;
+    const since = h("input#audit-since", { type: "datetime-local" }) as HTMLInputElement;
+    const until = h("input#audit-until", { type: "datetime-local" }) as HTMLInputElement;
+    const out = h("div#audit-out");
+    let rows: any[] = [];
+
+    async function load(more = false): Promise<void> {
+      const ctx = caseContext();
+      if (!ctx || ctx.purpose !== "audit_review") { if (!(await askCaseContext("audit_review"))) return; }
+      const before = more && rows.length ? rows[rows.length - 1].seq : undefined;
+      try {
+        const data = await api.get<{ records: any[] }>("/audit/records", {
+          personal: true,
+          query: { actor: actor.value.trim(), action: action.value, case_id: caseId.value.trim(), outcome: outcome.value,
+            since: since.value ? new Date(since.value).toISOString() : undefined,
+            until: until.value ? new Date(until.value).toISOString() : undefined, before_seq: before, limit: 100 },
+        });
+        rows = more ? [...rows, ...data.records] : data.records;
+        paint(data.records.length === 100);
+      } catch (e) {
+        clear(out, h("p.error#audit-error", t("common.error", { msg: errorText(e) })));
+      }
+    }
+
+    function paint(hasMore: boolean): void {
+      clear(out,
+        h("div.actions", h("span.muted", t("common.rows", { n: rows.length })),
+          h("button#audit-export", { type: "button", onclick: () => download("precinct-audit.csv", toCsv(rows)) }, t("common.exportCsv"))),
+        h("div.scroll", table([
+          { key: "seq", label: t("audit.seq") },
+          { key: "ts", label: t("audit.ts"), render: (r) => fmtTime(r.ts) },
+          { key: "actor", label: t("audit.actor") },
+          { key: "role", label: t("audit.role"), render: (r) => t(`role.${r.role}`) },
+          { key: "action", label: t("audit.action") },
+          { key: "resource", label: t("audit.resource") },
+          { key: "case_id", label: t("audit.case") },
+          { key: "purpose", label: t("audit.purpose"), render: (r) => (r.purpose ? t(`purpose.${r.purpose}`) : "") },
+          { key: "result_count", label: t("audit.results") },
+          { key: "outcome", label: t("audit.outcome"), render: (r) => h(r.outcome === "ok" ? "span" : "b.refused", r.outcome) },
+        ], rows, { id: "audit-table", rowClass: (r) => (r.outcome === "ok" ? "" : "refused-row") })),
+        hasMore ? h("button#audit-more", { onclick: () => load(true) }, t("common.more")) : null);
+    }
+
+    const form = h("form.form.filters#audit-filters", { onsubmit: (e: Event) => { e.preventDefault(); void load(); } },
+      h("div.row", field(t("audit.actor"), actor), field(t("audit.action"), action), field(t("audit.case"), caseId), field(t("audit.outcome"), outcome)),
+      h("div.row", field(t("audit.since"), since), field(t("audit.until"), until)),
+      h("div.actions", h("button.primary#audit-search", { type: "submit" }, t("common.search"))));
+    panel.append(h("h2", t("audit.title")),
+      h("p", h("b", t("audit.chain"), ": "), chain, " ", h("button.small#audit-verify", { onclick: () => chainStatus(chain) }, t("audit.verify"))),
+      form, out);
+    void chainStatus(chain);
+    if (session.me?.role === "auditor" && caseContext()?.purpose === "audit_review") void load();
+  },
+};

@@ -1,0 +1,148 @@
+// The dispatcher's board: open incidents with timers, recommended units with travel times,
+// one-click dispatch, state transitions, unit status.
+import { api, latLonOf, rowsOf, str, num } from "../api";
+import { clear, fmtDuration, h, toast } from "../dom";
+import { lang, t, tOr } from "../i18n";
+import { PRIORITY_COLOURS, priorityOf, unitColour } from "../map";
+import { buildBody } from "../schema";
+import { idOf, refreshAll, routes, store, subscribe, typeName } from "../store";
+import { errorText, table, unavailable, uuid } from "./common";
+import type { View } from "./index";
+import { ageSeconds, isOpen } from "./overview";
+
+// Fallback response targets (seconds) by priority when the server does not send one.
+const TARGET_S: Record<string, number> = { red: 5 * 60, orange: 10 * 60, yellow: 20 * 60, blue: 45 * 60, green: 120 * 60 };
+const ORDER = Object.keys(PRIORITY_COLOURS);
+
+export function targetOf(r: any): number {
+  return num(r, "target_s", "target_seconds", "response_target_s") ?? TARGET_S[priorityOf(r)];
+}
+
+export function overdue(r: any): boolean {
+  if (typeof r.overdue === "boolean") return r.overdue;
+  const due = r.due_at ?? r.deadline;
+  if (due) return new Date(due).getTime() < Date.now();
+  return ageSeconds(r) > targetOf(r) && /^(new|open|pending|received)$/i.test(String(r.status ?? r.state ?? "new"));
+}
+
+export const boardView: View = {
+  key: "board",
+  roles: ["dispatcher", "supervisor", "admin"],
+  render(panel, { map }) {
+    panel.append(h("h2", t("board.title")));
+    if (!routes.incidents()) { panel.append(unavailable("GET /api/v1/incidents")); return; }
+    const listBox = h("div#board-incidents");
+    const detail = h("div.detail#board-detail", h("p.muted", t("board.select")));
+    const unitsBox = h("div#board-units");
+    panel.append(listBox, detail, h("h3", t("board.units")), unitsBox);
+    let selected: string | null = null;
+
+    const recOp = api.find("GET", /^\/incidents\/\{[^}]+\}\/recommend/);
+    const dispatchOp = api.find("POST", /^\/incidents\/\{[^}]+\}\/dispatch/, /^\/dispatch(es)?\/?$/, /^\/dispatch\//);
+    const transitions = api.findAll("POST", /^\/incidents\/\{[^}]+\}\/[a-z_-]+$/)
+      .filter((o) => !/dispatch|recommend|merge|eido|export/.test(o.path));
+
+    function paintList(): void {
+      const open = [...store.incidents.values()].filter(isOpen).sort((a, b) =>
+        ORDER.indexOf(priorityOf(a)) - ORDER.indexOf(priorityOf(b)) || ageSeconds(b) - ageSeconds(a));
+      clear(listBox, table([
+        { key: "priority", label: t("col.priority"), render: (r) => h("span.prio", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }, t(`prio.${priorityOf(r)}`)) },
+        { key: "id", label: t("col.id"), render: (r) => idOf(r) },
+        { key: "type", label: t("col.type"), render: (r) => typeName(r.type ?? r.type_code, lang()) },
+        { key: "status", label: t("col.status"), render: (r) => tOr(`status.${r.status ?? r.state}`, String(r.status ?? r.state ?? "")) },
+        { key: "age", label: t("board.age"), render: (r) => h("span.timer", { dataset: { since: String(r.created_at ?? r.received_at ?? r.ts ?? "") } }, fmtDuration(ageSeconds(r))) },
+        { key: "target", label: t("board.target"), render: (r) => fmtDuration(targetOf(r)) },
+      ], open.slice(0, 300), {
+        id: "incident-table",
+        rowClass: (r) => [overdue(r) ? "overdue" : "", idOf(r) === selected ? "selected" : ""].join(" "),
+        onRow: (r) => select(idOf(r)),
+      }));
+    }
+
+    function tick(): void {
+      listBox.querySelectorAll<HTMLElement>(".timer").forEach((el) => {
+        const since = new Date(el.dataset.since ?? "").getTime();
+        if (!isNaN(since)) el.textContent = fmtDuration((Date.now() - since) / 1000);
+      });
+    }
+
+    async function select(id: string): Promise<void> {
+      selected = id;
+      paintList();
+      const inc = store.incidents.get(id);
+      if (!inc) return;
+      const ll = latLonOf(inc);
+      if (ll && map) map.highlight(ll[0], ll[1]);
+      clear(detail, h("h3", `${t("map.incidents")} ${id} · ${typeName(inc.type ?? inc.type_code, lang())}`),
+        inc.description ? h("p", String(inc.description)) : null,
+        transitions.length ? h("div.actions#transitions", transitions.map((op) => {
+          const verb = op.path.split("/").pop()!;
+          return h("button.small", { dataset: { transition: verb }, onclick: () => transition(op.path, id) }, tOr(`status.${verb}`, verb));
+        })) : null,
+        h("h3", t("board.recommend")),
+        recOp ? h("p.muted#recs-loading", t("common.loading")) : unavailable("GET /incidents/{id}/recommendations"));
+      if (!recOp) return;
+      try {
+        const data = await api.get(recOp.path.replace(/\{[^}]+\}/, encodeURIComponent(id)));
+        if (selected !== id) return;
+        const recs = rowsOf(data, "recommendations");
+        detail.querySelector("#recs-loading")?.remove();
+        detail.appendChild(recs.length ? table([
+          { key: "unit", label: t("col.unit"), render: (r) => str(r, "call_sign", "unit_name", "unit_id", "id") ?? "" },
+          { key: "kind", label: t("col.type"), render: (r) => str(r, "unit_type", "kind", "type") ?? "" },
+          { key: "eta", label: t("board.eta"), render: (r) => fmtDuration(num(r, "eta_s", "travel_time_s", "time_s") ?? NaN) },
+          { key: "dispatch", label: "", render: (r) => dispatchOp ? h("button.primary.small.dispatch", {
+            dataset: { unit: String(str(r, "unit_id", "id")) },
+            onclick: (e: Event) => { e.stopPropagation(); void dispatch(id, String(str(r, "unit_id", "id")), e.target as HTMLButtonElement); },
+          }, t("board.dispatch")) : "" },
+        ], recs, { id: "recommendations" }) : h("p.muted", t("board.noRecs")));
+      } catch (e) {
+        detail.querySelector("#recs-loading")?.replaceWith(h("p.error", errorText(e)));
+      }
+    }
+
+    async function dispatch(incidentId: string, unitId: string, btn: HTMLButtonElement): Promise<void> {
+      if (!dispatchOp) return;
+      btn.disabled = true;
+      try {
+        const path = dispatchOp.path.replace(/\{[^}]+\}/, encodeURIComponent(incidentId));
+        await api.post(path, buildBody(dispatchOp, { unit_id: unitId, unit_ids: [unitId], units: [unitId], incident_id: incidentId }),
+          { idempotencyKey: uuid() });
+        toast(t("board.dispatched", { unit: unitId, id: incidentId }), "ok");
+        await refreshAll();
+        void select(incidentId);
+      } catch (e) {
+        toast(errorText(e), "error");
+        btn.disabled = false;
+      }
+    }
+
+    async function transition(path: string, id: string): Promise<void> {
+      try {
+        await api.post(path.replace(/\{[^}]+\}/, encodeURIComponent(id)), {}, { idempotencyKey: uuid() });
+        await refreshAll();
+        void select(id);
+      } catch (e) { toast(errorText(e), "error"); }
+    }
+
+    function paintUnits(): void {
+      const units = [...store.units.values()];
+      clear(unitsBox, routes.units() ? table([
+        { key: "unit", label: t("col.unit"), render: (r) => str(r, "call_sign", "name", "unit_id", "id") ?? "" },
+        { key: "kind", label: t("col.type"), render: (r) => str(r, "unit_type", "kind", "type") ?? "" },
+        { key: "status", label: t("col.status"), render: (r) => h("span.status", { style: `color:${unitColour(r.status)}` }, "■ ", tOr(`status.${r.status}`, String(r.status ?? ""))) },
+        { key: "incident", label: t("map.incidents"), render: (r) => str(r, "incident_id", "assignment") ?? "" },
+      ], units.slice(0, 500), {
+        id: "unit-table",
+        onRow: (r) => { const ll = latLonOf(r); if (ll && map) map.highlight(ll[0], ll[1]); },
+      }) : unavailable("GET /api/v1/units"));
+    }
+
+    paintList();
+    paintUnits();
+    if (map) map.onSelect = (kind, row) => { if (kind === "incidents") void select(idOf(row)); };
+    const offs = [subscribe("incidents", () => { paintList(); }), subscribe("units", paintUnits)];
+    const timer = window.setInterval(tick, 1000);
+    return () => { offs.forEach((f) => f()); clearInterval(timer); if (map) map.onSelect = null; };
+  },
+};

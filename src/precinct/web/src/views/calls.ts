@@ -1,0 +1,170 @@
+// 110 call intake with duplicate suggestions.
+import { api, latLonOf, rowsOf, str } from "../api";
+import { clear, field, h, toast } from "../dom";
+import { lang, t } from "../i18n";
+import { PRIORITY_COLOURS, priorityKey, priorityOf } from "../map";
+import { buildBody, bodyProps } from "../schema";
+import { idOf, refreshAll, store, subscribe, typeName } from "../store";
+import { errorText, unavailable, uuid } from "./common";
+import type { View } from "./index";
+import { ageSeconds, isOpen } from "./overview";
+
+const DUP_RADIUS_M = 500;
+const DUP_WINDOW_S = 60 * 60;
+
+export function metres(a: [number, number], b: [number, number]): number {
+  const R = 6371008.8, rad = Math.PI / 180;
+  const dLat = (b[0] - a[0]) * rad, dLon = (b[1] - a[1]) * rad;
+  const s = Math.sin(dLat / 2) ** 2 + Math.cos(a[0] * rad) * Math.cos(b[0] * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * R * Math.asin(Math.sqrt(s));
+}
+
+const recent: any[] = [];
+
+export const callsView: View = {
+  key: "calls",
+  roles: ["call_taker", "dispatcher"],
+  render(panel, { map }) {
+    const create = api.find("POST", "/calls", /^\/calls\/?$/);
+    panel.append(h("h2", t("calls.title")));
+    if (!create) { panel.append(unavailable("POST /api/v1/calls")); return; }
+    const props = bodyProps(create);
+    const typeSel = h("select#call-type", { name: "type", required: true }) as HTMLSelectElement;
+    const typeText = h("input#call-type-text", { name: "type", placeholder: "code" }) as HTMLInputElement;
+    const fillTypes = () => {
+      const prev = typeSel.value;
+      clear(typeSel, h("option", { value: "" }, "—"), store.types.map((ty) =>
+        h("option", { value: String(ty.code) }, `${ty.code} · ${typeName(ty.code, lang())}`)));
+      if (prev) typeSel.value = prev;
+    };
+    fillTypes();
+    const prio = h("select#call-priority", { name: "priority" },
+      h("option", { value: "" }, t("calls.priorityDefault")),
+      Object.keys(PRIORITY_COLOURS).map((p) => h("option", { value: p }, t(`prio.${p}`)))) as HTMLSelectElement;
+    const phone = h("input#call-phone", { name: "caller_phone", type: "tel", autocomplete: "off" }) as HTMLInputElement;
+    const address = h("input#call-address", { name: "address" }) as HTMLInputElement;
+    const lat = h("input#call-lat", { name: "lat", type: "number", step: "any", min: -90, max: 90 }) as HTMLInputElement;
+    const lon = h("input#call-lon", { name: "lon", type: "number", step: "any", min: -180, max: 180 }) as HTMLInputElement;
+    const desc = h("textarea#call-description", { name: "description", rows: 3 }) as HTMLTextAreaElement;
+    const dupBox = h("div.dups#call-duplicates");
+    const recentBox = h("div#recent-calls");
+    const status = h("p.status#call-status", { role: "status" });
+    let key = uuid();
+
+    const typeValue = () => (store.types.length ? typeSel.value : typeText.value.trim());
+    typeSel.addEventListener("change", () => {
+      const ty = store.types.find((x) => String(x.code) === typeSel.value);
+      const p = ty?.default_priority ?? ty?.priority;
+      if (p !== undefined && !prio.value) prio.dataset.default = priorityKey(p);
+      suggest();
+    });
+
+    const pick = h("button#call-pick", { type: "button", onclick: () => {
+      if (!map) return;
+      status.textContent = t("common.pickHint");
+      map.pick((la, lo) => { lat.value = String(la); lon.value = String(lo); status.textContent = ""; suggest(); });
+    } }, t("common.pickOnMap"));
+
+    const mergeOp = api.find("POST", /^\/calls\/\{[^}]+\}\/merge/, /^\/incidents\/\{[^}]+\}\/merge/);
+    const dupOp = api.find("GET", /duplicate/);
+
+    async function suggest(): Promise<void> {
+      const la = parseFloat(lat.value), lo = parseFloat(lon.value);
+      if (!isFinite(la) || !isFinite(lo)) { clear(dupBox); return; }
+      let cands: any[] = [];
+      if (dupOp && !/\{/.test(dupOp.path)) {
+        try {
+          cands = rowsOf(await api.get(dupOp.path, { query: { lat: la, lon: lo, type: typeValue() } }), "duplicates", "candidates");
+        } catch { cands = []; }
+      } else {
+        // Client-side: open incidents within a few hundred metres and the last hour.
+        cands = [...store.incidents.values()].filter(isOpen).map((r) => {
+          const ll = latLonOf(r);
+          return ll ? { ...r, __m: metres([la, lo], ll), __age: ageSeconds(r) } : null;
+        }).filter((r): r is any => !!r && r.__m <= DUP_RADIUS_M && !(r.__age > DUP_WINDOW_S))
+          .sort((a, b) => (Number(String(b.type) === typeValue()) - Number(String(a.type) === typeValue())) || a.__m - b.__m)
+          .slice(0, 5);
+      }
+      renderDups(cands);
+    }
+
+    function renderDups(cands: any[]): void {
+      clear(dupBox, h("h3", t("calls.duplicates")),
+        cands.length ? h("ul", cands.map((r) => {
+          const ll = latLonOf(r);
+          const m = r.__m ?? r.distance_m ?? (ll && lat.value ? metres([+lat.value, +lon.value], ll) : NaN);
+          const age = r.__age ?? ageSeconds(r);
+          return h("li.dup", { dataset: { incident: idOf(r) } },
+            h("i.dot", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }),
+            ` ${str(r, "incident_id", "id")} · ${typeName(r.type ?? r.type_code, lang())} · `,
+            t("calls.distance", { m: isFinite(m) ? Math.round(m) : "?", min: isFinite(age) ? Math.round(age / 60) : "?" }), " ",
+            mergeOp ? h("button.small", { type: "button", onclick: () => merge(r) }, t("calls.merge")) : null);
+        })) : h("p.muted", t("calls.noDuplicates")));
+    }
+
+    let lastCall: any = null;
+    async function merge(r: any): Promise<void> {
+      if (!mergeOp) return;
+      try {
+        const id = mergeOp.path.startsWith("/calls") ? (lastCall?.id ?? "") : idOf(r);
+        if (!id) { toast(t("calls.needLocation"), "error"); return; }
+        const path = mergeOp.path.replace(/\{[^}]+\}/, encodeURIComponent(String(id)));
+        await api.post(path, buildBody(mergeOp, { incident_id: idOf(r), into: idOf(r), target_incident_id: idOf(r), call_id: lastCall?.id }));
+        toast(t("calls.merged", { id: idOf(r) }), "ok");
+        void refreshAll();
+      } catch (e) { toast(errorText(e), "error"); }
+    }
+
+    const form = h("form.form#call-form", {
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const la = lat.value ? parseFloat(lat.value) : undefined, lo = lon.value ? parseFloat(lon.value) : undefined;
+        if ((la === undefined || lo === undefined) && !address.value.trim()) { status.textContent = t("calls.needLocation"); return; }
+        const values: Record<string, unknown> = {
+          lat: la, lon: lo, type: typeValue(), caller_phone: phone.value.trim(), description: desc.value.trim(),
+          address: address.value.trim() || undefined, priority: prio.value || undefined,
+        };
+        const body = Object.keys(props).length ? buildBody(create, values, { type_code: ["type"], incident_type: ["type"], phone: ["caller_phone"], notes: ["description"], latitude: ["lat"], longitude: ["lon"] }) : values;
+        const btn = form.querySelector("button[type=submit]") as HTMLButtonElement;
+        btn.disabled = true;
+        try {
+          const res = await api.post(create.path, body, { idempotencyKey: key, personal: api.isPersonal(create) });
+          lastCall = res;
+          key = uuid();
+          const id = str(res, "id", "call_id") ?? "?";
+          const incident = str(res, "incident_id") ?? str(res?.incident, "id") ?? "?";
+          status.textContent = t("calls.created", { id, incident });
+          toast(status.textContent, "ok");
+          recent.unshift({ id, incident, type: values.type, at: new Date().toLocaleTimeString() });
+          paintRecent();
+          const dups = rowsOf(res, "duplicates", "duplicate_candidates", "suggestions");
+          if (dups.length) renderDups(dups);
+          phone.value = ""; desc.value = ""; address.value = "";
+          void refreshAll();
+        } catch (ex) {
+          status.textContent = t("common.error", { msg: errorText(ex) });
+        } finally {
+          btn.disabled = false;
+        }
+      },
+    },
+      field(t("calls.phone"), phone),
+      field(t("calls.type"), store.types.length || api.find("GET", /incident[-_]types/) ? typeSel : typeText),
+      field(t("calls.priority"), prio),
+      "address" in props || !("lat" in props) ? field(t("calls.address"), address) : null,
+      h("div.row", field(t("calls.lat"), lat), field(t("calls.lon"), lon), map ? pick : null),
+      field(t("calls.description"), desc),
+      h("div.actions", h("button.primary#call-submit", { type: "submit" }, t("calls.submit"))),
+      status);
+    lat.addEventListener("change", suggest);
+    lon.addEventListener("change", suggest);
+
+    function paintRecent(): void {
+      clear(recentBox, recent.length ? h("h3", t("calls.recent")) : null,
+        h("ul", recent.slice(0, 10).map((c) => h("li", `${c.at} · ${c.id} → ${c.incident} · ${typeName(c.type, lang())}`))));
+    }
+    paintRecent();
+    panel.append(form, dupBox, recentBox);
+    return subscribe("types", fillTypes);
+  },
+};

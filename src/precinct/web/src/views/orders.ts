@@ -1,0 +1,116 @@
+// Orders (一键下达): compose one order to many recipients, watch acknowledgements, overdue flagged;
+// patrol officers see their own orders and acknowledge them.
+import { api, rowsOf, str } from "../api";
+import { clear, field, fmtTime, h, toast } from "../dom";
+import { t, tOr } from "../i18n";
+import { buildBody } from "../schema";
+import { session } from "../session";
+import { idOf, refreshAll, routes, store, subscribe } from "../store";
+import { errorText, table, unavailable, uuid } from "./common";
+import type { View } from "./index";
+
+export function recipientsOf(o: any): any[] {
+  return rowsOf(o, "recipients", "acknowledgements", "acks", "deliveries");
+}
+
+export function ackCount(o: any): [number, number] {
+  const rs = recipientsOf(o);
+  if (rs.length && typeof rs[0] === "object") {
+    const a = rs.filter((r) => r.acknowledged_at || r.acked_at || r.acknowledged === true || /ack/i.test(String(r.status ?? ""))).length;
+    return [a, rs.length];
+  }
+  const n = Number(o.recipient_count ?? rs.length ?? 0);
+  const a = Number(o.ack_count ?? o.acknowledged_count ?? rowsOf(o, "acknowledged").length ?? 0);
+  return [a, n];
+}
+
+export function orderOverdue(o: any): boolean {
+  if (typeof o.overdue === "boolean") return o.overdue;
+  const due = o.deadline ?? o.due_at;
+  const [a, n] = ackCount(o);
+  return !!due && new Date(due).getTime() < Date.now() && a < n;
+}
+
+export const ordersView: View = {
+  key: "orders",
+  roles: ["dispatcher", "supervisor", "patrol", "admin"],
+  render(panel) {
+    const role = session.me?.role ?? "";
+    panel.append(h("h2", role === "patrol" ? t("orders.mine") : t("orders.title")));
+    const create = api.find("POST", "/orders", /^\/orders\/?$/);
+    const ackOp = api.find("POST", /^\/orders\/\{[^}]+\}\/(ack|acknowledge)/);
+    if (!routes.orders() && !create) { panel.append(unavailable("/api/v1/orders")); return; }
+    const list = h("div#orders-list");
+
+    if (create && role !== "patrol") {
+      const subject = h("input#order-subject", { required: true }) as HTMLInputElement;
+      const body = h("textarea#order-body", { rows: 3 }) as HTMLTextAreaElement;
+      const recips = h("input#order-recipients", { placeholder: t("orders.recipientsHint"), list: "unit-ids" }) as HTMLInputElement;
+      const dl = h("datalist#unit-ids", [...store.units.values()].map((u) => h("option", { value: idOf(u) })));
+      const deadline = h("input#order-deadline", { type: "number", min: 1, value: 10 }) as HTMLInputElement;
+      const form = h("form.form#order-form", {
+        onsubmit: async (e: Event) => {
+          e.preventDefault();
+          const ids = recips.value.split(/[,，\s]+/).map((s) => s.trim()).filter(Boolean);
+          const minutes = Number(deadline.value || 10);
+          const due = new Date(Date.now() + minutes * 60000).toISOString();
+          const values = { title: subject.value.trim(), subject: subject.value.trim(), body: body.value.trim(), text: body.value.trim(),
+            instructions: body.value.trim(), recipients: ids, unit_ids: ids, deadline: due, deadline_minutes: minutes, due_at: due };
+          try {
+            const res = await api.post(create.path, buildBody(create, values, { message: ["body"], content: ["body"], targets: ["recipients"] }), { idempotencyKey: uuid() });
+            toast(t("orders.sent", { id: str(res, "id", "order_id") ?? "?", n: ids.length }), "ok");
+            subject.value = ""; body.value = "";
+            await refreshAll();
+          } catch (ex) { toast(errorText(ex), "error"); }
+        },
+      }, h("h3", t("orders.compose")),
+        field(t("orders.subject"), subject), field(t("orders.body"), body),
+        field(t("orders.recipients"), recips, t("orders.recipientsHint")), dl,
+        field(t("orders.deadline"), deadline),
+        h("div.actions", h("button.primary#order-send", { type: "submit" }, t("orders.send"))));
+      panel.append(form);
+    }
+    panel.append(list);
+
+    async function ack(o: any): Promise<void> {
+      if (!ackOp) return;
+      try {
+        await api.post(ackOp.path.replace(/\{[^}]+\}/, encodeURIComponent(idOf(o))),
+          buildBody(ackOp, { unit_id: session.me?.unit_id, recipient: session.me?.unit_id ?? session.me?.username }), { idempotencyKey: uuid() });
+        toast(t("orders.acked", { id: idOf(o) }), "ok");
+        await refreshAll();
+      } catch (e) { toast(errorText(e), "error"); }
+    }
+
+    function mine(o: any): boolean {
+      const me = session.me;
+      if (!me) return false;
+      const rs = recipientsOf(o);
+      if (!rs.length) return true;
+      return rs.some((r) => [r, r?.unit_id, r?.recipient, r?.username, r?.id].map(String).some((v) => v === me.unit_id || v === me.username));
+    }
+
+    function myAck(o: any): boolean {
+      const me = session.me;
+      const r = recipientsOf(o).find((x) => typeof x === "object" && [x.unit_id, x.recipient, x.username].map(String).some((v) => v === me?.unit_id || v === me?.username));
+      return !!(r && (r.acknowledged_at || r.acked_at || r.acknowledged === true));
+    }
+
+    function paint(): void {
+      let orders = [...store.orders.values()].sort((a, b) => String(b.created_at ?? "").localeCompare(String(a.created_at ?? "")));
+      if (role === "patrol") orders = orders.filter(mine);
+      clear(list, h("h3", t("orders.title")), table([
+        { key: "id", label: t("col.id"), render: (o) => idOf(o) },
+        { key: "title", label: t("orders.subject"), render: (o) => str(o, "title", "subject", "body", "text") ?? "" },
+        { key: "status", label: t("col.status"), render: (o) => orderOverdue(o) ? h("b.overdue-flag", t("status.overdue")) : tOr(`status.${o.status ?? o.state}`, String(o.status ?? o.state ?? "")) },
+        { key: "acks", label: t("status.acknowledged"), render: (o) => { const [a, n] = ackCount(o); return h("span.acks", t("orders.acks", { a, n })); } },
+        { key: "due", label: t("orders.due"), render: (o) => fmtTime(o.deadline ?? o.due_at) },
+        { key: "act", label: "", render: (o) => ackOp && role === "patrol" && !myAck(o) ? h("button.primary.small.ack", { onclick: (e: Event) => { e.stopPropagation(); void ack(o); } }, t("orders.ack")) : "" },
+      ], orders.slice(0, 200), { id: "orders-table", rowClass: (o) => (orderOverdue(o) ? "overdue" : "") }));
+    }
+    paint();
+    const off = subscribe("orders", paint);
+    const timer = window.setInterval(paint, 10000);
+    return () => { off(); clearInterval(timer); };
+  },
+};

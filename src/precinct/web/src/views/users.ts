@@ -1,0 +1,26 @@
+import { api } from "../api";
+import { clear, h } from "../dom";
+import { t } from "../i18n";
+import { errorText, table } from "./common";
+import type { View } from "./index";
+
+export const usersView: View = {
+  key: "users",
+  roles: ["admin", "supervisor"],
+  render(panel) {
+    const out = h("div#users-out", t("common.loading"));
+    panel.append(h("h2", t("users.title")), out);
+    void (async () => {
+      try {
+        const rows = await api.get<any[]>("/users");
+        clear(out, table([
+          { key: "username", label: t("col.username") },
+          { key: "role", label: t("col.role"), render: (r) => t(`role.${r.role}`) },
+          { key: "display_name", label: "" },
+          { key: "unit_id", label: t("col.unit") },
+          { key: "locked", label: t("users.locked"), render: (r) => (r.locked ? "🔒" : "") },
+        ], rows, { id: "users-table" }));
+      } catch (e) { clear(out, h("p.error", errorText(e))); }
+    })();
+  },
+};
