@@ -1,0 +1,11 @@
+"""City model: the road graph, travel times, snapping, isochrones, street names.
+
+``RoadGraph`` is the one class to use; ``precinct.city.service.current_city()`` returns this
+installation's graph.
+"""
+
+from precinct.city.road import RoadGraph
+from precinct.city.routing import Route
+from precinct.city.snapping import Snap, Snaps
+
+__all__ = ["RoadGraph", "Route", "Snap", "Snaps"]

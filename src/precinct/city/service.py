@@ -1,0 +1,90 @@
+"""The city this installation uses, loaded once per process."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from precinct.city.road import RoadGraph
+from precinct.config import Settings, get_settings
+
+DEFAULT_SIZE_KM = 15.0
+DEFAULT_SEED = 1
+_lock = threading.Lock()
+_cache: dict[Path, RoadGraph] = {}
+
+
+def city_dir(settings: Settings | None = None) -> Path:
+    """``<data_dir>/city``: where the built graph and its provenance live."""
+    s = settings or get_settings()
+    return Path(s.data_dir) / "city"
+
+
+def graph_path(settings: Settings | None = None) -> Path:
+    """The cached graph file."""
+    return city_dir(settings) / "graph.npz"
+
+
+def read_meta(settings: Settings | None = None) -> dict[str, Any] | None:
+    """Provenance of the cached graph (``None`` if nothing is built)."""
+    p = city_dir(settings) / "graph.json"
+    if not p.exists() or not graph_path(settings).exists():
+        return None
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def store(graph: RoadGraph, meta: dict[str, Any], settings: Settings | None = None) -> Path:
+    """Save ``graph`` as this installation's city and forget any loaded copy."""
+    d = city_dir(settings)
+    d.mkdir(parents=True, exist_ok=True)
+    path = graph.save(graph_path(settings))
+    (d / "graph.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    with _lock:
+        _cache.pop(path.resolve(), None)
+    return path
+
+
+def current_city(settings: Settings | None = None) -> RoadGraph:
+    """The road graph of this installation.
+
+    The graph cached under ``<data_dir>/city/`` by ``precinct city build``; if there is none,
+    the default synthetic city (15 km, seed 1) is built and cached there on first use. The
+    result is kept for the life of the process (one per data directory).
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Defaults to :func:`precinct.config.get_settings`.
+    """
+    path = graph_path(settings).resolve()
+    with _lock:
+        g = _cache.get(path)
+        if g is not None:
+            return g
+        if path.exists():
+            g = RoadGraph.load(path)
+        else:
+            g = RoadGraph.synthetic(size_km=DEFAULT_SIZE_KM, seed=DEFAULT_SEED)
+            try:
+                store_meta = {"source": "synthetic", "size_km": DEFAULT_SIZE_KM,
+                              "seed": DEFAULT_SEED, "default": True}
+                d = path.parent
+                d.mkdir(parents=True, exist_ok=True)
+                g.save(path)
+                (d / "graph.json").write_text(json.dumps(store_meta), encoding="utf-8")
+            except OSError:
+                pass  # a read-only data dir still gets a working (uncached) city
+        _cache[path] = g
+        return g
+
+
+def clear_cache() -> None:
+    """Forget loaded graphs (tests; after a rebuild in another process)."""
+    with _lock:
+        _cache.clear()
