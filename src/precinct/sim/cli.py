@@ -1,0 +1,78 @@
+"""``precinct sim generate`` (batch data sets) and ``precinct demo`` (the live demo)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from precinct.core.clikit import emit_json, err_console, progress_bar
+from precinct.errors import BadInput
+
+CLI_NAME = "sim"
+app = typer.Typer(
+    help="The living city: scenario data sets with known answers.", no_args_is_help=True
+)
+
+
+@app.command("generate")
+def generate_cmd(
+    days: int = typer.Option(7, "--days", min=1, help="days to simulate"),
+    out: Path = typer.Option(..., "--out", help="output directory"),
+    seed: int = typer.Option(1, "--seed", help="scenario seed (same seed, same bytes)"),
+    reads_per_day: int = typer.Option(
+        200_000, "--reads-per-day", min=100, help="background plate/tag reads on a weekday"
+    ),
+    calls_per_day: float = typer.Option(400.0, "--calls-per-day", min=1, help="110 events a day"),
+    csv: bool = typer.Option(False, "--csv", help="also write reads.csv"),
+    start: str = typer.Option("2026-03-02", "--start", help="first day (local date, UTC+8)"),
+    osm: Path | None = typer.Option(
+        None, "--osm", help="run on a real map (.osm.pbf) instead of the synthetic city"
+    ),
+    json_out: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+) -> None:
+    """Write reads, calls, cases, watchlist, links, cameras and truth.json into a directory."""
+    from precinct.sim.generate import DEFAULT_START, default_city, generate
+
+    try:
+        day0 = dt.date.fromisoformat(start)
+    except ValueError:
+        raise BadInput(
+            f"--start must be a date like 2026-03-02, got {start!r}", detail={"field": "start"}
+        ) from None
+    start_dt = DEFAULT_START.replace(year=day0.year, month=day0.month, day=day0.day)
+    city = default_city(seed, osm)
+    with progress_bar() as bar:
+        task = bar.add_task("preparing", total=days)
+
+        def report(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        truth = generate(
+            out,
+            days=days,
+            seed=seed,
+            reads_per_day=reads_per_day,
+            calls_per_day=calls_per_day,
+            csv=csv,
+            city=city,
+            start=start_dt,
+            progress=report,
+        )
+    summary = {"out": str(out), **truth["counts"], "stories": sorted(truth["stories"])}
+    if json_out:
+        emit_json(summary)
+    else:
+        c = truth["counts"]
+        err_console.print(
+            f"wrote {c['reads']:,} reads, {c['calls']:,} calls, {c['cases']:,} cases "
+            f"to {out} (stories: {', '.join(summary['stories'])})"
+        )
+
+
+def register(root: typer.Typer) -> None:
+    """Add the top-level ``precinct demo`` command."""
+    from precinct.sim.demo import demo
+
+    root.command("demo")(demo)

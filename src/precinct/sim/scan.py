@@ -1,0 +1,96 @@
+"""Exact answers computed from the reads as they are written (one pass, chunk by chunk).
+
+Planted stories say what *must* be found; the scan says what a correct analysis *will* find in the
+data, background included (an ordinary offender's car that happened to pass a case in its window
+is a true hit too). Tests re-derive the same answers by brute force from the files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from precinct.sim.geo import Geography, haversine_m
+
+CLONE_KMH = 150.0
+CLONE_MIN_M = 2000.0
+
+
+@dataclass
+class CaseScan:
+    """Which identifiers were read within a case's radius and window."""
+
+    start_ms: int
+    end_ms: int
+    cam_mask: np.ndarray  # bool per camera: inside the radius
+    keep_all: bool  # keep every identifier seen (series cases) or watch-listed ones only
+    seen: set[int] = field(default_factory=set)
+
+
+class Scanner:
+    """Accumulates per-case hits, impossible-speed pairs, and per-camera / per-hour counts."""
+
+    def __init__(self, geo: Geography, n_ids: int, watched: np.ndarray, days: int) -> None:
+        self.geo = geo
+        self.watched = np.zeros(n_ids, dtype=bool)
+        self.watched[watched] = True
+        self.cases: dict[str, CaseScan] = {}
+        self.last_ts = np.full(n_ids, -1, dtype=np.int64)
+        self.last_cam = np.full(n_ids, -1, dtype=np.int64)
+        self.cam_dist = haversine_m(
+            geo.camera_lat[:, None],
+            geo.camera_lon[:, None],
+            geo.camera_lat[None, :],
+            geo.camera_lon[None, :],
+        )
+        self.clone_pairs: dict[int, int] = {}
+        self.per_camera = np.zeros(geo.n_cameras, dtype=np.int64)
+        self.per_hour = np.zeros(days * 24 + 48, dtype=np.int64)
+        self.total = 0
+
+    def add_case(
+        self,
+        case_id: str,
+        lat: float,
+        lon: float,
+        start_s: int,
+        end_s: int,
+        radius_km: float,
+        keep_all: bool = False,
+    ) -> None:
+        mask = haversine_m(lat, lon, self.geo.camera_lat, self.geo.camera_lon) <= radius_km * 1000
+        self.cases[case_id] = CaseScan(start_s * 1000, end_s * 1000, mask, keep_all)
+
+    def observe(self, ts: np.ndarray, ids: np.ndarray, cam: np.ndarray) -> None:
+        """One chunk of reads, sorted by time, later than every earlier chunk."""
+        self.total += ts.size
+        self.per_camera += np.bincount(cam, minlength=self.per_camera.size)
+        hours = ts // 3_600_000
+        self.per_hour[: int(hours.max()) + 1 if hours.size else 0] += np.bincount(hours)
+        for cs in self.cases.values():
+            lo, hi = np.searchsorted(ts, [cs.start_ms, cs.end_ms + 1])
+            if lo == hi:
+                continue
+            sel_ids, sel_cam = ids[lo:hi], cam[lo:hi]
+            hit = cs.cam_mask[sel_cam]
+            if not cs.keep_all:
+                hit &= self.watched[sel_ids]
+            cs.seen.update(np.unique(sel_ids[hit]).tolist())
+        self._speeds(ts, ids, cam)
+
+    def _speeds(self, ts: np.ndarray, ids: np.ndarray, cam: np.ndarray) -> None:
+        order = np.lexsort((ts, ids))
+        i_s, t_s, c_s = ids[order], ts[order], cam[order]
+        first = np.concatenate([[True], i_s[1:] != i_s[:-1]])
+        prev_t = np.where(first, self.last_ts[i_s], np.concatenate([[0], t_s[:-1]]))
+        prev_c = np.where(first, self.last_cam[i_s], np.concatenate([[0], c_s[:-1]]))
+        ok = prev_t >= 0
+        dist = np.where(ok, self.cam_dist[c_s, np.maximum(prev_c, 0)], 0.0)
+        dt_h = np.maximum(t_s - prev_t, 1000) / 3_600_000
+        bad = ok & (dist > CLONE_MIN_M) & (dist / 1000 / dt_h > CLONE_KMH)
+        for pid in i_s[bad].tolist():
+            self.clone_pairs[pid] = self.clone_pairs.get(pid, 0) + 1
+        last = np.concatenate([i_s[1:] != i_s[:-1], [True]]) if i_s.size else np.zeros(0, bool)
+        self.last_ts[i_s[last]] = t_s[last]
+        self.last_cam[i_s[last]] = c_s[last]

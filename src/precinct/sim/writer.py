@@ -1,0 +1,140 @@
+"""Streaming writers for the read files (Parquet, optionally CSV) and the small CSV tables.
+
+Reads are written a chunk at a time; nothing holds more than one simulated day of reads. Output is
+deterministic: same arrays in, same bytes out (fixed row-group size, no wall-clock metadata).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+READS_SCHEMA = pa.schema(
+    [
+        ("plate", pa.string()),
+        ("ts", pa.timestamp("ms", tz="UTC")),
+        ("lat", pa.float64()),
+        ("lon", pa.float64()),
+        ("camera_id", pa.string()),
+        ("read_id", pa.int64()),
+        ("kind", pa.string()),
+        ("confidence", pa.float32()),
+    ]
+)
+ROW_GROUP = 1_000_000
+LOCAL_OFFSET = "+08:00"
+
+
+class ReadsWriter:
+    """Writes reads to ``reads.parquet`` (and ``reads.csv`` on request), chunk by chunk.
+
+    Parameters
+    ----------
+    out
+        Output directory.
+    start_utc_ms
+        UTC epoch milliseconds of the period start (``ts`` arrays are relative to it).
+    ids, kinds
+        The identifier table (plate or tag strings) and each one's kind.
+    camera_id, camera_lat, camera_lon
+        The camera table.
+    csv
+        Also write ``reads.csv`` (timestamps in local time with offset).
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        *,
+        start_utc_ms: int,
+        ids: Sequence[str],
+        kinds: Sequence[str],
+        camera_id: Sequence[str],
+        camera_lat: np.ndarray,
+        camera_lon: np.ndarray,
+        csv: bool = False,
+    ) -> None:
+        self.start_ms = start_utc_ms
+        self.ids = pa.array(ids, type=pa.string())
+        self.kinds = pa.array(kinds, type=pa.string())
+        self.cam_ids = pa.array(camera_id, type=pa.string())
+        self.cam_lat = np.asarray(camera_lat, dtype=np.float64)
+        self.cam_lon = np.asarray(camera_lon, dtype=np.float64)
+        self.next_id = 1
+        self.rows = 0
+        self.pq = pq.ParquetWriter(
+            out / "reads.parquet", READS_SCHEMA, compression="zstd", write_statistics=True
+        )
+        self.csv_path = out / "reads.csv" if csv else None
+        self.csv: pacsv.CSVWriter | None = None
+
+    def write(self, ts: np.ndarray, ids: np.ndarray, cam: np.ndarray, conf: np.ndarray) -> None:
+        """Append a time-sorted chunk (``ts`` in ms from the period start)."""
+        n = ts.size
+        if n == 0:
+            return
+        id_idx = pa.array(ids)
+        table = pa.Table.from_arrays(
+            [
+                self.ids.take(id_idx),
+                pa.array(ts + self.start_ms, type=pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+                pa.array(self.cam_lat[cam]),
+                pa.array(self.cam_lon[cam]),
+                self.cam_ids.take(pa.array(cam)),
+                pa.array(np.arange(self.next_id, self.next_id + n, dtype=np.int64)),
+                self.kinds.take(id_idx),
+                pa.array(conf.astype(np.float32)),
+            ],
+            schema=READS_SCHEMA,
+        )
+        self.next_id += n
+        self.rows += n
+        for off in range(0, n, ROW_GROUP):
+            self.pq.write_table(table.slice(off, ROW_GROUP), row_group_size=ROW_GROUP)
+        if self.csv_path is not None:
+            self._write_csv(table)
+
+    def _write_csv(self, table: pa.Table) -> None:
+        local = pc.strftime(
+            table["ts"].cast(pa.timestamp("ms", tz=LOCAL_OFFSET)), format="%Y-%m-%dT%H:%M:%S"
+        )
+        ts_text = pc.binary_join_element_wise(local, pa.scalar(LOCAL_OFFSET), "")
+        conf = pc.round(table["confidence"].cast(pa.float64()), 3)
+        t = table.set_column(1, "ts", ts_text).set_column(7, "confidence", conf)
+        if self.csv is None:
+            assert self.csv_path is not None
+            self.csv = pacsv.CSVWriter(
+                self.csv_path, t.schema, write_options=pacsv.WriteOptions(quoting_style="none")
+            )
+        self.csv.write_table(t)
+
+    def close(self) -> None:
+        self.pq.close()
+        if self.csv is not None:
+            self.csv.close()
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write a small CSV table (UTF-8, ``\\n`` line ends); returns the number of rows."""
+    n = 0
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        for row in rows:
+            w.writerow(row)
+            n += 1
+    return n
+
+
+def iso_local(start: dt.datetime, ts_s: float) -> str:
+    """ISO 8601 local time with offset, to the second."""
+    return (start + dt.timedelta(seconds=float(ts_s))).isoformat(timespec="seconds")
