@@ -1,0 +1,48 @@
+"""Plate normalisation: one spelling per vehicle identifier, so ``苏M·12345`` and ``苏m 12345`` match.
+
+Rules (DESIGN.md, reads format): Unicode NFKC (full-width letters, digits and punctuation become
+half-width), upper case, and spaces, dots, middle dots and dashes removed. Control characters are
+dropped too. The result may be empty, which the validators reject.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MAX_PLATE_LENGTH = 32
+
+# Separators people and readers put inside plates, after NFKC (which already maps ＿－．　 etc.).
+_DROP = set(
+    " .-·・‧•∙⋅。"
+    "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fb\u00a0\u3000"
+)
+
+
+@lru_cache(maxsize=1 << 18)
+def normalize_plate(raw: str) -> str:
+    """The canonical form of one plate or tag identifier ('' if nothing is left)."""
+    text = unicodedata.normalize("NFKC", raw).upper()
+    return "".join(
+        ch for ch in text
+        if ch not in _DROP and not ch.isspace() and unicodedata.category(ch)[0] != "C"
+    )
+
+
+def normalize_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Vectorised :func:`normalize_plate` over an Arrow string array (nulls stay null).
+
+    Plates repeat a lot (a vehicle passes many cameras), so the work is done once per distinct
+    value through a dictionary encoding.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    encoded = pc.dictionary_encode(values)
+    dictionary = encoded.dictionary.to_pylist()
+    normalized = pa.array([normalize_plate(v) for v in dictionary], type=pa.string())
+    return pc.take(normalized, encoded.indices)

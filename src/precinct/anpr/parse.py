@@ -1,0 +1,510 @@
+"""Readers and validators for plate/tag reads (CSV, Parquet, JSON, Arrow IPC).
+
+Every reader yields :class:`RawChunk` objects (columns as Arrow arrays plus the source location of
+each row); :func:`validate` turns a chunk into the canonical Arrow table (:data:`CANONICAL`) and a
+list of :class:`Reject` naming the line/row/item, the field and the reason. Problems with the
+input as a whole (wrong columns, a truncated Parquet file, a body that is not JSON) raise
+:class:`~precinct.errors.BadInput` instead, so the caller imports nothing.
+
+The fast paths are vectorised (pyarrow); a cast that fails is bisected to find exactly the values
+that fail, so a value is accepted or refused the same way whatever else is in its chunk.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from precinct.anpr.normalize import MAX_PLATE_LENGTH, normalize_array
+from precinct.errors import BadInput
+
+COLUMNS = ("plate", "ts", "lat", "lon", "camera_id", "read_id", "kind", "confidence")
+REQUIRED = ("plate", "ts")
+KINDS = ("plate", "tag")
+MAX_ID_LENGTH = 128
+MAX_REJECT_DETAILS = 1000
+DEFAULT_CHUNK_ROWS = 1_000_000
+
+CANONICAL = pa.schema([
+    ("plate", pa.string()),
+    ("ts_us", pa.int64()),
+    ("lat", pa.float64()),
+    ("lon", pa.float64()),
+    ("camera_id", pa.string()),
+    ("read_id", pa.string()),
+    ("kind", pa.string()),
+    ("confidence", pa.float32()),
+    ("line", pa.int64()),
+])
+TS_TYPE = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One refused row: where (``line`` of a CSV file, 1-based ``item`` of a JSON batch, ``row``
+    of a Parquet file or Arrow stream), which field and why."""
+
+    line: int
+    field: str
+    reason: str
+
+    def as_dict(self, unit: str = "line") -> dict[str, Any]:
+        return {unit: self.line, "field": self.field, "reason": self.reason}
+
+
+@dataclass
+class RawChunk:
+    columns: dict[str, pa.Array]
+    lines: np.ndarray  # int64 source location of each row
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.lines)
+
+
+@dataclass
+class Rejects:
+    """Rejected rows: a count and the first :data:`MAX_REJECT_DETAILS` details."""
+
+    count: int = 0
+    details: list[Reject] = field(default_factory=list)
+
+    def add(self, rejects: Iterable[Reject]) -> None:
+        for r in rejects:
+            self.count += 1
+            if len(self.details) < MAX_REJECT_DETAILS:
+                self.details.append(r)
+
+
+# --- column headers ----------------------------------------------------------------------------
+
+def check_header(names: list[str], *, where: str = "line 1") -> dict[str, str]:
+    """Map the source's column names to ours; raise BadInput naming what is wrong."""
+    mapping: dict[str, str] = {}
+    for raw in names:
+        key = str(raw).strip().lstrip("\ufeff").lower()
+        if key in COLUMNS:
+            if key in mapping.values():
+                raise BadInput(f"wrong columns: {key!r} appears twice ({where})",
+                               detail={"line": 1, "field": key, "found": names})
+            mapping[str(raw)] = key
+    present = set(mapping.values())
+    missing = [c for c in REQUIRED if c not in present]
+    if missing:
+        raise BadInput(f"wrong columns: missing {', '.join(missing)} ({where}); "
+                       f"expected {', '.join(COLUMNS)}",
+                       detail={"line": 1, "field": missing[0], "missing": missing, "found": names})
+    if ("lat" in present) != ("lon" in present):
+        raise BadInput(f"wrong columns: lat and lon go together ({where})",
+                       detail={"line": 1, "field": "lat" if "lon" in present else "lon", "found": names})
+    if "lat" not in present and "camera_id" not in present:
+        raise BadInput(f"wrong columns: need lat and lon, or camera_id of a known camera ({where})",
+                       detail={"line": 1, "field": "lat", "found": names})
+    return mapping
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+class _NeedSlowPath(Exception):
+    pass
+
+
+def _csv_source(source: Path | bytes) -> io.BufferedIOBase:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(bytes(source))
+    return open(source, "rb")  # noqa: SIM115 - closed by the caller
+
+
+def _read_header(source: Path | bytes) -> tuple[list[str], int]:
+    """The header's fields and its byte length (fast path only handles a simple header)."""
+    with _csv_source(source) as fh:
+        first = fh.readline()
+    if not first.strip():
+        raise BadInput("empty file: expected a header line naming the columns",
+                       detail={"line": 1, "field": "header"})
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadInput("the header line is not valid UTF-8", detail={"line": 1, "field": "header"}) from None
+    names = next(csv.reader([text.rstrip("\r\n")]))
+    return names, len(first)
+
+
+def iter_csv(source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[RawChunk]:
+    """Chunks of a CSV file or body. Line numbers count the header as line 1.
+
+    The fast path (pyarrow's multi-threaded reader) is used while every row is well formed; if a
+    row has the wrong number of fields, is not UTF-8 or spans lines, the whole input is re-read
+    with Python's csv module so that every line number is exact. Callers must run the import in
+    one transaction, because the fast path may raise ``_NeedSlowPath`` part-way (handled by
+    :func:`read_csv_chunks`).
+    """
+    names, _ = _read_header(source)
+    mapping = check_header(names)
+
+    def _invalid(_row: Any) -> str:
+        return "error"  # pyarrow then raises ArrowInvalid, which switches to the exact reader
+
+    block = 1 << 24
+    read_opts = pcsv.ReadOptions(block_size=block, use_threads=True)
+    parse_opts = pcsv.ParseOptions(invalid_row_handler=_invalid, newlines_in_values=False,
+                                   ignore_empty_lines=False)
+    convert_opts = pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                       include_columns=list(mapping), strings_can_be_null=False,
+                                       quoted_strings_can_be_null=False)
+    line = 2
+    with _csv_source(source) as fh:
+        try:
+            reader = pcsv.open_csv(fh, read_options=read_opts, parse_options=parse_opts,
+                                   convert_options=convert_opts)
+            pending: list[pa.RecordBatch] = []
+            pending_rows = 0
+            for batch in reader:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                if pending_rows >= chunk_rows:
+                    yield _chunk_from_batches(pending, mapping, line)
+                    line += pending_rows
+                    pending, pending_rows = [], 0
+            if pending:
+                yield _chunk_from_batches(pending, mapping, line)
+        except pa.ArrowInvalid as exc:
+            raise _NeedSlowPath from exc
+
+
+def _chunk_from_batches(batches: list[pa.RecordBatch], mapping: dict[str, str], first_line: int) -> RawChunk:
+    table = pa.Table.from_batches(batches)
+    cols = {mapping[n]: table.column(n).combine_chunks() for n in table.column_names if n in mapping}
+    return RawChunk(cols, np.arange(first_line, first_line + table.num_rows, dtype=np.int64))
+
+
+def iter_csv_slow(source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[RawChunk]:
+    """Exact, line-by-line CSV reading (quoted newlines, ragged rows, bad UTF-8 reported per row)."""
+    with _csv_source(source) as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        reader = csv.reader(text)
+        try:
+            names = next(reader)
+        except StopIteration:
+            raise BadInput("empty file: expected a header line naming the columns",
+                           detail={"line": 1, "field": "header"}) from None
+        except csv.Error as exc:
+            raise BadInput(f"the header line is not valid CSV: {exc}", detail={"line": 1, "field": "header"}) from None
+        mapping = check_header(names)
+        positions = {i: mapping[n] for i, n in enumerate(names) if n in mapping}
+        width = len(names)
+        cols: dict[str, list[str]] = {c: [] for c in positions.values()}
+        lines: list[int] = []
+        rejects: list[Reject] = []
+        start = reader.line_num + 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                rejects.append(Reject(start, "row", f"malformed CSV: {exc}"))
+                start = reader.line_num + 1
+                continue
+            here, start = start, reader.line_num + 1
+            if len(row) != width:
+                if not row or row == [""]:
+                    reason = "blank line"
+                else:
+                    reason = f"expected {width} fields, found {len(row)}"
+                rejects.append(Reject(here, "row", reason))
+                continue
+            if any(_has_surrogates(v) for v in row):
+                rejects.append(Reject(here, "row", "not valid UTF-8"))
+                continue
+            for i, name in positions.items():
+                cols[name].append(row[i])
+            lines.append(here)
+            if len(lines) >= chunk_rows:
+                yield _raw_from_lists(cols, lines, rejects)
+                cols, lines, rejects = {c: [] for c in positions.values()}, [], []
+        if lines or rejects:
+            yield _raw_from_lists(cols, lines, rejects)
+
+
+def _has_surrogates(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _raw_from_lists(cols: dict[str, list[Any]], lines: list[int], rejects: list[Reject]) -> RawChunk:
+    return RawChunk({k: pa.array(v, type=pa.string()) for k, v in cols.items()},
+                    np.asarray(lines, dtype=np.int64), list(rejects))
+
+
+def read_csv_chunks(source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                    consume: Callable[[RawChunk], None], restart: Callable[[], None]) -> None:
+    """Feed every chunk to ``consume``; if the fast path gives up, call ``restart`` and re-read."""
+    try:
+        for chunk in iter_csv(source, chunk_rows=chunk_rows):
+            consume(chunk)
+    except _NeedSlowPath:
+        restart()
+        for chunk in iter_csv_slow(source, chunk_rows=chunk_rows):
+            consume(chunk)
+
+
+def parse_csv(data: bytes) -> list[RawChunk]:
+    """All chunks of an in-memory CSV body."""
+    try:
+        return list(iter_csv(data))
+    except _NeedSlowPath:
+        return list(iter_csv_slow(data))
+
+
+# --- Parquet and Arrow -------------------------------------------------------------------------
+
+def iter_parquet(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[RawChunk]:
+    """Chunks of a Parquet file; a truncated or corrupt file raises BadInput naming the row."""
+    try:
+        pf = pq.ParquetFile(str(path))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BadInput(f"not a readable Parquet file (truncated or corrupt): {_first_line(exc)}",
+                       detail={"file": str(path), "row": 0, "field": "file"}) from None
+    names = pf.schema_arrow.names
+    mapping = check_header(names, where="Parquet schema")
+    row = 1
+    try:
+        for batch in pf.iter_batches(batch_size=chunk_rows, columns=list(mapping)):
+            cols = {mapping[n]: batch.column(n) for n in batch.schema.names}
+            yield RawChunk(cols, np.arange(row, row + batch.num_rows, dtype=np.int64))
+            row += batch.num_rows
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BadInput(f"Parquet file unreadable after row {row - 1} (truncated or corrupt): "
+                       f"{_first_line(exc)}", detail={"file": str(path), "row": row, "field": "file"}) from None
+
+
+def parse_arrow_ipc(data: bytes) -> list[RawChunk]:
+    """An Arrow IPC stream or file body."""
+    try:
+        try:
+            table = pa.ipc.open_stream(pa.BufferReader(data)).read_all()
+        except pa.ArrowInvalid:
+            table = pa.ipc.open_file(pa.BufferReader(data)).read_all()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BadInput(f"body is not an Arrow IPC stream or file: {_first_line(exc)}",
+                       detail={"row": 0, "field": "body"}) from None
+    mapping = check_header(table.column_names, where="Arrow schema")
+    cols = {mapping[n]: table.column(n).combine_chunks() for n in table.column_names if n in mapping}
+    return [RawChunk(cols, np.arange(1, table.num_rows + 1, dtype=np.int64))]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+def parse_json(data: bytes) -> list[RawChunk]:
+    """A JSON batch: ``{"reads": [{...}, ...]}`` or a bare list. Items are numbered from 1."""
+    try:
+        doc = json.loads(codecs.decode(data, "utf-8-sig") if isinstance(data, bytes | bytearray) else data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadInput(f"body is not valid JSON: {exc}", detail={"item": 0, "field": "body"}) from None
+    items = doc.get("reads") if isinstance(doc, dict) else doc
+    if not isinstance(items, list):
+        raise BadInput('expected a JSON list of reads or {"reads": [...]}', detail={"item": 0, "field": "reads"})
+    cols: dict[str, list[str | None]] = {c: [] for c in COLUMNS}
+    lines: list[int] = []
+    rejects: list[Reject] = []
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            rejects.append(Reject(n, "item", "each read must be a JSON object"))
+            continue
+        row: dict[str, str | None] = {}
+        problem: tuple[str, str] | None = None
+        for name in COLUMNS:
+            value = item.get(name)
+            if value is None:
+                row[name] = None
+            elif isinstance(value, bool) or not isinstance(value, str | int | float):
+                problem = (name, f"{name} must be a string or a number, not {type(value).__name__}")
+                break
+            elif name in ("plate", "ts", "camera_id", "read_id", "kind") and isinstance(value, float):
+                problem = (name, f"{name} must be a string")
+                break
+            else:
+                row[name] = value if isinstance(value, str) else repr(value)
+        if problem is None:
+            for key in REQUIRED:
+                if row[key] is None:
+                    problem = (key, f"{key} is required")
+                    break
+        if problem is not None:
+            rejects.append(Reject(n, *problem))
+            continue
+        for name in COLUMNS:
+            cols[name].append(row[name])
+        lines.append(n)
+    arrays = {k: pa.array(v, type=pa.string()) for k, v in cols.items()}
+    return [RawChunk(arrays, np.asarray(lines, dtype=np.int64), rejects)]
+
+
+# --- validation --------------------------------------------------------------------------------
+
+def _as_string(arr: pa.Array) -> pa.Array:
+    if not pa.types.is_string(arr.type):
+        if pa.types.is_large_string(arr.type) or pa.types.is_dictionary(arr.type) or \
+                pa.types.is_integer(arr.type):
+            arr = arr.cast(pa.string())
+        elif pa.types.is_null(arr.type):
+            arr = pa.nulls(len(arr), pa.string())
+        else:
+            arr = arr.cast(pa.string())
+    trimmed = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+
+
+def _bisect_cast(arr: pa.Array, to: pa.DataType) -> tuple[pa.Array, np.ndarray]:
+    """Cast, returning nulls where single values fail; the mask marks failed (non-null) inputs."""
+    try:
+        return arr.cast(to), np.zeros(len(arr), dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    if len(arr) == 1:
+        return pa.nulls(1, to), np.ones(1, dtype=bool)
+    mid = len(arr) // 2
+    left, lbad = _bisect_cast(arr.slice(0, mid), to)
+    right, rbad = _bisect_cast(arr.slice(mid), to)
+    return pa.concat_arrays([left, right]), np.concatenate([lbad, rbad])
+
+
+def _to_float(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_decimal(arr.type):
+        return arr.cast(pa.float64()), np.zeros(len(arr), dtype=bool)
+    return _bisect_cast(_as_string(arr), pa.float64())
+
+
+def _to_ts(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    if pa.types.is_timestamp(arr.type):
+        if arr.type.tz is None:  # naive Parquet timestamps are taken as UTC
+            arr = pc.assume_timezone(arr, "UTC")
+        return arr.cast(TS_TYPE), np.zeros(len(arr), dtype=bool)
+    if pa.types.is_date(arr.type) or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+                                          or pa.types.is_dictionary(arr.type)):
+        return pa.nulls(len(arr), TS_TYPE), pc.is_valid(arr).to_numpy(zero_copy_only=False)
+    return _bisect_cast(_as_string(arr), TS_TYPE)
+
+
+def _mask(arr: pa.Array) -> np.ndarray:
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def validate(chunk: RawChunk, *, cameras: dict[str, tuple[float, float]] | None = None) -> tuple[pa.Table, list[Reject]]:
+    """The chunk's valid rows in :data:`CANONICAL` form, and a Reject for each other row.
+
+    ``cameras`` (camera_id -> (lat, lon)) fills in positions for rows that name a known camera
+    and carry no coordinates.
+    """
+    n = chunk.num_rows
+    bad = np.zeros(n, dtype=bool)
+    found: list[tuple[int, str, str]] = []
+
+    def flag(mask: np.ndarray, fld: str, reason: str | Callable[[int], str]) -> None:
+        new = mask & ~bad
+        if new.any():
+            for i in np.flatnonzero(new)[:MAX_REJECT_DETAILS]:
+                found.append((int(i), fld, reason(int(i)) if callable(reason) else reason))
+            # rows beyond the detail limit are still refused, with the generic reason
+            for i in np.flatnonzero(new)[MAX_REJECT_DETAILS:]:
+                found.append((int(i), fld, reason if isinstance(reason, str) else f"invalid {fld}"))
+            bad[new] = True
+
+    cols = chunk.columns
+    nulls_s = pa.nulls(n, pa.string())
+
+    plate_raw = _as_string(cols.get("plate", nulls_s))
+    plate = normalize_array(plate_raw)
+    lens = pc.utf8_length(plate)
+    flag(_mask(pc.is_null(plate_raw)), "plate", "empty plate")
+    flag(_mask(pc.fill_null(pc.equal(lens, 0), True)), "plate",
+         "plate has no letters or digits after normalisation")
+    flag(_mask(pc.fill_null(pc.greater(lens, MAX_PLATE_LENGTH), False)), "plate",
+         f"plate longer than {MAX_PLATE_LENGTH} characters")
+
+    ts_in = cols.get("ts", nulls_s)
+    ts, ts_bad = _to_ts(ts_in if not pa.types.is_null(ts_in.type) else nulls_s)
+    flag(_mask(pc.is_null(ts)) & ~ts_bad, "ts", "ts is required")
+    flag(ts_bad, "ts", "ts is not an ISO 8601 time with an offset (e.g. 2026-05-01T08:30:00+08:00)")
+
+    camera_id = _as_string(cols.get("camera_id", nulls_s))
+    flag(_mask(pc.fill_null(pc.greater(pc.utf8_length(camera_id), MAX_ID_LENGTH), False)),
+         "camera_id", f"camera_id longer than {MAX_ID_LENGTH} characters")
+    read_id = _as_string(cols.get("read_id", nulls_s))
+    flag(_mask(pc.fill_null(pc.greater(pc.utf8_length(read_id), MAX_ID_LENGTH), False)),
+         "read_id", f"read_id longer than {MAX_ID_LENGTH} characters")
+
+    lat, lat_bad = _to_float(cols.get("lat", pa.nulls(n, pa.float64())))
+    lon, lon_bad = _to_float(cols.get("lon", pa.nulls(n, pa.float64())))
+    flag(lat_bad, "lat", "lat is not a number")
+    flag(lon_bad, "lon", "lon is not a number")
+    lat_np = lat.to_numpy(zero_copy_only=False).astype(np.float64)
+    lon_np = lon.to_numpy(zero_copy_only=False).astype(np.float64)
+    lat_null, lon_null = np.isnan(lat_np) & _mask(pc.is_null(lat)), np.isnan(lon_np) & _mask(pc.is_null(lon))
+    with np.errstate(invalid="ignore"):
+        flag(~lat_null & ~((lat_np >= -90.0) & (lat_np <= 90.0)), "lat", "lat out of range (-90..90)")
+        flag(~lon_null & ~((lon_np >= -180.0) & (lon_np <= 180.0)), "lon", "lon out of range (-180..180)")
+    flag(lat_null != lon_null, "lat" if bool((lat_null & ~lon_null).any()) else "lon",
+         "lat and lon go together")
+    no_pos = lat_null & lon_null
+    if no_pos.any():
+        cam_np = np.asarray(camera_id.to_numpy(zero_copy_only=False), dtype=object)
+        known = cameras or {}
+        for i in np.flatnonzero(no_pos & ~bad):
+            pos = known.get(cam_np[i]) if cam_np[i] is not None else None
+            if pos is not None:
+                lat_np[i], lon_np[i] = pos
+        still = no_pos & np.isnan(lat_np)
+        flag(still & _mask(pc.is_null(camera_id)), "lat", "no lat/lon and no camera_id")
+        flag(still, "camera_id", lambda i: f"no lat/lon and camera {cam_np[i]!r} is not a known camera")
+
+    kind = _as_string(cols.get("kind", nulls_s))
+    kind = pc.fill_null(pc.utf8_lower(kind), "plate")
+    flag(~_mask(pc.is_in(kind, value_set=pa.array(KINDS))), "kind", "kind must be plate or tag")
+
+    conf, conf_bad = _to_float(cols.get("confidence", pa.nulls(n, pa.float64())))
+    flag(conf_bad, "confidence", "confidence is not a number")
+    conf_np = conf.to_numpy(zero_copy_only=False).astype(np.float64)
+    conf_null = _mask(pc.is_null(conf))
+    with np.errstate(invalid="ignore"):
+        flag(~conf_null & ~((conf_np >= 0.0) & (conf_np <= 1.0)), "confidence", "confidence out of range (0..1)")
+
+    keep = ~bad
+    table = pa.table({
+        "plate": plate,
+        "ts_us": ts.cast(pa.int64()),
+        "lat": pa.array(lat_np, type=pa.float64()),
+        "lon": pa.array(lon_np, type=pa.float64()),
+        "camera_id": camera_id,
+        "read_id": read_id,
+        "kind": kind,
+        "confidence": pa.array(conf_np, type=pa.float64(), mask=conf_null).cast(pa.float32()),
+        "line": pa.array(chunk.lines, type=pa.int64()),
+    }, schema=CANONICAL)
+    if bad.any():
+        table = table.filter(pa.array(keep))
+    lines = chunk.lines
+    rejects = list(chunk.rejects) + [Reject(int(lines[i]), f, r) for i, f, r in found]
+    rejects.sort(key=lambda r: r.line)
+    return table, rejects

@@ -1,0 +1,438 @@
+"""Ingest of plate/tag reads, hotlists and alerts (keyword-only services; thin views and CLI).
+
+Ingest order of events, chosen so that the audit log never under-reports and nothing is
+acknowledged before it is durable:
+
+1. parse and validate (rows that fail are rejected with their location; the rest go on);
+2. in one warehouse transaction: deduplicate and insert;
+3. in one operations-database transaction: the collection audit record (one per batch) and the
+   alerts for hotlist hits; commit;
+4. commit the warehouse transaction (durable: DuckDB's write-ahead log);
+5. only then acknowledge, and publish the alerts on the event bus.
+
+A crash between 3 and 4 leaves an audit record (and alerts) for a batch that was not stored and
+not acknowledged; the sender retries, and the retry is audited again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import inspect, select, text
+
+from precinct.anpr import parse, store
+from precinct.anpr.models import Alert, Camera, CaseRead, HotlistEntry
+from precinct.anpr.normalize import normalize_plate
+from precinct.config import Settings
+from precinct.core import audit
+from precinct.core.db import Database, utcnow
+from precinct.core.roles import AuditAction
+from precinct.core.warehouse import Warehouse
+from precinct.errors import BadInput, NotFound
+
+log = logging.getLogger("precinct.anpr")
+
+ChunkSource = Callable[[Callable[[parse.RawChunk], None], Callable[[], None]], None]
+
+
+def warehouse(settings: Settings) -> Warehouse:
+    wh = Warehouse.for_settings(settings)
+    store.ensure_schema(wh)
+    return wh
+
+
+def iso(ts_us: int) -> str:
+    return dt.datetime.fromtimestamp(ts_us / 1e6, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def to_us(value: dt.datetime) -> int:
+    if value.tzinfo is None:
+        raise BadInput("times need an offset or Z", detail={"field": "ts"})
+    return int(value.timestamp() * 1_000_000)
+
+
+def parse_time(value: str, field_name: str) -> dt.datetime:
+    try:
+        t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{field_name}: not an ISO 8601 time: {value!r}", detail={"field": field_name}) from None
+    if t.tzinfo is None:
+        raise BadInput(f"{field_name}: give an offset or Z (e.g. 2026-05-01T08:30:00+08:00)",
+                       detail={"field": field_name})
+    return t.astimezone(dt.UTC)
+
+
+# --- cameras -----------------------------------------------------------------------------------
+
+_camera_cache: dict[str, tuple[float, dict[str, tuple[float, float]]]] = {}
+
+
+def cameras(db: Database, *, max_age_s: float = 5.0) -> dict[str, tuple[float, float]]:
+    hit = _camera_cache.get(db.url)
+    if hit is not None and time.monotonic() - hit[0] < max_age_s:
+        return hit[1]
+    with db.sessionmaker() as s:
+        found = {c.camera_id: (c.lat, c.lon) for c in s.scalars(select(Camera))}
+    _camera_cache[db.url] = (time.monotonic(), found)
+    return found
+
+
+def upsert_cameras(db: Database, rows: Iterable[dict[str, Any]], *, actor: str, role: str) -> int:
+    n = 0
+    with db.session() as s:
+        for i, row in enumerate(rows, start=2):
+            cid = str(row.get("camera_id") or "").strip()
+            if not cid:
+                raise BadInput(f"line {i}: camera_id is required", detail={"line": i, "field": "camera_id"})
+            try:
+                lat, lon = float(row["lat"]), float(row["lon"])
+            except (KeyError, TypeError, ValueError):
+                raise BadInput(f"line {i}: lat and lon must be numbers", detail={"line": i, "field": "lat"}) from None
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise BadInput(f"line {i}: coordinates out of range", detail={"line": i, "field": "lat"})
+            cam = s.get(Camera, cid) or Camera(camera_id=cid)
+            cam.lat, cam.lon, cam.name = lat, lon, (row.get("name") or None)
+            cam.kind, cam.updated_at = (row.get("kind") or "plate"), utcnow()
+            s.add(cam)
+            n += 1
+        audit.append(s, actor=actor, role=role, action=AuditAction.administration,
+                     resource="anpr.cameras", params={"op": "upsert"}, result_count=n)
+    _camera_cache.pop(db.url, None)
+    return n
+
+
+# --- hotlists ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HotEntry:
+    id: int
+    plate: str
+    list_name: str
+    reason: str
+    expires_at: dt.datetime | None
+
+
+class HotlistCache:
+    """Active hotlist entries by plate, reloaded every ``ttl`` seconds or when changed here."""
+
+    def __init__(self, ttl: float = 2.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._data: dict[str, tuple[float, dict[str, list[HotEntry]]]] = {}
+
+    def invalidate(self, db: Database) -> None:
+        self._data.pop(db.url, None)
+
+    def get(self, db: Database) -> dict[str, list[HotEntry]]:
+        hit = self._data.get(db.url)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        with self._lock:
+            now = utcnow()
+            by_plate: dict[str, list[HotEntry]] = {}
+            with db.sessionmaker() as s:
+                for e in s.scalars(select(HotlistEntry).where(HotlistEntry.active.is_(True))):
+                    if e.expires_at is None or e.expires_at > now:
+                        by_plate.setdefault(e.plate, []).append(
+                            HotEntry(e.id, e.plate, e.list_name, e.reason, e.expires_at))
+            self._data[db.url] = (time.monotonic(), by_plate)
+            return by_plate
+
+
+HOTLISTS = HotlistCache()
+
+
+def add_hotlist(db: Database, entries: Iterable[dict[str, Any]], *, actor: str, role: str,
+                default_list: str = "wanted") -> list[dict[str, Any]]:
+    """Add entries (plate, list, reason, expires_at); one audited transaction."""
+    added: list[HotlistEntry] = []
+    with db.session() as s:
+        for i, row in enumerate(entries, start=1):
+            plate = normalize_plate(str(row.get("plate") or ""))
+            if not plate:
+                raise BadInput(f"entry {i}: empty plate", detail={"line": i, "field": "plate"})
+            expires = row.get("expires_at")
+            if isinstance(expires, str) and expires.strip():
+                expires = parse_time(expires, "expires_at")
+            elif not isinstance(expires, dt.datetime):
+                expires = None
+            e = HotlistEntry(plate=plate, list_name=str(row.get("list") or row.get("list_name") or default_list)[:64],
+                             reason=str(row.get("reason") or "")[:256], expires_at=expires, active=True,
+                             created_by=actor, created_at=utcnow())
+            s.add(e)
+            added.append(e)
+        s.flush()
+        audit.append(s, actor=actor, role=role, action=AuditAction.collection, resource="anpr.hotlist",
+                     params={"op": "add", "count": len(added)}, result_count=len(added))
+    HOTLISTS.invalidate(db)
+    return [hotlist_dict(e) for e in added]
+
+
+def remove_hotlist(db: Database, entry_id: int, *, actor: str, role: str) -> None:
+    with db.session() as s:
+        e = s.get(HotlistEntry, entry_id)
+        if e is None:
+            raise NotFound(f"no hotlist entry {entry_id}", detail={"field": "id"})
+        e.active = False
+        audit.append(s, actor=actor, role=role, action=AuditAction.alteration, resource="anpr.hotlist",
+                     params={"op": "deactivate", "id": entry_id})
+    HOTLISTS.invalidate(db)
+
+
+def list_hotlist(db: Database, *, include_inactive: bool = False) -> list[dict[str, Any]]:
+    with db.sessionmaker() as s:
+        q = select(HotlistEntry).order_by(HotlistEntry.id)
+        if not include_inactive:
+            q = q.where(HotlistEntry.active.is_(True))
+        return [hotlist_dict(e) for e in s.scalars(q)]
+
+
+def hotlist_dict(e: HotlistEntry) -> dict[str, Any]:
+    return {"id": e.id, "plate": e.plate, "list": e.list_name, "reason": e.reason,
+            "expires_at": e.expires_at.isoformat() if e.expires_at else None, "active": e.active,
+            "created_by": e.created_by}
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+@dataclass
+class IngestResult:
+    batch: int
+    stored: int
+    duplicates: int
+    rejected: int
+    rejects: list[parse.Reject]
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self, unit: str = "line") -> dict[str, Any]:
+        return {"batch": self.batch, "stored": self.stored, "duplicates": self.duplicates,
+                "rejected": self.rejected, "rejects": [r.as_dict(unit) for r in self.rejects],
+                "alerts": len(self.alerts)}
+
+
+def ingest(*, db: Database, wh: Warehouse, source: ChunkSource, actor: str, role: str,
+           origin: str, raise_alerts: bool = True,
+           after_durable: Callable[[IngestResult], None] | None = None) -> IngestResult:
+    """Validate, deduplicate and store reads from ``source``; audit once; raise alerts.
+
+    ``source(consume, restart)`` calls ``consume`` with each chunk; it may call ``restart`` once
+    (the CSV fast path giving way to the exact reader), which discards what was consumed.
+    """
+    started = time.perf_counter()
+    cams = cameras(db)
+    hot = HOTLISTS.get(db) if raise_alerts else {}
+    hot_plates = pa.array(list(hot), pa.string())
+    with wh.transaction() as cur:
+        state: dict[str, Any] = {}
+
+        def reset() -> None:
+            state.update(batch=store.next_counter(cur, "batch"), stored=0, dups=0,
+                         rejects=parse.Rejects(), hits=[])
+
+        def consume(chunk: parse.RawChunk) -> None:
+            table, rejects = parse.validate(chunk, cameras=cams)
+            state["rejects"].add(rejects)
+            appended = store.append_chunk(cur, table, batch_id=state["batch"])
+            state["stored"] += appended.stored.num_rows
+            state["dups"] += appended.duplicates
+            if len(hot_plates) and appended.stored.num_rows:
+                mask = pc.is_in(appended.stored.column("plate"), value_set=hot_plates)
+                hits = appended.stored.filter(mask)
+                if hits.num_rows:
+                    state["hits"].append(hits.drop_columns(["line"]))
+
+        def restart() -> None:
+            cur.execute("ROLLBACK")
+            cur.execute("BEGIN TRANSACTION")
+            reset()
+
+        reset()
+        source(consume, restart)
+        rej: parse.Rejects = state["rejects"]
+        result = IngestResult(batch=state["batch"], stored=state["stored"], duplicates=state["dups"],
+                              rejected=rej.count, rejects=rej.details)
+        with db.session() as s:
+            audit.append(s, actor=actor, role=role, action=AuditAction.collection, resource="anpr.reads",
+                         params={"batch": result.batch, "origin": origin, "stored": result.stored,
+                                 "duplicates": result.duplicates, "rejected": result.rejected},
+                         result_count=result.stored)
+            if state["hits"]:
+                result.alerts = _record_alerts(s, pa.concat_tables(state["hits"]), hot)
+        # leaving the block commits the warehouse transaction
+    result.seconds = time.perf_counter() - started
+    if after_durable is not None:
+        after_durable(result)
+    return result
+
+
+def _record_alerts(session: Any, hits: pa.Table, hot: dict[str, list[HotEntry]]) -> list[dict[str, Any]]:
+    rows = hits.to_pylist()
+    alerts: list[tuple[Alert, dict[str, Any]]] = []
+    raised = utcnow()
+    for r in rows:
+        for e in hot.get(r["plate"], []):
+            a = Alert(rid=r["rid"], hotlist_id=e.id, plate=r["plate"],
+                      read_at=dt.datetime.fromtimestamp(r["ts_us"] / 1e6, dt.UTC),
+                      lat=r["lat"], lon=r["lon"], camera_id=r["camera_id"], list_name=e.list_name,
+                      reason=e.reason, created_at=raised)
+            session.add(a)
+            alerts.append((a, r))
+    session.flush()
+    return [alert_payload(a, r) for a, r in alerts]
+
+
+def alert_payload(a: Alert, read: dict[str, Any] | None = None) -> dict[str, Any]:
+    read = read or {}
+    return {
+        "alert_id": a.id, "plate": a.plate, "list": a.list_name, "reason": a.reason,
+        "hotlist_id": a.hotlist_id, "lat": a.lat, "lon": a.lon, "raised_at": a.created_at.isoformat(),
+        "read": {"rid": a.rid, "ts": a.read_at.isoformat().replace("+00:00", "Z"), "lat": a.lat,
+                 "lon": a.lon, "camera_id": a.camera_id, "kind": read.get("kind"),
+                 "confidence": read.get("confidence")},
+        "units": [],
+    }
+
+
+def list_alerts(db: Database, *, since: dt.datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    with db.sessionmaker() as s:
+        q = select(Alert).order_by(Alert.id.desc()).limit(limit)
+        if since is not None:
+            q = q.where(Alert.created_at >= since)
+        return [alert_payload(a) for a in s.scalars(q)]
+
+
+# --- nearest units (dispatch owns units; read its table when present) --------------------------
+
+def nearest_units(db: Database, settings: Settings, lat: float, lon: float, *, k: int = 3) -> list[dict[str, Any]]:
+    """The ``k`` available units nearest by road travel time to (lat, lon), fastest first.
+
+    Units belong to dispatch; this reads its ``units`` table if it exists (no import of another
+    domain) and asks the city for travel times. Returns ``[]`` when either is missing.
+    """
+    try:
+        if not inspect(db.engine).has_table("units"):
+            return []
+        with db.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT id, callsign, lat, lon FROM units WHERE active = :t AND status = 'available' "
+                "AND lat IS NOT NULL AND lon IS NOT NULL"), {"t": True}).all()
+        if not rows:
+            return []
+        from precinct.city.service import current_city
+
+        city = current_city(settings)
+        pts = np.array([[r[2], r[3]] for r in rows], dtype=float)
+        best = city.k_nearest_by_time(lat, lon, pts, k)
+        return [{"unit_id": rows[i][0], "callsign": rows[i][1], "travel_time_s": round(t, 1)} for i, t in best]
+    except Exception as exc:  # an alert must go out even if routing fails
+        log.warning("nearest units unavailable for an alert: %s", exc)
+        return []
+
+
+# --- case pins ---------------------------------------------------------------------------------
+
+def pin_reads(db: Database, *, case_id: str, rids: list[int], actor: str, role: str, purpose: str) -> int:
+    """Tie reads to a case (kept past retention)."""
+    with db.session() as s:
+        existing = set(s.scalars(select(CaseRead.rid).where(CaseRead.case_id == case_id,
+                                                             CaseRead.rid.in_(rids))))
+        new = [r for r in dict.fromkeys(rids) if r not in existing]
+        for r in new:
+            s.add(CaseRead(case_id=case_id, rid=int(r), created_by=actor, created_at=utcnow()))
+        audit.append(s, actor=actor, role=role, action=AuditAction.alteration, resource="anpr.case_reads",
+                     params={"op": "pin", "rids": len(new)}, case_id=case_id, purpose=purpose,
+                     result_count=len(new))
+    return len(new)
+
+
+def protected_rids(db: Database) -> set[int]:
+    with db.sessionmaker() as s:
+        pinned = set(s.scalars(select(CaseRead.rid)))
+        hit = set(s.scalars(select(Alert.rid)))
+    return pinned | hit
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+def file_source(path: Path, *, chunk_rows: int = parse.DEFAULT_CHUNK_ROWS) -> ChunkSource:
+    path = Path(path)
+    if not path.exists():
+        raise BadInput(f"no such file: {path}", detail={"file": str(path), "field": "path"})
+    suffix = path.suffix.lower()
+
+    def _src(consume: Callable[[parse.RawChunk], None], restart: Callable[[], None]) -> None:
+        if suffix in (".parquet", ".pq"):
+            for chunk in parse.iter_parquet(path, chunk_rows=chunk_rows):
+                consume(chunk)
+        elif suffix in (".csv", ".txt"):
+            parse.read_csv_chunks(path, chunk_rows=chunk_rows, consume=consume, restart=restart)
+        else:
+            raise BadInput(f"unknown file type {suffix!r}: use .csv or .parquet", detail={"file": str(path)})
+
+    return _src
+
+
+def chunks_source(chunks: list[parse.RawChunk]) -> ChunkSource:
+    def _src(consume: Callable[[parse.RawChunk], None], _restart: Callable[[], None]) -> None:
+        for chunk in chunks:
+            consume(chunk)
+
+    return _src
+
+
+# --- person-vehicle links ------------------------------------------------------------------------
+
+def import_links(*, db: Database, wh: Warehouse, path: Path, actor: str, role: str) -> dict[str, Any]:
+    """Person–vehicle links CSV (person_id, plate, ts, source); all-or-nothing, audited."""
+    import csv
+
+    persons: list[str] = []
+    plates: list[str] = []
+    stamps: list[int] = []
+    sources: list[str | None] = []
+    rejects: list[dict[str, Any]] = []
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in ("person_id", "plate", "ts") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise BadInput(f"wrong columns: missing {', '.join(missing)}", detail={"line": 1, "missing": missing})
+        line = 1
+        for row in reader:
+            line = reader.line_num
+            person, plate = (row.get("person_id") or "").strip(), normalize_plate(row.get("plate") or "")
+            if not person or not plate:
+                rejects.append({"line": line, "field": "person_id" if not person else "plate", "reason": "empty"})
+                continue
+            try:
+                ts = to_us(parse_time(row.get("ts") or "", "ts"))
+            except BadInput as exc:
+                rejects.append({"line": line, "field": "ts", "reason": exc.message})
+                continue
+            persons.append(person)
+            plates.append(plate)
+            stamps.append(ts)
+            sources.append((row.get("source") or None))
+    table = pa.table({"person_id": pa.array(persons, pa.string()), "plate": pa.array(plates, pa.string()),
+                      "ts_us": pa.array(stamps, pa.int64()), "source": pa.array(sources, pa.string())})
+    with wh.transaction() as cur:
+        batch = store.next_counter(cur, "batch")
+        cur.register("links_in", table)
+        cur.execute(f"INSERT INTO anpr_links SELECT person_id, plate, ts_us, source, {batch} FROM links_in "
+                    "ORDER BY person_id, ts_us")
+        cur.unregister("links_in")
+        with db.session() as s:
+            audit.append(s, actor=actor, role=role, action=AuditAction.collection, resource="anpr.links",
+                         params={"batch": batch, "origin": str(path), "stored": table.num_rows,
+                                 "rejected": len(rejects)}, result_count=table.num_rows)
+    return {"batch": batch, "stored": table.num_rows, "rejected": len(rejects), "rejects": rejects[:1000]}

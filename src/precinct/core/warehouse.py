@@ -1,0 +1,229 @@
+"""The analytics warehouse: the single owner of the DuckDB engine (nothing else opens DuckDB).
+
+Plate/tag reads and other high-volume, append-mostly data live in one DuckDB database file
+(``<data_dir>/warehouse/precinct.duckdb``). DuckDB gives ACID transactions with a write-ahead log,
+so a batch is durable once :meth:`Warehouse.transaction` commits; it is single-process (one process
+opens the file read-write), so the API server and the CLI take turns (a second opener gets a clear
+:class:`~precinct.errors.NotReady`).
+
+Layout for pruning: every table keeps DuckDB's per-row-group min/max statistics ("zone maps");
+writers insert rows ordered by (day, key) so that a time window touches only its days' row groups
+and an equality lookup on the key touches about one row group per day.
+
+The same SQL text runs on Apache Spark (:class:`SparkEngine`) over Parquet exported by
+:meth:`Warehouse.export_parquet` (partitioned by ``day``), for data that outgrows one machine.
+Queries are written in the subset of SQL both engines share (see ``precinct.anpr.queries``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from precinct.config import Settings
+from precinct.errors import NotReady
+
+_REGISTRY: dict[Path, Warehouse] = {}
+_REGISTRY_LOCK = threading.Lock()
+
+
+class Warehouse:
+    """Owns one DuckDB database; hands out cursors and serialises writers.
+
+    Reads run on per-call cursors (DuckDB cursors are safe to use from one thread each and see
+    committed data); writes go through :meth:`transaction`, which holds a process-wide write lock
+    so check-then-insert logic (deduplication) is race-free.
+    """
+
+    def __init__(self, path: Path | str, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {}
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        try:
+            self._con = duckdb.connect(str(path), config=config)
+        except duckdb.IOException as exc:  # another process holds the write lock on the file
+            raise NotReady(
+                "the analytics warehouse is in use by another Precinct process (DuckDB allows one); "
+                "stop the server or run this through the API",
+                detail={"path": str(path), "reason": str(exc).splitlines()[0][:200]},
+            ) from exc
+        self._write_lock = threading.RLock()
+        self._closed = False
+        self.schemas: set[str] = set()  # domains mark the schemas they have ensured
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Warehouse:
+        """The process-wide warehouse for ``settings.data_dir`` (opened on first use)."""
+        path = (settings.data_dir / "warehouse" / "precinct.duckdb").resolve()
+        with _REGISTRY_LOCK:
+            wh = _REGISTRY.get(path)
+            if wh is None or wh._closed:
+                wh = cls(path)
+                _REGISTRY[path] = wh
+            return wh
+
+    @classmethod
+    def close_for(cls, settings: Settings) -> None:
+        """Close the warehouse of ``settings.data_dir`` if this process opened it."""
+        path = (settings.data_dir / "warehouse" / "precinct.duckdb").resolve()
+        with _REGISTRY_LOCK:
+            wh = _REGISTRY.pop(path, None)
+        if wh is not None:
+            wh.close()
+
+    @classmethod
+    def close_all(cls) -> None:
+        with _REGISTRY_LOCK:
+            for wh in _REGISTRY.values():
+                wh.close()
+            _REGISTRY.clear()
+
+    def close(self) -> None:
+        with self._write_lock:
+            if not self._closed:
+                self._closed = True
+                self._con.close()
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the shared database (use from one thread, close when done)."""
+        return self._con.cursor()
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
+              *, tables: dict[str, pa.Table] | None = None) -> list[tuple[Any, ...]]:
+        """Run ``sql`` and return all rows; ``tables`` are Arrow tables visible by name."""
+        cur = self.cursor()
+        try:
+            for name, table in (tables or {}).items():
+                cur.register(name, table)
+            return cur.execute(sql, params).fetchall()
+        finally:
+            cur.close()
+
+    def query_arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
+                    *, tables: dict[str, pa.Table] | None = None) -> pa.Table:
+        cur = self.cursor()
+        try:
+            for name, table in (tables or {}).items():
+                cur.register(name, table)
+            table: pa.Table = (cur.sql(sql, params=params) if params else cur.sql(sql)).to_arrow_table()
+            return table
+        finally:
+            cur.close()
+
+    # --- writing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write transaction under the writer lock; commits (durably, via the WAL) on success."""
+        with self._write_lock:
+            cur = self.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    yield cur
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def execute_script(self, sql: str) -> None:
+        with self._write_lock:
+            cur = self.cursor()
+            try:
+                cur.execute(sql)
+            finally:
+                cur.close()
+
+    def checkpoint(self) -> None:
+        with self._write_lock:
+            cur = self.cursor()
+            try:
+                cur.execute("CHECKPOINT")
+            finally:
+                cur.close()
+
+    # --- Parquet -----------------------------------------------------------------------------
+
+    def export_parquet(self, table: str, out_dir: Path, *, partition_by: str | None = "day",
+                       day_column: str = "ts_us") -> Path:
+        """Write ``table`` as Parquet under ``out_dir`` (hive-partitioned by day when asked)."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if not table.replace("_", "").isalnum():
+            raise ValueError(f"bad table name {table!r}")
+        cur = self.cursor()
+        try:
+            target = str(out_dir).replace("'", "''")
+            if partition_by:
+                cur.execute(
+                    f"COPY (SELECT *, ({day_column} // 86400000000)::INTEGER AS {partition_by} FROM {table}) "
+                    f"TO '{target}' (FORMAT PARQUET, PARTITION_BY ({partition_by}), OVERWRITE_OR_IGNORE TRUE)"
+                )
+            else:
+                cur.execute(f"COPY {table} TO '{target}/{table}.parquet' (FORMAT PARQUET)")
+        finally:
+            cur.close()
+        return out_dir
+
+
+class SparkEngine:
+    """Runs the warehouse's SQL text on Apache Spark over Parquet (local mode or a cluster).
+
+    Tables are registered as temporary views from Parquet directories or Arrow tables, then the
+    same SQL the DuckDB warehouse runs is executed with ``spark.sql``.
+    """
+
+    def __init__(self, master: str = "local[2]", app_name: str = "precinct") -> None:
+        from pyspark.sql import SparkSession
+
+        self.spark = (
+            SparkSession.builder.master(master).appName(app_name)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.driver.memory", "1g")
+            .getOrCreate()
+        )
+
+    def register_parquet(self, name: str, path: Path) -> None:
+        self.spark.read.parquet(str(path)).createOrReplaceTempView(name)
+
+    def register_arrow(self, name: str, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in table.schema)
+            self.spark.createDataFrame([], schema).createOrReplaceTempView(name)
+            return
+        self.spark.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.spark.sql(sql).collect()]
+
+    def stop(self) -> None:
+        self.spark.stop()
+
+
+def _spark_type(t: pa.DataType) -> str:
+    if pa.types.is_integer(t):
+        return "bigint"
+    if pa.types.is_floating(t):
+        return "double"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    return "string"
