@@ -58,11 +58,11 @@ _RANK = {p: i for i, p in enumerate(("red", "orange", "yellow", "blue", "green")
 class UnitType(StrEnum):
     """Kinds of police unit a response plan can ask for."""
 
-    patrol = "patrol"          # 巡逻警车 / patrol car
-    special = "special"        # 巡特警 / special police (armed response)
-    traffic = "traffic"        # 交警 / traffic police
-    community = "community"    # 社区民警 / community officer of the station
-    detective = "detective"    # 刑侦 / criminal investigation
+    patrol = "patrol"  # 巡逻警车 / patrol car
+    special = "special"  # 巡特警 / special police (armed response)
+    traffic = "traffic"  # 交警 / traffic police
+    community = "community"  # 社区民警 / community officer of the station
+    detective = "detective"  # 刑侦 / criminal investigation
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,8 @@ class PriorityInfo:
 
 
 PRIORITIES: dict[Priority, PriorityInfo] = {
-    p.priority: p for p in (
+    p.priority: p
+    for p in (
         PriorityInfo(Priority.red, "红色", "red: life in danger", 60, 300, 1, 10),
         PriorityInfo(Priority.orange, "橙色", "orange: in progress or injured", 120, 600, 2, 8),
         PriorityInfo(Priority.yellow, "黄色", "yellow: just happened", 300, 1200, 3, 6),
@@ -121,106 +122,116 @@ CATEGORIES = {
 # code, category, name_zh, name_en, default colour, "unit_type:count ...", linked agencies
 _ROWS: tuple[tuple[str, str, str, str, str, str, str], ...] = (
     # criminal
-    ("homicide", "criminal", "命案", "Homicide", "red",
-     "patrol:2 special:1 detective:1", "120"),
-    ("shooting", "criminal", "涉枪案件", "Shooting / firearm", "red",
-     "patrol:2 special:2", "120"),
-    ("hostage", "criminal", "劫持人质", "Hostage taking", "red",
-     "special:2 patrol:2 detective:1", ""),
-    ("explosion", "criminal", "爆炸", "Explosion", "red",
-     "patrol:2 special:1", "119 120"),
-    ("armed_robbery", "criminal", "持械抢劫", "Armed robbery", "red",
-     "patrol:2 special:1", ""),
-    ("robbery", "criminal", "抢劫", "Robbery", "red",
-     "patrol:2", ""),
-    ("kidnapping", "criminal", "绑架", "Kidnapping", "red",
-     "patrol:2 special:1 detective:1", ""),
-    ("sexual_assault", "criminal", "性侵害", "Sexual assault", "orange",
-     "patrol:1 detective:1", "120"),
-    ("assault", "criminal", "故意伤害", "Assault", "orange",
-     "patrol:1", "120"),
-    ("snatching", "criminal", "抢夺", "Snatch theft", "orange",
-     "patrol:1", ""),
-    ("burglary", "criminal", "入室盗窃", "Burglary", "orange",
-     "patrol:1", ""),
-    ("theft", "criminal", "盗窃", "Theft", "yellow",
-     "patrol:1", ""),
-    ("theft_ebike", "criminal", "电动车被盗", "E-bike theft", "yellow",
-     "patrol:1", ""),
-    ("vehicle_theft", "criminal", "机动车被盗", "Vehicle theft", "yellow",
-     "patrol:1", ""),
-    ("fraud", "criminal", "诈骗", "Fraud", "yellow",
-     "community:1", ""),
-    ("telecom_fraud", "criminal", "电信网络诈骗", "Telecom / online fraud", "yellow",
-     "community:1", ""),
-    ("arson", "criminal", "放火", "Arson", "red",
-     "patrol:2", "119 120"),
+    ("homicide", "criminal", "命案", "Homicide", "red", "patrol:2 special:1 detective:1", "120"),
+    ("shooting", "criminal", "涉枪案件", "Shooting / firearm", "red", "patrol:2 special:2", "120"),
+    (
+        "hostage",
+        "criminal",
+        "劫持人质",
+        "Hostage taking",
+        "red",
+        "special:2 patrol:2 detective:1",
+        "",
+    ),
+    ("explosion", "criminal", "爆炸", "Explosion", "red", "patrol:2 special:1", "119 120"),
+    ("armed_robbery", "criminal", "持械抢劫", "Armed robbery", "red", "patrol:2 special:1", ""),
+    ("robbery", "criminal", "抢劫", "Robbery", "red", "patrol:2", ""),
+    ("kidnapping", "criminal", "绑架", "Kidnapping", "red", "patrol:2 special:1 detective:1", ""),
+    (
+        "sexual_assault",
+        "criminal",
+        "性侵害",
+        "Sexual assault",
+        "orange",
+        "patrol:1 detective:1",
+        "120",
+    ),
+    ("assault", "criminal", "故意伤害", "Assault", "orange", "patrol:1", "120"),
+    ("snatching", "criminal", "抢夺", "Snatch theft", "orange", "patrol:1", ""),
+    ("burglary", "criminal", "入室盗窃", "Burglary", "orange", "patrol:1", ""),
+    ("theft", "criminal", "盗窃", "Theft", "yellow", "patrol:1", ""),
+    ("theft_ebike", "criminal", "电动车被盗", "E-bike theft", "yellow", "patrol:1", ""),
+    ("vehicle_theft", "criminal", "机动车被盗", "Vehicle theft", "yellow", "patrol:1", ""),
+    ("fraud", "criminal", "诈骗", "Fraud", "yellow", "community:1", ""),
+    (
+        "telecom_fraud",
+        "criminal",
+        "电信网络诈骗",
+        "Telecom / online fraud",
+        "yellow",
+        "community:1",
+        "",
+    ),
+    ("arson", "criminal", "放火", "Arson", "red", "patrol:2", "119 120"),
     # public_order
-    ("fight", "public_order", "打架斗殴", "Fight", "orange",
-     "patrol:2", "120"),
-    ("brawl", "public_order", "聚众斗殴", "Group brawl", "red",
-     "patrol:3 special:1", "120"),
-    ("domestic", "public_order", "家庭暴力", "Domestic violence", "orange",
-     "patrol:1", ""),
-    ("disturbance", "public_order", "扰乱秩序", "Public disturbance", "yellow",
-     "patrol:1", ""),
-    ("drunk", "public_order", "醉酒滋事", "Drunk and disorderly", "yellow",
-     "patrol:1", ""),
-    ("gambling", "public_order", "赌博", "Gambling", "blue",
-     "community:1", ""),
-    ("drugs", "public_order", "涉毒", "Drugs", "yellow",
-     "patrol:1", ""),
-    ("noise", "public_order", "噪音扰民", "Noise complaint", "green",
-     "community:1", ""),
-    ("suspicious", "public_order", "可疑情况", "Suspicious activity", "blue",
-     "patrol:1", ""),
+    ("fight", "public_order", "打架斗殴", "Fight", "orange", "patrol:2", "120"),
+    ("brawl", "public_order", "聚众斗殴", "Group brawl", "red", "patrol:3 special:1", "120"),
+    ("domestic", "public_order", "家庭暴力", "Domestic violence", "orange", "patrol:1", ""),
+    ("disturbance", "public_order", "扰乱秩序", "Public disturbance", "yellow", "patrol:1", ""),
+    ("drunk", "public_order", "醉酒滋事", "Drunk and disorderly", "yellow", "patrol:1", ""),
+    ("gambling", "public_order", "赌博", "Gambling", "blue", "community:1", ""),
+    ("drugs", "public_order", "涉毒", "Drugs", "yellow", "patrol:1", ""),
+    ("noise", "public_order", "噪音扰民", "Noise complaint", "green", "community:1", ""),
+    ("suspicious", "public_order", "可疑情况", "Suspicious activity", "blue", "patrol:1", ""),
     # traffic
-    ("traffic_injury", "traffic", "交通事故（有人伤）", "Traffic accident with injuries", "orange",
-     "traffic:1 patrol:1", "120 122"),
-    ("traffic_accident", "traffic", "交通事故", "Traffic accident", "blue",
-     "traffic:1", "122"),
-    ("hit_and_run", "traffic", "肇事逃逸", "Hit and run", "orange",
-     "traffic:1 patrol:1", "120 122"),
-    ("drunk_driving", "traffic", "酒驾", "Drunk driving", "orange",
-     "traffic:1", ""),
-    ("congestion", "traffic", "交通堵塞", "Traffic congestion", "green",
-     "traffic:1", ""),
+    (
+        "traffic_injury",
+        "traffic",
+        "交通事故（有人伤）",
+        "Traffic accident with injuries",
+        "orange",
+        "traffic:1 patrol:1",
+        "120 122",
+    ),
+    ("traffic_accident", "traffic", "交通事故", "Traffic accident", "blue", "traffic:1", "122"),
+    (
+        "hit_and_run",
+        "traffic",
+        "肇事逃逸",
+        "Hit and run",
+        "orange",
+        "traffic:1 patrol:1",
+        "120 122",
+    ),
+    ("drunk_driving", "traffic", "酒驾", "Drunk driving", "orange", "traffic:1", ""),
+    ("congestion", "traffic", "交通堵塞", "Traffic congestion", "green", "traffic:1", ""),
     # disaster
-    ("fire", "disaster", "火情", "Fire", "red",
-     "patrol:1", "119 120"),
-    ("gas_leak", "disaster", "燃气泄漏", "Gas leak", "orange",
-     "patrol:1", "119"),
-    ("natural_disaster", "disaster", "自然灾害", "Natural disaster", "orange",
-     "patrol:2", "119 120"),
+    ("fire", "disaster", "火情", "Fire", "red", "patrol:1", "119 120"),
+    ("gas_leak", "disaster", "燃气泄漏", "Gas leak", "orange", "patrol:1", "119"),
+    (
+        "natural_disaster",
+        "disaster",
+        "自然灾害",
+        "Natural disaster",
+        "orange",
+        "patrol:2",
+        "119 120",
+    ),
     # assistance
-    ("missing_child", "assistance", "儿童走失", "Missing child", "red",
-     "patrol:2 community:1", ""),
-    ("missing_person", "assistance", "人员走失", "Missing person", "orange",
-     "patrol:1 community:1", ""),
-    ("suicide_threat", "assistance", "扬言轻生", "Suicide threat", "red",
-     "patrol:2", "120"),
-    ("medical", "assistance", "急病求助", "Medical emergency", "orange",
-     "patrol:1", "120"),
-    ("assistance", "assistance", "求助", "Request for assistance", "green",
-     "patrol:1", ""),
-    ("lost_property", "assistance", "物品遗失", "Lost property", "green",
-     "community:1", ""),
+    ("missing_child", "assistance", "儿童走失", "Missing child", "red", "patrol:2 community:1", ""),
+    (
+        "missing_person",
+        "assistance",
+        "人员走失",
+        "Missing person",
+        "orange",
+        "patrol:1 community:1",
+        "",
+    ),
+    ("suicide_threat", "assistance", "扬言轻生", "Suicide threat", "red", "patrol:2", "120"),
+    ("medical", "assistance", "急病求助", "Medical emergency", "orange", "patrol:1", "120"),
+    ("assistance", "assistance", "求助", "Request for assistance", "green", "patrol:1", ""),
+    ("lost_property", "assistance", "物品遗失", "Lost property", "green", "community:1", ""),
     # dispute
-    ("dispute", "dispute", "纠纷", "Dispute", "blue",
-     "patrol:1", ""),
-    ("neighbour_dispute", "dispute", "邻里纠纷", "Neighbour dispute", "blue",
-     "community:1", ""),
-    ("labour_dispute", "dispute", "劳资纠纷", "Labour / wage dispute", "blue",
-     "community:1", ""),
-    ("consumer_dispute", "dispute", "消费纠纷", "Consumer dispute", "green",
-     "community:1", ""),
+    ("dispute", "dispute", "纠纷", "Dispute", "blue", "patrol:1", ""),
+    ("neighbour_dispute", "dispute", "邻里纠纷", "Neighbour dispute", "blue", "community:1", ""),
+    ("labour_dispute", "dispute", "劳资纠纷", "Labour / wage dispute", "blue", "community:1", ""),
+    ("consumer_dispute", "dispute", "消费纠纷", "Consumer dispute", "green", "community:1", ""),
     # other
-    ("tip_off", "other", "举报线索", "Tip-off", "blue",
-     "detective:1", ""),
-    ("enquiry", "other", "咨询", "Enquiry", "green",
-     "community:1", ""),
-    ("nuisance_call", "other", "骚扰电话", "Nuisance / prank call", "green",
-     "community:1", ""),
+    ("tip_off", "other", "举报线索", "Tip-off", "blue", "detective:1", ""),
+    ("enquiry", "other", "咨询", "Enquiry", "green", "community:1", ""),
+    ("other_incident", "other", "其他警情", "Other incident", "yellow", "patrol:1", ""),
+    ("nuisance_call", "other", "骚扰电话", "Nuisance / prank call", "green", "community:1", ""),
 )
 
 
@@ -298,14 +309,23 @@ def type_table() -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for t in _TABLE:
         info = PRIORITIES[t.priority]
-        rows.append({
-            "code": t.code, "category": t.category, "category_zh": CATEGORIES[t.category][0],
-            "category_en": CATEGORIES[t.category][1], "name_zh": t.name_zh, "name_en": t.name_en,
-            "priority": t.priority.value, "default_priority": t.priority.value,
-            "response_level": info.response_level,
-            "response_plan": [{"unit_type": u.value, "count": n}
-                              for u, n in response_plan(t.code).items()],
-            "notify": list(t.notify),
-            "dispatch_target_s": info.dispatch_target_s, "arrival_target_s": info.arrival_target_s,
-        })
+        rows.append(
+            {
+                "code": t.code,
+                "category": t.category,
+                "category_zh": CATEGORIES[t.category][0],
+                "category_en": CATEGORIES[t.category][1],
+                "name_zh": t.name_zh,
+                "name_en": t.name_en,
+                "priority": t.priority.value,
+                "default_priority": t.priority.value,
+                "response_level": info.response_level,
+                "response_plan": [
+                    {"unit_type": u.value, "count": n} for u, n in response_plan(t.code).items()
+                ],
+                "notify": list(t.notify),
+                "dispatch_target_s": info.dispatch_target_s,
+                "arrival_target_s": info.arrival_target_s,
+            }
+        )
     return rows

@@ -1,0 +1,292 @@
+"""Call intake and incidents: thin routes that check access and call the services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from precinct.calls import eido
+from precinct.calls import service as svc
+from precinct.calls.citylink import city_for
+from precinct.calls.common import publish
+from precinct.calls.idempotency import run_idempotent
+from precinct.calls.schemas import (
+    CallCreate,
+    CallCreated,
+    CloseRequest,
+    MergeRequest,
+    PriorityChange,
+)
+from precinct.calls.types import PRIORITIES, RESPONSE_LEVELS, type_table
+from precinct.core.access import AccessGrant, allow, get_db, personal_data
+from precinct.core.identity import Principal
+from precinct.core.roles import Role
+from precinct.dispatch.service import assignment_view, assignments_of
+
+router = APIRouter(tags=["calls"])
+
+INTAKE = (Role.call_taker, Role.dispatcher, Role.supervisor)
+COMMAND = (Role.dispatcher, Role.supervisor)
+READERS = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.patrol, Role.analyst)
+CALLER_READERS = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.patrol)
+IdemKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", description="retry-safe request key")
+]
+
+
+def full_incident(session: Session, incident_id: str) -> dict[str, Any]:
+    """An incident with its units, call count and masked caller numbers (board-safe)."""
+    inc = svc.get_incident(session, incident_id)
+    units = [assignment_view(a) for a in assignments_of(session, inc.id)]
+    phones = svc.caller_phones(session, inc.id)
+    return svc.incident_view(inc, units=units, calls_count=len(phones), masked_phones=phones)
+
+
+def publish_incident(request: Request, subject: str, incident: dict[str, Any]) -> None:
+    publish(request.app.state.bus, subject, {"incident_id": incident["id"], "incident": incident})
+
+
+@router.get("/incident-types")
+def incident_types(principal: Annotated[Principal, allow(*READERS, Role.admin)]) -> dict[str, Any]:
+    """The incident-type code table (中文 and English names), colours, targets, plans."""
+    return {
+        "types": type_table(),
+        "priorities": [
+            {
+                "priority": p.value,
+                "name_zh": i.name_zh,
+                "name_en": i.name_en,
+                "dispatch_target_s": i.dispatch_target_s,
+                "arrival_target_s": i.arrival_target_s,
+                "response_level": i.response_level,
+                "response_level_name": RESPONSE_LEVELS[i.response_level],
+            }
+            for p, i in PRIORITIES.items()
+        ],
+    }
+
+
+@router.post(
+    "/calls",
+    status_code=201,
+    response_model=CallCreated,
+    responses={
+        409: {"description": "Idempotency-Key reused, or merge target closed"},
+        422: {"description": "bad field (named in detail)"},
+    },
+)
+def create_call(
+    request: Request,
+    body: CallCreate,
+    principal: Annotated[Principal, allow(*INTAKE)],
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    """Take a 110 call: 201 only once committed; a repeated Idempotency-Key replays."""
+    city = city_for(request.app.state)
+    snapshot: dict[str, Any] = {}
+
+    def action(s: Session) -> dict[str, Any]:
+        res = svc.create_call(
+            s,
+            actor=principal.username,
+            role=principal.role.value,
+            city=city,
+            **body.model_dump(exclude_none=True),
+        )
+        s.flush()
+        snapshot.update(full_incident(s, res.incident.id))
+        out = CallCreated(
+            id=res.call.id,
+            incident_id=res.incident.id,
+            status=res.incident.status,
+            type=res.incident.type,
+            priority=res.call.priority,
+            lat=res.call.lat,
+            lon=res.call.lon,
+            address=res.call.address,
+            location_source=res.location_source,
+            merged=res.merged,
+            duplicates=res.duplicates,
+        )
+        return out.model_dump(mode="json")
+
+    outcome = run_idempotent(
+        get_db(request),
+        scope=f"{principal.username}:POST /calls",
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        action=action,
+    )
+    if not outcome.replayed:
+        publish_incident(
+            request,
+            "incidents.updated" if outcome.body["merged"] else "incidents.created",
+            snapshot,
+        )
+    return JSONResponse(
+        outcome.body,
+        status_code=outcome.status_code,
+        headers={"Idempotent-Replayed": "true"} if outcome.replayed else None,
+    )
+
+
+@router.get("/calls/{call_id}")
+def get_call(
+    call_id: str,
+    grant: Annotated[AccessGrant, personal_data(*CALLER_READERS, resource=svc.CALLER_RESOURCE)],
+) -> dict[str, Any]:
+    """One call with the caller's phone and name (needs X-Case-Id and X-Purpose; audited)."""
+    with grant.db.session() as s:
+        call = svc.get_call(s, call_id)
+        out = svc.call_view(call, with_caller=True)
+        grant.record(
+            result_count=1, params={"call_id": call_id, "incident_id": call.incident_id}, session=s
+        )
+    return out
+
+
+@router.get("/incidents/{incident_id}/calls")
+def incident_calls(
+    incident_id: str,
+    grant: Annotated[AccessGrant, personal_data(*CALLER_READERS, resource=svc.CALLER_RESOURCE)],
+) -> dict[str, Any]:
+    """Every call about an incident with callers' details (X-Case-Id, X-Purpose; audited)."""
+    with grant.db.session() as s:
+        svc.get_incident(s, incident_id)
+        calls = [svc.call_view(c, with_caller=True) for c in svc.calls_of(s, incident_id)]
+        grant.record(result_count=len(calls), params={"incident_id": incident_id}, session=s)
+    return {"calls": calls}
+
+
+@router.get("/incidents")
+def list_incidents(
+    request: Request,
+    principal: Annotated[Principal, allow(*READERS)],
+    status: Annotated[list[str] | None, Query()] = None,
+    open: bool = False,
+    priority: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Incidents newest first (caller numbers masked)."""
+    with get_db(request).sessionmaker() as s:
+        rows = svc.list_incidents(s, status=status, open_only=open, priority=priority, limit=limit)
+        counts = svc.calls_count(s, [r.id for r in rows])
+        return {"incidents": [svc.incident_view(r, calls_count=counts.get(r.id, 0)) for r in rows]}
+
+
+@router.get("/incidents/{incident_id}")
+def get_incident(
+    request: Request, incident_id: str, principal: Annotated[Principal, allow(*READERS)]
+) -> dict[str, Any]:
+    """One incident with its units, timers and history (caller numbers masked)."""
+    with get_db(request).sessionmaker() as s:
+        out = full_incident(s, incident_id)
+        out["history"] = svc.history(s, incident_id)
+        return out
+
+
+def _change(request: Request, incident_id: str, fn: Any) -> dict[str, Any]:
+    with get_db(request).session() as s:
+        fn(s)
+        s.flush()
+        out = full_incident(s, incident_id)
+    publish_incident(request, "incidents.updated", out)
+    return out
+
+
+@router.post("/incidents/{incident_id}/priority")
+def change_priority(
+    request: Request,
+    incident_id: str,
+    body: PriorityChange,
+    principal: Annotated[Principal, allow(*INTAKE)],
+) -> dict[str, Any]:
+    """Raise or lower the five-colour priority (history records who and why)."""
+    return _change(
+        request,
+        incident_id,
+        lambda s: svc.change_priority(
+            s,
+            incident_id=incident_id,
+            priority=body.priority,
+            actor=principal.username,
+            reason=body.reason,
+        ),
+    )
+
+
+@router.post("/incidents/{incident_id}/merge")
+def merge(
+    request: Request,
+    incident_id: str,
+    body: MergeRequest,
+    principal: Annotated[Principal, allow(*INTAKE)],
+) -> dict[str, Any]:
+    """Merge this (duplicate) incident into another; returns the surviving incident."""
+    with get_db(request).session() as s:
+        svc.merge_incident(s, incident_id=incident_id, into=body.into, actor=principal.username)
+        s.flush()
+        gone = full_incident(s, incident_id)
+        out = full_incident(s, body.into)
+    publish_incident(request, "incidents.updated", gone)
+    publish_incident(request, "incidents.updated", out)
+    return out
+
+
+@router.post("/incidents/{incident_id}/close")
+def close(
+    request: Request,
+    incident_id: str,
+    body: CloseRequest,
+    principal: Annotated[Principal, allow(*COMMAND)],
+) -> dict[str, Any]:
+    """Close a cleared incident (or a new one handled without units) with a disposition."""
+    return _change(
+        request,
+        incident_id,
+        lambda s: svc.close_incident(
+            s,
+            incident_id=incident_id,
+            disposition=body.disposition,
+            notes=body.notes,
+            actor=principal.username,
+        ),
+    )
+
+
+@router.get("/incidents/{incident_id}/eido")
+def export_eido(
+    request: Request, incident_id: str, principal: Annotated[Principal, allow(*COMMAND)]
+) -> dict[str, Any]:
+    """The incident as a NENA EIDO document (no caller details)."""
+    with get_db(request).sessionmaker() as s:
+        return eido.export_incident(s, incident_id=incident_id, actor=principal.username)
+
+
+@router.post("/incidents/eido", status_code=201)
+def import_eido(
+    request: Request,
+    principal: Annotated[Principal, allow(*COMMAND)],
+    document: Annotated[dict[str, Any], Body(description="a NENA EIDO JSON document")],
+) -> JSONResponse:
+    """Import an incident from a NENA EIDO document (importing it again changes nothing)."""
+    with get_db(request).session() as s:
+        result = eido.import_document(
+            s, document, actor=principal.username, role=principal.role.value
+        )
+        s.flush()
+        out = full_incident(s, result.incident_id)
+    if result.created:
+        publish_incident(request, "incidents.created", out)
+    return JSONResponse(
+        {
+            "incident_id": result.incident_id,
+            "created": result.created,
+            "warnings": result.warnings,
+            "incident": out,
+        },
+        status_code=201 if result.created else 200,
+    )

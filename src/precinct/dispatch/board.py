@@ -1,0 +1,117 @@
+"""The live board: every bus event pushed to connected clients as Server-Sent Events.
+
+One :class:`BoardHub` per app subscribes to the bus once, encodes each event once, keeps the last
+events for reconnecting clients (``Last-Event-ID``) and fans the encoded frames out to per-client
+queues. A client's stream sends whatever has queued up in one write, so many events to many
+clients stay cheap. A slow client loses its oldest frames, never stalls the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+log = logging.getLogger("precinct.board")
+CLIENT_QUEUE = 5_000
+HISTORY = 2_000
+PING_S = 15.0
+MAX_BATCH = 500
+
+
+class BoardClient:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(CLIENT_QUEUE)
+        self.dropped = 0
+
+    def put(self, frame: bytes) -> None:
+        if self.queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+                self.dropped += 1
+        self.queue.put_nowait(frame)
+
+
+class BoardHub:
+    """Fans bus events out to live-board clients."""
+
+    def __init__(self, bus: Any) -> None:
+        self.bus = bus
+        self.clients: set[BoardClient] = set()
+        self.history: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=HISTORY)
+        self.seq = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._pump(), name="board-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _pump(self) -> None:
+        async for subject, event in self.bus.subscribe(""):
+            try:
+                self.seq += 1
+                data = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+                frame = f"id: {self.seq}\nevent: {subject}\ndata: {data}\n\n".encode()
+                self.history.append((self.seq, frame))
+                for client in list(self.clients):
+                    client.put(frame)
+            except Exception:
+                log.exception("board could not relay an event on %s", subject)
+
+    def connect(self, last_event_id: str | None = None) -> BoardClient:
+        client = BoardClient()
+        if last_event_id and last_event_id.isdigit():
+            after = int(last_event_id)
+            for seq, frame in self.history:
+                if seq > after:
+                    client.put(frame)
+        self.clients.add(client)
+        return client
+
+    def disconnect(self, client: BoardClient) -> None:
+        self.clients.discard(client)
+
+    async def stream(
+        self,
+        client: BoardClient,
+        *,
+        still_valid: Callable[[], Any] | None = None,
+        recheck_s: float = 60.0,
+    ) -> AsyncIterator[bytes]:
+        """The byte stream of one client: a hello, then batches of frames, pings when idle.
+
+        ``still_valid`` (an async callable returning bool) is re-checked every ``recheck_s``
+        seconds; when it says no (token expired or revoked) the stream ends.
+        """
+        try:
+            hello = json.dumps(
+                {"subject": "board.hello", "last_event_id": self.seq, "sent_at": time.time()}
+            )
+            yield f"retry: 2000\nevent: board.hello\ndata: {hello}\n\n".encode()
+            checked = time.monotonic()
+            while True:
+                try:
+                    frame = await asyncio.wait_for(client.queue.get(), timeout=PING_S)
+                except TimeoutError:
+                    frame = b": ping\n\n"
+                chunks = [frame]
+                while len(chunks) < MAX_BATCH and not client.queue.empty():
+                    chunks.append(client.queue.get_nowait())
+                yield b"".join(chunks)
+                if still_valid is not None and time.monotonic() - checked > recheck_s:
+                    checked = time.monotonic()
+                    if not await still_valid():
+                        yield b"event: board.auth_expired\ndata: {}\n\n"
+                        return
+        finally:
+            self.disconnect(client)

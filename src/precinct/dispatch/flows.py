@@ -1,0 +1,87 @@
+"""Background flows of dispatch: flag incidents that pass their colour's dispatch/arrival target."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from precinct.calls.common import publish
+from precinct.calls.models import Incident, IncidentEvent
+from precinct.calls.service import OPEN_STATUSES, incident_view, record_event, timers
+from precinct.core.db import Database, utcnow
+
+log = logging.getLogger("precinct.command")
+CHECK_EVERY_S = 10.0
+
+
+def flag_overdue(session: Session, *, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Record an ``overdue_dispatch`` / ``overdue_arrival`` event once per incident and stage.
+
+    Returns the board views of the incidents newly flagged (the caller publishes them).
+    """
+    now = now or utcnow()
+    flagged = []
+    rows = session.scalars(select(Incident).where(Incident.status.in_(OPEN_STATUSES))).all()
+    for inc in rows:
+        t = timers(inc, now)
+        if not t["overdue"]:
+            continue
+        kind = f"overdue_{t['overdue_stage']}"
+        seen = session.scalar(
+            select(IncidentEvent.id)
+            .where(IncidentEvent.incident_id == inc.id, IncidentEvent.kind == kind)
+            .limit(1)
+        )
+        if seen is not None:
+            continue
+        record_event(
+            session,
+            inc,
+            kind=kind,
+            actor="system",
+            now=now,
+            detail={"age_s": t["age_s"], "target_s": t[f"{t['overdue_stage']}_target_s"]},
+        )
+        flagged.append(incident_view(inc, now=now))
+    return flagged
+
+
+async def overdue_loop(db: Database, bus: Any, every_s: float = CHECK_EVERY_S) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+
+            def _run() -> list[dict[str, Any]]:
+                with db.session() as s:
+                    return flag_overdue(s)
+
+            for view in await asyncio.to_thread(_run):
+                publish(
+                    bus,
+                    "incidents.overdue",
+                    {"incident_id": view["id"], "incident": view, "notify": "supervisor"},
+                )
+        except Exception:
+            log.exception("overdue check failed")
+
+
+def start_monitors(app: Any) -> list[asyncio.Task[None]]:
+    """Start the background checks (cancelled by the app's shutdown hook)."""
+    every = float(getattr(app.state, "overdue_check_s", CHECK_EVERY_S))
+    task = asyncio.create_task(
+        overdue_loop(app.state.db, app.state.bus, every), name="incidents-overdue"
+    )
+    return [task]
+
+
+async def cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for t in tasks:
+        t.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await t

@@ -1,0 +1,385 @@
+"""Dispatch routes: recommendations, dispatch, unit progress and positions, the live board."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import OAuth2PasswordBearer
+
+from precinct.calls import service as calls_svc
+from precinct.calls.citylink import city_for
+from precinct.calls.common import publish
+from precinct.calls.idempotency import run_idempotent
+from precinct.calls.views import IdemKey, full_incident, publish_incident
+from precinct.core.access import RoleRule, allow, get_db, get_settings_dep
+from precinct.core.identity import Principal, resolve_token
+from precinct.core.roles import Role
+from precinct.dispatch import service as svc
+from precinct.dispatch.board import BoardHub
+from precinct.dispatch.flows import start_monitors
+from precinct.dispatch.recommend import recommend
+from precinct.dispatch.schemas import (
+    DispatchRequest,
+    Position,
+    UnitAction,
+    UnitCreate,
+    UnitStatusChange,
+)
+from precinct.errors import BadInput, NotAuthenticated
+
+router = APIRouter(tags=["dispatch"])
+
+COMMAND = (Role.dispatcher, Role.supervisor)
+FIELD = (Role.patrol, Role.dispatcher, Role.supervisor)
+READERS = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.patrol, Role.analyst)
+BOARD = (*READERS, Role.admin)
+_header_token = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+class StreamRule(RoleRule):
+    """``allow`` for the event stream: the bearer token may also come as ``?access_token=``
+    (browsers' EventSource cannot set headers)."""
+
+    def __call__(
+        self,
+        request: Request,
+        token: Annotated[str | None, Depends(_header_token)],
+        access_token: Annotated[
+            str | None, Query(description="bearer token for EventSource")
+        ] = None,
+    ) -> Principal:
+        return self.authenticate(request, token or access_token)
+
+
+def _unit_for(principal: Principal, unit_id: str | None) -> str:
+    uid = unit_id or principal.unit_id
+    if uid is None:
+        raise BadInput("unit_id: name the unit", detail={"field": "unit_id", "reason": "missing"})
+    svc.check_own_unit(principal, uid)
+    return uid
+
+
+def _publish_units(request: Request, unit_ids: list[str]) -> None:
+    with get_db(request).sessionmaker() as s:
+        for uid in unit_ids:
+            unit = s.get(svc.Unit, uid)
+            if unit is not None:
+                publish(
+                    request.app.state.bus,
+                    "units.updated",
+                    {"unit_id": uid, "unit": svc.unit_view(unit)},
+                )
+
+
+@router.get("/incidents/{incident_id}/recommendations")
+def recommendations(
+    request: Request,
+    incident_id: str,
+    principal: Annotated[Principal, allow(Role.call_taker, *COMMAND)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    all_types: bool = False,
+) -> dict[str, Any]:
+    """Available units ranked by road travel time (fastest first) against the response plan."""
+    city = city_for(request.app.state)
+    with get_db(request).sessionmaker() as s:
+        inc = calls_svc.get_incident(s, incident_id)
+        return recommend(s, incident=inc, city=city, limit=limit, all_types=all_types)
+
+
+@router.post("/incidents/{incident_id}/dispatch", status_code=201)
+def dispatch(
+    request: Request,
+    incident_id: str,
+    body: DispatchRequest,
+    principal: Annotated[Principal, allow(*COMMAND)],
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    """Send units (all or none). With an Idempotency-Key a retry replays the first answer."""
+    city = city_for(request.app.state)
+    snapshot: dict[str, Any] = {}
+
+    def action(s: Any) -> dict[str, Any]:
+        inc = calls_svc.get_incident(s, incident_id)
+        etas: dict[str, float] = {}
+        try:
+            rec = recommend(s, incident=inc, city=city, limit=200, all_types=True)
+            etas = {r["unit_id"]: r["eta_s"] for r in rec["recommendations"]}
+        except Exception:  # an ETA is a nicety; the dispatch itself must go through
+            etas = {}
+        made = svc.dispatch_units(
+            s, incident_id=incident_id, unit_ids=body.unit_ids, actor=principal.username, eta_s=etas
+        )
+        snapshot.update(full_incident(s, incident_id))
+        return {
+            "incident_id": incident_id,
+            "status": snapshot["status"],
+            "assignments": [svc.assignment_view(a) for a in made],
+        }
+
+    outcome = run_idempotent(
+        get_db(request),
+        scope=f"{principal.username}:POST /incidents/{incident_id}/dispatch",
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        action=action,
+    )
+    if not outcome.replayed:
+        publish_incident(request, "incidents.updated", snapshot)
+        _publish_units(request, body.unit_ids)
+    return JSONResponse(
+        outcome.body,
+        status_code=outcome.status_code,
+        headers={"Idempotent-Replayed": "true"} if outcome.replayed else None,
+    )
+
+
+def _unit_step(
+    request: Request,
+    incident_id: str,
+    body: UnitAction,
+    principal: Principal,
+    step: str,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    unit_id = body.unit_id
+    if step != "clear" or principal.role is Role.patrol or unit_id is not None:
+        unit_id = _unit_for(principal, unit_id)
+    snapshot: dict[str, Any] = {}
+    touched: list[str] = []
+
+    def action(s: Any) -> dict[str, Any]:
+        if step == "acknowledge":
+            made = [
+                svc.acknowledge(
+                    s, incident_id=incident_id, unit_id=unit_id or "", actor=principal.username
+                )
+            ]
+        elif step == "arrive":
+            made = [
+                svc.arrive(
+                    s, incident_id=incident_id, unit_id=unit_id or "", actor=principal.username
+                )
+            ]
+        else:
+            made = svc.clear(
+                s,
+                incident_id=incident_id,
+                unit_id=unit_id,
+                actor=principal.username,
+                note=body.note,
+            )
+        s.flush()
+        touched.extend(a.unit_id for a in made)
+        snapshot.update(full_incident(s, incident_id))
+        return {
+            "incident_id": incident_id,
+            "status": snapshot["status"],
+            "assignments": [svc.assignment_view(a) for a in made],
+        }
+
+    outcome = run_idempotent(
+        get_db(request),
+        scope=f"{principal.username}:POST /incidents/{incident_id}/{step}",
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        action=action,
+        status_code=200,
+    )
+    if not outcome.replayed:
+        publish_incident(request, "incidents.updated", snapshot)
+        _publish_units(request, touched)
+    return JSONResponse(outcome.body, status_code=outcome.status_code)
+
+
+@router.post("/incidents/{incident_id}/acknowledge")
+def acknowledge(
+    request: Request,
+    incident_id: str,
+    body: UnitAction,
+    principal: Annotated[Principal, allow(*FIELD)],
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    """The unit accepts and is en route (a patrol device for its own unit)."""
+    return _unit_step(request, incident_id, body, principal, "acknowledge", idempotency_key)
+
+
+@router.post("/incidents/{incident_id}/arrive")
+def arrive(
+    request: Request,
+    incident_id: str,
+    body: UnitAction,
+    principal: Annotated[Principal, allow(*FIELD)],
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    """The unit is on scene."""
+    return _unit_step(request, incident_id, body, principal, "arrive", idempotency_key)
+
+
+@router.post("/incidents/{incident_id}/clear")
+def clear(
+    request: Request,
+    incident_id: str,
+    body: UnitAction,
+    principal: Annotated[Principal, allow(*FIELD)],
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    """The unit (or, for a dispatcher leaving unit_id out, every unit) clears the incident."""
+    return _unit_step(request, incident_id, body, principal, "clear", idempotency_key)
+
+
+@router.get("/units")
+def list_units(
+    request: Request,
+    principal: Annotated[Principal, allow(*BOARD)],
+    status: str | None = None,
+    unit_type: str | None = None,
+    station: str | None = None,
+) -> dict[str, Any]:
+    """Units with their status and latest position."""
+    with get_db(request).sessionmaker() as s:
+        return {
+            "units": [
+                svc.unit_view(u)
+                for u in svc.list_units(s, status=status, unit_type=unit_type, station=station)
+            ]
+        }
+
+
+@router.post("/units", status_code=201)
+def create_unit(
+    request: Request, body: UnitCreate, principal: Annotated[Principal, allow(*COMMAND, Role.admin)]
+) -> dict[str, Any]:
+    """Create a unit (or update its description)."""
+    with get_db(request).session() as s:
+        unit = svc.upsert_unit(
+            s,
+            id=body.id,
+            unit_type=body.unit_type,
+            callsign=body.callsign,
+            station=body.station,
+            group=body.group,
+            lat=body.lat,
+            lon=body.lon,
+        )
+        out = svc.unit_view(unit)
+    publish(request.app.state.bus, "units.updated", {"unit_id": out["id"], "unit": out})
+    return out
+
+
+@router.get("/units/{unit_id}")
+def get_unit(
+    request: Request, unit_id: str, principal: Annotated[Principal, allow(*BOARD)]
+) -> dict[str, Any]:
+    with get_db(request).sessionmaker() as s:
+        return svc.unit_view(svc.get_unit(s, unit_id))
+
+
+@router.post("/units/{unit_id}/position")
+def post_position(
+    request: Request, unit_id: str, body: Position, principal: Annotated[Principal, allow(*FIELD)]
+) -> dict[str, Any]:
+    """A unit's GPS fix (a patrol device for its own unit)."""
+    svc.check_own_unit(principal, unit_id)
+    with get_db(request).session() as s:
+        unit = svc.post_position(s, unit_id=unit_id, lat=body.lat, lon=body.lon, ts=body.ts)
+        out = svc.unit_view(unit)
+    publish(
+        request.app.state.bus,
+        "units.position",
+        {
+            "unit_id": unit_id,
+            "lat": out["lat"],
+            "lon": out["lon"],
+            "position_at": out["position_at"],
+        },
+    )
+    return out
+
+
+@router.post("/units/{unit_id}/status")
+def unit_status(
+    request: Request,
+    unit_id: str,
+    body: UnitStatusChange,
+    principal: Annotated[Principal, allow(*FIELD)],
+) -> dict[str, Any]:
+    """Take a unit out of service or back in."""
+    svc.check_own_unit(principal, unit_id)
+    with get_db(request).session() as s:
+        out = svc.unit_view(svc.set_unit_status(s, unit_id=unit_id, status=body.status))
+    publish(request.app.state.bus, "units.updated", {"unit_id": unit_id, "unit": out})
+    return out
+
+
+@router.get("/board")
+def board(request: Request, principal: Annotated[Principal, allow(*BOARD)]) -> dict[str, Any]:
+    """Snapshot for the live board: open incidents (caller numbers masked), units, last event id."""
+    hub: BoardHub | None = getattr(request.app.state, "board_hub", None)
+    with get_db(request).sessionmaker() as s:
+        incidents = calls_svc.list_incidents(s, open_only=True, limit=1000)
+        units = svc.list_units(s)
+        return {
+            "last_event_id": hub.seq if hub else 0,
+            "incidents": [full_incident(s, i.id) for i in incidents],
+            "units": [svc.unit_view(u) for u in units],
+        }
+
+
+@router.get(
+    "/board/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+    dependencies=[],
+)
+async def board_stream(
+    request: Request,
+    principal: Annotated[Principal, Depends(StreamRule(BOARD))],
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: every bus event (incidents.*, units.*, orders.*, anpr.alert, ...).
+
+    Authenticate with the bearer header or ``?access_token=``; ``Last-Event-ID`` replays what a
+    reconnecting client missed (the last 2,000 events).
+    """
+    hub: BoardHub = request.app.state.board_hub
+    token = request.headers.get("authorization", "").removeprefix(
+        "Bearer "
+    ).strip() or request.query_params.get("access_token", "")
+    db, settings = get_db(request), get_settings_dep(request)
+
+    async def still_valid() -> bool:
+        try:
+            await asyncio.to_thread(resolve_token, db, settings, token)
+            return True
+        except NotAuthenticated:
+            return False
+
+    client = hub.connect(last_event_id)
+    return StreamingResponse(
+        hub.stream(client, still_valid=still_valid),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def setup(app: FastAPI) -> None:
+    """Start the board hub and the overdue monitors with the app; stop them with it."""
+
+    async def _start(app: FastAPI) -> None:
+        hub = BoardHub(app.state.bus)
+        app.state.board_hub = hub
+        await hub.start()
+        app.state.command_monitors = start_monitors(app)
+
+    async def _stop(app: FastAPI) -> None:
+        for task in getattr(app.state, "command_monitors", []):
+            task.cancel()
+        hub = getattr(app.state, "board_hub", None)
+        if hub is not None:
+            await hub.stop()
+
+    app.state.startup_hooks.append(_start)
+    app.state.shutdown_hooks.append(_stop)
