@@ -43,7 +43,15 @@ def _csr(n: int, src: IntArray, dst: IntArray, edge: IntArray) -> Adjacency:
     counts = np.bincount(src, minlength=n)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    return Adjacency(indptr, dst[order].astype(np.int64), edge[order].astype(np.int64))
+    return _frozen(Adjacency(indptr, dst[order].astype(np.int64), edge[order].astype(np.int64)))
+
+
+def _frozen(a: Adjacency) -> Adjacency:
+    # Read-only arrays are a distinct numba type: keep every adjacency read-only so the search
+    # kernel is compiled (and disk-cached) once, not once per mix of flags.
+    for arr in (a.indptr, a.adj, a.slot_edge):
+        arr.setflags(write=False)
+    return a
 
 
 class RoadGraphBase:
@@ -189,7 +197,7 @@ class RoadGraphBase:
     @cached_property
     def forward(self) -> Adjacency:
         """Forward adjacency (out-edges), slot = edge id."""
-        return Adjacency(self.indptr, self.head, np.arange(self.n_edges, dtype=np.int64))
+        return _frozen(Adjacency(self.indptr, self.head, np.arange(self.n_edges, dtype=np.int64)))
 
     @cached_property
     def reverse(self) -> Adjacency:

@@ -36,6 +36,14 @@ def _check_limit(max_time_s: float | None) -> float | None:
     return v
 
 
+def _pair(p: tuple[float, float], what: str) -> tuple[float, float]:
+    try:
+        lat, lon = p
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"{what} must be a (lat, lon) pair, got {p!r}") from exc
+    return check_latlon(lat, lon, what=what)
+
+
 class RoadGraph(RoadGraphBase):
     """A drivable road network with travel-time queries.
 
@@ -95,7 +103,7 @@ class RoadGraph(RoadGraphBase):
     def _node_tree(self) -> cKDTree:
         return cKDTree(self.node_xy)
 
-    def snap(self, lat: float, lon: float) -> Snap:
+    def snap(self, lat: float, lon: float, *, what: str = "point") -> Snap:
         """Project a coordinate onto the nearest road segment.
 
         Raises
@@ -103,8 +111,8 @@ class RoadGraph(RoadGraphBase):
         BadInput
             If the coordinate is invalid or farther than ``max_snap_m`` from every road.
         """
-        la, lo = check_latlon(lat, lon)
-        return self.snap_many(np.array([[la, lo]]))[0]
+        la, lo = check_latlon(lat, lon, what=what)
+        return self.snap_many(np.array([[la, lo]]), what=what)[0]
 
     def snap_many(self, points: npt.ArrayLike, *, what: str = "point") -> Snaps:
         """Snap an ``(n, 2)`` array of lat/lon rows (see :meth:`snap`)."""
@@ -140,7 +148,7 @@ class RoadGraph(RoadGraphBase):
         numpy.ndarray
             Seconds per source; ``inf`` where unreachable or beyond ``max_time_s``.
         """
-        target = self.snap(lat, lon)
+        target = self.snap(lat, lon, what="target")
         srcs = self.snap_many(sources, what="source")
         limit = _check_limit(max_time_s)
         if len(srcs) == 0:
@@ -150,7 +158,7 @@ class RoadGraph(RoadGraphBase):
     def travel_times_from(self, lat: float, lon: float, targets: npt.ArrayLike, *,
                           max_time_s: float | None = None, hour: int | None = None) -> FloatArray:
         """Driving seconds from one origin to each target (see :meth:`travel_times_to`)."""
-        origin = self.snap(lat, lon)
+        origin = self.snap(lat, lon, what="origin")
         tgts = self.snap_many(targets, what="target")
         limit = _check_limit(max_time_s)
         if len(tgts) == 0:
@@ -210,8 +218,8 @@ class RoadGraph(RoadGraphBase):
         Unreachable
             If no road path exists (e.g. another component, or one-way streets forbid it).
         """
-        o = self.snap(*check_latlon(*from_latlon, what="from"))
-        d = self.snap(*check_latlon(*to_latlon, what="to"))
+        o = self.snap(*_pair(from_latlon, "from"), what="from")
+        d = self.snap(*_pair(to_latlon, "to"), what="to")
         w = self.weights(metric, hour)
         return routing.shortest_route(self, o, d, w, self.length_m, self.weights("time", hour))
 

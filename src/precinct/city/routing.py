@@ -47,10 +47,15 @@ def _back_weight(graph: RoadGraphBase, w: FloatArray, edge: IntArray, walk: bool
 
 
 def _part(frac: FloatArray | float, cost: FloatArray | float) -> FloatArray:
-    """``frac * cost``, except that an impossible (``inf``) cost stays ``inf`` even at 0."""
+    """``frac * cost`` where zero distance costs nothing, even against a one-way street.
+
+    A point at fraction 0 of a one-way edge *is* its tail node, so "going back" to the tail is
+    free; anywhere else an impossible (``inf``) direction stays ``inf``.
+    """
     c = np.asarray(cost, dtype=np.float64)
+    f = np.asarray(frac, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        return np.where(np.isinf(c), np.inf, np.asarray(frac) * c)
+        return np.where(f <= 0.0, 0.0, f * c)
 
 
 def search(graph: RoadGraphBase, adj: Adjacency, w: FloatArray, seed_nodes: IntArray,
@@ -155,7 +160,7 @@ def shortest_route(graph: RoadGraphBase, o: Snap, d: Snap, w: FloatArray, length
     dist, pred = search(graph, graph.forward, w, *seeds, stop_nodes=stop, want_pred=True)
     tw = int(graph.twin[d.edge])
     via_tail = dist[graph.tail[d.edge]] + d.fraction * w[d.edge]
-    via_head = dist[graph.head[d.edge]] + (1 - d.fraction) * w[tw] if tw >= 0 else np.inf
+    via_head = dist[graph.head[d.edge]] + float(_part(1 - d.fraction, w[tw] if tw >= 0 else np.inf))
     single = Snaps(np.array([d.edge]), np.array([d.fraction]), np.zeros(1), np.zeros(1),
                    np.zeros(1))
     direct = float(_direct(graph, w, False, o.edge, o.fraction, single)[0])
@@ -184,8 +189,12 @@ def shortest_route(graph: RoadGraphBase, o: Snap, d: Snap, w: FloatArray, length
     else:
         first_edge, first_frac = int(graph.twin[o.edge]), o.fraction
     ids = np.array(edges, dtype=np.int64)
-    length = first_frac * lengths[first_edge] + lengths[ids].sum() + last_frac * lengths[last_edge]
-    time = first_frac * times[first_edge] + times[ids].sum() + last_frac * times[last_edge]
+    length, time = float(lengths[ids].sum()), float(times[ids].sum())
+    # A zero fraction may sit on a one-way edge's missing twin (id -1): it adds nothing.
+    for e, f in ((first_edge, first_frac), (last_edge, last_frac)):
+        if f > 0:
+            length += f * lengths[e]
+            time += f * times[e]
     nodes = [node, *graph.head[ids].tolist()]
     path = [start, *zip(graph.node_lat[nodes].tolist(), graph.node_lon[nodes].tolist(),
                         strict=True), end]
