@@ -99,7 +99,7 @@ class RoadGraphBase:
                    head: npt.ArrayLike, length_m: npt.ArrayLike, time_s: npt.ArrayLike,
                    road_class: npt.ArrayLike | None = None, name_id: npt.ArrayLike | None = None,
                    names: Sequence[Sequence[str]] = (), meta: dict[str, Any] | None = None,
-                   ) -> Any:
+                   node_extras: dict[str, np.ndarray] | None = None) -> Any:
         """Build from an edge list (any order); edges are re-ordered into CSR slots.
 
         Parameters
@@ -116,6 +116,8 @@ class RoadGraphBase:
             Name variants per name id (e.g. ``("人民路", "Renmin Road")``).
         meta : dict, optional
             Provenance (source, file hash, size, seed) stored with the graph.
+        node_extras : dict of numpy.ndarray, optional
+            Per-node arrays kept with the graph (e.g. ``osm_node_id``), saved and loaded.
         """
         lat = np.asarray(node_lat, dtype=np.float64)
         t = np.asarray(tail, dtype=np.int64)
@@ -133,7 +135,7 @@ class RoadGraphBase:
         return cls(node_lat=lat, node_lon=np.asarray(node_lon, dtype=np.float64), indptr=indptr,
                    head=h[order], length_m=np.asarray(length_m, np.float64)[order],
                    time_s=np.asarray(time_s, np.float64)[order], road_class=rc[order],
-                   name_id=ni[order], names=names, meta=meta)
+                   name_id=ni[order], names=names, meta=meta, extras=node_extras)
 
     # -- basic properties ------------------------------------------------------------------
     @property

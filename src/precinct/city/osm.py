@@ -160,4 +160,5 @@ def build_from_osm(cls: type[G], path: Path) -> G:
     return cls.from_edges(node_lat=lat, node_lon=lon, tail=tail, head=head,
                           length_m=length[pick], time_s=time[pick],
                           road_class=road_class[pick], name_id=name_id[pick], names=names,
-                          meta=meta)
+                          meta=meta,
+                          node_extras={"osm_node_id": nodes["id"].to_numpy(dtype=np.int64)[used]})
