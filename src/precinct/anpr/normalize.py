@@ -25,11 +25,16 @@ _DROP = set(
 @lru_cache(maxsize=1 << 18)
 def normalize_plate(raw: str) -> str:
     """The canonical form of one plate or tag identifier ('' if nothing is left)."""
-    text = unicodedata.normalize("NFKC", raw).upper()
-    return "".join(
-        ch for ch in text
-        if ch not in _DROP and not ch.isspace() and unicodedata.category(ch)[0] != "C"
-    )
+    text = raw
+    for _ in range(4):  # upper-casing or dropping may un-normalise; repeat to a fixed point
+        cleaned = "".join(
+            ch for ch in unicodedata.normalize("NFKC", text).upper()
+            if ch not in _DROP and not ch.isspace() and unicodedata.category(ch)[0] != "C"
+        )
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
 
 
 def normalize_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
