@@ -110,7 +110,9 @@ def vehicle_series(p: Planter, taken: set[str], n_cases: int = 5, n_seen: int = 
         ang, dist = rng.uniform(0, 2 * np.pi), rng.uniform(300, 700)
         x, y = p.geo.frame.to_xy(p.geo.camera_lat[cam], p.geo.camera_lon[cam])
         lat, lon = p.geo.frame.to_latlon(x + dist * np.cos(ang), y + dist * np.sin(ang))
-        start, end = _night(p, day, rng.uniform(0.5, 2.5), 2.0)
+        # Two cases on one night (short periods) get windows hours apart.
+        nth = days[:i].count(day)
+        start, end = _night(p, day, 0.5 + 2.5 * nth + rng.uniform(0, 0.5), 2.0)
         tag = f"series_{i + 1}"
         p.cases.append(Case(tag, float(lat), float(lon), start, end, 1.0, call_tag=tag))
         p.call(

@@ -215,8 +215,12 @@ def day_trips(
     p24 = (HOURLY["day"] + 0.5) / (HOURLY["day"] + 0.5).sum()
     hrs = rng.choice(24, size=n_thr, p=p24)
     vehs.append(pop.through_start + who)
-    corrs.append(ac.thr0 + rng.integers(0, ac.n_thr, n_thr))
-    deps.append(t0 + hrs * 3600.0 + rng.uniform(0, 3600, n_thr))
+    thr_corr = ac.thr0 + rng.integers(0, ac.n_thr, n_thr)
+    corrs.append(thr_corr)
+    # Finish before midnight with 15 minutes to spare: the same haulier may cross again tomorrow,
+    # and two overlapping trips would look like a cloned plate.
+    latest = DAY_S - ac.c.duration[thr_corr] - 900
+    deps.append(t0 + np.minimum(hrs * 3600.0 + rng.uniform(0, 3600, n_thr), latest))
     return (
         np.concatenate(vehs).astype(np.int64),
         np.concatenate(corrs).astype(np.int64),
