@@ -36,6 +36,26 @@ def test_intact_chain_verifies(any_db: Database) -> None:
     assert result.ok and result.checked == 12
 
 
+def tampered(db: Database, how: str) -> None:
+    with db.engine.begin() as conn:
+        if how == "edit":
+            conn.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 7"))
+        elif how == "delete":
+            conn.execute(text("DELETE FROM audit_log WHERE seq = 7"))
+        elif how == "delete-boundary":
+            conn.execute(text("DELETE FROM audit_log WHERE seq = 13"))
+
+
+@pytest.mark.parametrize("how", ["edit", "delete", "delete-boundary"])
+def test_parallel_verify_agrees_with_single_pass(db: Database, how: str) -> None:
+    fill(db, 24)
+    assert audit.verify(db.engine, workers=2, min_parallel=1).ok
+    tampered(db, how)
+    single = audit.verify(db.engine)
+    parallel = audit.verify(db.engine, workers=2, min_parallel=1)
+    assert not single.ok and (single.ok, single.first_bad_seq) == (parallel.ok, parallel.first_bad_seq)
+
+
 @pytest.mark.parametrize("field", FIELDS)
 def test_changing_one_byte_of_any_field_is_caught(db: Database, field: str) -> None:
     fill(db)

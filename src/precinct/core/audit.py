@@ -34,10 +34,28 @@ def canonical_params(params: dict[str, Any] | None) -> str:
     return json.dumps(params or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+_CONTROL = dict.fromkeys(range(32), "\ufffd")
+FIELD_SEP = "\x1f"
+NULL = "\x00"
+
+
+def clean(value: str) -> str:
+    """Replace control characters, so the field separator and NULL marker cannot occur in text."""
+    return value.translate(_CONTROL)
+
+
+def encode_fields(fields: Iterable[Any]) -> bytes:
+    """The hashed byte string: fields in ``HASHED_FIELDS`` order, joined by U+001F, None as U+0000.
+
+    Unambiguous because no stored text contains a control character (``clean`` on append; the
+    params JSON escapes them). Simple to re-implement in any language for an external check.
+    """
+    return FIELD_SEP.join(NULL if v is None else str(v) for v in fields).encode("utf-8")
+
+
 def record_hash(fields: Iterable[Any]) -> str:
-    """SHA-256 over the canonical JSON array of the hashed fields, in ``HASHED_FIELDS`` order."""
-    payload = json.dumps(list(fields), separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """SHA-256 (hex) of ``encode_fields(fields)``."""
+    return hashlib.sha256(encode_fields(fields)).hexdigest()
 
 
 def append(
@@ -62,17 +80,14 @@ def append(
         If the record cannot be written; the caller's transaction must then fail too.
     """
     try:
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-        if head is None:
-            head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
-            session.add(head)
-            session.flush()
+        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
         ts = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
         rec = AuditRecord(
-            seq=head.seq + 1, ts=ts, actor=actor, role=str(role), action=str(action),
-            resource=resource, params=canonical_params(params), result_count=result_count,
-            case_id=case_id, purpose=str(purpose) if purpose is not None else None,
-            outcome=outcome, prev_hash=head.hash,
+            seq=head.seq + 1, ts=ts, actor=clean(actor), role=clean(str(role)), action=str(action),
+            resource=clean(resource), params=canonical_params(params), result_count=result_count,
+            case_id=clean(case_id) if case_id is not None else None,
+            purpose=clean(str(purpose)) if purpose is not None else None,
+            outcome=clean(outcome), prev_hash=head.hash,
         )
         rec.hash = record_hash(getattr(rec, f) for f in HASHED_FIELDS)
         session.add(rec)
@@ -92,38 +107,114 @@ class VerifyResult:
     reason: str | None = None
 
 
-def verify(engine: Engine, *, progress: Callable[[int], None] | None = None, batch: int = 20_000) -> VerifyResult:
+@dataclass(frozen=True)
+class _Segment:
+    """What one worker found in a contiguous range of sequence numbers."""
+
+    first_prev_hash: str | None
+    last_hash: str | None
+    last_seq: int
+    checked: int
+    bad_seq: int | None = None
+    reason: str | None = None
+
+
+_COLUMNS = ", ".join(HASHED_FIELDS) + ", hash"
+
+
+def _check_segment(url: str, lo: int, hi: int | None, batch: int = 20_000) -> _Segment:
+    """Check records with lo <= seq < hi: contiguous, each hash right, each linked to the previous."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        return _check_rows(engine, lo, hi, batch)
+    finally:
+        engine.dispose()
+
+
+def _check_rows(engine: Engine, lo: int, hi: int | None, batch: int,
+                progress: Callable[[int], None] | None = None) -> _Segment:
+    sha = hashlib.sha256
+    sep, null = FIELD_SEP, NULL
+    where = "seq >= :lo" + (" AND seq < :hi" if hi is not None else "")
+    sql = f"SELECT {_COLUMNS} FROM audit_log WHERE {where} ORDER BY seq"  # noqa: S608 - constants
+    first_prev: str | None = None
+    prev_hash: str | None = None
+    expected, checked = lo, 0
+    with engine.connect() as conn:
+        # the raw DB-API cursor: SQLAlchemy's row objects cost more than the hashing
+        dbapi = conn.connection.driver_connection
+        cur = dbapi.cursor()  # type: ignore[union-attr]
+        params = {"lo": lo, "hi": hi}
+        if engine.dialect.name == "sqlite":
+            cur.execute(sql, params)
+        else:
+            cur.execute(sql.replace(":lo", "%(lo)s").replace(":hi", "%(hi)s"), params)
+        while rows := cur.fetchmany(batch):
+            for row in rows:
+                seq = row[0]
+                if seq != expected:
+                    kind = "missing (deleted)" if seq > expected else "out of order"
+                    return _Segment(first_prev, prev_hash, expected - 1, checked, expected,
+                                    f"record {expected} {kind}: found seq {seq}")
+                if prev_hash is None:
+                    first_prev = row[11]
+                elif row[11] != prev_hash:
+                    return _Segment(first_prev, prev_hash, seq - 1, checked, seq,
+                                    f"record {seq} does not link to record {seq - 1}")
+                payload = sep.join(null if v is None else str(v) for v in row[:12])
+                if sha(payload.encode("utf-8")).hexdigest() != row[12]:
+                    return _Segment(first_prev, prev_hash, seq - 1, checked, seq,
+                                    f"record {seq} content does not match its hash")
+                prev_hash, expected = row[12], seq + 1
+                checked += 1
+            if progress is not None:
+                progress(checked)
+        cur.close()
+    return _Segment(first_prev, prev_hash, expected - 1, checked)
+
+
+def verify(engine: Engine, *, progress: Callable[[int], None] | None = None, batch: int = 20_000,
+           workers: int = 1, min_parallel: int = 100_000) -> VerifyResult:
     """Walk the whole chain in order and report the first record that does not fit.
 
     Catches an edited field (hash mismatch), a deleted or inserted record (sequence gap or broken
     link), reordering (links) and a truncated tail (the head no longer matches the last record).
+    With ``workers > 1`` contiguous ranges are checked in parallel processes and stitched at the
+    boundaries; the answer is the same as a single pass.
     """
-    cols = ", ".join(HASHED_FIELDS) + ", hash"
-    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
-    sha = hashlib.sha256
-    dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-            text(f"SELECT {cols} FROM audit_log ORDER BY seq")  # noqa: S608 - constant column list
-        )
-        for row in result:
-            seq = row[0]
-            if seq != expected_seq:
-                kind = "missing (deleted)" if seq > expected_seq else "duplicated or inserted"
-                return VerifyResult(False, checked, expected_seq if seq > expected_seq else seq,
-                                    f"record {expected_seq} {kind}: found seq {seq}")
-            if row[11] != prev_hash:
-                return VerifyResult(False, checked, seq, f"record {seq} does not link to record {seq - 1}")
-            if sha(dumps(list(row[:12])).encode("utf-8")).hexdigest() != row[12]:
-                return VerifyResult(False, checked, seq, f"record {seq} content does not match its hash")
-            prev_hash, expected_seq = row[12], seq + 1
-            checked += 1
-            if progress is not None and checked % batch == 0:
-                progress(checked)
+        bounds = conn.execute(text("SELECT MIN(seq), MAX(seq), COUNT(*) FROM audit_log")).first()
         head = conn.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).first()
     head_seq, head_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
-    if head_seq != expected_seq - 1 or head_hash != prev_hash:
-        return VerifyResult(False, checked, expected_seq,
-                            f"chain ends at record {expected_seq - 1} but its head says {head_seq}: "
+    max_seq = bounds[1] if bounds and bounds[1] is not None else 0
+    top = max(max_seq, head_seq)
+    if workers > 1 and top >= min_parallel:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        url = engine.url.render_as_string(hide_password=False)
+        edges = [1 + (top * i) // workers for i in range(workers)] + [None]
+        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            segments = list(pool.map(_check_segment, [url] * workers, edges[:-1], edges[1:]))
+        if progress is not None:
+            progress(sum(s.checked for s in segments))
+    else:
+        segments = [_check_rows(engine, 1, None, batch, progress)]
+    prev_hash, checked = GENESIS_HASH, 0
+    for seg in segments:
+        if seg.checked and seg.first_prev_hash != prev_hash:
+            first = seg.last_seq - seg.checked + 1
+            return VerifyResult(False, checked, first, f"record {first} does not link to record {first - 1}")
+        if seg.bad_seq is not None:
+            return VerifyResult(False, checked + seg.checked, seg.bad_seq, seg.reason)
+        checked += seg.checked
+        if seg.checked:
+            prev_hash = seg.last_hash or prev_hash
+    last_seq = segments[-1].last_seq if segments else 0
+    if head_seq != checked or head_hash != prev_hash or last_seq != checked:
+        return VerifyResult(False, checked, checked + 1,
+                            f"chain ends at record {checked} but its head says {head_seq}: "
                             "records after it were deleted")
     return VerifyResult(True, checked)

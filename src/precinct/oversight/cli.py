@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 import typer
@@ -26,7 +27,8 @@ def verify(format: FormatOpt = "table") -> None:
         total = s.scalar(select(func.count()).select_from(AuditRecord)) or 0
     with progress_bar(transient=True) as bar:
         task = bar.add_task("verifying audit chain", total=total)
-        result = audit.verify(db.engine, progress=lambda n: bar.update(task, completed=n))
+        result = audit.verify(db.engine, progress=lambda n: bar.update(task, completed=n),
+                              workers=min(4, os.cpu_count() or 1))
         bar.update(task, completed=result.checked)
     if format == "json":
         emit_json({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,

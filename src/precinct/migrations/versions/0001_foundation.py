@@ -60,12 +60,14 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
-    op.create_table(
+    head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("seq", BIGINT, nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
+    # the chain's tip exists from the start, so concurrent first appends lock it instead of racing
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": "0" * 64}])
     op.create_index("ix_audit_log_actor", "audit_log", ["actor"])
     op.create_index("ix_audit_log_case_id", "audit_log", ["case_id"])
 
