@@ -73,3 +73,46 @@ def make_units(app: FastAPI) -> Callable[..., list[str]]:
         return [u[0] for u in spec]
 
     return _make
+
+
+@pytest.fixture
+def live_server(app: FastAPI):
+    """The app served by uvicorn on a free loopback port in a thread; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_token(app: FastAPI, live_server: str) -> Callable[..., str]:
+    """``live_token(role, unit_id=None)``: a new user's bearer token from the live server."""
+    import httpx
+
+    def _token(role: str, unit_id: str | None = None) -> str:
+        name = f"{role}_live_{next(_n)}"
+        with app.state.db.session() as s:
+            create_user(s, username=name, role=role, password=PASSWORD, unit_id=unit_id)
+        r = httpx.post(
+            f"{live_server}/api/v1/auth/token", data={"username": name, "password": PASSWORD}
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
+
+    return _token
