@@ -124,7 +124,8 @@ def test_isochrone_walk_and_drive(toy: RoadGraph) -> None:
 def test_geocode_street_and_junction(toy: RoadGraph) -> None:
     best = toy.geocode("人民路")[0]
     assert best.label.startswith("人民路") and best.score == 100
-    for text in ("人民路与泰州大道交叉口", "Renmin Rd & Taizhou Ave", "renmin road and taizhou avenue"):
+    for text in ("人民路与泰州大道交叉口", "Renmin Rd & Taizhou Ave",
+                 "renmin road and taizhou avenue"):
         j = toy.geocode(text)[0]
         assert (j.lat, j.lon) == pytest.approx(node(2), abs=1e-9), text
     assert toy.geocode("Renmn Road")[0].label.startswith("人民路")  # a typo
