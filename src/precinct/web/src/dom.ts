@@ -5,11 +5,15 @@ type Attrs = Record<string, unknown>;
 export function h<K extends keyof HTMLElementTagNameMap>(
   spec: K | string, attrs?: Attrs | Child, ...children: Child[]
 ): HTMLElement {
-  const m = /^([a-z0-9]+)?(#[\w-]+)?((?:\.[\w-]+)*)$/i.exec(spec);
-  const tag = (m && m[1]) || "div";
+  // "tag.class#id.other" in any order of classes and id.
+  const tag = /^[a-z][a-z0-9]*/i.exec(spec)?.[0] || "div";
   const el = document.createElement(tag);
-  if (m && m[2]) el.id = m[2].slice(1);
-  if (m && m[3]) el.className = m[3].split(".").filter(Boolean).join(" ");
+  const classes: string[] = [];
+  for (const m of spec.slice(tag === "div" && !spec.startsWith("div") ? 0 : tag.length).matchAll(/([.#])([\w-]+)/g)) {
+    if (m[1] === "#") el.id = m[2];
+    else classes.push(m[2]);
+  }
+  if (classes.length) el.className = classes.join(" ");
   if (attrs !== undefined && (typeof attrs !== "object" || attrs === null || Array.isArray(attrs) || attrs instanceof Node)) {
     children.unshift(attrs as Child);
   } else if (attrs) {

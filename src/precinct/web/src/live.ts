@@ -20,7 +20,7 @@ function setState(s: LiveState): void {
 }
 
 function streamOp() {
-  return api.ops.find((o) => o.method === "GET" && /(stream|events|live|sse)/.test(o.path) &&
+  return api.find("GET", "/board/stream") ?? api.ops.find((o) => o.method === "GET" && /(stream|events|live|sse)/.test(o.path) &&
     !/\{/.test(o.path) && !api.isPersonal(o));
 }
 

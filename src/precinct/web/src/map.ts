@@ -6,7 +6,7 @@ import "leaflet/dist/leaflet.css";
 import { api, latLonOf, num, rowsOf, str } from "./api";
 import { h } from "./dom";
 import { lang, t } from "./i18n";
-import { idOf, type Row, store, subscribe, typeName } from "./store";
+import { idOf, type Row, store, subscribe, incidentTypeName } from "./store";
 
 export const PRIORITY_COLOURS: Record<string, string> = {
   red: "#e0262a", orange: "#f28a1a", yellow: "#f2c81a", blue: "#2f7de1", green: "#2fa84f",
@@ -439,11 +439,11 @@ function esc(s: unknown): string {
 
 function popupHtml(key: LayerKey, r: Row): string {
   if (key === "incidents") {
-    return `<b>${esc(t("map.incidents"))} ${esc(idOf(r))}</b><br>${esc(typeName(r.type ?? r.type_code, lang()))}` +
+    return `<b>${esc(t("map.incidents"))} ${esc(idOf(r))}</b><br>${esc(incidentTypeName(r, lang()))}` +
       `<br>${esc(t("col.priority"))}: ${esc(t("prio." + priorityOf(r)))} · ${esc(r.status ?? r.state ?? "")}`;
   }
   if (key === "units") {
-    return `<b>${esc(t("map.units"))} ${esc(str(r, "call_sign", "name", "unit_id", "id"))}</b><br>${esc(r.kind ?? r.unit_type ?? r.type ?? "")}` +
+    return `<b>${esc(t("map.units"))} ${esc(str(r, "callsign", "call_sign", "name", "unit_id", "id"))}</b><br>${esc(r.kind ?? r.unit_type ?? r.type ?? "")}` +
       `<br>${esc(t("col.status"))}: ${esc(t("status." + String(r.status ?? "available")))}`;
   }
   return `<b>${esc(t("map." + key))}</b><br>${esc(Object.entries(r).slice(0, 6).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("\n")).replace(/\n/g, "<br>")}`;

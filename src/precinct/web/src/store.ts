@@ -66,6 +66,7 @@ async function load(topic: Topic): Promise<boolean> {
   try {
     const query: Record<string, string | number> = {};
     const params: any[] = op.spec.parameters ?? [];
+    if (topic === "incidents" && params.some((p) => p.name === "open")) query.open = "true";
     if (params.some((p) => p.name === "limit")) {
       const max = params.find((p) => p.name === "limit")?.schema?.maximum;
       query.limit = Math.min(typeof max === "number" ? max : 5000, 5000);
@@ -118,6 +119,11 @@ export function applyEvent(kind: string, data: any): boolean {
   map.set(id, merged);
   emit(topic);
   return true;
+}
+
+export function incidentTypeName(r: Row, lang: string): string {
+  const own = lang === "en" ? r.type_name_en : r.type_name_zh;
+  return own ? String(own) : typeName(r.type ?? r.type_code, lang);
 }
 
 export function typeName(code: unknown, lang: string): string {

@@ -5,7 +5,7 @@ import { clear, fmtDuration, h, toast } from "../dom";
 import { lang, t, tOr } from "../i18n";
 import { PRIORITY_COLOURS, priorityOf, unitColour } from "../map";
 import { buildBody } from "../schema";
-import { idOf, refreshAll, routes, store, subscribe, typeName } from "../store";
+import { idOf, refreshAll, routes, store, subscribe, incidentTypeName } from "../store";
 import { errorText, table, unavailable, uuid } from "./common";
 import type { View } from "./index";
 import { ageSeconds, isOpen } from "./overview";
@@ -15,10 +15,13 @@ const TARGET_S: Record<string, number> = { red: 5 * 60, orange: 10 * 60, yellow:
 const ORDER = Object.keys(PRIORITY_COLOURS);
 
 export function targetOf(r: any): number {
-  return num(r, "target_s", "target_seconds", "response_target_s") ?? TARGET_S[priorityOf(r)];
+  const tm = r.timers ?? {};
+  const fromServer = r.dispatched_at ? num(tm, "arrival_target_s") : num(tm, "dispatch_target_s");
+  return fromServer ?? num(r, "target_s", "target_seconds", "response_target_s") ?? TARGET_S[priorityOf(r)];
 }
 
 export function overdue(r: any): boolean {
+  if (typeof r.timers?.overdue === "boolean") return r.timers.overdue;
   if (typeof r.overdue === "boolean") return r.overdue;
   const due = r.due_at ?? r.deadline;
   if (due) return new Date(due).getTime() < Date.now();
@@ -39,8 +42,10 @@ export const boardView: View = {
 
     const recOp = api.find("GET", /^\/incidents\/\{[^}]+\}\/recommend/);
     const dispatchOp = api.find("POST", /^\/incidents\/\{[^}]+\}\/dispatch/, /^\/dispatch(es)?\/?$/, /^\/dispatch\//);
-    const transitions = api.findAll("POST", /^\/incidents\/\{[^}]+\}\/[a-z_-]+$/)
-      .filter((o) => !/dispatch|recommend|merge|eido|export/.test(o.path));
+    // Per-unit steps (acknowledge, arrive, clear) and closing with a disposition.
+    const unitSteps = api.findAll("POST", /^\/incidents\/\{[^}]+\}\/(acknowledge|arrive|clear)$/);
+    const closeOp = api.find("POST", /^\/incidents\/\{[^}]+\}\/close$/);
+    const getOp = api.find("GET", /^\/incidents\/\{[^}/]+\}$/);
 
     function paintList(): void {
       const open = [...store.incidents.values()].filter(isOpen).sort((a, b) =>
@@ -48,7 +53,7 @@ export const boardView: View = {
       clear(listBox, table([
         { key: "priority", label: t("col.priority"), render: (r) => h("span.prio", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }, t(`prio.${priorityOf(r)}`)) },
         { key: "id", label: t("col.id"), render: (r) => idOf(r) },
-        { key: "type", label: t("col.type"), render: (r) => typeName(r.type ?? r.type_code, lang()) },
+        { key: "type", label: t("col.type"), render: (r) => incidentTypeName(r, lang()) },
         { key: "status", label: t("col.status"), render: (r) => tOr(`status.${r.status ?? r.state}`, String(r.status ?? r.state ?? "")) },
         { key: "age", label: t("board.age"), render: (r) => h("span.timer", { dataset: { since: String(r.created_at ?? r.received_at ?? r.ts ?? "") } }, fmtDuration(ageSeconds(r))) },
         { key: "target", label: t("board.target"), render: (r) => fmtDuration(targetOf(r)) },
@@ -69,16 +74,31 @@ export const boardView: View = {
     async function select(id: string): Promise<void> {
       selected = id;
       paintList();
-      const inc = store.incidents.get(id);
+      let inc = store.incidents.get(id);
       if (!inc) return;
+      if (getOp && !inc.units) {
+        try { inc = { ...inc, ...(await api.get(getOp.path.replace(/\{[^}]+\}/, encodeURIComponent(id)))) }; } catch { /* list data will do */ }
+      }
+      if (selected !== id || !inc) return;
+      const units: any[] = Array.isArray(inc.units) ? inc.units : [];
       const ll = latLonOf(inc);
       if (ll && map) map.highlight(ll[0], ll[1]);
-      clear(detail, h("h3", `${t("map.incidents")} ${id} · ${typeName(inc.type ?? inc.type_code, lang())}`),
-        inc.description ? h("p", String(inc.description)) : null,
-        transitions.length ? h("div.actions#transitions", transitions.map((op) => {
-          const verb = op.path.split("/").pop()!;
-          return h("button.small", { dataset: { transition: verb }, onclick: () => transition(op.path, id) }, tOr(`status.${verb}`, verb));
-        })) : null,
+      clear(detail, h("h3", `${t("map.incidents")} ${id} · ${incidentTypeName(inc, lang())}`),
+        h("p.muted", `${t(`prio.${priorityOf(inc)}`)} · ${tOr(`status.${inc.status}`, String(inc.status ?? ""))}` +
+          (inc.address ? ` · ${inc.address}` : "") + (inc.summary || inc.description ? ` · ${inc.summary ?? inc.description}` : "")),
+        units.length ? table([
+          { key: "unit", label: t("col.unit"), render: (a) => String(a.unit_id ?? "") },
+          { key: "status", label: t("col.status"), render: (a) => tOr(`status.${a.status}`, String(a.status ?? "")) },
+          { key: "eta", label: t("board.eta"), render: (a) => fmtDuration(num(a, "eta_s") ?? NaN) },
+          { key: "steps", label: "", render: (a) => h("span", unitSteps.map((op) => {
+            const verb = op.path.split("/").pop()!;
+            return h("button.small", { dataset: { step: verb, unit: String(a.unit_id) },
+              onclick: (e: Event) => { e.stopPropagation(); void step(op.path, id, String(a.unit_id)); } }, t(`step.${verb}`));
+          })) },
+        ], units, { id: "assigned-units" }) : null,
+        closeOp && /cleared|new/.test(String(inc.status)) ? h("div.actions",
+          h("select#close-disposition", ["resolved", "no_crime", "referred", "false_alarm"].map((d) => h("option", { value: d }, t(`disp.${d}`)))),
+          h("button.small#close-incident", { onclick: () => close(id) }, t("step.close"))) : null,
         h("h3", t("board.recommend")),
         recOp ? h("p.muted#recs-loading", t("common.loading")) : unavailable("GET /incidents/{id}/recommendations"));
       if (!recOp) return;
@@ -88,7 +108,7 @@ export const boardView: View = {
         const recs = rowsOf(data, "recommendations");
         detail.querySelector("#recs-loading")?.remove();
         detail.appendChild(recs.length ? table([
-          { key: "unit", label: t("col.unit"), render: (r) => str(r, "call_sign", "unit_name", "unit_id", "id") ?? "" },
+          { key: "unit", label: t("col.unit"), render: (r) => str(r, "callsign", "call_sign", "unit_name", "unit_id", "id") ?? "" },
           { key: "kind", label: t("col.type"), render: (r) => str(r, "unit_type", "kind", "type") ?? "" },
           { key: "eta", label: t("board.eta"), render: (r) => fmtDuration(num(r, "eta_s", "travel_time_s", "time_s") ?? NaN) },
           { key: "dispatch", label: "", render: (r) => dispatchOp ? h("button.primary.small.dispatch", {
@@ -117,18 +137,29 @@ export const boardView: View = {
       }
     }
 
-    async function transition(path: string, id: string): Promise<void> {
+    async function step(path: string, id: string, unitId: string): Promise<void> {
       try {
-        await api.post(path.replace(/\{[^}]+\}/, encodeURIComponent(id)), {}, { idempotencyKey: uuid() });
+        await api.post(path.replace(/\{[^}]+\}/, encodeURIComponent(id)), { unit_id: unitId }, { idempotencyKey: uuid() });
         await refreshAll();
         void select(id);
+      } catch (e) { toast(errorText(e), "error"); }
+    }
+
+    async function close(id: string): Promise<void> {
+      if (!closeOp) return;
+      const disposition = (detail.querySelector("#close-disposition") as HTMLSelectElement | null)?.value ?? "resolved";
+      try {
+        await api.post(closeOp.path.replace(/\{[^}]+\}/, encodeURIComponent(id)), buildBody(closeOp, { disposition, notes: "" }));
+        await refreshAll();
+        selected = null;
+        clear(detail, h("p.muted", t("board.select")));
       } catch (e) { toast(errorText(e), "error"); }
     }
 
     function paintUnits(): void {
       const units = [...store.units.values()];
       clear(unitsBox, routes.units() ? table([
-        { key: "unit", label: t("col.unit"), render: (r) => str(r, "call_sign", "name", "unit_id", "id") ?? "" },
+        { key: "unit", label: t("col.unit"), render: (r) => str(r, "callsign", "call_sign", "name", "unit_id", "id") ?? "" },
         { key: "kind", label: t("col.type"), render: (r) => str(r, "unit_type", "kind", "type") ?? "" },
         { key: "status", label: t("col.status"), render: (r) => h("span.status", { style: `color:${unitColour(r.status)}` }, "■ ", tOr(`status.${r.status}`, String(r.status ?? ""))) },
         { key: "incident", label: t("map.incidents"), render: (r) => str(r, "incident_id", "assignment") ?? "" },

@@ -4,7 +4,7 @@ import { clear, field, h, toast } from "../dom";
 import { lang, t } from "../i18n";
 import { PRIORITY_COLOURS, priorityKey, priorityOf } from "../map";
 import { buildBody, bodyProps } from "../schema";
-import { idOf, refreshAll, store, subscribe, typeName } from "../store";
+import { idOf, refreshAll, store, subscribe, typeName, incidentTypeName } from "../store";
 import { errorText, unavailable, uuid } from "./common";
 import type { View } from "./index";
 import { ageSeconds, isOpen } from "./overview";
@@ -65,7 +65,11 @@ export const callsView: View = {
       map.pick((la, lo) => { lat.value = String(la); lon.value = String(lo); status.textContent = ""; suggest(); });
     } }, t("common.pickOnMap"));
 
-    const mergeOp = api.find("POST", /^\/calls\/\{[^}]+\}\/merge/, /^\/incidents\/\{[^}]+\}\/merge/);
+    // Before the call is created a duplicate is chosen with merge_into (the call attaches to it);
+    // after, the new incident is merged into the chosen one.
+    const mergeOp = api.find("POST", /^\/incidents\/\{[^}]+\}\/merge/);
+    const canAttach = "merge_into" in props;
+    let attachTo: string | null = null;
     const dupOp = api.find("GET", /duplicate/);
 
     async function suggest(): Promise<void> {
@@ -93,24 +97,25 @@ export const callsView: View = {
         cands.length ? h("ul", cands.map((r) => {
           const ll = latLonOf(r);
           const m = r.__m ?? r.distance_m ?? (ll && lat.value ? metres([+lat.value, +lon.value], ll) : NaN);
-          const age = r.__age ?? ageSeconds(r);
+          const age = r.__age ?? r.age_s ?? ageSeconds(r);
           return h("li.dup", { dataset: { incident: idOf(r) } },
             h("i.dot", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }),
-            ` ${str(r, "incident_id", "id")} · ${typeName(r.type ?? r.type_code, lang())} · `,
+            ` ${str(r, "incident_id", "id")} · ${incidentTypeName(r, lang())} · `,
             t("calls.distance", { m: isFinite(m) ? Math.round(m) : "?", min: isFinite(age) ? Math.round(age / 60) : "?" }), " ",
-            mergeOp ? h("button.small", { type: "button", onclick: () => merge(r) }, t("calls.merge")) : null);
+            lastCall && mergeOp ? h("button.small.merge", { type: "button", onclick: () => merge(r) }, t("calls.merge"))
+              : canAttach ? h("button.small.attach", { type: "button", onclick: () => { attachTo = idOf(r); status.textContent = t("calls.attached", { id: attachTo }); } }, t("calls.mergeBefore")) : null);
         })) : h("p.muted", t("calls.noDuplicates")));
     }
 
     let lastCall: any = null;
     async function merge(r: any): Promise<void> {
-      if (!mergeOp) return;
+      if (!mergeOp || !lastCall) return;
       try {
-        const id = mergeOp.path.startsWith("/calls") ? (lastCall?.id ?? "") : idOf(r);
-        if (!id) { toast(t("calls.needLocation"), "error"); return; }
-        const path = mergeOp.path.replace(/\{[^}]+\}/, encodeURIComponent(String(id)));
-        await api.post(path, buildBody(mergeOp, { incident_id: idOf(r), into: idOf(r), target_incident_id: idOf(r), call_id: lastCall?.id }));
+        const path = mergeOp.path.replace(/\{[^}]+\}/, encodeURIComponent(String(lastCall.incident_id)));
+        await api.post(path, buildBody(mergeOp, { into: idOf(r), incident_id: idOf(r) }));
         toast(t("calls.merged", { id: idOf(r) }), "ok");
+        lastCall = null;
+        clear(dupBox);
         void refreshAll();
       } catch (e) { toast(errorText(e), "error"); }
     }
@@ -123,6 +128,7 @@ export const callsView: View = {
         const values: Record<string, unknown> = {
           lat: la, lon: lo, type: typeValue(), caller_phone: phone.value.trim(), description: desc.value.trim(),
           address: address.value.trim() || undefined, priority: prio.value || undefined,
+          merge_into: attachTo ?? undefined,
         };
         const body = Object.keys(props).length ? buildBody(create, values, { type_code: ["type"], incident_type: ["type"], phone: ["caller_phone"], notes: ["description"], latitude: ["lat"], longitude: ["lon"] }) : values;
         const btn = form.querySelector("button[type=submit]") as HTMLButtonElement;
@@ -130,6 +136,7 @@ export const callsView: View = {
         try {
           const res = await api.post(create.path, body, { idempotencyKey: key, personal: api.isPersonal(create) });
           lastCall = res;
+          attachTo = null;
           key = uuid();
           const id = str(res, "id", "call_id") ?? "?";
           const incident = str(res, "incident_id") ?? str(res?.incident, "id") ?? "?";

@@ -3,7 +3,7 @@ import { h, clear, fmtDuration } from "../dom";
 import { lang, t } from "../i18n";
 import { PRIORITY_COLOURS, priorityOf, unitColour } from "../map";
 import { latLonOf } from "../api";
-import { store, subscribe, typeName, idOf, routes } from "../store";
+import { store, subscribe, idOf, routes, incidentTypeName } from "../store";
 import type { View } from "./index";
 import { unavailable } from "./common";
 
@@ -41,7 +41,7 @@ export const mapView: View = {
         h("ul.incident-list", top.map((r) => h("li.clickable", {
           onclick: () => { const ll = latLonOf(r); if (ll && map) map.highlight(ll[0], ll[1]); },
         }, h("i.dot", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }),
-          ` ${idOf(r)} · ${typeName(r.type ?? r.type_code, lang())} · ${fmtDuration(ageSeconds(r))}`))),
+          ` ${idOf(r)} · ${incidentTypeName(r, lang())} · ${fmtDuration(ageSeconds(r))}`))),
         store.alerts.length ? h("h3", t("map.alerts")) : null,
         h("ul.alert-list", store.alerts.slice(0, 10).map((a) => h("li", `${a.plate ?? ""} ${a.reason ?? ""} ${a.ts ?? ""}`))));
     };

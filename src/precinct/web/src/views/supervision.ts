@@ -3,7 +3,7 @@ import { api, latLonOf, rowsOf } from "../api";
 import { clear, fmtDuration, fmtTime, h } from "../dom";
 import { lang, t } from "../i18n";
 import { PRIORITY_COLOURS, priorityOf } from "../map";
-import { idOf, routes, store, subscribe, typeName } from "../store";
+import { idOf, routes, store, subscribe, incidentTypeName } from "../store";
 import { chainStatus } from "./audit";
 import { table, unavailable } from "./common";
 import type { View } from "./index";
@@ -36,7 +36,7 @@ export const supervisionView: View = {
       clear(incBox, !routes.incidents() ? unavailable("GET /api/v1/incidents") : incs.length ? table([
         { key: "priority", label: t("col.priority"), render: (r) => h("span.prio", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }, t(`prio.${priorityOf(r)}`)) },
         { key: "id", label: t("col.id"), render: (r) => idOf(r) },
-        { key: "type", label: t("col.type"), render: (r) => typeName(r.type ?? r.type_code, lang()) },
+        { key: "type", label: t("col.type"), render: (r) => incidentTypeName(r, lang()) },
         { key: "status", label: t("col.status"), render: (r) => String(r.status ?? r.state ?? "") },
         { key: "age", label: t("board.age"), render: (r) => `${fmtDuration(ageSeconds(r))} / ${fmtDuration(targetOf(r))}` },
       ], incs, { id: "overdue-incident-table", rowClass: () => "overdue", onRow: (r) => { const ll = latLonOf(r); if (ll && map) map.highlight(ll[0], ll[1]); } }) : h("p.muted", t("sup.none")));

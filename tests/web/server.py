@@ -1,0 +1,157 @@
+"""A real Precinct server for the browser tests and the paint benchmark: ``precinct demo`` when the
+simulator provides it, else ``precinct serve`` with users of every role created by the CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+PRECINCT = str(Path(sys.executable).with_name("precinct"))
+WEB_DIST = ROOT / "src" / "precinct" / "web" / "dist"
+PASSWORD = "browser-test-pass-1"
+ROLES = ("call_taker", "dispatcher", "patrol", "analyst", "supervisor", "auditor", "admin")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    proc: subprocess.Popen[bytes]
+    logins: dict[str, tuple[str, str]] = field(default_factory=dict)  # role -> (username, password)
+    demo: bool = False
+
+    def token(self, role: str) -> str:
+        user, pw = self.logins[role]
+        r = httpx.post(f"{self.url}/api/v1/auth/token", data={"username": user, "password": pw}, timeout=30)
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+    def api(self, role: str) -> httpx.Client:
+        return httpx.Client(base_url=f"{self.url}/api/v1", timeout=30,
+                            headers={"Authorization": f"Bearer {self.token(role)}"})
+
+    def paths(self) -> set[str]:
+        spec = httpx.get(f"{self.url}/openapi.json", timeout=30).json()
+        return {p.removeprefix("/api/v1") for p in spec.get("paths", {})}
+
+
+def _has_demo(env: dict[str, str]) -> bool:
+    r = subprocess.run([PRECINCT, "--help"], capture_output=True, text=True, env=env, timeout=120)
+    return bool(re.search(r"^\W*demo\b", r.stdout, re.M))
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}):\n{log.read_text(errors='replace')[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError(f"server not up after {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def _parse_demo_logins(text: str) -> dict[str, tuple[str, str]]:
+    """Pick ``role ... username ... password`` lines out of the demo's banner."""
+    out: dict[str, tuple[str, str]] = {}
+    for line in text.splitlines():
+        for role in ROLES:
+            if role in line and role not in out:
+                words = re.findall(r"[\w.@-]+", line.split(role, 1)[1] if line.strip().startswith(role) else line)
+                words = [w for w in words if w != role and w.lower() not in {"password", "user", "username", "role"}]
+                if len(words) >= 2:
+                    out[role] = (words[0], words[1])
+    return out
+
+
+def _start(tmp: Path, env: dict[str, str], demo: bool, timeout: float) -> Server:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp / ("demo.log" if demo else "server.log")
+    logins: dict[str, tuple[str, str]] = {}
+    if not demo:
+        for role in ROLES:
+            subprocess.run([PRECINCT, "users", "create", "--username", f"{role}1", "--role", role,
+                            "--password", PASSWORD] + (["--unit", "P-01"] if role == "patrol" else []),
+                           check=True, capture_output=True, env=env, timeout=120)
+            logins[role] = (f"{role}1", PASSWORD)
+    cmd = [PRECINCT, "demo", "--port", str(port)] if demo else [PRECINCT, "serve", "--port", str(port)]
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=tmp)
+    try:
+        _wait(url, proc, log, timeout)
+    except Exception:
+        _stop(proc)
+        raise
+    if demo:
+        time.sleep(1)
+        logins = _parse_demo_logins(log.read_text(errors="replace"))
+    return Server(url=url, data_dir=Path(env["PRECINCT_DATA_DIR"]), proc=proc, logins=logins, demo=demo)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def running_server(tmp: Path, *, use_demo: bool | None = None, timeout: float = 90) -> Iterator[Server]:
+    """``precinct demo`` if it exists and comes up with logins for every role, else ``precinct serve``."""
+    env = {**os.environ, "PRECINCT_ENVIRONMENT": "test", "PRECINCT_TOKEN_TTL_MINUTES": "120",
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("PRECINCT_DATABASE_URL", None)
+    want_demo = _has_demo(env) if use_demo is None else use_demo
+    server: Server | None = None
+    if want_demo:
+        env["PRECINCT_DATA_DIR"] = str(tmp / "demo-var")
+        try:
+            server = _start(tmp, env, True, timeout)
+            if not all(r in server.logins for r in ROLES):
+                _stop(server.proc)
+                server = None
+        except RuntimeError:
+            if use_demo:
+                raise
+            server = None
+    if server is None:
+        env["PRECINCT_DATA_DIR"] = str(tmp / "var")
+        Path(env["PRECINCT_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+        server = _start(tmp, env, False, timeout)
+    try:
+        yield server
+    finally:
+        _stop(server.proc)
+
+
+def chromium_path() -> str | None:
+    for p in ("/usr/bin/chromium", shutil.which("chromium") or ""):
+        if p and Path(p).exists():
+            return p
+    return None
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
