@@ -38,7 +38,7 @@ def _postgres_available() -> str | None:
         return f"no PostgreSQL server at {make_url(PG_URL).render_as_string(hide_password=True)}: {type(exc).__name__}"
 
 
-_PG_REASON: str | None | bool = False
+_PG_REASON: str | bool | None = False
 
 
 def postgres_skip_reason() -> str | None:

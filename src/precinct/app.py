@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.routing import APIRoute
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
@@ -55,7 +55,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}.get(exc.status_code, "http_error")
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}
+        code = codes.get(exc.status_code, "http_error")
         return JSONResponse({"error": code, "message": str(exc.detail), "detail": None},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
@@ -69,7 +70,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def install_metrics(app: FastAPI) -> CollectorRegistry:
     registry = CollectorRegistry()
-    requests = Counter("precinct_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry)
+    requests = Counter("precinct_http_requests_total", "HTTP requests", ["method", "route", "status"],
+                       registry=registry)
     latency = Histogram("precinct_http_request_seconds", "HTTP request latency", ["method", "route"],
                         registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 

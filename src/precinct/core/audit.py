@@ -138,7 +138,7 @@ def _check_rows(engine: Engine, lo: int, hi: int | None, batch: int,
     sha = hashlib.sha256
     sep, null = FIELD_SEP, NULL
     where = "seq >= :lo" + (" AND seq < :hi" if hi is not None else "")
-    sql = f"SELECT {_COLUMNS} FROM audit_log WHERE {where} ORDER BY seq"  # noqa: S608 - constants
+    sql = f"SELECT {_COLUMNS} FROM audit_log WHERE {where} ORDER BY seq"
     first_prev: str | None = None
     prev_hash: str | None = None
     expected, checked = lo, 0

@@ -7,7 +7,7 @@ from precinct.core.roles import Role
 
 class Token(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int = Field(description="seconds until the token expires")
     role: Role
     username: str
