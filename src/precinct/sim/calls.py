@@ -37,9 +37,7 @@ class Call:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _locations(
-    rng: np.random.Generator, geo: Geography, n: int, hotspot_p: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _locations(rng: np.random.Generator, geo: Geography, n: int, hotspot_p: float) -> tuple[np.ndarray, np.ndarray]:
     """Call places: around a hotspot (σ 200 m) or at a node drawn by population, jittered 30 m."""
     in_hot = rng.random(n) < hotspot_p
     h = rng.choice(geo.hotspot_lat.size, size=n, p=geo.hotspot_weight)

@@ -11,9 +11,7 @@ from precinct.core.clikit import emit_json, err_console, progress_bar
 from precinct.errors import BadInput
 
 CLI_NAME = "sim"
-app = typer.Typer(
-    help="The living city: scenario data sets with known answers.", no_args_is_help=True
-)
+app = typer.Typer(help="The living city: scenario data sets with known answers.", no_args_is_help=True)
 
 
 @app.command("generate")
@@ -27,9 +25,7 @@ def generate_cmd(
     calls_per_day: float = typer.Option(400.0, "--calls-per-day", min=1, help="110 events a day"),
     csv: bool = typer.Option(False, "--csv", help="also write reads.csv"),
     start: str = typer.Option("2026-03-02", "--start", help="first day (local date, UTC+8)"),
-    osm: Path | None = typer.Option(
-        None, "--osm", help="run on a real map (.osm.pbf) instead of the synthetic city"
-    ),
+    osm: Path | None = typer.Option(None, "--osm", help="run on a real map (.osm.pbf) instead of the synthetic city"),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
     """Write reads, calls, cases, watchlist, links, cameras and truth.json into a directory."""
@@ -38,9 +34,7 @@ def generate_cmd(
     try:
         day0 = dt.date.fromisoformat(start)
     except ValueError:
-        raise BadInput(
-            f"--start must be a date like 2026-03-02, got {start!r}", detail={"field": "start"}
-        ) from None
+        raise BadInput(f"--start must be a date like 2026-03-02, got {start!r}", detail={"field": "start"}) from None
     start_dt = DEFAULT_START.replace(year=day0.year, month=day0.month, day=day0.day)
     city = default_city(seed, osm)
     with progress_bar() as bar:

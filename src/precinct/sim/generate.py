@@ -147,9 +147,7 @@ def build_scenario(
     for c in calls:
         if c.type in CASE_TYPES and c.tag is None and not c.duplicate:
             # An ordinary property crime opens a case: 1 km around it, the 3 hours before the call.
-            cases.append(
-                Case(f"call:{c.call_id}", c.lat, c.lon, c.ts - 3 * 3600, c.ts, 1.0, call_tag=None)
-            )
+            cases.append(Case(f"call:{c.call_id}", c.lat, c.lon, c.ts - 3 * 3600, c.ts, 1.0, call_tag=None))
     cases.sort(key=lambda k: (k.start, k.tag))
     for i, k in enumerate(cases):
         date = (start + dt.timedelta(seconds=max(k.end, 0))).date()
@@ -205,16 +203,14 @@ def generate(
         geo_size=geo_size,
     )
     pl = sc.planter
-    watch_rows = _watchlist(sc)
+    watch_rows = watchlist_rows(sc)
     id_index = {v: i for i, v in enumerate(sc.ids[: pl.base])}
     id_index.update({v: pl.base + i for i, v in enumerate(pl.plates)})
     watched = np.array(sorted({id_index[r[0]] for r in watch_rows}), dtype=np.int64)
     scanner = Scanner(sc.geo, len(sc.ids), watched, days)
     series = set(pl.truth.get("vehicle_series", {}).get("cases", []))
     for k in sc.cases:
-        scanner.add_case(
-            k.case_id, k.lat, k.lon, k.start, k.end, k.radius_km, keep_all=k.tag in series
-        )
+        scanner.add_case(k.case_id, k.lat, k.lon, k.start, k.end, k.radius_km, keep_all=k.tag in series)
 
     p_ts = np.array(pl.read_ts, dtype=np.int64)
     p_id = np.array(pl.read_plate, dtype=np.int64)
@@ -263,7 +259,8 @@ def generate(
     return summary
 
 
-def _watchlist(sc: Scenario) -> list[tuple[str, str, str]]:
+def watchlist_rows(sc: Scenario) -> list[tuple[str, str, str]]:
+    """``(plate, reason, list)``: prior offenders' vehicles, stolen vehicles, planted entries."""
     rng = rng_for(sc.seed, S_TABLES, 1)
     n_car = sc.pop.n_commuter + sc.pop.n_local
     off = np.sort(rng.choice(n_car, size=max(int(n_car * OFFENDER_SHARE), 1), replace=False))
@@ -289,9 +286,7 @@ def _links(sc: Scenario) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[int, str, str, str, str]] = []
     for i in range(n_car + pop.n_bike):
         ts = -int(reg_days[i]) * DAY_S
-        rows.append(
-            (ts, f"P{owner[i] + 1:07d}", sc.ids[i], iso_local(sc.start, ts), "registration")
-        )
+        rows.append((ts, f"P{owner[i] + 1:07d}", sc.ids[i], iso_local(sc.start, ts), "registration"))
     # Patrol checks during the period: the rider is usually the owner.
     n_checks = max(sc.days * 20, 1)
     who = rng.integers(0, n_car + pop.n_bike, n_checks)
@@ -358,9 +353,7 @@ def _write_tables(
     return truth
 
 
-def _truth(
-    sc: Scenario, scanner: Scanner, links: list[tuple[str, str, str, str]], n_reads: int
-) -> dict[str, Any]:
+def _truth(sc: Scenario, scanner: Scanner, links: list[tuple[str, str, str, str]], n_reads: int) -> dict[str, Any]:
     from precinct.sim.truth import build_truth
 
     return build_truth(sc, scanner, links, n_reads, clone_kmh=CLONE_KMH)

@@ -203,8 +203,7 @@ def _pick_sites(
     for node in order:
         if (
             taken_lat
-            and haversine_m(lat[node], lon[node], np.array(taken_lat), np.array(taken_lon)).min()
-            < min_spacing_m
+            and haversine_m(lat[node], lon[node], np.array(taken_lat), np.array(taken_lon)).min() < min_spacing_m
         ):
             continue
         chosen.append(int(node))
@@ -317,8 +316,7 @@ def build_geography(
         hotspot_lat=lat[hot],
         hotspot_lon=lon[hot],
         hotspot_weight=rng.dirichlet(np.full(n_hotspots, 2.0)),
-        camera_id=[f"KK{i + 1:04d}" for i in range(cams.size)]
-        + [f"TR{i + 1:04d}" for i in range(readers.size)],
+        camera_id=[f"KK{i + 1:04d}" for i in range(cams.size)] + [f"TR{i + 1:04d}" for i in range(readers.size)],
         camera_lat=np.concatenate([lat[cams], lat[readers]]),
         camera_lon=np.concatenate([lon[cams], lon[readers]]),
         camera_kind=["plate"] * cams.size + ["tag"] * readers.size,

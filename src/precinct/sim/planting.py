@@ -88,14 +88,8 @@ class Planter:
     def route_passes(self, a: int, b: int) -> tuple[list[tuple[int, float]], float]:
         """Checkpoint cameras on the fastest route from node ``a`` to ``b``, with time offsets."""
         nodes, cum_t = route_nodes(self.city, a, b)
-        where = {
-            int(n): i
-            for i, n in enumerate(self.geo.camera_node)
-            if self.geo.camera_kind[i] == "plate"
-        }
-        passes = [
-            (where[int(n)], float(t)) for n, t in zip(nodes, cum_t, strict=True) if int(n) in where
-        ]
+        where = {int(n): i for i, n in enumerate(self.geo.camera_node) if self.geo.camera_kind[i] == "plate"}
+        passes = [(where[int(n)], float(t)) for n, t in zip(nodes, cum_t, strict=True) if int(n) in where]
         return passes, float(cum_t[-1]) if cum_t.size else 0.0
 
     def call(
@@ -124,9 +118,7 @@ class Planter:
         self.calls.append(c)
         return c
 
-    def cams_within(
-        self, lat: float, lon: float, lo_m: float, hi_m: float, kind: str = "plate"
-    ) -> np.ndarray:
+    def cams_within(self, lat: float, lon: float, lo_m: float, hi_m: float, kind: str = "plate") -> np.ndarray:
         d = haversine_m(lat, lon, self.geo.camera_lat, self.geo.camera_lon)
         ok = (d >= lo_m) & (d < hi_m) & (np.array(self.geo.camera_kind) == kind)
         return np.flatnonzero(ok)

@@ -14,9 +14,7 @@ LETTERS = np.array(list("ABCDEFGHJKLMNPQRSTUVWXYZ"))
 DIGITS = np.array(list("0123456789"))
 ALNUM = np.concatenate([DIGITS, LETTERS])
 LOCAL_PREFIX = "苏M"  # Taizhou, Jiangsu
-OTHER_PREFIXES = np.array(
-    ["苏A", "苏B", "苏K", "苏H", "苏J", "沪A", "沪B", "浙A", "浙B", "皖A", "鲁A", "豫A"]
-)
+OTHER_PREFIXES = np.array(["苏A", "苏B", "苏K", "苏H", "苏J", "沪A", "沪B", "浙A", "浙B", "皖A", "鲁A", "豫A"])
 
 
 def _codes(chars: np.ndarray) -> np.ndarray:
@@ -79,9 +77,7 @@ def make_plates(
     batches: list[np.ndarray] = []
     while True:
         m = int(n * 1.05) + 16
-        prefixes = np.where(
-            rng.random(m) < local_share, LOCAL_PREFIX, rng.choice(OTHER_PREFIXES, size=m)
-        )
+        prefixes = np.where(rng.random(m) < local_share, LOCAL_PREFIX, rng.choice(OTHER_PREFIXES, size=m))
         batches.append(_plates(rng, prefixes, m))
         out, got = _distinct(batches, avoid, n)
         if got >= n:

@@ -149,8 +149,7 @@ def stolen_ebike(p: Planter, taken: set[str]) -> None:
         p.trip(v, home, d * 86400 + 7.5 * 3600 + rng.normal(0, 300))
         p.trip(
             v,
-            home
-            + (p.ac.n_bike // 2 if home - p.ac.bike0 < p.ac.n_bike // 2 else -(p.ac.n_bike // 2)),
+            home + (p.ac.n_bike // 2 if home - p.ac.bike0 < p.ac.n_bike // 2 else -(p.ac.n_bike // 2)),
             d * 86400 + 17.8 * 3600 + rng.normal(0, 300),
         )
     stolen_at = theft_day * 86400 + 21 * 3600 + rng.uniform(0, 1800)
@@ -283,9 +282,7 @@ def fleeing_vehicle(p: Planter, taken: set[str]) -> None:
     inbound, tin = p.route_passes(int(p.ac.c.dest[corr]), scene)
     for c, t in inbound:
         p.read(v, c, crime - 3600 - tin + t)
-    p.cases.append(
-        Case("fleeing", lat, lon, int(crime - 1800), int(crime + 1800), 2.0, call_tag="fleeing")
-    )
+    p.cases.append(Case("fleeing", lat, lon, int(crime - 1800), int(crime + 1800), 2.0, call_tag="fleeing"))
     exit_node = int(p.ac.c.dest[corr])
     p.truth["fleeing_vehicle"] = {
         "plate": plate,
@@ -294,9 +291,7 @@ def fleeing_vehicle(p: Planter, taken: set[str]) -> None:
         "crime_at": p.iso(crime),
         "exit": [float(p.geo.node_lat[exit_node]), float(p.geo.node_lon[exit_node])],
         "exit_at": p.iso(depart + total),
-        "reads": [
-            {"camera_id": p.geo.camera_id[c], "ts": p.iso(t)} for c, t in flee if t < p.horizon
-        ],
+        "reads": [{"camera_id": p.geo.camera_id[c], "ts": p.iso(t)} for c, t in flee if t < p.horizon],
     }
 
 
@@ -310,9 +305,7 @@ def missing_person(p: Planter) -> None:
     d = haversine_m(lat0, lon0, p.geo.node_lat, p.geo.node_lon)
     far = np.flatnonzero((d > 1500) & (d < 3000))
     dest = int(rng.choice(far)) if far.size else int(np.argmax(d))
-    r = p.city.route(
-        (lat0, lon0), (float(p.geo.node_lat[dest]), float(p.geo.node_lon[dest])), metric="time"
-    )
+    r = p.city.route((lat0, lon0), (float(p.geo.node_lat[dest]), float(p.geo.node_lon[dest])), metric="time")
     path = np.asarray(r.path, dtype=float).reshape(-1, 2)
     seg = haversine_m(path[:-1, 0], path[:-1, 1], path[1:, 0], path[1:, 1])
     cum = np.concatenate([[0.0], np.cumsum(seg)])

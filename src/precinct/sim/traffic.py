@@ -95,9 +95,7 @@ def combine(geo: Geography) -> AllCorridors:
         origin=np.concatenate([s.origin for s in sets]),
         dest=np.concatenate([s.dest for s in sets]),
     )
-    return AllCorridors(
-        c, 0, geo.car.n, geo.car.n + geo.through.n, geo.car.n, geo.through.n, geo.bike.n
-    )
+    return AllCorridors(c, 0, geo.car.n, geo.car.n + geo.through.n, geo.car.n, geo.through.n, geo.bike.n)
 
 
 def make_population(rng: np.random.Generator, ac: AllCorridors, reads_per_day: int) -> Population:
@@ -132,9 +130,7 @@ def make_population(rng: np.random.Generator, ac: AllCorridors, reads_per_day: i
     am = np.clip(rng.normal(7.7 * 3600, 0.6 * 3600, size=n_comm + n_bike), 5.5 * 3600, 10 * 3600)
     pm = np.clip(rng.normal(17.8 * 3600, 0.8 * 3600, size=n_comm + n_bike), 15.5 * 3600, 21 * 3600)
     favs = ac.car0 + rng.integers(0, ac.n_car, size=(n_loc, 3))
-    return Population(
-        n_comm, n_loc, n_bike, n_thr, np.concatenate([home_car, home_bike]), am, pm, favs, thr_trips
-    )
+    return Population(n_comm, n_loc, n_bike, n_thr, np.concatenate([home_car, home_bike]), am, pm, favs, thr_trips)
 
 
 def _reverse(ac: AllCorridors, corr: np.ndarray) -> np.ndarray:
@@ -175,9 +171,7 @@ def day_trips(
     idx = np.arange(n_cb)
     veh_ids = np.where(idx < pop.n_commuter, idx, idx - pop.n_commuter + pop.bike_start)
     if weekday < 5:
-        active = np.where(
-            idx < pop.n_commuter, rng.random(n_cb) < 0.95, rng.random(n_cb) < BIKE_ACTIVE_P
-        )
+        active = np.where(idx < pop.n_commuter, rng.random(n_cb) < 0.95, rng.random(n_cb) < BIKE_ACTIVE_P)
         am = pop.dep_am + rng.normal(0, 480, n_cb)
         pm = pop.dep_pm + rng.normal(0, 900, n_cb)
     else:
@@ -198,9 +192,7 @@ def day_trips(
     flip = rng.random((act.size, MAX_TRIPS)) < 0.5
     pick = np.where(flip, _reverse(ac, pick.ravel()).reshape(pick.shape), pick)
     gap = ac.c.duration[pick] + rng.uniform(3600, 4 * 3600, (act.size, MAX_TRIPS))
-    dep = first[:, None] + np.concatenate(
-        [np.zeros((act.size, 1)), np.cumsum(gap[:, :-1], axis=1)], axis=1
-    )
+    dep = first[:, None] + np.concatenate([np.zeros((act.size, 1)), np.cumsum(gap[:, :-1], axis=1)], axis=1)
     # A local's chain ends by 23:00 so it never runs into the next day's first trip.
     ok = (np.arange(MAX_TRIPS)[None, :] < ntrips[:, None]) & (dep < 23 * 3600)
     r, k = np.nonzero(ok)

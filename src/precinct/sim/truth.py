@@ -132,9 +132,7 @@ def build_truth(
         },
         "cases": {
             k.case_id: {
-                "watchlist_hits": ids(scanner.cases[k.case_id].seen)
-                if not scanner.cases[k.case_id].keep_all
-                else None
+                "watchlist_hits": ids(scanner.cases[k.case_id].seen) if not scanner.cases[k.case_id].keep_all else None
             }
             for k in sc.cases
         },

@@ -71,9 +71,7 @@ class ReadsWriter:
         self.cam_lon = np.asarray(camera_lon, dtype=np.float64)
         self.next_id = 1
         self.rows = 0
-        self.pq = pq.ParquetWriter(
-            out / "reads.parquet", READS_SCHEMA, compression="zstd", write_statistics=True
-        )
+        self.pq = pq.ParquetWriter(out / "reads.parquet", READS_SCHEMA, compression="zstd", write_statistics=True)
         self.csv_path = out / "reads.csv" if csv else None
         self.csv: pacsv.CSVWriter | None = None
 
@@ -104,17 +102,13 @@ class ReadsWriter:
             self._write_csv(table)
 
     def _write_csv(self, table: pa.Table) -> None:
-        local = pc.strftime(
-            table["ts"].cast(pa.timestamp("ms", tz=LOCAL_OFFSET)), format="%Y-%m-%dT%H:%M:%S"
-        )
+        local = pc.strftime(table["ts"].cast(pa.timestamp("ms", tz=LOCAL_OFFSET)), format="%Y-%m-%dT%H:%M:%S")
         ts_text = pc.binary_join_element_wise(local, pa.scalar(LOCAL_OFFSET), "")
         conf = pc.round(table["confidence"].cast(pa.float64()), 3)
         t = table.set_column(1, "ts", ts_text).set_column(7, "confidence", conf)
         if self.csv is None:
             assert self.csv_path is not None
-            self.csv = pacsv.CSVWriter(
-                self.csv_path, t.schema, write_options=pacsv.WriteOptions(quoting_style="none")
-            )
+            self.csv = pacsv.CSVWriter(self.csv_path, t.schema, write_options=pacsv.WriteOptions(quoting_style="none"))
         self.csv.write_table(t)
 
     def close(self) -> None:
