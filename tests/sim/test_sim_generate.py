@@ -88,9 +88,7 @@ def test_calls_follow_the_daily_rhythm(scenario: Scenario) -> None:
     """Chi-square of background calls per hour of day against the configured rhythm."""
     sc = scenario
     days = 28
-    calls, _ = generate_calls(
-        rng_for(3, S_CALLS), sc.geo, days=days, start_weekday=0, calls_per_day=400
-    )
+    calls, _ = generate_calls(rng_for(3, S_CALLS), sc.geo, days=days, start_weekday=0, calls_per_day=400)
     first = [c for c in calls if not c.duplicate and c.parent_event is None]
     hours = np.bincount([(c.ts // 3600) % 24 for c in first], minlength=24)
     expected = np.zeros(24)
@@ -98,9 +96,7 @@ def test_calls_follow_the_daily_rhythm(scenario: Scenario) -> None:
         if t.code == "burglary":
             continue  # near-repeat offspring follow their parents, not the clock
         expected += share * HOURLY[t.rhythm] * WEEKLY[t.rhythm].mean()
-    observed = np.bincount(
-        [(c.ts // 3600) % 24 for c in first if c.type != "burglary"], minlength=24
-    )
+    observed = np.bincount([(c.ts // 3600) % 24 for c in first if c.type != "burglary"], minlength=24)
     expected *= observed.sum() / expected.sum()
     chi2 = stats.chisquare(observed, expected)
     assert chi2.pvalue > 0.001, (observed, expected.round())
@@ -113,9 +109,7 @@ def test_calls_follow_the_daily_rhythm(scenario: Scenario) -> None:
 
 def test_near_repeat_burglaries_cluster(scenario: Scenario) -> None:
     sc = scenario
-    calls, _ = generate_calls(
-        rng_for(4, S_CALLS), sc.geo, days=60, start_weekday=0, calls_per_day=400
-    )
+    calls, _ = generate_calls(rng_for(4, S_CALLS), sc.geo, days=60, start_weekday=0, calls_per_day=400)
     by_event = {c.event: c for c in calls if not c.duplicate}
     pairs = [(c, by_event[c.parent_event]) for c in by_event.values() if c.parent_event is not None]
     assert len(pairs) > 50
@@ -125,10 +119,7 @@ def test_near_repeat_burglaries_cluster(scenario: Scenario) -> None:
     burg = [c for c in by_event.values() if c.type == "burglary"]
     rng = np.random.default_rng(0)
     i, j = rng.integers(0, len(burg), (2, 500))
-    rand = [
-        haversine_m(burg[a].lat, burg[a].lon, burg[b].lat, burg[b].lon)
-        for a, b in zip(i, j, strict=True)
-    ]
+    rand = [haversine_m(burg[a].lat, burg[a].lon, burg[b].lat, burg[b].lon) for a, b in zip(i, j, strict=True)]
     assert np.median(rand) > 5 * np.median(d)
 
 
@@ -142,12 +133,7 @@ def test_duplicate_calls_are_about_the_same_event(dataset: DataSet) -> None:
             c = calls[cid]
             assert c["type"] == first["type"]
             assert 0 <= epoch_s(c["ts"]) - epoch_s(first["ts"]) <= 600
-            assert (
-                haversine_m(
-                    float(c["lat"]), float(c["lon"]), float(first["lat"]), float(first["lon"])
-                )
-                < 500
-            )
+            assert haversine_m(float(c["lat"]), float(c["lon"]), float(first["lat"]), float(first["lon"])) < 500
 
 
 def test_reads_per_camera_follow_traffic(dataset: DataSet, scenario: Scenario) -> None:

@@ -63,11 +63,7 @@ def test_vehicle_series(dataset: DataSet) -> None:
         for p in set(dataset.reads["plate"][_near(dataset, _case(dataset, cid))]):
             count[p] += 1
     assert count[vs["plate"]] == len(vs["seen_near"]) == 4
-    assert (
-        {p for p, n in count.items() if n >= vs["min_cases"]}
-        == set(vs["expected"])
-        == {vs["plate"]}
-    )
+    assert {p for p, n in count.items() if n >= vs["min_cases"]} == set(vs["expected"]) == {vs["plate"]}
 
 
 def test_stolen_ebike_read_after_theft(dataset: DataSet) -> None:
@@ -138,12 +134,7 @@ def test_missing_person(dataset: DataSet) -> None:
     assert missing["type"] == "missing_person" and sighting["type"] == "assistance"
     traj = mp["trajectory"]
     assert traj[0][1:] == [round(x, 6) for x in mp["last_seen_at"]]
-    assert (
-        epoch_s(traj[0][0])
-        < epoch_s(missing["ts"])
-        < epoch_s(sighting["ts"])
-        < epoch_s(mp["found_time"])
-    )
+    assert epoch_s(traj[0][0]) < epoch_s(missing["ts"]) < epoch_s(sighting["ts"]) < epoch_s(mp["found_time"])
     # The sighting is near where the trajectory says he was.
     lat, lon = float(sighting["lat"]), float(sighting["lon"])
     assert min(haversine_m(lat, lon, a, b) for _, a, b in traj) < 300

@@ -157,7 +157,7 @@ def demo(
         server.run()
     finally:
         stop.set()
-        thread.join(timeout=15)
+        thread.join(timeout=5)  # a driver still preparing its scenario is a daemon; let it go
         drv = driver_box.get("driver")
         if drv is not None:
             err_console.print(f"simulation stopped: {summary(drv.stats)}")

@@ -1,0 +1,108 @@
+"""``precinct demo`` comes up on a fresh data directory, serves the demo logins, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from precinct.core.roles import Role
+from precinct.sim.accounts import demo_password
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_demo_comes_up_and_stops(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "PRECINCT_DATA_DIR": str(tmp_path / "var"), "PRECINCT_ENVIRONMENT": "local"}
+    env.pop("PRECINCT_DATABASE_URL", None)
+    exe = Path(sys.executable).parent / "precinct"
+    proc = subprocess.Popen(
+        [str(exe), "demo", "--port", str(port), "--speed", "60", "--reads-per-day", "2000"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120  # generous: the test machine is shared
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "demo did not come up"
+            time.sleep(0.3)
+        for role in (Role.dispatcher, Role.auditor):
+            r = httpx.post(f"{base}/api/v1/auth/token", data={"username": role.value, "password": demo_password(role)})
+            assert r.status_code == 200, r.text
+            me = httpx.get(f"{base}/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+            assert me.json()["role"] == role.value
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert proc.returncode == 0, out
+    assert "Precinct demo is up" in out and "demo-dispatcher" in out
+
+
+def test_demo_refuses_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from precinct.cli import app
+    from precinct.config import get_settings
+
+    monkeypatch.setenv("PRECINCT_ENVIRONMENT", "production")
+    monkeypatch.setenv("PRECINCT_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("PRECINCT_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["demo", "--port", str(_free_port())])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code != 0
+    assert not (tmp_path / "precinct.db").exists()
+
+
+def test_sim_generate_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from precinct.cli import app
+
+    res = CliRunner().invoke(
+        app,
+        [
+            "sim",
+            "generate",
+            "--days",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+            "--reads-per-day",
+            "500",
+            "--seed",
+            "2",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    for name in ("reads.parquet", "calls.csv", "cases.csv", "watchlist.csv", "links.csv", "truth.json"):
+        assert (tmp_path / "o" / name).stat().st_size > 0
