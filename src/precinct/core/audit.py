@@ -36,7 +36,7 @@ def canonical_params(params: dict[str, Any] | None) -> str:
 
 _CONTROL = dict.fromkeys(range(32), "\ufffd")
 FIELD_SEP = "\x1f"
-NULL = "\x00"
+NULL = "\x1e"  # U+001E: a control character, so never in stored text (and PostgreSQL-safe)
 
 
 def clean(value: str) -> str:
@@ -45,7 +45,7 @@ def clean(value: str) -> str:
 
 
 def encode_fields(fields: Iterable[Any]) -> bytes:
-    """The hashed byte string: fields in ``HASHED_FIELDS`` order, joined by U+001F, None as U+0000.
+    """The hashed byte string: fields in ``HASHED_FIELDS`` order, joined by U+001F, None as U+001E.
 
     Unambiguous because no stored text contains a control character (``clean`` on append; the
     params JSON escapes them). Simple to re-implement in any language for an external check.
@@ -119,7 +119,11 @@ class _Segment:
     reason: str | None = None
 
 
-_COLUMNS = ", ".join(HASHED_FIELDS) + ", hash"
+_NULLABLE = {"result_count", "case_id", "purpose"}
+# The database builds each record's hashed string itself (the same encoding as encode_fields), so
+# the verifier's per-row Python work is one SHA-256 and two comparisons.
+_PAYLOAD = " || :sep || ".join(
+    f"COALESCE(CAST({c} AS TEXT), :null)" if c in _NULLABLE else f"CAST({c} AS TEXT)" for c in HASHED_FIELDS)
 
 
 def _check_segment(url: str, lo: int, hi: int | None, batch: int = 20_000) -> _Segment:
@@ -136,9 +140,8 @@ def _check_segment(url: str, lo: int, hi: int | None, batch: int = 20_000) -> _S
 def _check_rows(engine: Engine, lo: int, hi: int | None, batch: int,
                 progress: Callable[[int], None] | None = None) -> _Segment:
     sha = hashlib.sha256
-    sep, null = FIELD_SEP, NULL
     where = "seq >= :lo" + (" AND seq < :hi" if hi is not None else "")
-    sql = f"SELECT {_COLUMNS} FROM audit_log WHERE {where} ORDER BY seq"
+    sql = f"SELECT seq, prev_hash, hash, {_PAYLOAD} FROM audit_log WHERE {where} ORDER BY seq"
     first_prev: str | None = None
     prev_hash: str | None = None
     expected, checked = lo, 0
@@ -146,11 +149,11 @@ def _check_rows(engine: Engine, lo: int, hi: int | None, batch: int,
         # the raw DB-API cursor: SQLAlchemy's row objects cost more than the hashing
         dbapi = conn.connection.driver_connection
         cur = dbapi.cursor()  # type: ignore[union-attr]
-        params = {"lo": lo, "hi": hi}
-        if engine.dialect.name == "sqlite":
-            cur.execute(sql, params)
-        else:
-            cur.execute(sql.replace(":lo", "%(lo)s").replace(":hi", "%(hi)s"), params)
+        params = {"lo": lo, "hi": hi, "sep": FIELD_SEP, "null": NULL}
+        if engine.dialect.name != "sqlite":  # psycopg's named placeholders
+            for name in params:
+                sql = sql.replace(f":{name}", f"%({name})s")
+        cur.execute(sql, params)
         while rows := cur.fetchmany(batch):
             for row in rows:
                 seq = row[0]
@@ -159,15 +162,14 @@ def _check_rows(engine: Engine, lo: int, hi: int | None, batch: int,
                     return _Segment(first_prev, prev_hash, expected - 1, checked, expected,
                                     f"record {expected} {kind}: found seq {seq}")
                 if prev_hash is None:
-                    first_prev = row[11]
-                elif row[11] != prev_hash:
+                    first_prev = row[1]
+                elif row[1] != prev_hash:
                     return _Segment(first_prev, prev_hash, seq - 1, checked, seq,
                                     f"record {seq} does not link to record {seq - 1}")
-                payload = sep.join(null if v is None else str(v) for v in row[:12])
-                if sha(payload.encode("utf-8")).hexdigest() != row[12]:
+                if sha(row[3].encode("utf-8")).hexdigest() != row[2]:
                     return _Segment(first_prev, prev_hash, seq - 1, checked, seq,
                                     f"record {seq} content does not match its hash")
-                prev_hash, expected = row[12], seq + 1
+                prev_hash, expected = row[2], seq + 1
                 checked += 1
             if progress is not None:
                 progress(checked)
