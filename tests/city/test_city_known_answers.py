@@ -194,3 +194,15 @@ def test_inconsistent_arrays_are_refused() -> None:
     with pytest.raises(BadInput):
         RoadGraph.from_edges(node_lat=[0.0, 0.0], node_lon=[0.0, 0.001], tail=[0], head=[1],
                              length_m=[1], time_s=[-1])
+
+
+def test_hierarchy_on_the_toy_graph(toy: RoadGraph, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    g = RoadGraph.load(toy.save(tmp_path / "t.npz")).prepare()
+    np.testing.assert_allclose(g.travel_times_to(*node(0), pts(0, 1, 2, 3, 4)),
+                               [0, 10, 90, 70, 50], atol=1e-9)
+    np.testing.assert_allclose(g.node_times_from(*node(0))[:5], [0, 10, 20, 40, 50], atol=1e-9)
+    assert np.isinf(g.node_times_from(*node(0))[5:]).all()
+    assert np.isinf(g.travel_times_to(*node(5), pts(0, 1))).all()
+    # With an hour the hierarchy (free flow) is not used; answers follow the congestion table.
+    assert g.travel_times_from(*node(0), pts(2), hour=8)[0] == pytest.approx(
+        20 * FACTORS[PRIMARY, 8])

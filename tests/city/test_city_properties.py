@@ -88,3 +88,29 @@ def test_synthetic_city_features(small_city: RoadGraph) -> None:
     labels = [n[0] for n in small_city.names]
     assert "人民路" in labels and "内环路" in labels
     assert small_city.geocode("人民路与泰州大道交叉口")[0].score == 100
+
+
+@pytest.fixture(scope="module")
+def prepared() -> RoadGraph:
+    return RoadGraph.synthetic(size_km=3, seed=7).prepare()
+
+
+@SETTINGS
+@given(unit=points(8), reverse=st.booleans())
+def test_hierarchy_equals_dijkstra(small_city: RoadGraph, prepared: RoadGraph,
+                                   unit: np.ndarray, reverse: bool) -> None:
+    assert prepared.hierarchy is not None and small_city.hierarchy is None
+    pts = in_city(small_city, unit)
+    np.testing.assert_allclose(prepared.travel_times_to(*pts[0], pts[1:]),
+                               small_city.travel_times_to(*pts[0], pts[1:]), atol=1e-6)
+    np.testing.assert_allclose(prepared.travel_times_from(*pts[0], pts[1:], max_time_s=300),
+                               small_city.travel_times_from(*pts[0], pts[1:], max_time_s=300),
+                               atol=1e-6)
+    np.testing.assert_allclose(prepared.node_times_from(*pts[0], reverse=reverse),
+                               small_city.node_times_from(*pts[0], reverse=reverse), atol=1e-6)
+
+
+def test_hierarchy_survives_save_and_load(prepared: RoadGraph, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    loaded = RoadGraph.load(prepared.save(tmp_path / "g.npz"))
+    assert loaded.hierarchy is not None
+    np.testing.assert_array_equal(loaded.hierarchy.kpos, prepared.hierarchy.kpos)  # type: ignore[union-attr]

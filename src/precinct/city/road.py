@@ -12,9 +12,11 @@ import shapely
 from scipy.spatial import cKDTree
 
 from precinct.city import routing
+from precinct.city.ch import Hierarchy, build_hierarchy
+from precinct.city.congestion import check_hour
 from precinct.city.geo import FloatArray, check_latlon, check_points
 from precinct.city.graph import IntArray, RoadGraphBase
-from precinct.city.snapping import Snap, Snaps, build_segment_tree, snap_points
+from precinct.city.snapping import PieceIndex, Snap, Snaps, build_segment_tree, snap_points
 from precinct.errors import BadInput
 
 if TYPE_CHECKING:
@@ -94,10 +96,43 @@ class RoadGraph(RoadGraphBase):
         assert isinstance(g, RoadGraph)
         return g
 
+    # -- contraction hierarchy (speeds up free-flow one-to-many queries) -------------------
+    @property
+    def hierarchy(self) -> Hierarchy | None:
+        """The contraction hierarchy for free-flow times, if prepared (see :meth:`prepare`)."""
+        h = self.__dict__.get("_hierarchy")
+        if h is None:
+            h = Hierarchy.from_arrays(self.extras)
+            if h is not None and h.kpos.size != self.n_nodes:
+                h = None
+            self.__dict__["_hierarchy"] = h
+        return h
+
+    def prepare(self) -> RoadGraph:
+        """Build the contraction hierarchy for free-flow travel times (once; kept on save).
+
+        One-to-many and many-to-one queries without ``hour`` then run as PHAST sweeps, exact
+        and an order of magnitude faster than Dijkstra. Preprocessing takes about 1.5 s for
+        the default 15 km city and a few minutes for a million-edge graph; ``precinct city
+        build`` does it. Returns ``self``.
+        """
+        if self.hierarchy is None:
+            h = build_hierarchy(self.n_nodes, self.tail, self.head, self.weights("time"))
+            self.extras.update(h.arrays())
+            self.__dict__["_hierarchy"] = h
+        return self
+
+    def _ch_for(self, hour: int | None) -> Hierarchy | None:
+        return self.hierarchy if check_hour(hour) is None else None
+
     # -- spatial lookups -----------------------------------------------------------------
     @cached_property
     def _segment_tree(self) -> shapely.STRtree:
         return build_segment_tree(self)
+
+    @cached_property
+    def _piece_index(self) -> PieceIndex:
+        return PieceIndex(self)
 
     @cached_property
     def _node_tree(self) -> cKDTree:
@@ -118,7 +153,7 @@ class RoadGraph(RoadGraphBase):
         """Snap an ``(n, 2)`` array of lat/lon rows (see :meth:`snap`)."""
         arr = check_points(points, what=what)
         return snap_points(self, self._segment_tree, arr[:, 0], arr[:, 1],
-                           max_distance_m=self.max_snap_m, what=what)
+                           max_distance_m=self.max_snap_m, what=what, pieces=self._piece_index)
 
     def nearest_nodes(self, lats: npt.ArrayLike, lons: npt.ArrayLike) -> IntArray:
         """Index of the nearest node to each coordinate (straight-line)."""
@@ -153,7 +188,8 @@ class RoadGraph(RoadGraphBase):
         limit = _check_limit(max_time_s)
         if len(srcs) == 0:
             return np.zeros(0)
-        return routing.many_to_one(self, target, srcs, self.weights("time", hour), limit=limit)
+        return routing.many_to_one(self, target, srcs, self.weights("time", hour), limit=limit,
+                                   hierarchy=self._ch_for(hour))
 
     def travel_times_from(self, lat: float, lon: float, targets: npt.ArrayLike, *,
                           max_time_s: float | None = None, hour: int | None = None) -> FloatArray:
@@ -163,7 +199,8 @@ class RoadGraph(RoadGraphBase):
         limit = _check_limit(max_time_s)
         if len(tgts) == 0:
             return np.zeros(0)
-        return routing.one_to_many(self, origin, tgts, self.weights("time", hour), limit=limit)
+        return routing.one_to_many(self, origin, tgts, self.weights("time", hour), limit=limit,
+                                   hierarchy=self._ch_for(hour))
 
     def node_times_from(self, lat: float, lon: float, *, max_time_s: float | None = None,
                         reverse: bool = False, hour: int | None = None,
@@ -183,6 +220,13 @@ class RoadGraph(RoadGraphBase):
             adj, seeds = self.reverse, routing.arrive_seeds(self, s, w, False)
         else:
             adj, seeds = self.forward, routing.leave_seeds(self, s, w, False)
+        h = None if walk else self._ch_for(hour)
+        if h is not None:
+            keep = np.isfinite(seeds[1])
+            dist = h.to_node(seeds[0][keep], seeds[1][keep], reverse=reverse)[h.kpos]
+            if limit is not None:
+                dist[dist > limit] = np.inf
+            return dist
         dist, _ = routing.search(self, adj, w, *seeds, limit=limit)
         return dist
 

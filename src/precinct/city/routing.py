@@ -8,6 +8,7 @@ seeded with those offsets, so results are exact along the segment, not rounded t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from precinct.city.snapping import Snap, Snaps
 from precinct.errors import Unreachable
 
 if TYPE_CHECKING:
+    from precinct.city.ch import Hierarchy
     from precinct.city.graph import Adjacency, IntArray, RoadGraphBase
 
 _NO_STOP = np.zeros(0, dtype=np.int64)
@@ -104,16 +106,34 @@ def _direct(graph: RoadGraphBase, w: FloatArray, walk: bool, e_from: int, f_from
     return out
 
 
+def _node_costs(graph: RoadGraphBase, adj: Adjacency, w: FloatArray,
+                seeds: tuple[IntArray, FloatArray], nodes: IntArray, limit: float | None,
+                hierarchy: Hierarchy | None, reverse: bool) -> Callable[[IntArray], FloatArray]:
+    """Search once from the seeds; return a lookup of the cost at any node."""
+    if hierarchy is not None:
+        keep = np.isfinite(seeds[1])
+        dk = hierarchy.to_node(seeds[0][keep], seeds[1][keep], reverse=reverse)
+        kpos = hierarchy.kpos
+        return lambda v: dk[kpos[v]]
+    stop = np.unique(nodes)
+    dist, _ = search(graph, adj, w, *seeds, limit=limit, stop_nodes=stop)
+    return lambda v: dist[v]
+
+
 def one_to_many(graph: RoadGraphBase, origin: Snap, targets: Snaps, w: FloatArray, *,
-                walk: bool = False, limit: float | None = None) -> FloatArray:
-    """Cost from ``origin`` to every target (``inf`` where unreachable or over ``limit``)."""
+                walk: bool = False, limit: float | None = None,
+                hierarchy: Hierarchy | None = None) -> FloatArray:
+    """Cost from ``origin`` to every target (``inf`` where unreachable or over ``limit``).
+
+    ``hierarchy`` (built for exactly the weights ``w``) switches the search to PHAST.
+    """
     adj = graph.undirected if walk else graph.forward
     seeds = leave_seeds(graph, origin, w, walk)
-    stop = np.unique(np.concatenate([graph.tail[targets.edge], graph.head[targets.edge]]))
-    dist, _ = search(graph, adj, w, *seeds, limit=limit, stop_nodes=stop)
     e = targets.edge
-    via_tail = dist[graph.tail[e]] + targets.fraction * w[e]
-    via_head = dist[graph.head[e]] + _part(1.0 - targets.fraction, _back_weight(graph, w, e, walk))
+    cost = _node_costs(graph, adj, w, seeds, np.concatenate([graph.tail[e], graph.head[e]]),
+                       limit, hierarchy, reverse=False)
+    via_tail = cost(graph.tail[e]) + targets.fraction * w[e]
+    via_head = cost(graph.head[e]) + _part(1.0 - targets.fraction, _back_weight(graph, w, e, walk))
     out = np.minimum(np.minimum(via_tail, via_head),
                      _direct(graph, w, walk, origin.edge, origin.fraction, targets))
     if limit is not None:
@@ -122,15 +142,19 @@ def one_to_many(graph: RoadGraphBase, origin: Snap, targets: Snaps, w: FloatArra
 
 
 def many_to_one(graph: RoadGraphBase, target: Snap, sources: Snaps, w: FloatArray, *,
-                walk: bool = False, limit: float | None = None) -> FloatArray:
-    """Cost from every source to ``target`` (``inf`` where unreachable or over ``limit``)."""
+                walk: bool = False, limit: float | None = None,
+                hierarchy: Hierarchy | None = None) -> FloatArray:
+    """Cost from every source to ``target`` (``inf`` where unreachable or over ``limit``).
+
+    ``hierarchy`` (built for exactly the weights ``w``) switches the search to PHAST.
+    """
     adj = graph.undirected if walk else graph.reverse
     seeds = arrive_seeds(graph, target, w, walk)
-    stop = np.unique(np.concatenate([graph.tail[sources.edge], graph.head[sources.edge]]))
-    dist, _ = search(graph, adj, w, *seeds, limit=limit, stop_nodes=stop)
     e = sources.edge
-    via_head = (1.0 - sources.fraction) * w[e] + dist[graph.head[e]]
-    via_tail = _part(sources.fraction, _back_weight(graph, w, e, walk)) + dist[graph.tail[e]]
+    cost = _node_costs(graph, adj, w, seeds, np.concatenate([graph.tail[e], graph.head[e]]),
+                       limit, hierarchy, reverse=True)
+    via_head = (1.0 - sources.fraction) * w[e] + cost(graph.head[e])
+    via_tail = _part(sources.fraction, _back_weight(graph, w, e, walk)) + cost(graph.tail[e])
     # A source on the target's own segment: the direct run is target-from-source.
     direct = np.full(len(sources), np.inf)
     same = np.flatnonzero(e == target.edge)

@@ -70,7 +70,7 @@ def current_city(settings: Settings | None = None) -> RoadGraph:
         if path.exists():
             g = RoadGraph.load(path)
         else:
-            g = RoadGraph.synthetic(size_km=DEFAULT_SIZE_KM, seed=DEFAULT_SEED)
+            g = RoadGraph.synthetic(size_km=DEFAULT_SIZE_KM, seed=DEFAULT_SEED).prepare()
             try:
                 store_meta = {"source": "synthetic", "size_km": DEFAULT_SIZE_KM,
                               "seed": DEFAULT_SEED, "default": True}
