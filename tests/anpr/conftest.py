@@ -46,8 +46,15 @@ def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
     return 2 * r * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
-def random_reads(n: int, *, seed: int = 1, plates: int = 300, days: int = 10, spread_deg: float = 0.15,
-                 cameras: int = 40) -> list[dict[str, Any]]:
+def random_reads(
+    n: int,
+    *,
+    seed: int = 1,
+    plates: int = 300,
+    days: int = 10,
+    spread_deg: float = 0.15,
+    cameras: int = 40,
+) -> list[dict[str, Any]]:
     """Reads around CENTER: each at one of ``cameras`` sites, with read ids."""
     rng = np.random.default_rng(seed)
     cam_lat = CENTER[0] + rng.uniform(-spread_deg, spread_deg, cameras)
@@ -55,13 +62,18 @@ def random_reads(n: int, *, seed: int = 1, plates: int = 300, days: int = 10, sp
     out = []
     for i in range(n):
         c = int(rng.integers(cameras))
-        out.append({
-            "plate": f"苏E{int(rng.integers(plates)):05d}",
-            "ts": iso(T0_US + int(rng.integers(days * DAY_US))),
-            "lat": round(float(cam_lat[c]), 6), "lon": round(float(cam_lon[c]), 6),
-            "camera_id": f"CAM{c:03d}", "read_id": f"R{i}", "kind": "plate",
-            "confidence": round(float(rng.uniform(0.5, 1.0)), 3),
-        })
+        out.append(
+            {
+                "plate": f"苏E{int(rng.integers(plates)):05d}",
+                "ts": iso(T0_US + int(rng.integers(days * DAY_US))),
+                "lat": round(float(cam_lat[c]), 6),
+                "lon": round(float(cam_lon[c]), 6),
+                "camera_id": f"CAM{c:03d}",
+                "read_id": f"R{i}",
+                "kind": "plate",
+                "confidence": round(float(rng.uniform(0.5, 1.0)), 3),
+            }
+        )
     return out
 
 
@@ -73,8 +85,14 @@ def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = parse.COLUMNS)
 
 
 def ingest_rows(db: Database, wh: Warehouse, rows: list[dict[str, Any]]) -> service.IngestResult:
-    return service.ingest(db=db, wh=wh, source=service.chunks_source(parse.parse_csv(to_csv(rows))),
-                          actor="tester", role="admin", origin="test")
+    return service.ingest(
+        db=db,
+        wh=wh,
+        source=service.chunks_source(parse.parse_csv(to_csv(rows))),
+        actor="tester",
+        role="admin",
+        origin="test",
+    )
 
 
 def us(text: str) -> int:

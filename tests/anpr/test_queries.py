@@ -16,7 +16,17 @@ from precinct.core.db import Database
 from precinct.core.warehouse import Warehouse
 from precinct.errors import BadInput
 
-from .conftest import CENTER, DAY_US, HOUR_US, T0_US, haversine_km, ingest_rows, iso, random_reads, us
+from .conftest import (
+    CENTER,
+    DAY_US,
+    HOUR_US,
+    T0_US,
+    haversine_km,
+    ingest_rows,
+    iso,
+    random_reads,
+    us,
+)
 
 
 @pytest.fixture
@@ -29,40 +39,72 @@ def loaded(db: Database, wh: Warehouse) -> list[dict[str, Any]]:
     return rows
 
 
-def _brute_associate(rows: list[dict[str, Any]], lat: float, lon: float, r_km: float, t0: int, t1: int,
-                     lookback_days: int, watch: set[str]) -> list[dict[str, Any]]:
+def _brute_associate(
+    rows: list[dict[str, Any]],
+    lat: float,
+    lon: float,
+    r_km: float,
+    t0: int,
+    t1: int,
+    lookback_days: int,
+    watch: set[str],
+) -> list[dict[str, Any]]:
     by: dict[str, dict[str, Any]] = {}
     mid, half = (t0 + t1) // 2, max((t1 - t0) / 2e6, 1.0)
     for x in rows:
         d = float(haversine_km(lat, lon, x["lat"], x["lon"]))
         if t0 <= x["ts_us"] <= t1 and d <= r_km:
-            c = by.setdefault(x["plate"], {"plate": x["plate"], "reads": 0, "first": x["ts_us"], "last": x["ts_us"],
-                                           "min_d": d, "min_dt": abs(x["ts_us"] - mid)})
+            c = by.setdefault(
+                x["plate"],
+                {
+                    "plate": x["plate"],
+                    "reads": 0,
+                    "first": x["ts_us"],
+                    "last": x["ts_us"],
+                    "min_d": d,
+                    "min_dt": abs(x["ts_us"] - mid),
+                },
+            )
             c["reads"] += 1
             c["first"], c["last"] = min(c["first"], x["ts_us"]), max(c["last"], x["ts_us"])
             c["min_d"], c["min_dt"] = min(c["min_d"], d), min(c["min_dt"], abs(x["ts_us"] - mid))
     for c in by.values():
-        days = {x["ts_us"] // DAY_US for x in rows if x["plate"] == c["plate"]
-                and t0 - lookback_days * DAY_US <= x["ts_us"] < t0
-                and float(haversine_km(lat, lon, x["lat"], x["lon"])) <= r_km}
+        days = {
+            x["ts_us"] // DAY_US
+            for x in rows
+            if x["plate"] == c["plate"]
+            and t0 - lookback_days * DAY_US <= x["ts_us"] < t0
+            and float(haversine_km(lat, lon, x["lat"], x["lon"])) <= r_km
+        }
         rarity = 1 / (1 + len(days))
         c_space = max(0.0, 1 - c["min_d"] / r_km)
         c_time = max(0.0, 1 - (c["min_dt"] / 1e6) / half)
         c["days"] = len(days)
         c["score"] = 0.5 * rarity + 0.3 * c_space + 0.2 * c_time
         c["on_watchlist"] = c["plate"] in watch
-    return sorted(by.values(), key=lambda c: (not c["on_watchlist"], -round(c["score"], 6), c["plate"]))
+    return sorted(
+        by.values(), key=lambda c: (not c["on_watchlist"], -round(c["score"], 6), c["plate"])
+    )
 
 
 @pytest.mark.parametrize(("r_km", "hours", "lookback"), [(5.0, 2, 14), (2.0, 30, 3), (12.0, 6, 0)])
-def test_associate_matches_brute_force(loaded: list[dict[str, Any]], wh: Warehouse, r_km: float, hours: int,
-                                       lookback: int) -> None:
+def test_associate_matches_brute_force(
+    loaded: list[dict[str, Any]], wh: Warehouse, r_km: float, hours: int, lookback: int
+) -> None:
     lat, lon = loaded[3]["lat"] + 0.004, loaded[3]["lon"]  # near a camera, not on it
     t0 = T0_US + 6 * DAY_US + 5 * HOUR_US
     t1 = t0 + hours * HOUR_US
     watch = {loaded[0]["plate"], loaded[5]["plate"], "苏E99999"}
-    got = analysis.associate(DuckEngine(wh), lat=lat, lon=lon, radius_km=r_km, t0_us=t0, t1_us=t1,
-                             watchlist=sorted(watch), lookback_days=lookback)
+    got = analysis.associate(
+        DuckEngine(wh),
+        lat=lat,
+        lon=lon,
+        radius_km=r_km,
+        t0_us=t0,
+        t1_us=t1,
+        watchlist=sorted(watch),
+        lookback_days=lookback,
+    )
     want = _brute_associate(loaded, lat, lon, r_km, t0, t1, lookback, watch)
     assert want, "the scenario should find vehicles"
     assert [c["plate"] for c in got["candidates"]] == [c["plate"] for c in want]
@@ -74,9 +116,19 @@ def test_associate_matches_brute_force(loaded: list[dict[str, Any]], wh: Warehou
         assert g["score"] == pytest.approx(w["score"], abs=1e-5)
         assert g["on_watchlist"] == w["on_watchlist"]
     assert got["scanned_reads"] == sum(w["reads"] for w in want)
-    only = analysis.associate(DuckEngine(wh), lat=lat, lon=lon, radius_km=r_km, t0_us=t0, t1_us=t1,
-                              watchlist=sorted(watch), only_watchlist=True)
-    assert {c["plate"] for c in only["candidates"]} == {w["plate"] for w in want if w["on_watchlist"]}
+    only = analysis.associate(
+        DuckEngine(wh),
+        lat=lat,
+        lon=lon,
+        radius_km=r_km,
+        t0_us=t0,
+        t1_us=t1,
+        watchlist=sorted(watch),
+        only_watchlist=True,
+    )
+    assert {c["plate"] for c in only["candidates"]} == {
+        w["plate"] for w in want if w["on_watchlist"]
+    }
 
 
 def test_commuter_ranks_below_newcomer(db: Database, wh: Warehouse) -> None:
@@ -84,12 +136,25 @@ def test_commuter_ranks_below_newcomer(db: Database, wh: Warehouse) -> None:
     t0 = T0_US + 10 * DAY_US
     rows = []
     for d in range(10):  # the commuter passes the same camera every day at 08:00
-        rows.append({"plate": "COMMUTER", "ts": iso(T0_US + d * DAY_US + 8 * HOUR_US), "lat": lat, "lon": lon})
+        rows.append(
+            {
+                "plate": "COMMUTER",
+                "ts": iso(T0_US + d * DAY_US + 8 * HOUR_US),
+                "lat": lat,
+                "lon": lon,
+            }
+        )
     rows.append({"plate": "COMMUTER", "ts": iso(t0 + 8 * HOUR_US), "lat": lat, "lon": lon})
     rows.append({"plate": "NEWCOMER", "ts": iso(t0 + 8 * HOUR_US), "lat": lat, "lon": lon})
     ingest_rows(db, wh, rows)
-    got = analysis.associate(DuckEngine(wh), lat=lat, lon=lon, radius_km=1, t0_us=t0 + 7 * HOUR_US,
-                             t1_us=t0 + 9 * HOUR_US)
+    got = analysis.associate(
+        DuckEngine(wh),
+        lat=lat,
+        lon=lon,
+        radius_km=1,
+        t0_us=t0 + 7 * HOUR_US,
+        t1_us=t0 + 9 * HOUR_US,
+    )
     plates = [c["plate"] for c in got["candidates"]]
     assert plates == ["NEWCOMER", "COMMUTER"]
     assert got["candidates"][1]["components"]["days_seen_before"] == 10
@@ -100,12 +165,24 @@ def test_series_matches_brute_force(loaded: list[dict[str, Any]], wh: Warehouse)
     scenes = []
     for i in range(6):
         x = loaded[int(rng.integers(len(loaded)))]
-        scenes.append(Scene(f"C{i}", x["lat"] + 0.003, x["lon"], x["ts_us"] - 2 * DAY_US, x["ts_us"] + 2 * DAY_US, 1.5))
+        scenes.append(
+            Scene(
+                f"C{i}",
+                x["lat"] + 0.003,
+                x["lon"],
+                x["ts_us"] - 2 * DAY_US,
+                x["ts_us"] + 2 * DAY_US,
+                1.5,
+            )
+        )
     got = analysis.series(DuckEngine(wh), scenes=scenes, min_cases=2)
     want: dict[str, set[str]] = defaultdict(set)
     for s in scenes:
         for x in loaded:
-            if s.t0_us <= x["ts_us"] <= s.t1_us and float(haversine_km(s.lat, s.lon, x["lat"], x["lon"])) <= s.radius_km:
+            if (
+                s.t0_us <= x["ts_us"] <= s.t1_us
+                and float(haversine_km(s.lat, s.lon, x["lat"], x["lon"])) <= s.radius_km
+            ):
                 want[x["plate"]].add(s.case_id)
     want = {p: c for p, c in want.items() if len(c) >= 2}
     assert want
@@ -114,7 +191,9 @@ def test_series_matches_brute_force(loaded: list[dict[str, Any]], wh: Warehouse)
     assert counts == sorted(counts, reverse=True)
 
 
-def test_trajectory_reads_in_order_and_next_cameras(loaded: list[dict[str, Any]], wh: Warehouse) -> None:
+def test_trajectory_reads_in_order_and_next_cameras(
+    loaded: list[dict[str, Any]], wh: Warehouse
+) -> None:
     plate = loaded[0]["plate"]
     t0, t1 = T0_US, T0_US + 12 * DAY_US
     got = analysis.trajectory(DuckEngine(wh), plate=plate, t0_us=t0, t1_us=t1, paths=False)
@@ -133,7 +212,11 @@ def test_trajectory_reads_in_order_and_next_cameras(loaded: list[dict[str, Any]]
     for seq in by_plate.values():
         seq.sort(key=lambda x: x["ts_us"])
         for a, b in itertools.pairwise(seq):
-            if a["camera_id"] == last_cam and b["camera_id"] != last_cam and b["ts_us"] - a["ts_us"] <= 1800e6:
+            if (
+                a["camera_id"] == last_cam
+                and b["camera_id"] != last_cam
+                and b["ts_us"] - a["ts_us"] <= 1800e6
+            ):
                 trans[b["camera_id"]] += 1
     want = sorted(trans.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     assert [(c["camera_id"], c["transitions"]) for c in got["likely_next"]] == want
@@ -146,11 +229,14 @@ def test_trajectory_paths_follow_roads(db: Database, wh: Warehouse) -> None:
     a = city.snap(CENTER[0] - 0.005, CENTER[1] - 0.005)
     b = city.snap(CENTER[0] + 0.008, CENTER[1] + 0.006)
     lat0, lon0 = a.lat, a.lon
-    rows = [{"plate": "TRAJ1", "ts": iso(T0_US), "lat": lat0, "lon": lon0},
-            {"plate": "TRAJ1", "ts": iso(T0_US + 600 * 1_000_000), "lat": b.lat, "lon": b.lon}]
+    rows = [
+        {"plate": "TRAJ1", "ts": iso(T0_US), "lat": lat0, "lon": lon0},
+        {"plate": "TRAJ1", "ts": iso(T0_US + 600 * 1_000_000), "lat": b.lat, "lon": b.lon},
+    ]
     ingest_rows(db, wh, rows)
-    got = analysis.trajectory(DuckEngine(wh), plate="TRAJ1", t0_us=T0_US, t1_us=T0_US + DAY_US, paths=True,
-                              city=city)
+    got = analysis.trajectory(
+        DuckEngine(wh), plate="TRAJ1", t0_us=T0_US, t1_us=T0_US + DAY_US, paths=True, city=city
+    )
     assert len(got["legs"]) == 1
     leg = got["legs"][0]
     assert len(leg["path"]) >= 2 and leg["length_m"] > 0
@@ -160,7 +246,9 @@ def test_trajectory_paths_follow_roads(db: Database, wh: Warehouse) -> None:
     assert leg["length_m"] >= float(haversine_km(a.lat, a.lon, b.lat, b.lon)) * 1000 - 1
 
 
-def _brute_convoy(rows: list[dict[str, Any]], target: str, t0: int, t1: int, gap_us: int, k: int) -> dict[str, int]:
+def _brute_convoy(
+    rows: list[dict[str, Any]], target: str, t0: int, t1: int, gap_us: int, k: int
+) -> dict[str, int]:
     tr = [x for x in rows if x["plate"] == target and t0 <= x["ts_us"] <= t1]
     cams: dict[str, set[str]] = defaultdict(set)
     for x in rows:
@@ -177,20 +265,45 @@ def test_convoy_matches_brute_force(db: Database, wh: Warehouse) -> None:
     base = T0_US + DAY_US
     for i, cam in enumerate(["CAM001", "CAM002", "CAM003", "CAM004"]):
         t = base + i * 900 * 1_000_000
-        rows.append({"plate": "TARGET", "ts": iso(t), "lat": 31.3, "lon": 120.6, "camera_id": cam, "read_id": f"T{i}"})
-        rows.append({"plate": "FOLLOWER", "ts": iso(t + 20 * 1_000_000), "lat": 31.3, "lon": 120.6,
-                     "camera_id": cam, "read_id": f"F{i}"})
+        rows.append(
+            {
+                "plate": "TARGET",
+                "ts": iso(t),
+                "lat": 31.3,
+                "lon": 120.6,
+                "camera_id": cam,
+                "read_id": f"T{i}",
+            }
+        )
+        rows.append(
+            {
+                "plate": "FOLLOWER",
+                "ts": iso(t + 20 * 1_000_000),
+                "lat": 31.3,
+                "lon": 120.6,
+                "camera_id": cam,
+                "read_id": f"F{i}",
+            }
+        )
     ingest_rows(db, wh, rows)
     for x in rows:
         x["ts_us"] = us(x["ts"])
-    got = analysis.convoy(DuckEngine(wh), plate="TARGET", t0_us=T0_US, t1_us=T0_US + 3 * DAY_US, max_gap_s=60,
-                          min_cameras=2)
+    got = analysis.convoy(
+        DuckEngine(wh),
+        plate="TARGET",
+        t0_us=T0_US,
+        t1_us=T0_US + 3 * DAY_US,
+        max_gap_s=60,
+        min_cameras=2,
+    )
     want = _brute_convoy(rows, "TARGET", T0_US, T0_US + 3 * DAY_US, 60_000_000, 2)
     assert {c["plate"]: c["cameras"] for c in got["candidates"]} == want
     assert got["candidates"][0]["plate"] == "FOLLOWER" and got["candidates"][0]["cameras"] == 4
 
 
-def test_cloned_matches_brute_force(loaded: list[dict[str, Any]], wh: Warehouse, db: Database) -> None:
+def test_cloned_matches_brute_force(
+    loaded: list[dict[str, Any]], wh: Warehouse, db: Database
+) -> None:
     t0, t1 = T0_US, T0_US + 12 * DAY_US
     got = analysis.cloned(DuckEngine(wh), t0_us=t0, t1_us=t1, max_speed_kmh=60, min_distance_km=1.0)
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -25,43 +25,96 @@ def iso(ts_us: int | None) -> str | None:
     return dt.datetime.fromtimestamp(ts_us / 1e6, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def associate(engine: QueryEngine, *, lat: float, lon: float, radius_km: float, t0_us: int,
-              t1_us: int, watchlist: Sequence[str] = (), only_watchlist: bool = False,
-              lookback_days: int = 14, limit: int | None = None) -> dict[str, Any]:
-    q = queries.associate(lat=lat, lon=lon, radius_km=radius_km, t0_us=t0_us, t1_us=t1_us,
-                          watchlist=watchlist, only_watchlist=only_watchlist,
-                          lookback_days=lookback_days, limit=limit)
+def associate(
+    engine: QueryEngine,
+    *,
+    lat: float,
+    lon: float,
+    radius_km: float,
+    t0_us: int,
+    t1_us: int,
+    watchlist: Sequence[str] = (),
+    only_watchlist: bool = False,
+    lookback_days: int = 14,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    q = queries.associate(
+        lat=lat,
+        lon=lon,
+        radius_km=radius_km,
+        t0_us=t0_us,
+        t1_us=t1_us,
+        watchlist=watchlist,
+        only_watchlist=only_watchlist,
+        lookback_days=lookback_days,
+        limit=limit,
+    )
     rows = engine.run(q)
-    scanned = engine.run(queries.scanned_reads(lat=lat, lon=lon, radius_km=radius_km, t0_us=t0_us, t1_us=t1_us))
+    scanned = engine.run(
+        queries.scanned_reads(lat=lat, lon=lon, radius_km=radius_km, t0_us=t0_us, t1_us=t1_us)
+    )
     candidates = []
-    for (plate, n, first, last, min_d, min_dt, days, on_wl, rarity, c_space, c_time, score) in rows:
-        candidates.append({
-            "plate": plate, "reads": int(n), "first_seen": iso(first), "last_seen": iso(last),
-            "min_distance_km": float(min_d), "on_watchlist": bool(on_wl), "score": float(score),
-            "components": {"rarity": float(rarity), "days_seen_before": int(days),
-                           "closeness_space": float(c_space), "closeness_time": float(c_time),
-                           "min_time_from_middle_s": float(min_dt)},
-        })
-    return {"candidates": candidates, "scanned_reads": int(scanned[0][0]) if scanned else 0,
-            "scoring": {"order": "on_watchlist first, then score",
-                        "score": f"{queries.W_RARITY}*rarity + {queries.W_SPACE}*closeness_space + "
-                                 f"{queries.W_TIME}*closeness_time",
-                        "lookback_days": lookback_days}}
+    for plate, n, first, last, min_d, min_dt, days, on_wl, rarity, c_space, c_time, score in rows:
+        candidates.append(
+            {
+                "plate": plate,
+                "reads": int(n),
+                "first_seen": iso(first),
+                "last_seen": iso(last),
+                "min_distance_km": float(min_d),
+                "on_watchlist": bool(on_wl),
+                "score": float(score),
+                "components": {
+                    "rarity": float(rarity),
+                    "days_seen_before": int(days),
+                    "closeness_space": float(c_space),
+                    "closeness_time": float(c_time),
+                    "min_time_from_middle_s": float(min_dt),
+                },
+            }
+        )
+    return {
+        "candidates": candidates,
+        "scanned_reads": int(scanned[0][0]) if scanned else 0,
+        "scoring": {
+            "order": "on_watchlist first, then score",
+            "score": f"{queries.W_RARITY}*rarity + {queries.W_SPACE}*closeness_space + "
+            f"{queries.W_TIME}*closeness_time",
+            "lookback_days": lookback_days,
+        },
+    }
 
 
 def series(engine: QueryEngine, *, scenes: Sequence[Scene], min_cases: int) -> dict[str, Any]:
     rows = engine.run(queries.series(scenes=scenes, min_cases=min_cases))
     out = []
     for c in queries.gather_series(rows):
-        out.append({"plate": c["plate"], "cases": c["cases"], "n_cases": len(c["cases"]),
-                    "reads": c["reads"], "first_seen": iso(c["first_us"]), "last_seen": iso(c["last_us"]),
-                    "per_case": c["per_case"]})
+        out.append(
+            {
+                "plate": c["plate"],
+                "cases": c["cases"],
+                "n_cases": len(c["cases"]),
+                "reads": c["reads"],
+                "first_seen": iso(c["first_us"]),
+                "last_seen": iso(c["last_us"]),
+                "per_case": c["per_case"],
+            }
+        )
     return {"candidates": out, "scenes": len(scenes), "min_cases": min_cases}
 
 
-def trajectory(engine: QueryEngine, *, plate: str, t0_us: int, t1_us: int, paths: bool = True,
-               city: Any = None, cameras: dict[str, tuple[float, float]] | None = None,
-               max_legs: int = 50, next_k: int = 5) -> dict[str, Any]:
+def trajectory(
+    engine: QueryEngine,
+    *,
+    plate: str,
+    t0_us: int,
+    t1_us: int,
+    paths: bool = True,
+    city: Any = None,
+    cameras: dict[str, tuple[float, float]] | None = None,
+    max_legs: int = 50,
+    next_k: int = 5,
+) -> dict[str, Any]:
     """Reads in order, the likely road path between consecutive reads, last seen, likely next.
 
     Paths come from the city's fastest route between consecutive reads (the ``max_legs`` most
@@ -71,9 +124,25 @@ def trajectory(engine: QueryEngine, *, plate: str, t0_us: int, t1_us: int, paths
     the nearest cameras by travel time.
     """
     rows = engine.run(queries.trajectory(plate=plate, t0_us=t0_us, t1_us=t1_us))
-    reads = [{"rid": int(r[0]), "ts": iso(r[1]), "lat": r[2], "lon": r[3], "camera_id": r[4],
-              "kind": r[5], "confidence": None if r[6] is None else round(float(r[6]), 4)} for r in rows]
-    result: dict[str, Any] = {"plate": plate, "reads": reads, "legs": [], "last_seen": None, "likely_next": []}
+    reads = [
+        {
+            "rid": int(r[0]),
+            "ts": iso(r[1]),
+            "lat": r[2],
+            "lon": r[3],
+            "camera_id": r[4],
+            "kind": r[5],
+            "confidence": None if r[6] is None else round(float(r[6]), 4),
+        }
+        for r in rows
+    ]
+    result: dict[str, Any] = {
+        "plate": plate,
+        "reads": reads,
+        "legs": [],
+        "last_seen": None,
+        "likely_next": [],
+    }
     if not rows:
         return result
     last = rows[-1]
@@ -81,7 +150,7 @@ def trajectory(engine: QueryEngine, *, plate: str, t0_us: int, t1_us: int, paths
     if paths and city is not None:
         legs = []
         start = max(0, len(rows) - 1 - max_legs)
-        for a, b in zip(rows[start:-1], rows[start + 1:], strict=True):
+        for a, b in zip(rows[start:-1], rows[start + 1 :], strict=True):
             gap_s = (b[1] - a[1]) / 1e6
             leg: dict[str, Any] = {"from_rid": int(a[0]), "to_rid": int(b[0]), "gap_s": gap_s}
             if gap_s <= 7200 and (a[2], a[3]) != (b[2], b[3]):
@@ -95,7 +164,9 @@ def trajectory(engine: QueryEngine, *, plate: str, t0_us: int, t1_us: int, paths
         result["legs"] = legs
     nxt: list[dict[str, Any]] = []
     if last[4]:
-        for cam, n in engine.run(queries.next_cameras(camera_id=last[4], before_us=last[1], limit=next_k)):
+        for cam, n in engine.run(
+            queries.next_cameras(camera_id=last[4], before_us=last[1], limit=next_k)
+        ):
             nxt.append({"camera_id": cam, "transitions": int(n), "basis": "observed transitions"})
         total = sum(c["transitions"] for c in nxt) or 1
         for c in nxt:
@@ -107,57 +178,135 @@ def trajectory(engine: QueryEngine, *, plate: str, t0_us: int, t1_us: int, paths
             if nxt:
                 known = {c["camera_id"] for c in nxt}
                 idx = [i for i, c in enumerate(ids) if c in known]
-                times = city.travel_times_from(last[2], last[3], [pts[i] for i in idx]) if idx else []
+                times = (
+                    city.travel_times_from(last[2], last[3], [pts[i] for i in idx]) if idx else []
+                )
                 tmap = {ids[i]: float(t) for i, t in zip(idx, times, strict=True)}
                 for c in nxt:
                     t = tmap.get(c["camera_id"])
-                    c["travel_time_s"] = round(t, 1) if t is not None and t != float("inf") else None
+                    c["travel_time_s"] = (
+                        round(t, 1) if t is not None and t != float("inf") else None
+                    )
             elif pts:
                 times = city.travel_times_from(last[2], last[3], pts)
                 order = sorted((float(t), ids[i]) for i, t in enumerate(times) if t != float("inf"))
-                nxt = [{"camera_id": c, "travel_time_s": round(t, 1), "basis": "nearest by road"}
-                       for t, c in order[:next_k]]
+                nxt = [
+                    {"camera_id": c, "travel_time_s": round(t, 1), "basis": "nearest by road"}
+                    for t, c in order[:next_k]
+                ]
         except Exception as exc:
             log.warning("travel times for likely-next cameras unavailable: %s", exc)
     result["likely_next"] = nxt
     return result
 
 
-def convoy(engine: QueryEngine, *, plate: str, t0_us: int, t1_us: int, max_gap_s: float = 60.0,
-           min_cameras: int = 3) -> dict[str, Any]:
-    rows = engine.run(queries.convoy(plate=plate, t0_us=t0_us, t1_us=t1_us, max_gap_s=max_gap_s,
-                                     min_cameras=min_cameras))
-    return {"target": plate, "max_gap_s": max_gap_s, "min_cameras": min_cameras, "candidates": [
-        {"plate": r[0], "cameras": int(r[1]), "co_reads": int(r[2]), "min_gap_s": float(r[3]),
-         "first_seen": iso(r[4]), "last_seen": iso(r[5])} for r in rows]}
+def convoy(
+    engine: QueryEngine,
+    *,
+    plate: str,
+    t0_us: int,
+    t1_us: int,
+    max_gap_s: float = 60.0,
+    min_cameras: int = 3,
+) -> dict[str, Any]:
+    rows = engine.run(
+        queries.convoy(
+            plate=plate, t0_us=t0_us, t1_us=t1_us, max_gap_s=max_gap_s, min_cameras=min_cameras
+        )
+    )
+    return {
+        "target": plate,
+        "max_gap_s": max_gap_s,
+        "min_cameras": min_cameras,
+        "candidates": [
+            {
+                "plate": r[0],
+                "cameras": int(r[1]),
+                "co_reads": int(r[2]),
+                "min_gap_s": float(r[3]),
+                "first_seen": iso(r[4]),
+                "last_seen": iso(r[5]),
+            }
+            for r in rows
+        ],
+    }
 
 
-def cloned(engine: QueryEngine, *, t0_us: int, t1_us: int, plate: str | None = None,
-           max_speed_kmh: float = 250.0, min_distance_km: float = 1.0) -> dict[str, Any]:
-    rows = engine.run(queries.cloned(t0_us=t0_us, t1_us=t1_us, plate=plate, max_speed_kmh=max_speed_kmh,
-                                     min_distance_km=min_distance_km))
+def cloned(
+    engine: QueryEngine,
+    *,
+    t0_us: int,
+    t1_us: int,
+    plate: str | None = None,
+    max_speed_kmh: float = 250.0,
+    min_distance_km: float = 1.0,
+) -> dict[str, Any]:
+    rows = engine.run(
+        queries.cloned(
+            t0_us=t0_us,
+            t1_us=t1_us,
+            plate=plate,
+            max_speed_kmh=max_speed_kmh,
+            min_distance_km=min_distance_km,
+        )
+    )
     by_plate: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        by_plate.setdefault(r[0], []).append({
-            "a": {"rid": int(r[1]), "ts": iso(r[2]), "lat": r[3], "lon": r[4], "camera_id": r[5]},
-            "b": {"rid": int(r[6]), "ts": iso(r[7]), "lat": r[8], "lon": r[9], "camera_id": r[10]},
-            "distance_km": float(r[11]), "gap_s": float(r[12]), "speed_kmh": float(r[13])})
-    return {"max_speed_kmh": max_speed_kmh, "candidates": [
-        {"plate": p, "impossible_pairs": len(v), "pairs": v} for p, v in sorted(by_plate.items())]}
+        by_plate.setdefault(r[0], []).append(
+            {
+                "a": {
+                    "rid": int(r[1]),
+                    "ts": iso(r[2]),
+                    "lat": r[3],
+                    "lon": r[4],
+                    "camera_id": r[5],
+                },
+                "b": {
+                    "rid": int(r[6]),
+                    "ts": iso(r[7]),
+                    "lat": r[8],
+                    "lon": r[9],
+                    "camera_id": r[10],
+                },
+                "distance_km": float(r[11]),
+                "gap_s": float(r[12]),
+                "speed_kmh": float(r[13]),
+            }
+        )
+    return {
+        "max_speed_kmh": max_speed_kmh,
+        "candidates": [
+            {"plate": p, "impossible_pairs": len(v), "pairs": v}
+            for p, v in sorted(by_plate.items())
+        ],
+    }
 
 
-def person_many_vehicles(engine: QueryEngine, *, min_vehicles: int, days: float,
-                         t0_us: int | None = None, t1_us: int | None = None) -> dict[str, Any]:
-    rows = engine.run(queries.person_many_vehicles(min_vehicles=min_vehicles, days=days, t0_us=t0_us,
-                                                   t1_us=t1_us))
+def person_many_vehicles(
+    engine: QueryEngine,
+    *,
+    min_vehicles: int,
+    days: float,
+    t0_us: int | None = None,
+    t1_us: int | None = None,
+) -> dict[str, Any]:
+    rows = engine.run(
+        queries.person_many_vehicles(min_vehicles=min_vehicles, days=days, t0_us=t0_us, t1_us=t1_us)
+    )
     span = int(days * queries.DAY_US)
     people = []
     for person, n, start in rows:
         links = engine.run(queries.person_links(person_id=person, t0_us=start, t1_us=start + span))
-        people.append({"person_id": person, "vehicles": int(n), "window_start": iso(start),
-                       "window_end": iso(start + span),
-                       "plates": sorted({p for p, _, _ in links}),
-                       "links": [{"plate": p, "ts": iso(t), "source": s} for p, t, s in links]})
+        people.append(
+            {
+                "person_id": person,
+                "vehicles": int(n),
+                "window_start": iso(start),
+                "window_end": iso(start + span),
+                "plates": sorted({p for p, _, _ in links}),
+                "links": [{"plate": p, "ts": iso(t), "source": s} for p, t, s in links],
+            }
+        )
     return {"min_vehicles": min_vehicles, "days": days, "people": people}
 
 
@@ -170,21 +319,29 @@ def parse_scenes(rows: Sequence[dict[str, Any]], *, default_radius_km: float = 2
         try:
             case_id = str(row.get("case_id") or "").strip()
             if not case_id:
-                raise BadInput(f"line {i}: case_id is required", detail={"line": i, "field": "case_id"})
+                raise BadInput(
+                    f"line {i}: case_id is required", detail={"line": i, "field": "case_id"}
+                )
             lat, lon = float(row["lat"]), float(row["lon"])
             radius = float(row.get("radius_km") or default_radius_km)
         except (KeyError, TypeError, ValueError):
-            raise BadInput(f"line {i}: lat, lon and radius_km must be numbers",
-                           detail={"line": i, "field": "lat"}) from None
+            raise BadInput(
+                f"line {i}: lat, lon and radius_km must be numbers",
+                detail={"line": i, "field": "lat"},
+            ) from None
         try:
             t0 = to_us(parse_time(str(row.get("start") or ""), "start"))
             t1 = to_us(parse_time(str(row.get("end") or ""), "end"))
         except BadInput as exc:
-            raise BadInput(f"line {i}: {exc.message}", detail={"line": i, "field": "start"}) from None
+            raise BadInput(
+                f"line {i}: {exc.message}", detail={"line": i, "field": "start"}
+            ) from None
         scene = Scene(case_id, lat, lon, t0, t1, radius)
         try:
             queries.check_scene(lat, lon, radius, t0, t1)
         except BadInput as exc:
-            raise BadInput(f"line {i}: {exc.message}", detail={"line": i, **(exc.detail or {})}) from None
+            raise BadInput(
+                f"line {i}: {exc.message}", detail={"line": i, **(exc.detail or {})}
+            ) from None
         scenes.append(scene)
     return scenes

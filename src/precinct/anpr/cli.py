@@ -19,17 +19,29 @@ from precinct.anpr.normalize import normalize_plate
 from precinct.anpr.queries import DuckEngine, QueryEngine, SparkQueryEngine
 from precinct.config import get_settings
 from precinct.core.access import AccessGrant, cli_grant, cli_principal
-from precinct.core.clikit import AsUser, CaseId, FormatOpt, PurposeOpt, emit_json, err_console, open_db
+from precinct.core.clikit import (
+    AsUser,
+    CaseId,
+    FormatOpt,
+    PurposeOpt,
+    emit_json,
+    err_console,
+    open_db,
+)
 from precinct.core.db import Database
 from precinct.core.roles import Role
 from precinct.errors import BadInput
 
-app = typer.Typer(help="Plate/tag read intelligence (情): ingest, hotlists, association, trajectories.",
-                  no_args_is_help=True)
-hotlist_app = typer.Typer(help="Hotlists (stolen vehicles, stolen e-bike tags, wanted vehicles).",
-                          no_args_is_help=True)
-cameras_app = typer.Typer(help="Readers (checkpoint cameras, tag readers) and their positions.",
-                          no_args_is_help=True)
+app = typer.Typer(
+    help="Plate/tag read intelligence (情): ingest, hotlists, association, trajectories.",
+    no_args_is_help=True,
+)
+hotlist_app = typer.Typer(
+    help="Hotlists (stolen vehicles, stolen e-bike tags, wanted vehicles).", no_args_is_help=True
+)
+cameras_app = typer.Typer(
+    help="Readers (checkpoint cameras, tag readers) and their positions.", no_args_is_help=True
+)
 links_app = typer.Typer(help="Person–vehicle links.", no_args_is_help=True)
 app.add_typer(hotlist_app, name="hotlist")
 app.add_typer(cameras_app, name="cameras")
@@ -41,7 +53,9 @@ HOTLIST_EDITORS = (Role.analyst, Role.supervisor, Role.admin)
 
 Start = Annotated[str, typer.Option("--start", help="window start, ISO 8601 with offset")]
 End = Annotated[str, typer.Option("--end", help="window end, ISO 8601 with offset")]
-EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (embedded) or spark (over the Parquet export)")]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", help="duckdb (embedded) or spark (over the Parquet export)")
+]
 
 
 def _engine(name: str, settings: Any) -> QueryEngine:
@@ -52,8 +66,10 @@ def _engine(name: str, settings: Any) -> QueryEngine:
 
         root = Path(settings.data_dir) / "warehouse" / "parquet"
         if not (root / "anpr_reads").exists():
-            raise BadInput("no Parquet export for Spark: run `precinct anpr export` first",
-                           detail={"field": "engine", "path": str(root)})
+            raise BadInput(
+                "no Parquet export for Spark: run `precinct anpr export` first",
+                detail={"field": "engine", "path": str(root)},
+            )
         spark = SparkEngine()
         spark.register_parquet("anpr_reads", root / "anpr_reads")
         if (root / "anpr_links").exists():
@@ -62,7 +78,9 @@ def _engine(name: str, settings: Any) -> QueryEngine:
     raise BadInput("engine must be duckdb or spark", detail={"field": "engine"})
 
 
-def _grant(db: Database, as_user: str | None, resource: str, case: str | None, purpose: str | None) -> AccessGrant:
+def _grant(
+    db: Database, as_user: str | None, resource: str, case: str | None, purpose: str | None
+) -> AccessGrant:
     return cli_grant(db, as_user, INVESTIGATORS, resource=resource, case_id=case, purpose=purpose)
 
 
@@ -80,12 +98,19 @@ def _out(payload: dict[str, Any], fmt: str, table_rows: list[str]) -> None:
 
 # --- ingest ------------------------------------------------------------------------------------
 
+
 @app.command("import")
 def import_reads(
-    path: Annotated[Path, typer.Argument(help="reads file (.csv or .parquet, DESIGN.md reads format)")],
+    path: Annotated[
+        Path, typer.Argument(help="reads file (.csv or .parquet, DESIGN.md reads format)")
+    ],
     as_user: AsUser = None,
-    chunk_rows: Annotated[int, typer.Option(help="rows validated and inserted at a time")] = 1_000_000,
-    alerts: Annotated[bool, typer.Option("--alerts/--no-alerts", help="record hotlist hits as alerts")] = True,
+    chunk_rows: Annotated[
+        int, typer.Option(help="rows validated and inserted at a time")
+    ] = 1_000_000,
+    alerts: Annotated[
+        bool, typer.Option("--alerts/--no-alerts", help="record hotlist hits as alerts")
+    ] = True,
     format: FormatOpt = "table",
 ) -> None:
     """Import reads: normalise, validate, deduplicate; all-or-nothing; prints stored/duplicate/rejected."""
@@ -93,14 +118,22 @@ def import_reads(
     db = open_db()
     principal = cli_principal(db, as_user, INGEST_ROLES, resource="anpr.reads")
     wh = service.warehouse(settings)
-    result = service.ingest(db=db, wh=wh, source=service.file_source(path, chunk_rows=chunk_rows),
-                            actor=principal.username, role=principal.role.value, origin=str(path),
-                            raise_alerts=alerts)
+    result = service.ingest(
+        db=db,
+        wh=wh,
+        source=service.file_source(path, chunk_rows=chunk_rows),
+        actor=principal.username,
+        role=principal.role.value,
+        origin=str(path),
+        raise_alerts=alerts,
+    )
     wh.checkpoint()
     unit = "row" if path.suffix.lower() in (".parquet", ".pq") else "line"
     rate = (result.stored + result.duplicates + result.rejected) / max(result.seconds, 1e-9)
-    lines = [f"stored {result.stored}, duplicate {result.duplicates}, rejected {result.rejected} "
-             f"({rate:,.0f} rows/s, batch {result.batch}, alerts {len(result.alerts)})"]
+    lines = [
+        f"stored {result.stored}, duplicate {result.duplicates}, rejected {result.rejected} "
+        f"({rate:,.0f} rows/s, batch {result.batch}, alerts {len(result.alerts)})"
+    ]
     lines += [f"  {unit} {r.line}: {r.field}: {r.reason}" for r in result.rejects[:50]]
     if result.rejected > 50:
         lines.append(f"  ... and {result.rejected - 50} more (use --format json)")
@@ -117,8 +150,12 @@ def compact(as_user: AsUser = None) -> None:
 
 
 @app.command("export")
-def export(out: Annotated[Path | None, typer.Argument(help="directory (default <data_dir>/warehouse/parquet)")] = None,
-           as_user: AsUser = None) -> None:
+def export(
+    out: Annotated[
+        Path | None, typer.Argument(help="directory (default <data_dir>/warehouse/parquet)")
+    ] = None,
+    as_user: AsUser = None,
+) -> None:
     """Export reads and links as day-partitioned Parquet (for Spark, --engine spark)."""
     settings = get_settings()
     db = open_db()
@@ -132,49 +169,88 @@ def export(out: Annotated[Path | None, typer.Argument(help="directory (default <
 
 # --- queries -----------------------------------------------------------------------------------
 
+
 def _read_plates(path: Path) -> list[str]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         if "plate" not in (reader.fieldnames or []):
-            raise BadInput(f"{path}: wrong columns: missing plate", detail={"line": 1, "field": "plate"})
+            raise BadInput(
+                f"{path}: wrong columns: missing plate", detail={"line": 1, "field": "plate"}
+            )
         return [p for p in (normalize_plate(r.get("plate") or "") for r in reader) if p]
 
 
 @app.command("associate")
 def associate(
-    lat: Annotated[float, typer.Option("--lat")], lon: Annotated[float, typer.Option("--lon")],
-    radius_km: Annotated[float, typer.Option("--radius-km")], start: Start, end: End,
-    watchlist: Annotated[Path | None, typer.Option("--watchlist", help="CSV with a plate column")] = None,
+    lat: Annotated[float, typer.Option("--lat")],
+    lon: Annotated[float, typer.Option("--lon")],
+    radius_km: Annotated[float, typer.Option("--radius-km")],
+    start: Start,
+    end: End,
+    watchlist: Annotated[
+        Path | None, typer.Option("--watchlist", help="CSV with a plate column")
+    ] = None,
     only_watchlist: Annotated[bool, typer.Option("--only-watchlist")] = False,
     lookback_days: Annotated[int, typer.Option(help="history used for rarity (0 = off)")] = 14,
     limit: Annotated[int | None, typer.Option(help="at most this many candidates")] = None,
-    case: CaseId = None, purpose: PurposeOpt = None, as_user: AsUser = None,
-    engine: EngineOpt = "duckdb", format: FormatOpt = "table",
+    case: CaseId = None,
+    purpose: PurposeOpt = None,
+    as_user: AsUser = None,
+    engine: EngineOpt = "duckdb",
+    format: FormatOpt = "table",
 ) -> None:
     """Vehicle–case association (车案关联): vehicles read near a scene in its window, ranked."""
     settings = get_settings()
     db = open_db()
     grant = _grant(db, as_user, "anpr.associate", case, purpose)
     plates = _read_plates(watchlist) if watchlist else []
-    params = {"lat": lat, "lon": lon, "radius_km": radius_km, "start": start, "end": end,
-              "watchlist": len(plates), "only_watchlist": only_watchlist, "lookback_days": lookback_days}
-    result = analysis.associate(_engine(engine, settings), lat=lat, lon=lon, radius_km=radius_km,
-                                t0_us=_us(start, "start"), t1_us=_us(end, "end"), watchlist=plates,
-                                only_watchlist=only_watchlist, lookback_days=lookback_days, limit=limit)
+    params = {
+        "lat": lat,
+        "lon": lon,
+        "radius_km": radius_km,
+        "start": start,
+        "end": end,
+        "watchlist": len(plates),
+        "only_watchlist": only_watchlist,
+        "lookback_days": lookback_days,
+    }
+    result = analysis.associate(
+        _engine(engine, settings),
+        lat=lat,
+        lon=lon,
+        radius_km=radius_km,
+        t0_us=_us(start, "start"),
+        t1_us=_us(end, "end"),
+        watchlist=plates,
+        only_watchlist=only_watchlist,
+        lookback_days=lookback_days,
+        limit=limit,
+    )
     grant.record(result_count=len(result["candidates"]), params=params)
-    _out(result, format, [f"{len(result['candidates'])} vehicles (scanned {result['scanned_reads']} reads)"] + [
-        f"{'*' if c['on_watchlist'] else ' '} {c['plate']:<14} reads {c['reads']:>4}  "
-        f"{c['first_seen']} .. {c['last_seen']}  {c['min_distance_km']:.3f} km  score {c['score']:.3f}"
-        for c in result["candidates"][:100]])
+    _out(
+        result,
+        format,
+        [f"{len(result['candidates'])} vehicles (scanned {result['scanned_reads']} reads)"]
+        + [
+            f"{'*' if c['on_watchlist'] else ' '} {c['plate']:<14} reads {c['reads']:>4}  "
+            f"{c['first_seen']} .. {c['last_seen']}  {c['min_distance_km']:.3f} km  score {c['score']:.3f}"
+            for c in result["candidates"][:100]
+        ],
+    )
 
 
 @app.command("series")
 def series(
-    cases: Annotated[Path, typer.Option("--cases", help="cases.csv: case_id, lat, lon, start, end, radius_km")],
+    cases: Annotated[
+        Path, typer.Option("--cases", help="cases.csv: case_id, lat, lon, start, end, radius_km")
+    ],
     min_cases: Annotated[int, typer.Option("--min-cases")] = 2,
     radius_km: Annotated[float, typer.Option(help="radius where cases.csv gives none")] = 2.0,
-    case: CaseId = None, purpose: PurposeOpt = None, as_user: AsUser = None,
-    engine: EngineOpt = "duckdb", format: FormatOpt = "table",
+    case: CaseId = None,
+    purpose: PurposeOpt = None,
+    as_user: AsUser = None,
+    engine: EngineOpt = "duckdb",
+    format: FormatOpt = "table",
 ) -> None:
     """Series: vehicles read near at least K of the scenes, each in its own window."""
     settings = get_settings()
@@ -183,18 +259,33 @@ def series(
     with open(cases, encoding="utf-8-sig", newline="") as fh:
         scenes = analysis.parse_scenes(list(csv.DictReader(fh)), default_radius_km=radius_km)
     result = analysis.series(_engine(engine, settings), scenes=scenes, min_cases=min_cases)
-    grant.record(result_count=len(result["candidates"]),
-                 params={"cases_file": str(cases), "scenes": len(scenes), "min_cases": min_cases})
-    _out(result, format, [f"{c['plate']:<14} {c['n_cases']} cases: {', '.join(c['cases'])}"
-                          for c in result["candidates"]])
+    grant.record(
+        result_count=len(result["candidates"]),
+        params={"cases_file": str(cases), "scenes": len(scenes), "min_cases": min_cases},
+    )
+    _out(
+        result,
+        format,
+        [
+            f"{c['plate']:<14} {c['n_cases']} cases: {', '.join(c['cases'])}"
+            for c in result["candidates"]
+        ],
+    )
 
 
 @app.command("trajectory")
 def trajectory(
-    plate: Annotated[str, typer.Argument()], start: Start, end: End,
-    paths: Annotated[bool, typer.Option("--paths/--no-paths", help="infer road paths between reads")] = True,
-    case: CaseId = None, purpose: PurposeOpt = None, as_user: AsUser = None,
-    engine: EngineOpt = "duckdb", format: FormatOpt = "table",
+    plate: Annotated[str, typer.Argument()],
+    start: Start,
+    end: End,
+    paths: Annotated[
+        bool, typer.Option("--paths/--no-paths", help="infer road paths between reads")
+    ] = True,
+    case: CaseId = None,
+    purpose: PurposeOpt = None,
+    as_user: AsUser = None,
+    engine: EngineOpt = "duckdb",
+    format: FormatOpt = "table",
 ) -> None:
     """A vehicle's reads in order, likely road path, last seen and likely next cameras."""
     settings = get_settings()
@@ -202,13 +293,25 @@ def trajectory(
     grant = _grant(db, as_user, "anpr.trajectory", case, purpose)
     city = _city(settings) if paths else None
     p = normalize_plate(plate)
-    result = analysis.trajectory(_engine(engine, settings), plate=p, t0_us=_us(start, "start"),
-                                 t1_us=_us(end, "end"), paths=paths, city=city,
-                                 cameras=service.cameras(db) if city is not None else None)
+    result = analysis.trajectory(
+        _engine(engine, settings),
+        plate=p,
+        t0_us=_us(start, "start"),
+        t1_us=_us(end, "end"),
+        paths=paths,
+        city=city,
+        cameras=service.cameras(db) if city is not None else None,
+    )
     grant.record(result_count=len(result["reads"]), params={"plate": p, "start": start, "end": end})
-    _out(result, format, [f"{r['ts']}  {r['lat']:.5f},{r['lon']:.5f}  {r['camera_id'] or ''}"
-                          for r in result["reads"]] + [f"last seen: {result['last_seen']}",
-                                                       f"likely next: {result['likely_next']}"])
+    _out(
+        result,
+        format,
+        [
+            f"{r['ts']}  {r['lat']:.5f},{r['lon']:.5f}  {r['camera_id'] or ''}"
+            for r in result["reads"]
+        ]
+        + [f"last seen: {result['last_seen']}", f"likely next: {result['likely_next']}"],
+    )
 
 
 def _city(settings: Any) -> Any:
@@ -223,45 +326,90 @@ def _city(settings: Any) -> Any:
 
 @app.command("convoy")
 def convoy(
-    plate: Annotated[str, typer.Argument()], start: Start, end: End,
-    max_gap_s: Annotated[float, typer.Option(help="seconds either side of the target's read")] = 60.0,
+    plate: Annotated[str, typer.Argument()],
+    start: Start,
+    end: End,
+    max_gap_s: Annotated[
+        float, typer.Option(help="seconds either side of the target's read")
+    ] = 60.0,
     min_cameras: Annotated[int, typer.Option(help="distinct cameras shared with the target")] = 3,
-    case: CaseId = None, purpose: PurposeOpt = None, as_user: AsUser = None,
-    engine: EngineOpt = "duckdb", format: FormatOpt = "table",
+    case: CaseId = None,
+    purpose: PurposeOpt = None,
+    as_user: AsUser = None,
+    engine: EngineOpt = "duckdb",
+    format: FormatOpt = "table",
 ) -> None:
     """Convoy: vehicles repeatedly read with the target within a short interval at several cameras."""
     settings = get_settings()
     db = open_db()
     grant = _grant(db, as_user, "anpr.convoy", case, purpose)
     p = normalize_plate(plate)
-    result = analysis.convoy(_engine(engine, settings), plate=p, t0_us=_us(start, "start"),
-                             t1_us=_us(end, "end"), max_gap_s=max_gap_s, min_cameras=min_cameras)
-    grant.record(result_count=len(result["candidates"]), params={"plate": p, "start": start, "end": end,
-                                                                 "max_gap_s": max_gap_s, "min_cameras": min_cameras})
-    _out(result, format, [f"{c['plate']:<14} {c['cameras']} cameras, {c['co_reads']} co-reads"
-                          for c in result["candidates"]])
+    result = analysis.convoy(
+        _engine(engine, settings),
+        plate=p,
+        t0_us=_us(start, "start"),
+        t1_us=_us(end, "end"),
+        max_gap_s=max_gap_s,
+        min_cameras=min_cameras,
+    )
+    grant.record(
+        result_count=len(result["candidates"]),
+        params={
+            "plate": p,
+            "start": start,
+            "end": end,
+            "max_gap_s": max_gap_s,
+            "min_cameras": min_cameras,
+        },
+    )
+    _out(
+        result,
+        format,
+        [
+            f"{c['plate']:<14} {c['cameras']} cameras, {c['co_reads']} co-reads"
+            for c in result["candidates"]
+        ],
+    )
 
 
 @app.command("cloned")
 def cloned(
-    start: Start, end: End,
+    start: Start,
+    end: End,
     plate: Annotated[str | None, typer.Option(help="only this plate")] = None,
     max_speed_kmh: Annotated[float, typer.Option(help="faster than this is impossible")] = 250.0,
     min_distance_km: Annotated[float, typer.Option(help="ignore pairs closer than this")] = 1.0,
-    case: CaseId = None, purpose: PurposeOpt = None, as_user: AsUser = None,
-    engine: EngineOpt = "duckdb", format: FormatOpt = "table",
+    case: CaseId = None,
+    purpose: PurposeOpt = None,
+    as_user: AsUser = None,
+    engine: EngineOpt = "duckdb",
+    format: FormatOpt = "table",
 ) -> None:
     """Cloned plates: the same plate at two places too far apart for the time between them."""
     settings = get_settings()
     db = open_db()
     grant = _grant(db, as_user, "anpr.cloned", case, purpose)
     p = normalize_plate(plate) if plate else None
-    result = analysis.cloned(_engine(engine, settings), t0_us=_us(start, "start"), t1_us=_us(end, "end"),
-                             plate=p, max_speed_kmh=max_speed_kmh, min_distance_km=min_distance_km)
-    grant.record(result_count=len(result["candidates"]), params={"plate": p, "start": start, "end": end,
-                                                                 "max_speed_kmh": max_speed_kmh})
-    _out(result, format, [f"{c['plate']:<14} {c['impossible_pairs']} impossible pairs"
-                          for c in result["candidates"]])
+    result = analysis.cloned(
+        _engine(engine, settings),
+        t0_us=_us(start, "start"),
+        t1_us=_us(end, "end"),
+        plate=p,
+        max_speed_kmh=max_speed_kmh,
+        min_distance_km=min_distance_km,
+    )
+    grant.record(
+        result_count=len(result["candidates"]),
+        params={"plate": p, "start": start, "end": end, "max_speed_kmh": max_speed_kmh},
+    )
+    _out(
+        result,
+        format,
+        [
+            f"{c['plate']:<14} {c['impossible_pairs']} impossible pairs"
+            for c in result["candidates"]
+        ],
+    )
 
 
 @app.command("person-vehicles")
@@ -270,64 +418,106 @@ def person_vehicles(
     days: Annotated[float, typer.Option("--days")] = 9.0,
     start: Annotated[str | None, typer.Option("--start")] = None,
     end: Annotated[str | None, typer.Option("--end")] = None,
-    case: CaseId = None, purpose: PurposeOpt = None, as_user: AsUser = None,
-    engine: EngineOpt = "duckdb", format: FormatOpt = "table",
+    case: CaseId = None,
+    purpose: PurposeOpt = None,
+    as_user: AsUser = None,
+    engine: EngineOpt = "duckdb",
+    format: FormatOpt = "table",
 ) -> None:
     """One person, many vehicles: people linked to at least N distinct vehicles within D days."""
     settings = get_settings()
     db = open_db()
     grant = _grant(db, as_user, "anpr.person_links", case, purpose)
     result = analysis.person_many_vehicles(
-        _engine(engine, settings), min_vehicles=min_vehicles, days=days,
-        t0_us=_us(start, "start") if start else None, t1_us=_us(end, "end") if end else None)
-    grant.record(result_count=len(result["people"]), params={"min_vehicles": min_vehicles, "days": days})
-    _out(result, format, [f"{p['person_id']:<16} {p['vehicles']} vehicles from {p['window_start']}: "
-                          f"{', '.join(p['plates'])}" for p in result["people"]])
+        _engine(engine, settings),
+        min_vehicles=min_vehicles,
+        days=days,
+        t0_us=_us(start, "start") if start else None,
+        t1_us=_us(end, "end") if end else None,
+    )
+    grant.record(
+        result_count=len(result["people"]), params={"min_vehicles": min_vehicles, "days": days}
+    )
+    _out(
+        result,
+        format,
+        [
+            f"{p['person_id']:<16} {p['vehicles']} vehicles from {p['window_start']}: "
+            f"{', '.join(p['plates'])}"
+            for p in result["people"]
+        ],
+    )
 
 
 # --- hotlists, cameras, links ---------------------------------------------------------------------
+
 
 @hotlist_app.command("add")
 def hotlist_add(
     plate: Annotated[str, typer.Argument()],
     reason: Annotated[str, typer.Option(help="why the vehicle is listed")],
-    list_name: Annotated[str, typer.Option("--list", help="stolen, stolen_tag, wanted, ...")] = "wanted",
+    list_name: Annotated[
+        str, typer.Option("--list", help="stolen, stolen_tag, wanted, ...")
+    ] = "wanted",
     expires: Annotated[str | None, typer.Option(help="expiry, ISO 8601 with offset")] = None,
-    as_user: AsUser = None, format: FormatOpt = "table",
+    as_user: AsUser = None,
+    format: FormatOpt = "table",
 ) -> None:
     """Add one plate or tag to a hotlist."""
     db = open_db()
     p = cli_principal(db, as_user, HOTLIST_EDITORS, resource="anpr.hotlist")
-    added = service.add_hotlist(db, [{"plate": plate, "reason": reason, "list": list_name, "expires_at": expires}],
-                                actor=p.username, role=p.role.value)
+    added = service.add_hotlist(
+        db,
+        [{"plate": plate, "reason": reason, "list": list_name, "expires_at": expires}],
+        actor=p.username,
+        role=p.role.value,
+    )
     _out({"added": added}, format, [f"added #{a['id']} {a['plate']} ({a['list']})" for a in added])
 
 
 @hotlist_app.command("import")
-def hotlist_import(path: Annotated[Path, typer.Argument(help="watchlist CSV: plate, reason, list, expires_at")],
-                   as_user: AsUser = None, format: FormatOpt = "table") -> None:
+def hotlist_import(
+    path: Annotated[Path, typer.Argument(help="watchlist CSV: plate, reason, list, expires_at")],
+    as_user: AsUser = None,
+    format: FormatOpt = "table",
+) -> None:
     """Add every row of a watchlist CSV to the hotlists."""
     db = open_db()
     p = cli_principal(db, as_user, HOTLIST_EDITORS, resource="anpr.hotlist")
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         if "plate" not in (reader.fieldnames or []):
-            raise BadInput(f"{path}: wrong columns: missing plate", detail={"line": 1, "field": "plate"})
+            raise BadInput(
+                f"{path}: wrong columns: missing plate", detail={"line": 1, "field": "plate"}
+            )
         added = service.add_hotlist(db, list(reader), actor=p.username, role=p.role.value)
     _out({"added": len(added)}, format, [f"added {len(added)} hotlist entries"])
 
 
 @hotlist_app.command("list")
-def hotlist_list(case: CaseId = None, purpose: PurposeOpt = None, as_user: AsUser = None,
-                 format: FormatOpt = "table") -> None:
+def hotlist_list(
+    case: CaseId = None,
+    purpose: PurposeOpt = None,
+    as_user: AsUser = None,
+    format: FormatOpt = "table",
+) -> None:
     """The active hotlist entries (personal data: needs case and purpose)."""
     db = open_db()
-    grant = cli_grant(db, as_user, HOTLIST_EDITORS + (Role.dispatcher, Role.patrol), resource="anpr.hotlist",
-                      case_id=case, purpose=purpose)
+    grant = cli_grant(
+        db,
+        as_user,
+        (*HOTLIST_EDITORS, Role.dispatcher, Role.patrol),
+        resource="anpr.hotlist",
+        case_id=case,
+        purpose=purpose,
+    )
     entries = service.list_hotlist(db)
     grant.record(result_count=len(entries))
-    _out({"entries": entries}, format, [f"#{e['id']} {e['plate']:<14} {e['list']:<10} {e['reason']}"
-                                        for e in entries])
+    _out(
+        {"entries": entries},
+        format,
+        [f"#{e['id']} {e['plate']:<14} {e['list']:<10} {e['reason']}" for e in entries],
+    )
 
 
 @hotlist_app.command("remove")
@@ -340,27 +530,39 @@ def hotlist_remove(entry_id: Annotated[int, typer.Argument()], as_user: AsUser =
 
 
 @cameras_app.command("import")
-def cameras_import(path: Annotated[Path, typer.Argument(help="CSV: camera_id, lat, lon, name, kind")],
-                   as_user: AsUser = None) -> None:
+def cameras_import(
+    path: Annotated[Path, typer.Argument(help="CSV: camera_id, lat, lon, name, kind")],
+    as_user: AsUser = None,
+) -> None:
     """Add or update readers and their positions."""
     db = open_db()
     p = cli_principal(db, as_user, (Role.admin, Role.supervisor), resource="anpr.cameras")
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        n = service.upsert_cameras(db, list(csv.DictReader(fh)), actor=p.username, role=p.role.value)
+        n = service.upsert_cameras(
+            db, list(csv.DictReader(fh)), actor=p.username, role=p.role.value
+        )
     typer.echo(f"{n} cameras")
 
 
 @links_app.command("import")
-def links_import(path: Annotated[Path, typer.Argument(help="links.csv: person_id, plate, ts, source")],
-                 as_user: AsUser = None, format: FormatOpt = "table") -> None:
+def links_import(
+    path: Annotated[Path, typer.Argument(help="links.csv: person_id, plate, ts, source")],
+    as_user: AsUser = None,
+    format: FormatOpt = "table",
+) -> None:
     """Import person–vehicle links (audited as a collection)."""
     settings = get_settings()
     db = open_db()
     p = cli_principal(db, as_user, INGEST_ROLES, resource="anpr.links")
-    result = service.import_links(db=db, wh=service.warehouse(settings), path=path, actor=p.username,
-                                  role=p.role.value)
-    _out(result, format, [f"stored {result['stored']}, rejected {result['rejected']}"] +
-         [f"  line {r['line']}: {r['field']}: {r['reason']}" for r in result["rejects"][:50]])
+    result = service.import_links(
+        db=db, wh=service.warehouse(settings), path=path, actor=p.username, role=p.role.value
+    )
+    _out(
+        result,
+        format,
+        [f"stored {result['stored']}, rejected {result['rejected']}"]
+        + [f"  line {r['line']}: {r['field']}: {r['reason']}" for r in result["rejects"][:50]],
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

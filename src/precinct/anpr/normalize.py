@@ -16,10 +16,7 @@ import pyarrow.compute as pc
 MAX_PLATE_LENGTH = 32
 
 # Separators people and readers put inside plates, after NFKC (which already maps ＿－．　 etc.).
-_DROP = set(
-    " .-·・‧•∙⋅。"
-    "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fb\u00a0\u3000"
-)
+_DROP = set(" .-·・‧•∙⋅。\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fb\u00a0\u3000")
 
 
 @lru_cache(maxsize=1 << 18)
@@ -28,7 +25,8 @@ def normalize_plate(raw: str) -> str:
     text = raw
     for _ in range(4):  # upper-casing or dropping may un-normalise; repeat to a fixed point
         cleaned = "".join(
-            ch for ch in unicodedata.normalize("NFKC", text).upper()
+            ch
+            for ch in unicodedata.normalize("NFKC", text).upper()
             if ch not in _DROP and not ch.isspace() and unicodedata.category(ch)[0] != "C"
         )
         if cleaned == text:

@@ -37,17 +37,19 @@ MAX_ID_LENGTH = 128
 MAX_REJECT_DETAILS = 1000
 DEFAULT_CHUNK_ROWS = 1_000_000
 
-CANONICAL = pa.schema([
-    ("plate", pa.string()),
-    ("ts_us", pa.int64()),
-    ("lat", pa.float64()),
-    ("lon", pa.float64()),
-    ("camera_id", pa.string()),
-    ("read_id", pa.string()),
-    ("kind", pa.string()),
-    ("confidence", pa.float32()),
-    ("line", pa.int64()),
-])
+CANONICAL = pa.schema(
+    [
+        ("plate", pa.string()),
+        ("ts_us", pa.int64()),
+        ("lat", pa.float64()),
+        ("lon", pa.float64()),
+        ("camera_id", pa.string()),
+        ("read_id", pa.string()),
+        ("kind", pa.string()),
+        ("confidence", pa.float32()),
+        ("line", pa.int64()),
+    ]
+)
 TS_TYPE = pa.timestamp("us", tz="UTC")
 
 
@@ -91,6 +93,7 @@ class Rejects:
 
 # --- column headers ----------------------------------------------------------------------------
 
+
 def check_header(names: list[str], *, where: str = "line 1") -> dict[str, str]:
     """Map the source's column names to ours; raise BadInput naming what is wrong."""
     mapping: dict[str, str] = {}
@@ -98,34 +101,42 @@ def check_header(names: list[str], *, where: str = "line 1") -> dict[str, str]:
         key = str(raw).strip().lstrip("\ufeff").lower()
         if key in COLUMNS:
             if key in mapping.values():
-                raise BadInput(f"wrong columns: {key!r} appears twice ({where})",
-                               detail={"line": 1, "field": key, "found": names})
+                raise BadInput(
+                    f"wrong columns: {key!r} appears twice ({where})",
+                    detail={"line": 1, "field": key, "found": names},
+                )
             mapping[str(raw)] = key
     present = set(mapping.values())
     missing = [c for c in REQUIRED if c not in present]
     if missing:
-        raise BadInput(f"wrong columns: missing {', '.join(missing)} ({where}); "
-                       f"expected {', '.join(COLUMNS)}",
-                       detail={"line": 1, "field": missing[0], "missing": missing, "found": names})
+        raise BadInput(
+            f"wrong columns: missing {', '.join(missing)} ({where}); expected {', '.join(COLUMNS)}",
+            detail={"line": 1, "field": missing[0], "missing": missing, "found": names},
+        )
     if ("lat" in present) != ("lon" in present):
-        raise BadInput(f"wrong columns: lat and lon go together ({where})",
-                       detail={"line": 1, "field": "lat" if "lon" in present else "lon", "found": names})
+        raise BadInput(
+            f"wrong columns: lat and lon go together ({where})",
+            detail={"line": 1, "field": "lat" if "lon" in present else "lon", "found": names},
+        )
     if "lat" not in present and "camera_id" not in present:
-        raise BadInput(f"wrong columns: need lat and lon, or camera_id of a known camera ({where})",
-                       detail={"line": 1, "field": "lat", "found": names})
+        raise BadInput(
+            f"wrong columns: need lat and lon, or camera_id of a known camera ({where})",
+            detail={"line": 1, "field": "lat", "found": names},
+        )
     return mapping
 
 
 # --- CSV ---------------------------------------------------------------------------------------
 
+
 class _NeedSlowPath(Exception):
     pass
 
 
-def _csv_source(source: Path | bytes) -> io.BufferedIOBase:
+def _csv_source(source: Path | bytes) -> io.BufferedReader | io.BytesIO:
     if isinstance(source, bytes | bytearray | memoryview):
         return io.BytesIO(bytes(source))
-    return open(source, "rb")  # noqa: SIM115 - closed by the caller
+    return open(source, "rb")
 
 
 def _read_header(source: Path | bytes) -> tuple[list[str], int]:
@@ -133,12 +144,16 @@ def _read_header(source: Path | bytes) -> tuple[list[str], int]:
     with _csv_source(source) as fh:
         first = fh.readline()
     if not first.strip():
-        raise BadInput("empty file: expected a header line naming the columns",
-                       detail={"line": 1, "field": "header"})
+        raise BadInput(
+            "empty file: expected a header line naming the columns",
+            detail={"line": 1, "field": "header"},
+        )
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BadInput("the header line is not valid UTF-8", detail={"line": 1, "field": "header"}) from None
+        raise BadInput(
+            "the header line is not valid UTF-8", detail={"line": 1, "field": "header"}
+        ) from None
     names = next(csv.reader([text.rstrip("\r\n")]))
     return names, len(first)
 
@@ -160,16 +175,21 @@ def iter_csv(source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> I
 
     block = 1 << 24
     read_opts = pcsv.ReadOptions(block_size=block, use_threads=True)
-    parse_opts = pcsv.ParseOptions(invalid_row_handler=_invalid, newlines_in_values=False,
-                                   ignore_empty_lines=False)
-    convert_opts = pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                       include_columns=list(mapping), strings_can_be_null=False,
-                                       quoted_strings_can_be_null=False)
+    parse_opts = pcsv.ParseOptions(
+        invalid_row_handler=_invalid, newlines_in_values=False, ignore_empty_lines=False
+    )
+    convert_opts = pcsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        include_columns=list(mapping),
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
     line = 2
     with _csv_source(source) as fh:
         try:
-            reader = pcsv.open_csv(fh, read_options=read_opts, parse_options=parse_opts,
-                                   convert_options=convert_opts)
+            reader = pcsv.open_csv(
+                fh, read_options=read_opts, parse_options=parse_opts, convert_options=convert_opts
+            )
             pending: list[pa.RecordBatch] = []
             pending_rows = 0
             for batch in reader:
@@ -185,13 +205,19 @@ def iter_csv(source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> I
             raise _NeedSlowPath from exc
 
 
-def _chunk_from_batches(batches: list[pa.RecordBatch], mapping: dict[str, str], first_line: int) -> RawChunk:
+def _chunk_from_batches(
+    batches: list[pa.RecordBatch], mapping: dict[str, str], first_line: int
+) -> RawChunk:
     table = pa.Table.from_batches(batches)
-    cols = {mapping[n]: table.column(n).combine_chunks() for n in table.column_names if n in mapping}
+    cols = {
+        mapping[n]: table.column(n).combine_chunks() for n in table.column_names if n in mapping
+    }
     return RawChunk(cols, np.arange(first_line, first_line + table.num_rows, dtype=np.int64))
 
 
-def iter_csv_slow(source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[RawChunk]:
+def iter_csv_slow(
+    source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Iterator[RawChunk]:
     """Exact, line-by-line CSV reading (quoted newlines, ragged rows, bad UTF-8 reported per row)."""
     with _csv_source(source) as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
@@ -199,10 +225,14 @@ def iter_csv_slow(source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS)
         try:
             names = next(reader)
         except StopIteration:
-            raise BadInput("empty file: expected a header line naming the columns",
-                           detail={"line": 1, "field": "header"}) from None
+            raise BadInput(
+                "empty file: expected a header line naming the columns",
+                detail={"line": 1, "field": "header"},
+            ) from None
         except csv.Error as exc:
-            raise BadInput(f"the header line is not valid CSV: {exc}", detail={"line": 1, "field": "header"}) from None
+            raise BadInput(
+                f"the header line is not valid CSV: {exc}", detail={"line": 1, "field": "header"}
+            ) from None
         mapping = check_header(names)
         positions = {i: mapping[n] for i, n in enumerate(names) if n in mapping}
         width = len(names)
@@ -221,10 +251,7 @@ def iter_csv_slow(source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS)
                 continue
             here, start = start, reader.line_num + 1
             if len(row) != width:
-                if not row or row == [""]:
-                    reason = "blank line"
-                else:
-                    reason = f"expected {width} fields, found {len(row)}"
+                reason = "blank line" if not row or row == [""] else f"expected {width} fields, found {len(row)}"
                 rejects.append(Reject(here, "row", reason))
                 continue
             if any(_has_surrogates(v) for v in row):
@@ -248,13 +275,23 @@ def _has_surrogates(value: str) -> bool:
     return False
 
 
-def _raw_from_lists(cols: dict[str, list[Any]], lines: list[int], rejects: list[Reject]) -> RawChunk:
-    return RawChunk({k: pa.array(v, type=pa.string()) for k, v in cols.items()},
-                    np.asarray(lines, dtype=np.int64), list(rejects))
+def _raw_from_lists(
+    cols: dict[str, list[Any]], lines: list[int], rejects: list[Reject]
+) -> RawChunk:
+    return RawChunk(
+        {k: pa.array(v, type=pa.string()) for k, v in cols.items()},
+        np.asarray(lines, dtype=np.int64),
+        list(rejects),
+    )
 
 
-def read_csv_chunks(source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                    consume: Callable[[RawChunk], None], restart: Callable[[], None]) -> None:
+def read_csv_chunks(
+    source: Path | bytes,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    consume: Callable[[RawChunk], None],
+    restart: Callable[[], None],
+) -> None:
     """Feed every chunk to ``consume``; if the fast path gives up, call ``restart`` and re-read."""
     try:
         for chunk in iter_csv(source, chunk_rows=chunk_rows):
@@ -275,13 +312,16 @@ def parse_csv(data: bytes) -> list[RawChunk]:
 
 # --- Parquet and Arrow -------------------------------------------------------------------------
 
+
 def iter_parquet(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[RawChunk]:
     """Chunks of a Parquet file; a truncated or corrupt file raises BadInput naming the row."""
     try:
         pf = pq.ParquetFile(str(path))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise BadInput(f"not a readable Parquet file (truncated or corrupt): {_first_line(exc)}",
-                       detail={"file": str(path), "row": 0, "field": "file"}) from None
+        raise BadInput(
+            f"not a readable Parquet file (truncated or corrupt): {_first_line(exc)}",
+            detail={"file": str(path), "row": 0, "field": "file"},
+        ) from None
     names = pf.schema_arrow.names
     mapping = check_header(names, where="Parquet schema")
     row = 1
@@ -291,8 +331,11 @@ def iter_parquet(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterato
             yield RawChunk(cols, np.arange(row, row + batch.num_rows, dtype=np.int64))
             row += batch.num_rows
     except (pa.ArrowInvalid, OSError) as exc:
-        raise BadInput(f"Parquet file unreadable after row {row - 1} (truncated or corrupt): "
-                       f"{_first_line(exc)}", detail={"file": str(path), "row": row, "field": "file"}) from None
+        raise BadInput(
+            f"Parquet file unreadable after row {row - 1} (truncated or corrupt): "
+            f"{_first_line(exc)}",
+            detail={"file": str(path), "row": row, "field": "file"},
+        ) from None
 
 
 def parse_arrow_ipc(data: bytes) -> list[RawChunk]:
@@ -303,10 +346,14 @@ def parse_arrow_ipc(data: bytes) -> list[RawChunk]:
         except pa.ArrowInvalid:
             table = pa.ipc.open_file(pa.BufferReader(data)).read_all()
     except (pa.ArrowInvalid, OSError) as exc:
-        raise BadInput(f"body is not an Arrow IPC stream or file: {_first_line(exc)}",
-                       detail={"row": 0, "field": "body"}) from None
+        raise BadInput(
+            f"body is not an Arrow IPC stream or file: {_first_line(exc)}",
+            detail={"row": 0, "field": "body"},
+        ) from None
     mapping = check_header(table.column_names, where="Arrow schema")
-    cols = {mapping[n]: table.column(n).combine_chunks() for n in table.column_names if n in mapping}
+    cols = {
+        mapping[n]: table.column(n).combine_chunks() for n in table.column_names if n in mapping
+    }
     return [RawChunk(cols, np.arange(1, table.num_rows + 1, dtype=np.int64))]
 
 
@@ -316,15 +363,23 @@ def _first_line(exc: BaseException) -> str:
 
 # --- JSON --------------------------------------------------------------------------------------
 
+
 def parse_json(data: bytes) -> list[RawChunk]:
     """A JSON batch: ``{"reads": [{...}, ...]}`` or a bare list. Items are numbered from 1."""
     try:
-        doc = json.loads(codecs.decode(data, "utf-8-sig") if isinstance(data, bytes | bytearray) else data)
+        doc = json.loads(
+            codecs.decode(data, "utf-8-sig") if isinstance(data, bytes | bytearray) else data
+        )
     except (UnicodeDecodeError, ValueError) as exc:
-        raise BadInput(f"body is not valid JSON: {exc}", detail={"item": 0, "field": "body"}) from None
+        raise BadInput(
+            f"body is not valid JSON: {exc}", detail={"item": 0, "field": "body"}
+        ) from None
     items = doc.get("reads") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
-        raise BadInput('expected a JSON list of reads or {"reads": [...]}', detail={"item": 0, "field": "reads"})
+        raise BadInput(
+            'expected a JSON list of reads or {"reads": [...]}',
+            detail={"item": 0, "field": "reads"},
+        )
     cols: dict[str, list[str | None]] = {c: [] for c in COLUMNS}
     lines: list[int] = []
     rejects: list[Reject] = []
@@ -341,7 +396,9 @@ def parse_json(data: bytes) -> list[RawChunk]:
             elif isinstance(value, bool) or not isinstance(value, str | int | float):
                 problem = (name, f"{name} must be a string or a number, not {type(value).__name__}")
                 break
-            elif name in ("plate", "ts", "camera_id", "read_id", "kind") and isinstance(value, float):
+            elif name in ("plate", "ts", "camera_id", "read_id", "kind") and isinstance(
+                value, float
+            ):
                 problem = (name, f"{name} must be a string")
                 break
             else:
@@ -363,10 +420,14 @@ def parse_json(data: bytes) -> list[RawChunk]:
 
 # --- validation --------------------------------------------------------------------------------
 
+
 def _as_string(arr: pa.Array) -> pa.Array:
     if not pa.types.is_string(arr.type):
-        if pa.types.is_large_string(arr.type) or pa.types.is_dictionary(arr.type) or \
-                pa.types.is_integer(arr.type):
+        if (
+            pa.types.is_large_string(arr.type)
+            or pa.types.is_dictionary(arr.type)
+            or pa.types.is_integer(arr.type)
+        ):
             arr = arr.cast(pa.string())
         elif pa.types.is_null(arr.type):
             arr = pa.nulls(len(arr), pa.string())
@@ -391,7 +452,11 @@ def _bisect_cast(arr: pa.Array, to: pa.DataType) -> tuple[pa.Array, np.ndarray]:
 
 
 def _to_float(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_decimal(arr.type):
+    if (
+        pa.types.is_floating(arr.type)
+        or pa.types.is_integer(arr.type)
+        or pa.types.is_decimal(arr.type)
+    ):
         return arr.cast(pa.float64()), np.zeros(len(arr), dtype=bool)
     return _bisect_cast(_as_string(arr), pa.float64())
 
@@ -401,8 +466,11 @@ def _to_ts(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
         if arr.type.tz is None:  # naive Parquet timestamps are taken as UTC
             arr = pc.assume_timezone(arr, "UTC")
         return arr.cast(TS_TYPE), np.zeros(len(arr), dtype=bool)
-    if pa.types.is_date(arr.type) or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
-                                          or pa.types.is_dictionary(arr.type)):
+    if pa.types.is_date(arr.type) or not (
+        pa.types.is_string(arr.type)
+        or pa.types.is_large_string(arr.type)
+        or pa.types.is_dictionary(arr.type)
+    ):
         return pa.nulls(len(arr), TS_TYPE), pc.is_valid(arr).to_numpy(zero_copy_only=False)
     return _bisect_cast(_as_string(arr), TS_TYPE)
 
@@ -411,7 +479,9 @@ def _mask(arr: pa.Array) -> np.ndarray:
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def validate(chunk: RawChunk, *, cameras: dict[str, tuple[float, float]] | None = None) -> tuple[pa.Table, list[Reject]]:
+def validate(
+    chunk: RawChunk, *, cameras: dict[str, tuple[float, float]] | None = None
+) -> tuple[pa.Table, list[Reject]]:
     """The chunk's valid rows in :data:`CANONICAL` form, and a Reject for each other row.
 
     ``cameras`` (camera_id -> (lat, lon)) fills in positions for rows that name a known camera
@@ -438,10 +508,16 @@ def validate(chunk: RawChunk, *, cameras: dict[str, tuple[float, float]] | None 
     plate = normalize_array(plate_raw)
     lens = pc.utf8_length(plate)
     flag(_mask(pc.is_null(plate_raw)), "plate", "empty plate")
-    flag(_mask(pc.fill_null(pc.equal(lens, 0), True)), "plate",
-         "plate has no letters or digits after normalisation")
-    flag(_mask(pc.fill_null(pc.greater(lens, MAX_PLATE_LENGTH), False)), "plate",
-         f"plate longer than {MAX_PLATE_LENGTH} characters")
+    flag(
+        _mask(pc.fill_null(pc.equal(lens, 0), True)),
+        "plate",
+        "plate has no letters or digits after normalisation",
+    )
+    flag(
+        _mask(pc.fill_null(pc.greater(lens, MAX_PLATE_LENGTH), False)),
+        "plate",
+        f"plate longer than {MAX_PLATE_LENGTH} characters",
+    )
 
     ts_in = cols.get("ts", nulls_s)
     ts, ts_bad = _to_ts(ts_in if not pa.types.is_null(ts_in.type) else nulls_s)
@@ -449,11 +525,17 @@ def validate(chunk: RawChunk, *, cameras: dict[str, tuple[float, float]] | None 
     flag(ts_bad, "ts", "ts is not an ISO 8601 time with an offset (e.g. 2026-05-01T08:30:00+08:00)")
 
     camera_id = _as_string(cols.get("camera_id", nulls_s))
-    flag(_mask(pc.fill_null(pc.greater(pc.utf8_length(camera_id), MAX_ID_LENGTH), False)),
-         "camera_id", f"camera_id longer than {MAX_ID_LENGTH} characters")
+    flag(
+        _mask(pc.fill_null(pc.greater(pc.utf8_length(camera_id), MAX_ID_LENGTH), False)),
+        "camera_id",
+        f"camera_id longer than {MAX_ID_LENGTH} characters",
+    )
     read_id = _as_string(cols.get("read_id", nulls_s))
-    flag(_mask(pc.fill_null(pc.greater(pc.utf8_length(read_id), MAX_ID_LENGTH), False)),
-         "read_id", f"read_id longer than {MAX_ID_LENGTH} characters")
+    flag(
+        _mask(pc.fill_null(pc.greater(pc.utf8_length(read_id), MAX_ID_LENGTH), False)),
+        "read_id",
+        f"read_id longer than {MAX_ID_LENGTH} characters",
+    )
 
     lat, lat_bad = _to_float(cols.get("lat", pa.nulls(n, pa.float64())))
     lon, lon_bad = _to_float(cols.get("lon", pa.nulls(n, pa.float64())))
@@ -461,12 +543,24 @@ def validate(chunk: RawChunk, *, cameras: dict[str, tuple[float, float]] | None 
     flag(lon_bad, "lon", "lon is not a number")
     lat_np = lat.to_numpy(zero_copy_only=False).astype(np.float64)
     lon_np = lon.to_numpy(zero_copy_only=False).astype(np.float64)
-    lat_null, lon_null = np.isnan(lat_np) & _mask(pc.is_null(lat)), np.isnan(lon_np) & _mask(pc.is_null(lon))
+    lat_null, lon_null = (
+        np.isnan(lat_np) & _mask(pc.is_null(lat)),
+        np.isnan(lon_np) & _mask(pc.is_null(lon)),
+    )
     with np.errstate(invalid="ignore"):
-        flag(~lat_null & ~((lat_np >= -90.0) & (lat_np <= 90.0)), "lat", "lat out of range (-90..90)")
-        flag(~lon_null & ~((lon_np >= -180.0) & (lon_np <= 180.0)), "lon", "lon out of range (-180..180)")
-    flag(lat_null != lon_null, "lat" if bool((lat_null & ~lon_null).any()) else "lon",
-         "lat and lon go together")
+        flag(
+            ~lat_null & ~((lat_np >= -90.0) & (lat_np <= 90.0)), "lat", "lat out of range (-90..90)"
+        )
+        flag(
+            ~lon_null & ~((lon_np >= -180.0) & (lon_np <= 180.0)),
+            "lon",
+            "lon out of range (-180..180)",
+        )
+    flag(
+        lat_null != lon_null,
+        "lat" if bool((lat_null & ~lon_null).any()) else "lon",
+        "lat and lon go together",
+    )
     no_pos = lat_null & lon_null
     if no_pos.any():
         cam_np = np.asarray(camera_id.to_numpy(zero_copy_only=False), dtype=object)
@@ -477,7 +571,11 @@ def validate(chunk: RawChunk, *, cameras: dict[str, tuple[float, float]] | None 
                 lat_np[i], lon_np[i] = pos
         still = no_pos & np.isnan(lat_np)
         flag(still & _mask(pc.is_null(camera_id)), "lat", "no lat/lon and no camera_id")
-        flag(still, "camera_id", lambda i: f"no lat/lon and camera {cam_np[i]!r} is not a known camera")
+        flag(
+            still,
+            "camera_id",
+            lambda i: f"no lat/lon and camera {cam_np[i]!r} is not a known camera",
+        )
 
     kind = _as_string(cols.get("kind", nulls_s))
     kind = pc.fill_null(pc.utf8_lower(kind), "plate")
@@ -488,20 +586,27 @@ def validate(chunk: RawChunk, *, cameras: dict[str, tuple[float, float]] | None 
     conf_np = conf.to_numpy(zero_copy_only=False).astype(np.float64)
     conf_null = _mask(pc.is_null(conf))
     with np.errstate(invalid="ignore"):
-        flag(~conf_null & ~((conf_np >= 0.0) & (conf_np <= 1.0)), "confidence", "confidence out of range (0..1)")
+        flag(
+            ~conf_null & ~((conf_np >= 0.0) & (conf_np <= 1.0)),
+            "confidence",
+            "confidence out of range (0..1)",
+        )
 
     keep = ~bad
-    table = pa.table({
-        "plate": plate,
-        "ts_us": ts.cast(pa.int64()),
-        "lat": pa.array(lat_np, type=pa.float64()),
-        "lon": pa.array(lon_np, type=pa.float64()),
-        "camera_id": camera_id,
-        "read_id": read_id,
-        "kind": kind,
-        "confidence": pa.array(conf_np, type=pa.float64(), mask=conf_null).cast(pa.float32()),
-        "line": pa.array(chunk.lines, type=pa.int64()),
-    }, schema=CANONICAL)
+    table = pa.table(
+        {
+            "plate": plate,
+            "ts_us": ts.cast(pa.int64()),
+            "lat": pa.array(lat_np, type=pa.float64()),
+            "lon": pa.array(lon_np, type=pa.float64()),
+            "camera_id": camera_id,
+            "read_id": read_id,
+            "kind": kind,
+            "confidence": pa.array(conf_np, type=pa.float64(), mask=conf_null).cast(pa.float32()),
+            "line": pa.array(chunk.lines, type=pa.int64()),
+        },
+        schema=CANONICAL,
+    )
     if bad.any():
         table = table.filter(pa.array(keep))
     lines = chunk.lines

@@ -65,6 +65,7 @@ class SparkQueryEngine:
 
 # --- SQL fragments -----------------------------------------------------------------------------
 
+
 def lit(value: str) -> str:
     """A SQL string literal (single quotes doubled; backslashes are plain in both engines'
     standard mode, so they are refused rather than risked)."""
@@ -76,15 +77,19 @@ def lit(value: str) -> str:
 def num(value: float) -> str:
     if not math.isfinite(value):
         raise BadInput("numbers must be finite", detail={"field": "number"})
-    return repr(float(value))
+    return format(
+        float(value), ".17e"
+    )  # exponent form: a DOUBLE in both engines (Spark reads 1.5 as DECIMAL)
 
 
 def distance_km(lat: str, lon: str, lat0: str, lon0: str) -> str:
     """Haversine distance in km between two (lat, lon) SQL expressions."""
-    return (f"(2 * {EARTH_KM} * asin(least(1.0, sqrt("
-            f"power(sin(radians(({lat}) - ({lat0})) / 2), 2) + "
-            f"cos(radians({lat0})) * cos(radians({lat})) * "
-            f"power(sin(radians(({lon}) - ({lon0})) / 2), 2)))))")
+    return (
+        f"(2e0 * {EARTH_KM:.10e} * asin(least(1e0, sqrt("
+        f"power(sin(radians(({lat}) - ({lat0})) / 2e0), 2) + "
+        f"cos(radians({lat0})) * cos(radians({lat})) * "
+        f"power(sin(radians(({lon}) - ({lon0})) / 2e0), 2)))))"
+    )
 
 
 def bbox(lat: float, lon: float, radius_km: float, *, alias: str = "") -> str:
@@ -93,8 +98,10 @@ def bbox(lat: float, lon: float, radius_km: float, *, alias: str = "") -> str:
     dlat = radius_km / KM_PER_DEG
     coslat = max(math.cos(math.radians(lat)), 1e-6)
     dlon = min(180.0, radius_km / (KM_PER_DEG * coslat))
-    return (f"{p}lat BETWEEN {num(lat - dlat)} AND {num(lat + dlat)} AND "
-            f"{p}lon BETWEEN {num(lon - dlon)} AND {num(lon + dlon)}")
+    return (
+        f"{p}lat BETWEEN {num(lat - dlat)} AND {num(lat + dlat)} AND "
+        f"{p}lon BETWEEN {num(lon - dlon)} AND {num(lon + dlon)}"
+    )
 
 
 def check_scene(lat: float, lon: float, radius_km: float, t0_us: int, t1_us: int) -> None:
@@ -116,15 +123,35 @@ def plate_table(plates: Sequence[str], name: str = "plate") -> pa.Table:
 
 # --- vehicle-case association (车案关联) ---------------------------------------------------------
 
-ASSOC_COLUMNS = ("plate", "reads", "first_us", "last_us", "min_distance_km", "min_dt_s",
-                 "days_seen_before", "on_watchlist", "rarity", "closeness_space", "closeness_time",
-                 "score")
+ASSOC_COLUMNS = (
+    "plate",
+    "reads",
+    "first_us",
+    "last_us",
+    "min_distance_km",
+    "min_dt_s",
+    "days_seen_before",
+    "on_watchlist",
+    "rarity",
+    "closeness_space",
+    "closeness_time",
+    "score",
+)
 W_RARITY, W_SPACE, W_TIME = 0.5, 0.3, 0.2
 
 
-def associate(*, lat: float, lon: float, radius_km: float, t0_us: int, t1_us: int,
-              watchlist: Sequence[str] = (), only_watchlist: bool = False,
-              lookback_days: int = 14, limit: int | None = None) -> Query:
+def associate(
+    *,
+    lat: float,
+    lon: float,
+    radius_km: float,
+    t0_us: int,
+    t1_us: int,
+    watchlist: Sequence[str] = (),
+    only_watchlist: bool = False,
+    lookback_days: int = 14,
+    limit: int | None = None,
+) -> Query:
     """Vehicles read within ``radius_km`` of a scene in [t0, t1], ranked for an investigator.
 
     Order: watchlist hits first, then ``score`` = 0.5·rarity + 0.3·closeness in space +
@@ -142,15 +169,19 @@ def associate(*, lat: float, lon: float, radius_km: float, t0_us: int, t1_us: in
     hd = distance_km("h.lat", "h.lon", num(lat), num(lon))
     lb0 = t0_us - lookback_days * DAY_US
     watch_filter = "WHERE c.plate IN (SELECT plate FROM watchlist)" if only_watchlist else ""
-    hist = (f"""
+    hist = (
+        f"""
 hist AS (
     SELECT h.plate, count(DISTINCT h.ts_us - ((h.ts_us % {DAY_US}) + {DAY_US}) % {DAY_US}) AS days_seen
     FROM {READS} h
-    WHERE h.ts_us >= {lb0} AND h.ts_us < {t0_us} AND {bbox(lat, lon, radius_km, alias='h')}
+    WHERE h.ts_us >= {lb0} AND h.ts_us < {t0_us} AND {bbox(lat, lon, radius_km, alias="h")}
       AND {hd} <= {num(radius_km)} AND h.plate IN (SELECT plate FROM cand)
     GROUP BY h.plate
-)""" if lookback_days > 0 else f"""
-hist AS (SELECT plate, 0 AS days_seen FROM cand WHERE 1 = 0)""")
+)"""
+        if lookback_days > 0
+        else """
+hist AS (SELECT plate, 0 AS days_seen FROM cand WHERE 1 = 0)"""
+    )
     sql = f"""
 WITH near AS (
     SELECT plate, ts_us, {d} AS d_km
@@ -164,12 +195,12 @@ cand AS (
     GROUP BY plate
 ),{hist},
 scored AS (
-    SELECT c.plate, c.n_reads, c.first_us, c.last_us, c.min_d, c.min_dt / 1000000.0 AS min_dt_s,
+    SELECT c.plate, c.n_reads, c.first_us, c.last_us, c.min_d, c.min_dt / 1e6 AS min_dt_s,
            coalesce(h.days_seen, 0) AS days_seen,
            CASE WHEN w.plate IS NULL THEN 0 ELSE 1 END AS on_watchlist,
-           1.0 / (1 + coalesce(h.days_seen, 0)) AS rarity,
-           greatest(0.0, 1.0 - c.min_d / {num(radius_km)}) AS c_space,
-           greatest(0.0, 1.0 - (c.min_dt / 1000000.0) / {num(half_s)}) AS c_time
+           1e0 / (1 + coalesce(h.days_seen, 0)) AS rarity,
+           greatest(0e0, 1e0 - c.min_d / {num(radius_km)}) AS c_space,
+           greatest(0e0, 1e0 - (c.min_dt / 1e6) / {num(half_s)}) AS c_time
     FROM cand c
     LEFT JOIN hist h ON h.plate = c.plate
     LEFT JOIN (SELECT DISTINCT plate FROM watchlist) w ON w.plate = c.plate
@@ -177,21 +208,24 @@ scored AS (
 )
 SELECT plate, n_reads, first_us, last_us, round(min_d, 6), round(min_dt_s, 3), days_seen, on_watchlist,
        round(rarity, 6), round(c_space, 6), round(c_time, 6),
-       round({W_RARITY} * rarity + {W_SPACE} * c_space + {W_TIME} * c_time, 6) AS score
+       round({W_RARITY:.3e} * rarity + {W_SPACE:.3e} * c_space + {W_TIME:.3e} * c_time, 6) AS score
 FROM scored
 ORDER BY on_watchlist DESC, score DESC, plate
-{f'LIMIT {int(limit)}' if limit else ''}
+{f"LIMIT {int(limit)}" if limit else ""}
 """
     return Query(sql, {"watchlist": plate_table(watchlist)}, ASSOC_COLUMNS)
 
 
 def scanned_reads(*, lat: float, lon: float, radius_km: float, t0_us: int, t1_us: int) -> Query:
     d = distance_km("lat", "lon", num(lat), num(lon))
-    return Query(f"SELECT count(*) FROM {READS} WHERE ts_us BETWEEN {t0_us} AND {t1_us} AND "
-                 f"{bbox(lat, lon, radius_km)} AND {d} <= {num(radius_km)}")
+    return Query(
+        f"SELECT count(*) FROM {READS} WHERE ts_us BETWEEN {t0_us} AND {t1_us} AND "
+        f"{bbox(lat, lon, radius_km)} AND {d} <= {num(radius_km)}"
+    )
 
 
 # --- series: vehicles near at least k of N scenes --------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Scene:
@@ -222,7 +256,8 @@ def series(*, scenes: Sequence[Scene], min_cases: int) -> Query:
             f"SELECT {lit(s.case_id)} AS case_id, plate, count(*) AS n_reads, min(ts_us) AS first_us, "
             f"max(ts_us) AS last_us, min({d}) AS min_d FROM {READS} "
             f"WHERE ts_us BETWEEN {s.t0_us} AND {s.t1_us} AND {bbox(s.lat, s.lon, s.radius_km)} "
-            f"AND {d} <= {num(s.radius_km)} GROUP BY plate")
+            f"AND {d} <= {num(s.radius_km)} GROUP BY plate"
+        )
     union = "\n    UNION ALL\n    ".join(parts)
     sql = f"""
 WITH per_case AS (
@@ -240,8 +275,17 @@ def gather_series(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Group per-(vehicle, scene) rows into one candidate per vehicle, most scenes first."""
     by_plate: dict[str, dict[str, Any]] = {}
     for plate, case_id, n, first, last, min_d in rows:
-        c = by_plate.setdefault(plate, {"plate": plate, "cases": [], "reads": 0, "first_us": first,
-                                        "last_us": last, "per_case": []})
+        c = by_plate.setdefault(
+            plate,
+            {
+                "plate": plate,
+                "cases": [],
+                "reads": 0,
+                "first_us": first,
+                "last_us": last,
+                "per_case": [],
+            },
+        )
         c["cases"].append(case_id)
         c["reads"] += int(n)
         c["first_us"], c["last_us"] = min(c["first_us"], first), max(c["last_us"], last)
@@ -259,14 +303,22 @@ TRAJ_COLUMNS = ("rid", "ts_us", "lat", "lon", "camera_id", "kind", "confidence")
 def trajectory(*, plate: str, t0_us: int, t1_us: int, limit: int = 10_000) -> Query:
     if t1_us < t0_us:
         raise BadInput("end is before start", detail={"field": "end"})
-    sql = (f"SELECT rid, ts_us, lat, lon, camera_id, kind, confidence FROM {READS} "
-           f"WHERE plate = {lit(plate)} AND ts_us BETWEEN {t0_us} AND {t1_us} "
-           f"ORDER BY ts_us, rid LIMIT {int(limit)}")
+    sql = (
+        f"SELECT rid, ts_us, lat, lon, camera_id, kind, confidence FROM {READS} "
+        f"WHERE plate = {lit(plate)} AND ts_us BETWEEN {t0_us} AND {t1_us} "
+        f"ORDER BY ts_us, rid LIMIT {int(limit)}"
+    )
     return Query(sql, {}, TRAJ_COLUMNS)
 
 
-def next_cameras(*, camera_id: str, before_us: int, lookback_us: int = DAY_US,
-                 max_gap_s: int = 1800, limit: int = 5) -> Query:
+def next_cameras(
+    *,
+    camera_id: str,
+    before_us: int,
+    lookback_us: int = DAY_US,
+    max_gap_s: int = 1800,
+    limit: int = 5,
+) -> Query:
     """Cameras that vehicles read at ``camera_id`` were read at next (within ``max_gap_s``)."""
     sql = f"""
 WITH seen AS (
@@ -294,8 +346,15 @@ GROUP BY next_cam ORDER BY n DESC, next_cam LIMIT {int(limit)}
 CONVOY_COLUMNS = ("plate", "cameras", "co_reads", "min_gap_s", "first_us", "last_us")
 
 
-def convoy(*, plate: str, t0_us: int, t1_us: int, max_gap_s: float = 60.0, min_cameras: int = 3,
-           limit: int = 100) -> Query:
+def convoy(
+    *,
+    plate: str,
+    t0_us: int,
+    t1_us: int,
+    max_gap_s: float = 60.0,
+    min_cameras: int = 3,
+    limit: int = 100,
+) -> Query:
     """Vehicles read within ``max_gap_s`` of the target at ``min_cameras`` or more cameras."""
     if t1_us < t0_us:
         raise BadInput("end is before start", detail={"field": "end"})
@@ -315,7 +374,7 @@ o AS (
       AND r.plate <> {lit(plate)}
 )
 SELECT plate, count(DISTINCT camera_id) AS cameras, count(*) AS co_reads,
-       min(gap_us) / 1000000.0 AS min_gap_s, min(ts_us) AS first_us, max(ts_us) AS last_us
+       min(gap_us) / 1e6 AS min_gap_s, min(ts_us) AS first_us, max(ts_us) AS last_us
 FROM o GROUP BY plate HAVING count(DISTINCT camera_id) >= {int(min_cameras)}
 ORDER BY cameras DESC, co_reads DESC, plate LIMIT {int(limit)}
 """
@@ -324,12 +383,33 @@ ORDER BY cameras DESC, co_reads DESC, plate LIMIT {int(limit)}
 
 # --- cloned plates ------------------------------------------------------------------------------
 
-CLONE_COLUMNS = ("plate", "rid_a", "ts_a", "lat_a", "lon_a", "camera_a", "rid_b", "ts_b", "lat_b",
-                 "lon_b", "camera_b", "distance_km", "gap_s", "speed_kmh")
+CLONE_COLUMNS = (
+    "plate",
+    "rid_a",
+    "ts_a",
+    "lat_a",
+    "lon_a",
+    "camera_a",
+    "rid_b",
+    "ts_b",
+    "lat_b",
+    "lon_b",
+    "camera_b",
+    "distance_km",
+    "gap_s",
+    "speed_kmh",
+)
 
 
-def cloned(*, t0_us: int, t1_us: int, plate: str | None = None, max_speed_kmh: float = 250.0,
-           min_distance_km: float = 1.0, limit: int = 1000) -> Query:
+def cloned(
+    *,
+    t0_us: int,
+    t1_us: int,
+    plate: str | None = None,
+    max_speed_kmh: float = 250.0,
+    min_distance_km: float = 1.0,
+    limit: int = 1000,
+) -> Query:
     """Consecutive reads of one plate whose implied speed exceeds ``max_speed_kmh``."""
     if t1_us < t0_us:
         raise BadInput("end is before start", detail={"field": "end"})
@@ -346,12 +426,12 @@ WITH s AS (
     FROM {READS} WHERE ts_us BETWEEN {t0_us} AND {t1_us} {only}
 ),
 p AS (
-    SELECT *, {d} AS d_km, (ts2 - ts_us) / 1000000.0 AS gap_s FROM s WHERE rid2 IS NOT NULL
+    SELECT *, {d} AS d_km, (ts2 - ts_us) / 1e6 AS gap_s FROM s WHERE rid2 IS NOT NULL
 )
 SELECT plate, rid, ts_us, lat, lon, camera_id, rid2, ts2, lat2, lon2, cam2, round(d_km, 6), gap_s,
-       round(d_km / (greatest(gap_s, 1.0) / 3600.0), 3) AS speed_kmh
+       round(d_km / (greatest(gap_s, 1e0) / 3.6e3), 3) AS speed_kmh
 FROM p
-WHERE d_km >= {num(min_distance_km)} AND d_km / (greatest(gap_s, 1.0) / 3600.0) > {num(max_speed_kmh)}
+WHERE d_km >= {num(min_distance_km)} AND d_km / (greatest(gap_s, 1e0) / 3.6e3) > {num(max_speed_kmh)}
 ORDER BY plate, ts_us, rid LIMIT {int(limit)}
 """
     return Query(sql, {}, CLONE_COLUMNS)
@@ -362,8 +442,14 @@ ORDER BY plate, ts_us, rid LIMIT {int(limit)}
 PMV_COLUMNS = ("person_id", "vehicles", "window_start_us")
 
 
-def person_many_vehicles(*, min_vehicles: int, days: float, t0_us: int | None = None,
-                         t1_us: int | None = None, limit: int = 100) -> Query:
+def person_many_vehicles(
+    *,
+    min_vehicles: int,
+    days: float,
+    t0_us: int | None = None,
+    t1_us: int | None = None,
+    limit: int = 100,
+) -> Query:
     """People linked to at least ``min_vehicles`` distinct vehicles within some ``days`` window.
 
     The best window for a person always starts at one of their links, so windows are anchored
@@ -400,6 +486,8 @@ ORDER BY n DESC, person_id LIMIT {int(limit)}
 
 
 def person_links(*, person_id: str, t0_us: int, t1_us: int) -> Query:
-    sql = (f"SELECT plate, ts_us, source FROM {LINKS} WHERE person_id = {lit(person_id)} "
-           f"AND ts_us >= {int(t0_us)} AND ts_us < {int(t1_us)} ORDER BY ts_us, plate")
+    sql = (
+        f"SELECT plate, ts_us, source FROM {LINKS} WHERE person_id = {lit(person_id)} "
+        f"AND ts_us >= {int(t0_us)} AND ts_us < {int(t1_us)} ORDER BY ts_us, plate"
+    )
     return Query(sql, {}, ("plate", "ts_us", "source"))

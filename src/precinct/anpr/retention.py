@@ -24,18 +24,37 @@ def run(*, db: Database, settings: Settings, now: dt.datetime, actor: str) -> li
 
     def _audit_reads(erased: int, kept: int) -> None:
         with db.session() as s:
-            audit.append(s, actor=actor, role="system", action=AuditAction.erasure, resource="anpr.reads",
-                         params={"cutoff": cutoff.isoformat(), "kept": kept,
-                                 "retention_days": settings.anpr_retention_days}, result_count=erased)
+            audit.append(
+                s,
+                actor=actor,
+                role="system",
+                action=AuditAction.erasure,
+                resource="anpr.reads",
+                params={
+                    "cutoff": cutoff.isoformat(),
+                    "kept": kept,
+                    "retention_days": settings.anpr_retention_days,
+                },
+                result_count=erased,
+            )
 
-    erased, kept = store.erase_older_than(wh, cutoff=cutoff, keep_rids=keep, before_commit=_audit_reads)
+    erased, kept = store.erase_older_than(
+        wh, cutoff=cutoff, keep_rids=keep, before_commit=_audit_reads
+    )
     cut_us = int(cutoff.timestamp() * 1_000_000)
     with wh.transaction() as cur:
         row = cur.execute(f"DELETE FROM anpr_links WHERE ts_us < {cut_us}").fetchone()
         links = int(row[0]) if row else 0
         with db.session() as s:
-            audit.append(s, actor=actor, role="system", action=AuditAction.erasure, resource="anpr.links",
-                         params={"cutoff": cutoff.isoformat()}, result_count=links)
+            audit.append(
+                s,
+                actor=actor,
+                role="system",
+                action=AuditAction.erasure,
+                resource="anpr.links",
+                params={"cutoff": cutoff.isoformat()},
+                result_count=links,
+            )
     return [
         {"resource": "anpr.reads", "erased": erased, "kept": kept, "cutoff": cutoff.isoformat()},
         {"resource": "anpr.links", "erased": links, "kept": 0, "cutoff": cutoff.isoformat()},

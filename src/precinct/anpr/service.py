@@ -65,10 +65,14 @@ def parse_time(value: str, field_name: str) -> dt.datetime:
     try:
         t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise BadInput(f"{field_name}: not an ISO 8601 time: {value!r}", detail={"field": field_name}) from None
+        raise BadInput(
+            f"{field_name}: not an ISO 8601 time: {value!r}", detail={"field": field_name}
+        ) from None
     if t.tzinfo is None:
-        raise BadInput(f"{field_name}: give an offset or Z (e.g. 2026-05-01T08:30:00+08:00)",
-                       detail={"field": field_name})
+        raise BadInput(
+            f"{field_name}: give an offset or Z (e.g. 2026-05-01T08:30:00+08:00)",
+            detail={"field": field_name},
+        )
     return t.astimezone(dt.UTC)
 
 
@@ -93,25 +97,39 @@ def upsert_cameras(db: Database, rows: Iterable[dict[str, Any]], *, actor: str, 
         for i, row in enumerate(rows, start=2):
             cid = str(row.get("camera_id") or "").strip()
             if not cid:
-                raise BadInput(f"line {i}: camera_id is required", detail={"line": i, "field": "camera_id"})
+                raise BadInput(
+                    f"line {i}: camera_id is required", detail={"line": i, "field": "camera_id"}
+                )
             try:
                 lat, lon = float(row["lat"]), float(row["lon"])
             except (KeyError, TypeError, ValueError):
-                raise BadInput(f"line {i}: lat and lon must be numbers", detail={"line": i, "field": "lat"}) from None
+                raise BadInput(
+                    f"line {i}: lat and lon must be numbers", detail={"line": i, "field": "lat"}
+                ) from None
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise BadInput(f"line {i}: coordinates out of range", detail={"line": i, "field": "lat"})
+                raise BadInput(
+                    f"line {i}: coordinates out of range", detail={"line": i, "field": "lat"}
+                )
             cam = s.get(Camera, cid) or Camera(camera_id=cid)
             cam.lat, cam.lon, cam.name = lat, lon, (row.get("name") or None)
             cam.kind, cam.updated_at = (row.get("kind") or "plate"), utcnow()
             s.add(cam)
             n += 1
-        audit.append(s, actor=actor, role=role, action=AuditAction.administration,
-                     resource="anpr.cameras", params={"op": "upsert"}, result_count=n)
+        audit.append(
+            s,
+            actor=actor,
+            role=role,
+            action=AuditAction.administration,
+            resource="anpr.cameras",
+            params={"op": "upsert"},
+            result_count=n,
+        )
     _camera_cache.pop(db.url, None)
     return n
 
 
 # --- hotlists ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class HotEntry:
@@ -144,7 +162,8 @@ class HotlistCache:
                 for e in s.scalars(select(HotlistEntry).where(HotlistEntry.active.is_(True))):
                     if e.expires_at is None or e.expires_at > now:
                         by_plate.setdefault(e.plate, []).append(
-                            HotEntry(e.id, e.plate, e.list_name, e.reason, e.expires_at))
+                            HotEntry(e.id, e.plate, e.list_name, e.reason, e.expires_at)
+                        )
             self._data[db.url] = (time.monotonic(), by_plate)
             return by_plate
 
@@ -152,8 +171,14 @@ class HotlistCache:
 HOTLISTS = HotlistCache()
 
 
-def add_hotlist(db: Database, entries: Iterable[dict[str, Any]], *, actor: str, role: str,
-                default_list: str = "wanted") -> list[dict[str, Any]]:
+def add_hotlist(
+    db: Database,
+    entries: Iterable[dict[str, Any]],
+    *,
+    actor: str,
+    role: str,
+    default_list: str = "wanted",
+) -> list[dict[str, Any]]:
     """Add entries (plate, list, reason, expires_at); one audited transaction."""
     added: list[HotlistEntry] = []
     with db.session() as s:
@@ -166,14 +191,27 @@ def add_hotlist(db: Database, entries: Iterable[dict[str, Any]], *, actor: str, 
                 expires = parse_time(expires, "expires_at")
             elif not isinstance(expires, dt.datetime):
                 expires = None
-            e = HotlistEntry(plate=plate, list_name=str(row.get("list") or row.get("list_name") or default_list)[:64],
-                             reason=str(row.get("reason") or "")[:256], expires_at=expires, active=True,
-                             created_by=actor, created_at=utcnow())
+            e = HotlistEntry(
+                plate=plate,
+                list_name=str(row.get("list") or row.get("list_name") or default_list)[:64],
+                reason=str(row.get("reason") or "")[:256],
+                expires_at=expires,
+                active=True,
+                created_by=actor,
+                created_at=utcnow(),
+            )
             s.add(e)
             added.append(e)
         s.flush()
-        audit.append(s, actor=actor, role=role, action=AuditAction.collection, resource="anpr.hotlist",
-                     params={"op": "add", "count": len(added)}, result_count=len(added))
+        audit.append(
+            s,
+            actor=actor,
+            role=role,
+            action=AuditAction.collection,
+            resource="anpr.hotlist",
+            params={"op": "add", "count": len(added)},
+            result_count=len(added),
+        )
     HOTLISTS.invalidate(db)
     return [hotlist_dict(e) for e in added]
 
@@ -184,8 +222,14 @@ def remove_hotlist(db: Database, entry_id: int, *, actor: str, role: str) -> Non
         if e is None:
             raise NotFound(f"no hotlist entry {entry_id}", detail={"field": "id"})
         e.active = False
-        audit.append(s, actor=actor, role=role, action=AuditAction.alteration, resource="anpr.hotlist",
-                     params={"op": "deactivate", "id": entry_id})
+        audit.append(
+            s,
+            actor=actor,
+            role=role,
+            action=AuditAction.alteration,
+            resource="anpr.hotlist",
+            params={"op": "deactivate", "id": entry_id},
+        )
     HOTLISTS.invalidate(db)
 
 
@@ -198,12 +242,19 @@ def list_hotlist(db: Database, *, include_inactive: bool = False) -> list[dict[s
 
 
 def hotlist_dict(e: HotlistEntry) -> dict[str, Any]:
-    return {"id": e.id, "plate": e.plate, "list": e.list_name, "reason": e.reason,
-            "expires_at": e.expires_at.isoformat() if e.expires_at else None, "active": e.active,
-            "created_by": e.created_by}
+    return {
+        "id": e.id,
+        "plate": e.plate,
+        "list": e.list_name,
+        "reason": e.reason,
+        "expires_at": e.expires_at.isoformat() if e.expires_at else None,
+        "active": e.active,
+        "created_by": e.created_by,
+    }
 
 
 # --- ingest ------------------------------------------------------------------------------------
+
 
 @dataclass
 class IngestResult:
@@ -216,14 +267,27 @@ class IngestResult:
     seconds: float = 0.0
 
     def as_dict(self, unit: str = "line") -> dict[str, Any]:
-        return {"batch": self.batch, "stored": self.stored, "duplicates": self.duplicates,
-                "rejected": self.rejected, "rejects": [r.as_dict(unit) for r in self.rejects],
-                "alerts": len(self.alerts)}
+        return {
+            "batch": self.batch,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejects": [r.as_dict(unit) for r in self.rejects],
+            "alerts": len(self.alerts),
+        }
 
 
-def ingest(*, db: Database, wh: Warehouse, source: ChunkSource, actor: str, role: str,
-           origin: str, raise_alerts: bool = True,
-           after_durable: Callable[[IngestResult], None] | None = None) -> IngestResult:
+def ingest(
+    *,
+    db: Database,
+    wh: Warehouse,
+    source: ChunkSource,
+    actor: str,
+    role: str,
+    origin: str,
+    raise_alerts: bool = True,
+    after_durable: Callable[[IngestResult], None] | None = None,
+) -> IngestResult:
     """Validate, deduplicate and store reads from ``source``; audit once; raise alerts.
 
     ``source(consume, restart)`` calls ``consume`` with each chunk; it may call ``restart`` once
@@ -237,8 +301,13 @@ def ingest(*, db: Database, wh: Warehouse, source: ChunkSource, actor: str, role
         state: dict[str, Any] = {}
 
         def reset() -> None:
-            state.update(batch=store.next_counter(cur, "batch"), stored=0, dups=0,
-                         rejects=parse.Rejects(), hits=[])
+            state.update(
+                batch=store.next_counter(cur, "batch"),
+                stored=0,
+                dups=0,
+                rejects=parse.Rejects(),
+                hits=[],
+            )
 
         def consume(chunk: parse.RawChunk) -> None:
             table, rejects = parse.validate(chunk, cameras=cams)
@@ -260,13 +329,29 @@ def ingest(*, db: Database, wh: Warehouse, source: ChunkSource, actor: str, role
         reset()
         source(consume, restart)
         rej: parse.Rejects = state["rejects"]
-        result = IngestResult(batch=state["batch"], stored=state["stored"], duplicates=state["dups"],
-                              rejected=rej.count, rejects=rej.details)
+        result = IngestResult(
+            batch=state["batch"],
+            stored=state["stored"],
+            duplicates=state["dups"],
+            rejected=rej.count,
+            rejects=rej.details,
+        )
         with db.session() as s:
-            audit.append(s, actor=actor, role=role, action=AuditAction.collection, resource="anpr.reads",
-                         params={"batch": result.batch, "origin": origin, "stored": result.stored,
-                                 "duplicates": result.duplicates, "rejected": result.rejected},
-                         result_count=result.stored)
+            audit.append(
+                s,
+                actor=actor,
+                role=role,
+                action=AuditAction.collection,
+                resource="anpr.reads",
+                params={
+                    "batch": result.batch,
+                    "origin": origin,
+                    "stored": result.stored,
+                    "duplicates": result.duplicates,
+                    "rejected": result.rejected,
+                },
+                result_count=result.stored,
+            )
             if state["hits"]:
                 result.alerts = _record_alerts(s, pa.concat_tables(state["hits"]), hot)
         # leaving the block commits the warehouse transaction
@@ -276,16 +361,26 @@ def ingest(*, db: Database, wh: Warehouse, source: ChunkSource, actor: str, role
     return result
 
 
-def _record_alerts(session: Any, hits: pa.Table, hot: dict[str, list[HotEntry]]) -> list[dict[str, Any]]:
+def _record_alerts(
+    session: Any, hits: pa.Table, hot: dict[str, list[HotEntry]]
+) -> list[dict[str, Any]]:
     rows = hits.to_pylist()
     alerts: list[tuple[Alert, dict[str, Any]]] = []
     raised = utcnow()
     for r in rows:
         for e in hot.get(r["plate"], []):
-            a = Alert(rid=r["rid"], hotlist_id=e.id, plate=r["plate"],
-                      read_at=dt.datetime.fromtimestamp(r["ts_us"] / 1e6, dt.UTC),
-                      lat=r["lat"], lon=r["lon"], camera_id=r["camera_id"], list_name=e.list_name,
-                      reason=e.reason, created_at=raised)
+            a = Alert(
+                rid=r["rid"],
+                hotlist_id=e.id,
+                plate=r["plate"],
+                read_at=dt.datetime.fromtimestamp(r["ts_us"] / 1e6, dt.UTC),
+                lat=r["lat"],
+                lon=r["lon"],
+                camera_id=r["camera_id"],
+                list_name=e.list_name,
+                reason=e.reason,
+                created_at=raised,
+            )
             session.add(a)
             alerts.append((a, r))
     session.flush()
@@ -295,16 +390,30 @@ def _record_alerts(session: Any, hits: pa.Table, hot: dict[str, list[HotEntry]])
 def alert_payload(a: Alert, read: dict[str, Any] | None = None) -> dict[str, Any]:
     read = read or {}
     return {
-        "alert_id": a.id, "plate": a.plate, "list": a.list_name, "reason": a.reason,
-        "hotlist_id": a.hotlist_id, "lat": a.lat, "lon": a.lon, "raised_at": a.created_at.isoformat(),
-        "read": {"rid": a.rid, "ts": a.read_at.isoformat().replace("+00:00", "Z"), "lat": a.lat,
-                 "lon": a.lon, "camera_id": a.camera_id, "kind": read.get("kind"),
-                 "confidence": read.get("confidence")},
+        "alert_id": a.id,
+        "plate": a.plate,
+        "list": a.list_name,
+        "reason": a.reason,
+        "hotlist_id": a.hotlist_id,
+        "lat": a.lat,
+        "lon": a.lon,
+        "raised_at": a.created_at.isoformat(),
+        "read": {
+            "rid": a.rid,
+            "ts": a.read_at.isoformat().replace("+00:00", "Z"),
+            "lat": a.lat,
+            "lon": a.lon,
+            "camera_id": a.camera_id,
+            "kind": read.get("kind"),
+            "confidence": read.get("confidence"),
+        },
         "units": [],
     }
 
 
-def list_alerts(db: Database, *, since: dt.datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def list_alerts(
+    db: Database, *, since: dt.datetime | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
     with db.sessionmaker() as s:
         q = select(Alert).order_by(Alert.id.desc()).limit(limit)
         if since is not None:
@@ -314,7 +423,10 @@ def list_alerts(db: Database, *, since: dt.datetime | None = None, limit: int = 
 
 # --- nearest units (dispatch owns units; read its table when present) --------------------------
 
-def nearest_units(db: Database, settings: Settings, lat: float, lon: float, *, k: int = 3) -> list[dict[str, Any]]:
+
+def nearest_units(
+    db: Database, settings: Settings, lat: float, lon: float, *, k: int = 3
+) -> list[dict[str, Any]]:
     """The ``k`` available units nearest by road travel time to (lat, lon), fastest first.
 
     Units belong to dispatch; this reads its ``units`` table if it exists (no import of another
@@ -324,9 +436,13 @@ def nearest_units(db: Database, settings: Settings, lat: float, lon: float, *, k
         if not inspect(db.engine).has_table("units"):
             return []
         with db.engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT id, callsign, lat, lon FROM units WHERE active = :t AND status = 'available' "
-                "AND lat IS NOT NULL AND lon IS NOT NULL"), {"t": True}).all()
+            rows = conn.execute(
+                text(
+                    "SELECT id, callsign, lat, lon FROM units WHERE active = :t AND status = 'available' "
+                    "AND lat IS NOT NULL AND lon IS NOT NULL"
+                ),
+                {"t": True},
+            ).all()
         if not rows:
             return []
         from precinct.city.service import current_city
@@ -334,7 +450,10 @@ def nearest_units(db: Database, settings: Settings, lat: float, lon: float, *, k
         city = current_city(settings)
         pts = np.array([[r[2], r[3]] for r in rows], dtype=float)
         best = city.k_nearest_by_time(lat, lon, pts, k)
-        return [{"unit_id": rows[i][0], "callsign": rows[i][1], "travel_time_s": round(t, 1)} for i, t in best]
+        return [
+            {"unit_id": rows[i][0], "callsign": rows[i][1], "travel_time_s": round(t, 1)}
+            for i, t in best
+        ]
     except Exception as exc:  # an alert must go out even if routing fails
         log.warning("nearest units unavailable for an alert: %s", exc)
         return []
@@ -342,17 +461,31 @@ def nearest_units(db: Database, settings: Settings, lat: float, lon: float, *, k
 
 # --- case pins ---------------------------------------------------------------------------------
 
-def pin_reads(db: Database, *, case_id: str, rids: list[int], actor: str, role: str, purpose: str) -> int:
+
+def pin_reads(
+    db: Database, *, case_id: str, rids: list[int], actor: str, role: str, purpose: str
+) -> int:
     """Tie reads to a case (kept past retention)."""
     with db.session() as s:
-        existing = set(s.scalars(select(CaseRead.rid).where(CaseRead.case_id == case_id,
-                                                             CaseRead.rid.in_(rids))))
+        existing = set(
+            s.scalars(
+                select(CaseRead.rid).where(CaseRead.case_id == case_id, CaseRead.rid.in_(rids))
+            )
+        )
         new = [r for r in dict.fromkeys(rids) if r not in existing]
         for r in new:
             s.add(CaseRead(case_id=case_id, rid=int(r), created_by=actor, created_at=utcnow()))
-        audit.append(s, actor=actor, role=role, action=AuditAction.alteration, resource="anpr.case_reads",
-                     params={"op": "pin", "rids": len(new)}, case_id=case_id, purpose=purpose,
-                     result_count=len(new))
+        audit.append(
+            s,
+            actor=actor,
+            role=role,
+            action=AuditAction.alteration,
+            resource="anpr.case_reads",
+            params={"op": "pin", "rids": len(new)},
+            case_id=case_id,
+            purpose=purpose,
+            result_count=len(new),
+        )
     return len(new)
 
 
@@ -364,6 +497,7 @@ def protected_rids(db: Database) -> set[int]:
 
 
 # --- sources -----------------------------------------------------------------------------------
+
 
 def file_source(path: Path, *, chunk_rows: int = parse.DEFAULT_CHUNK_ROWS) -> ChunkSource:
     path = Path(path)
@@ -378,7 +512,9 @@ def file_source(path: Path, *, chunk_rows: int = parse.DEFAULT_CHUNK_ROWS) -> Ch
         elif suffix in (".csv", ".txt"):
             parse.read_csv_chunks(path, chunk_rows=chunk_rows, consume=consume, restart=restart)
         else:
-            raise BadInput(f"unknown file type {suffix!r}: use .csv or .parquet", detail={"file": str(path)})
+            raise BadInput(
+                f"unknown file type {suffix!r}: use .csv or .parquet", detail={"file": str(path)}
+            )
 
     return _src
 
@@ -393,7 +529,10 @@ def chunks_source(chunks: list[parse.RawChunk]) -> ChunkSource:
 
 # --- person-vehicle links ------------------------------------------------------------------------
 
-def import_links(*, db: Database, wh: Warehouse, path: Path, actor: str, role: str) -> dict[str, Any]:
+
+def import_links(
+    *, db: Database, wh: Warehouse, path: Path, actor: str, role: str
+) -> dict[str, Any]:
     """Person–vehicle links CSV (person_id, plate, ts, source); all-or-nothing, audited."""
     import csv
 
@@ -406,13 +545,25 @@ def import_links(*, db: Database, wh: Warehouse, path: Path, actor: str, role: s
         reader = csv.DictReader(fh)
         missing = [c for c in ("person_id", "plate", "ts") if c not in (reader.fieldnames or [])]
         if missing:
-            raise BadInput(f"wrong columns: missing {', '.join(missing)}", detail={"line": 1, "missing": missing})
+            raise BadInput(
+                f"wrong columns: missing {', '.join(missing)}",
+                detail={"line": 1, "missing": missing},
+            )
         line = 1
         for row in reader:
             line = reader.line_num
-            person, plate = (row.get("person_id") or "").strip(), normalize_plate(row.get("plate") or "")
+            person, plate = (
+                (row.get("person_id") or "").strip(),
+                normalize_plate(row.get("plate") or ""),
+            )
             if not person or not plate:
-                rejects.append({"line": line, "field": "person_id" if not person else "plate", "reason": "empty"})
+                rejects.append(
+                    {
+                        "line": line,
+                        "field": "person_id" if not person else "plate",
+                        "reason": "empty",
+                    }
+                )
                 continue
             try:
                 ts = to_us(parse_time(row.get("ts") or "", "ts"))
@@ -422,17 +573,41 @@ def import_links(*, db: Database, wh: Warehouse, path: Path, actor: str, role: s
             persons.append(person)
             plates.append(plate)
             stamps.append(ts)
-            sources.append((row.get("source") or None))
-    table = pa.table({"person_id": pa.array(persons, pa.string()), "plate": pa.array(plates, pa.string()),
-                      "ts_us": pa.array(stamps, pa.int64()), "source": pa.array(sources, pa.string())})
+            sources.append(row.get("source") or None)
+    table = pa.table(
+        {
+            "person_id": pa.array(persons, pa.string()),
+            "plate": pa.array(plates, pa.string()),
+            "ts_us": pa.array(stamps, pa.int64()),
+            "source": pa.array(sources, pa.string()),
+        }
+    )
     with wh.transaction() as cur:
         batch = store.next_counter(cur, "batch")
         cur.register("links_in", table)
-        cur.execute(f"INSERT INTO anpr_links SELECT person_id, plate, ts_us, source, {batch} FROM links_in "
-                    "ORDER BY person_id, ts_us")
+        cur.execute(
+            f"INSERT INTO anpr_links SELECT person_id, plate, ts_us, source, {batch} FROM links_in "
+            "ORDER BY person_id, ts_us"
+        )
         cur.unregister("links_in")
         with db.session() as s:
-            audit.append(s, actor=actor, role=role, action=AuditAction.collection, resource="anpr.links",
-                         params={"batch": batch, "origin": str(path), "stored": table.num_rows,
-                                 "rejected": len(rejects)}, result_count=table.num_rows)
-    return {"batch": batch, "stored": table.num_rows, "rejected": len(rejects), "rejects": rejects[:1000]}
+            audit.append(
+                s,
+                actor=actor,
+                role=role,
+                action=AuditAction.collection,
+                resource="anpr.links",
+                params={
+                    "batch": batch,
+                    "origin": str(path),
+                    "stored": table.num_rows,
+                    "rejected": len(rejects),
+                },
+                result_count=table.num_rows,
+            )
+    return {
+        "batch": batch,
+        "stored": table.num_rows,
+        "rejected": len(rejects),
+        "rejects": rejects[:1000],
+    }

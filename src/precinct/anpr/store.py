@@ -71,8 +71,9 @@ def ensure_schema(wh: Warehouse) -> None:
 
 def next_counter(cur: duckdb.DuckDBPyConnection, name: str, n: int = 1) -> int:
     """Reserve ``n`` values of a counter inside the caller's transaction; returns the first."""
-    row = cur.execute("UPDATE anpr_counters SET value = value + ? WHERE name = ? RETURNING value",
-                      [n, name]).fetchone()
+    row = cur.execute(
+        "UPDATE anpr_counters SET value = value + ? WHERE name = ? RETURNING value", [n, name]
+    ).fetchone()
     assert row is not None
     return int(row[0]) - n + 1
 
@@ -114,9 +115,11 @@ def append_chunk(cur: duckdb.DuckDBPyConnection, table: pa.Table, *, batch_id: i
         if has_ids:
             sql = _FRESH_SQL.format(lo=int(lo), hi=int(hi), base=base, day=DAY_US, batch=batch_id)
         else:  # nothing to deduplicate on
-            sql = (f"SELECT ({base} + row_number() OVER (ORDER BY ts_us // {DAY_US}, plate, ts_us, line) - 1)::BIGINT "
-                   f"AS rid, plate, ts_us, lat, lon, camera_id, read_id, kind, confidence, "
-                   f"{batch_id}::BIGINT AS batch, line FROM batch ORDER BY rid")
+            sql = (
+                f"SELECT ({base} + row_number() OVER (ORDER BY ts_us // {DAY_US}, plate, ts_us, line) - 1)::BIGINT "
+                f"AS rid, plate, ts_us, lat, lon, camera_id, read_id, kind, confidence, "
+                f"{batch_id}::BIGINT AS batch, line FROM batch ORDER BY rid"
+            )
         fresh = cur.sql(sql).to_arrow_table()
     finally:
         cur.unregister("batch")
@@ -137,8 +140,10 @@ def compact(wh: Warehouse, *, day_from: int | None = None, day_to: int | None = 
     if day_to is not None:
         cond += f" AND ts_us < {(int(day_to) + 1) * DAY_US}"
     with wh.transaction() as cur:
-        cur.execute(f"CREATE TEMP TABLE _compact AS SELECT {READ_COLUMNS} FROM anpr_reads WHERE {cond} "
-                    f"ORDER BY ts_us // {DAY_US}, plate, ts_us")
+        cur.execute(
+            f"CREATE TEMP TABLE _compact AS SELECT {READ_COLUMNS} FROM anpr_reads WHERE {cond} "
+            f"ORDER BY ts_us // {DAY_US}, plate, ts_us"
+        )
         cur.execute(f"DELETE FROM anpr_reads WHERE {cond}")
         row = cur.execute(f"INSERT INTO anpr_reads SELECT {READ_COLUMNS} FROM _compact").fetchone()
         cur.execute("DROP TABLE _compact")
@@ -146,8 +151,13 @@ def compact(wh: Warehouse, *, day_from: int | None = None, day_to: int | None = 
     return int(row[0]) if row else 0
 
 
-def erase_older_than(wh: Warehouse, *, cutoff: dt.datetime, keep_rids: set[int],
-                     before_commit: Callable[[int, int], None]) -> tuple[int, int]:
+def erase_older_than(
+    wh: Warehouse,
+    *,
+    cutoff: dt.datetime,
+    keep_rids: set[int],
+    before_commit: Callable[[int, int], None],
+) -> tuple[int, int]:
     """Delete reads older than ``cutoff`` except ``keep_rids``; returns (erased, kept).
 
     ``before_commit(erased, kept)`` runs inside the transaction (the caller audits there), so a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -43,15 +43,19 @@ def _engine(settings: Settings) -> DuckEngine:
 
 # --- ingest ------------------------------------------------------------------------------------
 
+
 @router.post("/anpr/reads", responses={422: {"description": "the batch as a whole is malformed"}})
-async def ingest_reads(request: Request, principal: Annotated[Principal, allow(*INGESTERS, resource="anpr.reads")]
-                       ) -> dict[str, Any]:
+async def ingest_reads(
+    request: Request, principal: Annotated[Principal, allow(*INGESTERS, resource="anpr.reads")]
+) -> dict[str, Any]:
     """Ingest a batch of reads: JSON (``{"reads": [...]}`` or a list), CSV (``text/csv``) or Arrow
     IPC (``application/vnd.apache.arrow.stream``). Answers once the batch is durable, with counts of
     stored, duplicate and rejected rows and each rejected row's item/line and reason."""
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise BadInput(f"batch larger than {MAX_BODY // (1024 * 1024)} MiB; split it", detail={"field": "body"})
+        raise BadInput(
+            f"batch larger than {MAX_BODY // (1024 * 1024)} MiB; split it", detail={"field": "body"}
+        )
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     db, settings, bus = get_db(request), get_settings_dep(request), request.app.state.bus
 
@@ -63,23 +67,33 @@ async def ingest_reads(request: Request, principal: Annotated[Principal, allow(*
         elif ctype in ("application/json", "text/json", ""):
             chunks, unit = parse.parse_json(body), "item"
         else:
-            raise BadInput(f"unsupported content type {ctype!r}: use application/json, text/csv or "
-                           "application/vnd.apache.arrow.stream", detail={"field": "content-type"})
+            raise BadInput(
+                f"unsupported content type {ctype!r}: use application/json, text/csv or "
+                "application/vnd.apache.arrow.stream",
+                detail={"field": "content-type"},
+            )
 
         def _publish(result: service.IngestResult) -> None:
             for alert in result.alerts:
                 alert["units"] = service.nearest_units(db, settings, alert["lat"], alert["lon"])
                 bus.publish("anpr.alert", alert)
 
-        result = service.ingest(db=db, wh=service.warehouse(settings), source=service.chunks_source(chunks),
-                                actor=principal.username, role=principal.role.value,
-                                origin=f"api:{ctype}", after_durable=_publish)
+        result = service.ingest(
+            db=db,
+            wh=service.warehouse(settings),
+            source=service.chunks_source(chunks),
+            actor=principal.username,
+            role=principal.role.value,
+            origin=f"api:{ctype}",
+            after_durable=_publish,
+        )
         return result.as_dict(unit)
 
     return await run_in_threadpool(_work)
 
 
 # --- hotlists and alerts ---------------------------------------------------------------------------
+
 
 class HotlistIn(BaseModel):
     plate: str = Field(min_length=1, max_length=64)
@@ -93,21 +107,35 @@ class HotlistBatch(BaseModel):
 
 
 @router.post("/anpr/hotlist", status_code=201)
-def add_hotlist(body: HotlistBatch, request: Request,
-                principal: Annotated[Principal, allow(*HOTLIST_EDITORS, resource="anpr.hotlist")]) -> dict[str, Any]:
+def add_hotlist(
+    body: HotlistBatch,
+    request: Request,
+    principal: Annotated[Principal, allow(*HOTLIST_EDITORS, resource="anpr.hotlist")],
+) -> dict[str, Any]:
     """Add hotlist entries (plate, reason, list, expires_at)."""
     for i, e in enumerate(body.entries, start=1):
         if e.expires_at is not None and e.expires_at.tzinfo is None:
-            raise BadInput(f"entry {i}: expires_at needs an offset", detail={"item": i, "field": "expires_at"})
-    added = service.add_hotlist(get_db(request), [e.model_dump() for e in body.entries],
-                                actor=principal.username, role=principal.role.value)
+            raise BadInput(
+                f"entry {i}: expires_at needs an offset", detail={"item": i, "field": "expires_at"}
+            )
+    added = service.add_hotlist(
+        get_db(request),
+        [e.model_dump() for e in body.entries],
+        actor=principal.username,
+        role=principal.role.value,
+    )
     return {"added": added}
 
 
 @router.get("/anpr/hotlist")
-def list_hotlist(request: Request, grant: Annotated[AccessGrant, personal_data(
-        *HOTLIST_EDITORS, Role.dispatcher, Role.patrol, resource="anpr.hotlist")],
-                 include_inactive: bool = False) -> dict[str, Any]:
+def list_hotlist(
+    request: Request,
+    grant: Annotated[
+        AccessGrant,
+        personal_data(*HOTLIST_EDITORS, Role.dispatcher, Role.patrol, resource="anpr.hotlist"),
+    ],
+    include_inactive: bool = False,
+) -> dict[str, Any]:
     """Hotlist entries (personal data)."""
     entries = service.list_hotlist(get_db(request), include_inactive=include_inactive)
     grant.record(result_count=len(entries), params={"include_inactive": include_inactive})
@@ -115,25 +143,34 @@ def list_hotlist(request: Request, grant: Annotated[AccessGrant, personal_data(
 
 
 @router.delete("/anpr/hotlist/{entry_id}", status_code=204)
-def remove_hotlist(entry_id: int, request: Request,
-                   principal: Annotated[Principal, allow(*HOTLIST_EDITORS, resource="anpr.hotlist")]) -> None:
+def remove_hotlist(
+    entry_id: int,
+    request: Request,
+    principal: Annotated[Principal, allow(*HOTLIST_EDITORS, resource="anpr.hotlist")],
+) -> None:
     """Deactivate a hotlist entry (kept for the record)."""
-    service.remove_hotlist(get_db(request), entry_id, actor=principal.username, role=principal.role.value)
+    service.remove_hotlist(
+        get_db(request), entry_id, actor=principal.username, role=principal.role.value
+    )
 
 
 @router.get("/anpr/alerts")
-def list_alerts(request: Request,
-                grant: Annotated[AccessGrant, personal_data(*ALERT_READERS, resource="anpr.alerts")],
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                since: str | None = None) -> dict[str, Any]:
+def list_alerts(
+    request: Request,
+    grant: Annotated[AccessGrant, personal_data(*ALERT_READERS, resource="anpr.alerts")],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    since: str | None = None,
+) -> dict[str, Any]:
     """Recent hotlist alerts, newest first (the live feed is the ``anpr.alert`` bus event)."""
-    alerts = service.list_alerts(get_db(request), limit=limit,
-                                 since=service.parse_time(since, "since") if since else None)
+    alerts = service.list_alerts(
+        get_db(request), limit=limit, since=service.parse_time(since, "since") if since else None
+    )
     grant.record(result_count=len(alerts), params={"limit": limit, "since": since})
     return {"alerts": alerts}
 
 
 # --- cameras -----------------------------------------------------------------------------------
+
 
 class CameraIn(BaseModel):
     camera_id: str = Field(min_length=1, max_length=128)
@@ -144,24 +181,34 @@ class CameraIn(BaseModel):
 
 
 @router.put("/anpr/cameras")
-def put_cameras(body: list[CameraIn], request: Request,
-                principal: Annotated[Principal, allow(Role.admin, Role.supervisor, resource="anpr.cameras")]
-                ) -> dict[str, int]:
+def put_cameras(
+    body: list[CameraIn],
+    request: Request,
+    principal: Annotated[Principal, allow(Role.admin, Role.supervisor, resource="anpr.cameras")],
+) -> dict[str, int]:
     """Add or update readers and their positions."""
-    n = service.upsert_cameras(get_db(request), [c.model_dump() for c in body], actor=principal.username,
-                               role=principal.role.value)
+    n = service.upsert_cameras(
+        get_db(request),
+        [c.model_dump() for c in body],
+        actor=principal.username,
+        role=principal.role.value,
+    )
     return {"cameras": n}
 
 
 @router.get("/anpr/cameras")
-def get_cameras(request: Request, _p: Annotated[Principal, allow(*Role, resource="anpr.cameras")]
-                ) -> dict[str, Any]:
+def get_cameras(
+    request: Request, _p: Annotated[Principal, allow(*Role, resource="anpr.cameras")]
+) -> dict[str, Any]:
     """Readers and their positions (not personal data)."""
     cams = service.cameras(get_db(request), max_age_s=0)
-    return {"cameras": [{"camera_id": c, "lat": p[0], "lon": p[1]} for c, p in sorted(cams.items())]}
+    return {
+        "cameras": [{"camera_id": c, "lat": p[0], "lon": p[1]} for c, p in sorted(cams.items())]
+    }
 
 
 # --- investigative queries ------------------------------------------------------------------------
+
 
 class AssociateIn(BaseModel):
     lat: float
@@ -176,19 +223,30 @@ class AssociateIn(BaseModel):
 
 
 @router.post("/anpr/associate")
-def associate(body: AssociateIn, request: Request,
-              grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.associate")]
-              ) -> dict[str, Any]:
+def associate(
+    body: AssociateIn,
+    request: Request,
+    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.associate")],
+) -> dict[str, Any]:
     """Vehicle–case association (车案关联): vehicles read within radius_km of a scene in its window,
     watchlist hits first, then by rarity there and closeness in space and time."""
     plates = [p for p in (normalize_plate(x) for x in body.watchlist) if p]
-    result = analysis.associate(_engine(get_settings_dep(request)), lat=body.lat, lon=body.lon,
-                                radius_km=body.radius_km, t0_us=_us(body.start, "start"),
-                                t1_us=_us(body.end, "end"), watchlist=plates,
-                                only_watchlist=body.only_watchlist, lookback_days=body.lookback_days,
-                                limit=body.limit)
-    grant.record(result_count=len(result["candidates"]),
-                 params=body.model_dump(exclude={"watchlist"}) | {"watchlist": len(plates)})
+    result = analysis.associate(
+        _engine(get_settings_dep(request)),
+        lat=body.lat,
+        lon=body.lon,
+        radius_km=body.radius_km,
+        t0_us=_us(body.start, "start"),
+        t1_us=_us(body.end, "end"),
+        watchlist=plates,
+        only_watchlist=body.only_watchlist,
+        lookback_days=body.lookback_days,
+        limit=body.limit,
+    )
+    grant.record(
+        result_count=len(result["candidates"]),
+        params=body.model_dump(exclude={"watchlist"}) | {"watchlist": len(plates)},
+    )
     return result
 
 
@@ -208,20 +266,34 @@ class SeriesIn(BaseModel):
 
 
 @router.post("/anpr/series")
-def series(body: SeriesIn, request: Request,
-           grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.series")]) -> dict[str, Any]:
+def series(
+    body: SeriesIn,
+    request: Request,
+    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.series")],
+) -> dict[str, Any]:
     """Vehicles read near at least ``min_cases`` of the scenes, each in its own window."""
-    scenes = analysis.parse_scenes([c.model_dump() for c in body.cases], default_radius_km=body.radius_km)
-    result = analysis.series(_engine(get_settings_dep(request)), scenes=scenes, min_cases=body.min_cases)
-    grant.record(result_count=len(result["candidates"]),
-                 params={"scenes": [s.case_id for s in scenes], "min_cases": body.min_cases})
+    scenes = analysis.parse_scenes(
+        [c.model_dump() for c in body.cases], default_radius_km=body.radius_km
+    )
+    result = analysis.series(
+        _engine(get_settings_dep(request)), scenes=scenes, min_cases=body.min_cases
+    )
+    grant.record(
+        result_count=len(result["candidates"]),
+        params={"scenes": [s.case_id for s in scenes], "min_cases": body.min_cases},
+    )
     return result
 
 
 @router.get("/anpr/trajectory/{plate}")
-def trajectory(plate: str, start: str, end: str, request: Request,
-               grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.trajectory")],
-               paths: bool = True) -> dict[str, Any]:
+def trajectory(
+    plate: str,
+    start: str,
+    end: str,
+    request: Request,
+    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.trajectory")],
+    paths: bool = True,
+) -> dict[str, Any]:
     """A vehicle's reads in order, the likely road path between them, last seen, likely next cameras."""
     settings, db = get_settings_dep(request), get_db(request)
     city = None
@@ -233,51 +305,100 @@ def trajectory(plate: str, start: str, end: str, request: Request,
         except Exception:  # reads still answer without a road graph
             city = None
     p = normalize_plate(plate)
-    result = analysis.trajectory(_engine(settings), plate=p, t0_us=_us(start, "start"), t1_us=_us(end, "end"),
-                                 paths=paths, city=city, cameras=service.cameras(db) if city is not None else None)
+    result = analysis.trajectory(
+        _engine(settings),
+        plate=p,
+        t0_us=_us(start, "start"),
+        t1_us=_us(end, "end"),
+        paths=paths,
+        city=city,
+        cameras=service.cameras(db) if city is not None else None,
+    )
     grant.record(result_count=len(result["reads"]), params={"plate": p, "start": start, "end": end})
     return result
 
 
 @router.get("/anpr/convoy/{plate}")
-def convoy(plate: str, start: str, end: str, request: Request,
-           grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.convoy")],
-           max_gap_s: Annotated[float, Query(gt=0, le=3600)] = 60.0,
-           min_cameras: Annotated[int, Query(ge=1)] = 3) -> dict[str, Any]:
+def convoy(
+    plate: str,
+    start: str,
+    end: str,
+    request: Request,
+    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.convoy")],
+    max_gap_s: Annotated[float, Query(gt=0, le=3600)] = 60.0,
+    min_cameras: Annotated[int, Query(ge=1)] = 3,
+) -> dict[str, Any]:
     """Vehicles read with the target within ``max_gap_s`` at ``min_cameras`` or more cameras."""
     p = normalize_plate(plate)
-    result = analysis.convoy(_engine(get_settings_dep(request)), plate=p, t0_us=_us(start, "start"),
-                             t1_us=_us(end, "end"), max_gap_s=max_gap_s, min_cameras=min_cameras)
-    grant.record(result_count=len(result["candidates"]),
-                 params={"plate": p, "start": start, "end": end, "max_gap_s": max_gap_s, "min_cameras": min_cameras})
+    result = analysis.convoy(
+        _engine(get_settings_dep(request)),
+        plate=p,
+        t0_us=_us(start, "start"),
+        t1_us=_us(end, "end"),
+        max_gap_s=max_gap_s,
+        min_cameras=min_cameras,
+    )
+    grant.record(
+        result_count=len(result["candidates"]),
+        params={
+            "plate": p,
+            "start": start,
+            "end": end,
+            "max_gap_s": max_gap_s,
+            "min_cameras": min_cameras,
+        },
+    )
     return result
 
 
 @router.get("/anpr/cloned")
-def cloned(start: str, end: str, request: Request,
-           grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.cloned")],
-           plate: str | None = None, max_speed_kmh: Annotated[float, Query(gt=0)] = 250.0,
-           min_distance_km: Annotated[float, Query(ge=0)] = 1.0) -> dict[str, Any]:
+def cloned(
+    start: str,
+    end: str,
+    request: Request,
+    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.cloned")],
+    plate: str | None = None,
+    max_speed_kmh: Annotated[float, Query(gt=0)] = 250.0,
+    min_distance_km: Annotated[float, Query(ge=0)] = 1.0,
+) -> dict[str, Any]:
     """The same plate at two places too far apart for the time between them."""
     p = normalize_plate(plate) if plate else None
-    result = analysis.cloned(_engine(get_settings_dep(request)), t0_us=_us(start, "start"), t1_us=_us(end, "end"),
-                             plate=p, max_speed_kmh=max_speed_kmh, min_distance_km=min_distance_km)
-    grant.record(result_count=len(result["candidates"]),
-                 params={"plate": p, "start": start, "end": end, "max_speed_kmh": max_speed_kmh})
+    result = analysis.cloned(
+        _engine(get_settings_dep(request)),
+        t0_us=_us(start, "start"),
+        t1_us=_us(end, "end"),
+        plate=p,
+        max_speed_kmh=max_speed_kmh,
+        min_distance_km=min_distance_km,
+    )
+    grant.record(
+        result_count=len(result["candidates"]),
+        params={"plate": p, "start": start, "end": end, "max_speed_kmh": max_speed_kmh},
+    )
     return result
 
 
 @router.get("/anpr/person-vehicles")
-def person_vehicles(request: Request,
-                    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.person_links")],
-                    min_vehicles: Annotated[int, Query(ge=2)] = 5, days: Annotated[float, Query(gt=0, le=366)] = 9.0,
-                    start: str | None = None, end: str | None = None) -> dict[str, Any]:
+def person_vehicles(
+    request: Request,
+    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.person_links")],
+    min_vehicles: Annotated[int, Query(ge=2)] = 5,
+    days: Annotated[float, Query(gt=0, le=366)] = 9.0,
+    start: str | None = None,
+    end: str | None = None,
+) -> dict[str, Any]:
     """People linked to at least ``min_vehicles`` distinct vehicles within ``days`` days."""
     result = analysis.person_many_vehicles(
-        _engine(get_settings_dep(request)), min_vehicles=min_vehicles, days=days,
-        t0_us=_us(start, "start") if start else None, t1_us=_us(end, "end") if end else None)
-    grant.record(result_count=len(result["people"]),
-                 params={"min_vehicles": min_vehicles, "days": days, "start": start, "end": end})
+        _engine(get_settings_dep(request)),
+        min_vehicles=min_vehicles,
+        days=days,
+        t0_us=_us(start, "start") if start else None,
+        t1_us=_us(end, "end") if end else None,
+    )
+    grant.record(
+        result_count=len(result["people"]),
+        params={"min_vehicles": min_vehicles, "days": days, "start": start, "end": end},
+    )
     return result
 
 
@@ -286,13 +407,20 @@ class PinIn(BaseModel):
 
 
 @router.post("/anpr/case-reads")
-def pin_reads(body: PinIn, request: Request,
-              grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.case_reads")]
-              ) -> dict[str, int]:
+def pin_reads(
+    body: PinIn,
+    request: Request,
+    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.case_reads")],
+) -> dict[str, int]:
     """Tie reads to the case named in X-Case-Id, so retention keeps them."""
-    n = service.pin_reads(get_db(request), case_id=grant.case_id, rids=body.rids,
-                          actor=grant.principal.username, role=grant.principal.role.value,
-                          purpose=grant.purpose.value)
+    n = service.pin_reads(
+        get_db(request),
+        case_id=grant.case_id,
+        rids=body.rids,
+        actor=grant.principal.username,
+        role=grant.principal.role.value,
+        purpose=grant.purpose.value,
+    )
     grant.recorded = True  # pin_reads wrote the audit record (an alteration) in its own transaction
     return {"pinned": n}
 

@@ -41,7 +41,9 @@ class Warehouse:
     so check-then-insert logic (deduplication) is race-free.
     """
 
-    def __init__(self, path: Path | str, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+    def __init__(
+        self, path: Path | str, *, threads: int | None = None, memory_limit: str | None = None
+    ) -> None:
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,8 +105,13 @@ class Warehouse:
         """A new cursor on the shared database (use from one thread, close when done)."""
         return self._con.cursor()
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
-              *, tables: dict[str, pa.Table] | None = None) -> list[tuple[Any, ...]]:
+    def query(
+        self,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any] | None = None,
+        *,
+        tables: dict[str, pa.Table] | None = None,
+    ) -> list[tuple[Any, ...]]:
         """Run ``sql`` and return all rows; ``tables`` are Arrow tables visible by name."""
         cur = self.cursor()
         try:
@@ -114,14 +121,21 @@ class Warehouse:
         finally:
             cur.close()
 
-    def query_arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None,
-                    *, tables: dict[str, pa.Table] | None = None) -> pa.Table:
+    def query_arrow(
+        self,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any] | None = None,
+        *,
+        tables: dict[str, pa.Table] | None = None,
+    ) -> pa.Table:
         cur = self.cursor()
         try:
-            for name, table in (tables or {}).items():
-                cur.register(name, table)
-            table: pa.Table = (cur.sql(sql, params=params) if params else cur.sql(sql)).to_arrow_table()
-            return table
+            for name, t in (tables or {}).items():
+                cur.register(name, t)
+            result: pa.Table = (
+                cur.sql(sql, params=params) if params else cur.sql(sql)
+            ).to_arrow_table()
+            return result
         finally:
             cur.close()
 
@@ -161,8 +175,14 @@ class Warehouse:
 
     # --- Parquet -----------------------------------------------------------------------------
 
-    def export_parquet(self, table: str, out_dir: Path, *, partition_by: str | None = "day",
-                       day_column: str = "ts_us") -> Path:
+    def export_parquet(
+        self,
+        table: str,
+        out_dir: Path,
+        *,
+        partition_by: str | None = "day",
+        day_column: str = "ts_us",
+    ) -> Path:
         """Write ``table`` as Parquet under ``out_dir`` (hive-partitioned by day when asked)."""
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -194,7 +214,8 @@ class SparkEngine:
         from pyspark.sql import SparkSession
 
         self.spark = (
-            SparkSession.builder.master(master).appName(app_name)
+            SparkSession.builder.master(master)
+            .appName(app_name)
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
             .config("spark.sql.shuffle.partitions", "4")

@@ -70,7 +70,9 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(64), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
-    op.create_index("ix_anpr_case_reads_case_rid", "anpr_case_reads", ["case_id", "rid"], unique=True)
+    op.create_index(
+        "ix_anpr_case_reads_case_rid", "anpr_case_reads", ["case_id", "rid"], unique=True
+    )
     op.create_index("ix_anpr_case_reads_rid", "anpr_case_reads", ["rid"])
 
 
