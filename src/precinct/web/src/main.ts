@@ -7,7 +7,7 @@ import { lang, setLang, t } from "./i18n";
 import { onLiveState, startLive, stopLive } from "./live";
 import { loadRoads, OpsMap } from "./map";
 import { session } from "./session";
-import { loadStatic, refreshAll } from "./store";
+import { loadStatic, refreshAll, resetRefusals } from "./store";
 import { VIEWS, type View } from "./views";
 
 const root = document.getElementById("app")!;
@@ -167,6 +167,7 @@ function endSession(): void {
   api.setToken(null);
   setCaseContext(null);
   session.me = null;
+  resetRefusals();
   stopLive();
   opsMap?.map.remove();
   opsMap = null;

@@ -47,18 +47,23 @@ export const routes = {
   cameras: () => api.find("GET", "/anpr/cameras", /cameras$/),
 };
 
+// Mirrors the server's rules (calls/dispatch/orders views); a refusal is audited server-side, so
+// the client never polls what its role may not read, and stops for good after any 403.
 const MAY: Record<Topic, string[]> = {
-  incidents: ["call_taker", "dispatcher", "patrol", "supervisor", "admin", "analyst"],
-  units: ["dispatcher", "patrol", "supervisor", "admin", "call_taker"],
-  orders: ["dispatcher", "patrol", "supervisor", "admin"],
-  alerts: ["dispatcher", "patrol", "supervisor", "admin", "analyst"],
-  types: ["call_taker", "dispatcher", "patrol", "supervisor", "admin", "analyst"],
-  cameras: ["dispatcher", "patrol", "supervisor", "admin", "analyst"],
+  incidents: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst"],
+  units: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
+  orders: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst"],
+  alerts: ["dispatcher", "patrol", "supervisor", "analyst"],
+  types: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
+  cameras: ["dispatcher", "patrol", "supervisor", "analyst"],
 };
+const refused = new Set<Topic>();
 
-function may(topic: Topic): boolean {
-  return MAY[topic].includes(session.me?.role ?? "");
+export function may(topic: Topic): boolean {
+  return MAY[topic].includes(session.me?.role ?? "") && !refused.has(topic);
 }
+
+export function resetRefusals(): void { refused.clear(); }
 
 async function load(topic: Topic): Promise<boolean> {
   const op = routes[topic]();
@@ -83,6 +88,7 @@ async function load(topic: Topic): Promise<boolean> {
     emit(topic);
     return true;
   } catch (e) {
+    if ((e as { status?: number }).status === 403) refused.add(topic);
     console.warn("load", topic, e);
     return false;
   }

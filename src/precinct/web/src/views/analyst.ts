@@ -31,6 +31,23 @@ function label(p: Param): string {
   return s === k ? (p.schema?.title ?? p.name) : s;
 }
 
+const TIME_NAMES = /^(start|end|since|until|from_ts|to_ts|ts|t0|t1|at|window_start|window_end)$/;
+
+function isTime(p: Param): boolean {
+  return p.schema?.format === "date-time" || (p.schema?.type === "string" && TIME_NAMES.test(p.name));
+}
+
+/** "2026-05-01T08:30" from a datetime-local input, as ISO 8601 with this browser's offset. */
+export function isoLocal(v: string): string {
+  const d = new Date(v);
+  if (isNaN(d.getTime())) return v;
+  const off = -d.getTimezoneOffset();
+  const sign = off >= 0 ? "+" : "-";
+  const pad = (n: number) => String(Math.floor(Math.abs(n))).padStart(2, "0");
+  const base = v.length === 16 ? `${v}:00` : v;
+  return `${base}${sign}${pad(off / 60)}:${pad(off % 60)}`;
+}
+
 function inputFor(p: Param): HTMLElement {
   const s = p.schema ?? {};
   const id = `q-${p.name}`;
@@ -39,7 +56,7 @@ function inputFor(p: Param): HTMLElement {
   if (s.type === "number" || s.type === "integer") {
     return h("input", { id, name: p.name, type: "number", step: s.type === "integer" ? 1 : "any", min: s.minimum ?? s.exclusiveMinimum, max: s.maximum, value: s.default ?? "", required: p.required });
   }
-  if (s.format === "date-time") return h("input", { id, name: p.name, type: "datetime-local", step: 1, required: p.required });
+  if (isTime(p)) return h("input", { id, name: p.name, type: "datetime-local", step: 1, required: p.required });
   if (s.type === "array" || s.type === "object") return h("textarea", { id, name: p.name, rows: 3, placeholder: s.type === "array" ? "a, b, c  /  JSON" : "JSON", required: p.required });
   return h("input", { id, name: p.name, value: s.default ?? "", required: p.required });
 }
@@ -50,7 +67,7 @@ function readValue(p: Param, el: HTMLInputElement): unknown {
   const v = el.value.trim();
   if (v === "") return undefined;
   if (s.type === "number" || s.type === "integer") return Number(v);
-  if (s.format === "date-time") return new Date(v).toISOString();
+  if (isTime(p)) return isoLocal(v);
   if (s.type === "array" || s.type === "object") {
     try { return JSON.parse(v); } catch { return s.type === "array" ? v.split(/[,，\s]+/).filter(Boolean) : v; }
   }

@@ -30,7 +30,7 @@ export function overdue(r: any): boolean {
 
 export const boardView: View = {
   key: "board",
-  roles: ["dispatcher", "supervisor", "admin"],
+  roles: ["dispatcher", "supervisor"],
   render(panel, { map }) {
     panel.append(h("h2", t("board.title")));
     if (!routes.incidents()) { panel.append(unavailable("GET /api/v1/incidents")); return; }

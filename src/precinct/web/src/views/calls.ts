@@ -23,7 +23,7 @@ const recent: any[] = [];
 
 export const callsView: View = {
   key: "calls",
-  roles: ["call_taker", "dispatcher"],
+  roles: ["call_taker", "dispatcher", "supervisor"],
   render(panel, { map }) {
     const create = api.find("POST", "/calls", /^\/calls\/?$/);
     panel.append(h("h2", t("calls.title")));

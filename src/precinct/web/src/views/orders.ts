@@ -3,7 +3,7 @@
 import { api, rowsOf, str } from "../api";
 import { clear, field, fmtTime, h, toast } from "../dom";
 import { t, tOr } from "../i18n";
-import { buildBody } from "../schema";
+import { bodyProps, buildBody } from "../schema";
 import { session } from "../session";
 import { idOf, refreshAll, routes, store, subscribe } from "../store";
 import { errorText, table, unavailable, uuid } from "./common";
@@ -14,6 +14,7 @@ export function recipientsOf(o: any): any[] {
 }
 
 export function ackCount(o: any): [number, number] {
+  if (typeof o.acknowledged === "number" && typeof o.total === "number") return [o.acknowledged, o.total];
   const rs = recipientsOf(o);
   if (rs.length && typeof rs[0] === "object") {
     const a = rs.filter((r) => r.acknowledged_at || r.acked_at || r.acknowledged === true || /ack/i.test(String(r.status ?? ""))).length;
@@ -33,7 +34,7 @@ export function orderOverdue(o: any): boolean {
 
 export const ordersView: View = {
   key: "orders",
-  roles: ["dispatcher", "supervisor", "patrol", "admin"],
+  roles: ["call_taker", "dispatcher", "patrol", "analyst", "supervisor"],
   render(panel) {
     const role = session.me?.role ?? "";
     panel.append(h("h2", role === "patrol" ? t("orders.mine") : t("orders.title")));
@@ -46,18 +47,23 @@ export const ordersView: View = {
       const subject = h("input#order-subject", { required: true }) as HTMLInputElement;
       const body = h("textarea#order-body", { rows: 3 }) as HTMLTextAreaElement;
       const recips = h("input#order-recipients", { placeholder: t("orders.recipientsHint"), list: "unit-ids" }) as HTMLInputElement;
-      const dl = h("datalist#unit-ids", [...store.units.values()].map((u) => h("option", { value: idOf(u) })));
+      const dl = h("datalist#unit-ids", h("option", { value: "all" }), [...store.units.values()].map((u) => h("option", { value: idOf(u) })));
+      const prio = h("select#order-priority", ["", "red", "orange", "yellow", "blue", "green"].map((p) =>
+        h("option", { value: p }, p ? t(`prio.${p}`) : t("calls.priorityDefault")))) as HTMLSelectElement;
       const deadline = h("input#order-deadline", { type: "number", min: 1, value: 10 }) as HTMLInputElement;
       const form = h("form.form#order-form", {
         onsubmit: async (e: Event) => {
           e.preventDefault();
-          const ids = recips.value.split(/[,，\s]+/).map((s) => s.trim()).filter(Boolean);
+          // "P-01" means a unit; "station:…", "group:…", "user:…" and "all" pass through.
+          const ids = recips.value.split(/[,，\s]+/).map((s) => s.trim()).filter(Boolean)
+            .map((s) => (s === "all" || s.includes(":") ? s : `unit:${s}`));
           const minutes = Number(deadline.value || 10);
-          const due = new Date(Date.now() + minutes * 60000).toISOString();
-          const values = { title: subject.value.trim(), subject: subject.value.trim(), body: body.value.trim(), text: body.value.trim(),
-            instructions: body.value.trim(), recipients: ids, unit_ids: ids, deadline: due, deadline_minutes: minutes, due_at: due };
+          const values: Record<string, unknown> = { title: subject.value.trim(), body: body.value.trim(), recipients: ids,
+            priority: prio.value || undefined };
+          if ("deadline_minutes" in bodyProps(create)) values.deadline_minutes = minutes;
+          else values.deadline = new Date(Date.now() + minutes * 60000).toISOString();
           try {
-            const res = await api.post(create.path, buildBody(create, values, { message: ["body"], content: ["body"], targets: ["recipients"] }), { idempotencyKey: uuid() });
+            const res = await api.post(create.path, buildBody(create, values, { subject: ["title"], message: ["body"], content: ["body"], targets: ["recipients"] }), { idempotencyKey: uuid() });
             toast(t("orders.sent", { id: str(res, "id", "order_id") ?? "?", n: ids.length }), "ok");
             subject.value = ""; body.value = "";
             await refreshAll();
@@ -66,7 +72,7 @@ export const ordersView: View = {
       }, h("h3", t("orders.compose")),
         field(t("orders.subject"), subject), field(t("orders.body"), body),
         field(t("orders.recipients"), recips, t("orders.recipientsHint")), dl,
-        field(t("orders.deadline"), deadline),
+        h("div.row", field(t("orders.deadline"), deadline), field(t("calls.priority"), prio)),
         h("div.actions", h("button.primary#order-send", { type: "submit" }, t("orders.send"))));
       panel.append(form);
     }
@@ -76,7 +82,7 @@ export const ordersView: View = {
       if (!ackOp) return;
       try {
         await api.post(ackOp.path.replace(/\{[^}]+\}/, encodeURIComponent(idOf(o))),
-          buildBody(ackOp, { unit_id: session.me?.unit_id, recipient: session.me?.unit_id ?? session.me?.username }), { idempotencyKey: uuid() });
+          buildBody(ackOp, {}), { idempotencyKey: uuid() });
         toast(t("orders.acked", { id: idOf(o) }), "ok");
         await refreshAll();
       } catch (e) { toast(errorText(e), "error"); }
@@ -86,14 +92,19 @@ export const ordersView: View = {
       const me = session.me;
       if (!me) return false;
       const rs = recipientsOf(o);
-      if (!rs.length) return true;
-      return rs.some((r) => [r, r?.unit_id, r?.recipient, r?.username, r?.id].map(String).some((v) => v === me.unit_id || v === me.username));
+      if (!rs.length || role === "patrol") return true; // the server sends a patrol only its own
+      return rs.some((r) => isMe(r));
+    }
+
+    function isMe(r: any): boolean {
+      const me = session.me;
+      const own = [`user:${me?.username}`, `unit:${me?.unit_id}`, String(me?.unit_id), String(me?.username)];
+      return [r, r?.unit_id, r?.recipient, r?.username].some((v) => own.includes(String(v)));
     }
 
     function myAck(o: any): boolean {
-      const me = session.me;
-      const r = recipientsOf(o).find((x) => typeof x === "object" && [x.unit_id, x.recipient, x.username].map(String).some((v) => v === me?.unit_id || v === me?.username));
-      return !!(r && (r.acknowledged_at || r.acked_at || r.acknowledged === true));
+      const mine = recipientsOf(o).filter((x) => typeof x === "object" && isMe(x));
+      return mine.length > 0 && mine.every((r) => r.acknowledged_at || r.acked_at || r.acknowledged === true);
     }
 
     function paint(): void {
@@ -102,10 +113,11 @@ export const ordersView: View = {
       clear(list, h("h3", t("orders.title")), table([
         { key: "id", label: t("col.id"), render: (o) => idOf(o) },
         { key: "title", label: t("orders.subject"), render: (o) => str(o, "title", "subject", "body", "text") ?? "" },
-        { key: "status", label: t("col.status"), render: (o) => orderOverdue(o) ? h("b.overdue-flag", t("status.overdue")) : tOr(`status.${o.status ?? o.state}`, String(o.status ?? o.state ?? "")) },
+        { key: "status", label: t("col.status"), render: (o) => h("span", tOr(`state.${o.state ?? o.status}`, String(o.state_zh ?? o.state ?? o.status ?? "")),
+          orderOverdue(o) ? h("b.overdue-flag", " ", t("status.overdue")) : null, o.escalated_at ? h("span.overdue-flag", " ⇧", t("status.escalated")) : null) },
         { key: "acks", label: t("status.acknowledged"), render: (o) => { const [a, n] = ackCount(o); return h("span.acks", t("orders.acks", { a, n })); } },
         { key: "due", label: t("orders.due"), render: (o) => fmtTime(o.deadline ?? o.due_at) },
-        { key: "act", label: "", render: (o) => ackOp && role === "patrol" && !myAck(o) ? h("button.primary.small.ack", { onclick: (e: Event) => { e.stopPropagation(); void ack(o); } }, t("orders.ack")) : "" },
+        { key: "act", label: "", render: (o) => ackOp && mine(o) && recipientsOf(o).some(isMe) && !myAck(o) && /assign|handle/.test(String(o.state ?? "assign")) ? h("button.primary.small.ack", { onclick: (e: Event) => { e.stopPropagation(); void ack(o); } }, t("orders.ack")) : "" },
       ], orders.slice(0, 200), { id: "orders-table", rowClass: (o) => (orderOverdue(o) ? "overdue" : "") }));
     }
     paint();

@@ -13,7 +13,7 @@ import { ageSeconds, isOpen } from "./overview";
 
 export const supervisionView: View = {
   key: "supervision",
-  roles: ["supervisor", "admin"],
+  roles: ["supervisor"],
   render(panel, { map }) {
     const chain = h("span.chain#chain-status");
     const incBox = h("div#overdue-incidents");
