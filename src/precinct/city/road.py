@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import shapely
 from scipy.spatial import cKDTree
 
 from precinct.city import routing
@@ -16,7 +15,7 @@ from precinct.city.ch import Hierarchy, build_hierarchy
 from precinct.city.congestion import check_hour
 from precinct.city.geo import FloatArray, check_latlon, check_points
 from precinct.city.graph import IntArray, RoadGraphBase
-from precinct.city.snapping import PieceIndex, Snap, Snaps, build_segment_tree, snap_points
+from precinct.city.snapping import GridIndex, Snap, Snaps, snap_points
 from precinct.errors import BadInput
 
 if TYPE_CHECKING:
@@ -127,12 +126,8 @@ class RoadGraph(RoadGraphBase):
 
     # -- spatial lookups -----------------------------------------------------------------
     @cached_property
-    def _segment_tree(self) -> shapely.STRtree:
-        return build_segment_tree(self)
-
-    @cached_property
-    def _piece_index(self) -> PieceIndex:
-        return PieceIndex(self)
+    def _segment_index(self) -> GridIndex:
+        return GridIndex(self)
 
     @cached_property
     def _node_tree(self) -> cKDTree:
@@ -152,8 +147,8 @@ class RoadGraph(RoadGraphBase):
     def snap_many(self, points: npt.ArrayLike, *, what: str = "point") -> Snaps:
         """Snap an ``(n, 2)`` array of lat/lon rows (see :meth:`snap`)."""
         arr = check_points(points, what=what)
-        return snap_points(self, self._segment_tree, arr[:, 0], arr[:, 1],
-                           max_distance_m=self.max_snap_m, what=what, pieces=self._piece_index)
+        return snap_points(self, self._segment_index, arr[:, 0], arr[:, 1],
+                           max_distance_m=self.max_snap_m, what=what)
 
     def nearest_nodes(self, lats: npt.ArrayLike, lons: npt.ArrayLike) -> IntArray:
         """Index of the nearest node to each coordinate (straight-line)."""
