@@ -27,9 +27,10 @@ def small_city():
 
 
 @pytest.fixture(autouse=True)
-def _city(app: FastAPI, small_city) -> None:
+def _city(request: pytest.FixtureRequest) -> None:
     """Every app in these tests routes on the small city (no 15 km default build)."""
-    app.state.city = small_city
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").state.city = request.getfixturevalue("small_city")
 
 
 @pytest.fixture

@@ -28,9 +28,7 @@ def test_schema_accepts_nena_sample_and_rejects_garbage() -> None:
     assert any("issuingElementIdentification" in e for e in errors)
 
 
-def test_export_validates_with_dispatch_and_disposition(
-    client: TestClient, login, make_units
-) -> None:
+def test_export_validates_with_dispatch_and_disposition(client: TestClient, login, make_units) -> None:
     make_units([("P1", "patrol", 0.002, 0.0)])
     d = login("dispatcher")
     r = client.post(
@@ -55,10 +53,7 @@ def test_export_validates_with_dispatch_and_disposition(
     client.post(f"/api/v1/incidents/{iid}/close", json={"disposition": "report_taken"}, headers=d)
     doc = client.get(f"/api/v1/incidents/{iid}/eido", headers=d).json()
     assert eido.validate(doc) == []
-    assert (
-        doc["incidentComponent"]["dispositionComponent"][0]["dispositionCommonRegistryCode"]
-        == "report_taken"
-    )
+    assert doc["incidentComponent"]["dispositionComponent"][0]["dispositionCommonRegistryCode"] == "report_taken"
     # round trip: export from one centre, import into another (here: the same, as a new incident)
     doc["$id"] = doc["$id"] + ":copy"
     r = client.post("/api/v1/incidents/eido", json=doc, headers=d)
@@ -82,6 +77,4 @@ def test_nena_samples_import(client: TestClient, login, name: str) -> None:
     else:
         assert inc["lat"] is None and "Wilmington" in inc["address"]
         assert inc["callers"] == ["819***1212"]
-    assert (
-        client.post("/api/v1/incidents/eido", json={"hello": "world"}, headers=d).status_code == 422
-    )
+    assert client.post("/api/v1/incidents/eido", json={"hello": "world"}, headers=d).status_code == 422

@@ -55,22 +55,15 @@ def test_create_call_durable_and_audited(client: TestClient, login, app) -> None
     r = client.post("/api/v1/calls", json=call_body(), headers=h)
     assert r.status_code == 201, r.text
     out = r.json()
-    assert (
-        out["id"] and out["incident_id"] and out["priority"] == "yellow" and out["status"] == "new"
-    )
+    assert out["id"] and out["incident_id"] and out["priority"] == "yellow" and out["status"] == "new"
     with app.state.db.sessionmaker() as s:
         call = s.get(Call, out["id"])
         assert call is not None and call.caller_phone == "13812345678"
         rec = s.scalars(select(AuditRecord).where(AuditRecord.action == "collection")).all()
         assert any(out["id"] in r.params for r in rec)
     # dispatchers log calls too; other roles may not
-    assert (
-        client.post("/api/v1/calls", json=call_body(), headers=login("dispatcher")).status_code
-        == 201
-    )
-    assert (
-        client.post("/api/v1/calls", json=call_body(), headers=login("analyst")).status_code == 403
-    )
+    assert client.post("/api/v1/calls", json=call_body(), headers=login("dispatcher")).status_code == 201
+    assert client.post("/api/v1/calls", json=call_body(), headers=login("analyst")).status_code == 403
     assert client.post("/api/v1/calls", json=call_body()).status_code == 401
 
 
@@ -104,9 +97,7 @@ def test_bad_input_names_field_and_writes_nothing(client: TestClient, login, app
         assert r.status_code == 422, (body, r.text)
         text = r.text
         assert field in text, (field, text)
-    r = client.post(
-        "/api/v1/calls", content=b"{not json", headers={**h, "Content-Type": "application/json"}
-    )
+    r = client.post("/api/v1/calls", content=b"{not json", headers={**h, "Content-Type": "application/json"})
     assert r.status_code == 422
     with app.state.db.sessionmaker() as s:
         assert s.scalar(select(func.count()).select_from(Call)) == 0
@@ -116,13 +107,9 @@ def test_bad_input_names_field_and_writes_nothing(client: TestClient, login, app
 def test_duplicates_offered_and_merge(client: TestClient, login) -> None:
     h = login("call_taker")
     first = client.post("/api/v1/calls", json=call_body(type="fight"), headers=h).json()
-    near = client.post(
-        "/api/v1/calls", json=call_body(type="brawl", lat=BASE[0] + 0.001), headers=h
-    ).json()
+    near = client.post("/api/v1/calls", json=call_body(type="brawl", lat=BASE[0] + 0.001), headers=h).json()
     assert [d["incident_id"] for d in near["duplicates"]] == [first["incident_id"]]
-    far = client.post(
-        "/api/v1/calls", json=call_body(type="fight", lat=BASE[0] + 0.05), headers=h
-    ).json()
+    far = client.post("/api/v1/calls", json=call_body(type="fight", lat=BASE[0] + 0.05), headers=h).json()
     assert far["duplicates"] == []
     unrelated = client.post("/api/v1/calls", json=call_body(type="lost_property"), headers=h).json()
     assert unrelated["duplicates"] == []
@@ -180,9 +167,7 @@ def test_priority_change_and_close(client: TestClient, login) -> None:
         headers=d,
     )
     assert r.status_code == 200 and r.json()["status"] == "closed"
-    r = client.post(
-        f"/api/v1/incidents/{out['incident_id']}/close", json={"disposition": "x"}, headers=d
-    )
+    r = client.post(f"/api/v1/incidents/{out['incident_id']}/close", json={"disposition": "x"}, headers=d)
     assert r.status_code == 409
     hist = client.get(f"/api/v1/incidents/{out['incident_id']}", headers=h).json()["history"]
     assert [e["kind"] for e in hist] == ["created", "priority_changed", "closed"]
@@ -199,9 +184,7 @@ def test_address_resolves_against_road_names(client: TestClient, login, app) -> 
         assert r.status_code == 201, r.text
         out = r.json()
         assert out["location_source"] == "geocoded" and abs(out["lat"] - BASE[0]) < 0.03
-    r = client.post(
-        "/api/v1/calls", json={"address": "Nowhere Avenue 999", "type": "theft"}, headers=h
-    )
+    r = client.post("/api/v1/calls", json={"address": "Nowhere Avenue 999", "type": "theft"}, headers=h)
     assert r.status_code == 422 and r.json()["detail"]["field"] == "address"
     from precinct.calls.citylink import CityLink
 

@@ -27,9 +27,10 @@ def small_city():
 
 
 @pytest.fixture(autouse=True)
-def _city(app: FastAPI, small_city) -> None:
+def _city(request: pytest.FixtureRequest) -> None:
     """Every app in these tests routes on the small city (no 15 km default build)."""
-    app.state.city = small_city
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").state.city = request.getfixturevalue("small_city")
 
 
 @pytest.fixture
@@ -109,9 +110,7 @@ def live_token(app: FastAPI, live_server: str) -> Callable[..., str]:
         name = f"{role}_live_{next(_n)}"
         with app.state.db.session() as s:
             create_user(s, username=name, role=role, password=PASSWORD, unit_id=unit_id)
-        r = httpx.post(
-            f"{live_server}/api/v1/auth/token", data={"username": name, "password": PASSWORD}
-        )
+        r = httpx.post(f"{live_server}/api/v1/auth/token", data={"username": name, "password": PASSWORD})
         assert r.status_code == 200, r.text
         return str(r.json()["access_token"])
 

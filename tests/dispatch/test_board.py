@@ -27,18 +27,14 @@ def events(lines: Iterator[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
             eid, name, data = "", "", ""
 
 
-def next_event(
-    stream: Iterator[tuple[str, str, dict[str, Any]]], subject: str
-) -> tuple[str, dict[str, Any]]:
+def next_event(stream: Iterator[tuple[str, str, dict[str, Any]]], subject: str) -> tuple[str, dict[str, Any]]:
     for eid, name, data in stream:
         if name == subject:
             return eid, data
     raise AssertionError(f"stream ended before {subject}")
 
 
-def test_board_streams_every_event_to_every_client(
-    app: FastAPI, live_server: str, live_token
-) -> None:
+def test_board_streams_every_event_to_every_client(app: FastAPI, live_server: str, live_token) -> None:
     url = f"{live_server}/api/v1/board/stream"
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, params={"access_token": "garbage"}).status_code == 401
@@ -76,9 +72,7 @@ def test_board_streams_every_event_to_every_client(
     # a reconnecting client gets what it missed after Last-Event-ID
     with (
         httpx.Client(timeout=timeout) as c,
-        c.stream(
-            "GET", url, params={"access_token": supervisor_token}, headers={"Last-Event-ID": "0"}
-        ) as rc,
+        c.stream("GET", url, params={"access_token": supervisor_token}, headers={"Last-Event-ID": "0"}) as rc,
     ):
         replay = events(rc.iter_lines())
         eid, data = next_event(replay, "incidents.created")

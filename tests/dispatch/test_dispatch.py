@@ -61,9 +61,7 @@ def test_full_lifecycle_with_patrol_device(client: TestClient, login, make_units
     # impossible transitions before dispatch
     r = client.post(f"/api/v1/incidents/{iid}/clear", json={"unit_id": "P1"}, headers=d)
     assert r.status_code == 409 and "never dispatched" in r.json()["message"]
-    r = client.post(
-        f"/api/v1/incidents/{iid}/dispatch", json={"unit_ids": ["P1", "NOPE"]}, headers=d
-    )
+    r = client.post(f"/api/v1/incidents/{iid}/dispatch", json={"unit_ids": ["P1", "NOPE"]}, headers=d)
     assert r.status_code == 422 and r.json()["detail"]["field"] == "unit_ids[1]"
     with app.state.db.sessionmaker() as s:
         assert s.scalar(select(func.count()).select_from(Assignment)) == 0  # all or nothing
@@ -75,30 +73,16 @@ def test_full_lifecycle_with_patrol_device(client: TestClient, login, make_units
     # the patrol device of P1 acknowledges, arrives, clears; P2's device may not act for P1
     p1 = login("patrol", unit_id="P1")
     p2 = login("patrol", unit_id="P2")
-    assert (
-        client.post(f"/api/v1/incidents/{iid}/acknowledge", json={}, headers=p2).status_code == 409
-    )
-    assert (
-        client.post(
-            f"/api/v1/incidents/{iid}/acknowledge", json={"unit_id": "P1"}, headers=p2
-        ).status_code
-        == 403
-    )
+    assert client.post(f"/api/v1/incidents/{iid}/acknowledge", json={}, headers=p2).status_code == 409
+    assert client.post(f"/api/v1/incidents/{iid}/acknowledge", json={"unit_id": "P1"}, headers=p2).status_code == 403
     assert client.post(f"/api/v1/incidents/{iid}/arrive", json={}, headers=p1).status_code == 200
     r = client.post(f"/api/v1/incidents/{iid}/arrive", json={}, headers=p1)
     assert r.status_code == 409
-    assert (
-        client.post(
-            f"/api/v1/incidents/{iid}/close", json={"disposition": "x"}, headers=d
-        ).status_code
-        == 409
-    )
+    assert client.post(f"/api/v1/incidents/{iid}/close", json={"disposition": "x"}, headers=d).status_code == 409
     r = client.post(f"/api/v1/incidents/{iid}/clear", json={"note": "suspect gone"}, headers=p1)
     assert r.status_code == 200 and r.json()["status"] == "cleared"
     assert client.get("/api/v1/units/P1", headers=d).json()["status"] == "available"
-    r = client.post(
-        f"/api/v1/incidents/{iid}/close", json={"disposition": "report_taken"}, headers=d
-    )
+    r = client.post(f"/api/v1/incidents/{iid}/close", json={"disposition": "report_taken"}, headers=d)
     assert r.status_code == 200 and r.json()["status"] == "closed"
     inc = client.get(f"/api/v1/incidents/{iid}", headers=d).json()
     assert [e["to_status"] for e in inc["history"] if e["to_status"]] == [
@@ -125,12 +109,8 @@ def test_en_route_and_multi_unit_clear(client: TestClient, login, make_units) ->
     d = login("dispatcher")
     iid = new_incident(client, d)
     h = {**d, "Idempotency-Key": "disp-1"}
-    first = client.post(
-        f"/api/v1/incidents/{iid}/dispatch", json={"unit_ids": ["P1", "P2", "S1"]}, headers=h
-    )
-    again = client.post(
-        f"/api/v1/incidents/{iid}/dispatch", json={"unit_ids": ["P1", "P2", "S1"]}, headers=h
-    )
+    first = client.post(f"/api/v1/incidents/{iid}/dispatch", json={"unit_ids": ["P1", "P2", "S1"]}, headers=h)
+    again = client.post(f"/api/v1/incidents/{iid}/dispatch", json={"unit_ids": ["P1", "P2", "S1"]}, headers=h)
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     r = client.post(f"/api/v1/incidents/{iid}/acknowledge", json={"unit_id": "P2"}, headers=d)
     assert r.json()["status"] == "en_route"
@@ -145,38 +125,17 @@ def test_en_route_and_multi_unit_clear(client: TestClient, login, make_units) ->
 def test_positions_units_and_access(client: TestClient, login, make_units) -> None:
     make_units([("P1", "patrol", 0.0, 0.0)])
     p1 = login("patrol", unit_id="P1")
-    r = client.post(
-        "/api/v1/units/P1/position", json={"lat": BASE[0] + 0.01, "lon": BASE[1]}, headers=p1
-    )
+    r = client.post("/api/v1/units/P1/position", json={"lat": BASE[0] + 0.01, "lon": BASE[1]}, headers=p1)
     assert r.status_code == 200 and abs(r.json()["lat"] - BASE[0] - 0.01) < 1e-9
-    assert (
-        client.post("/api/v1/units/P1/position", json={"lat": 95, "lon": 0}, headers=p1).status_code
-        == 422
-    )
+    assert client.post("/api/v1/units/P1/position", json={"lat": 95, "lon": 0}, headers=p1).status_code == 422
     other = login("patrol", unit_id="P9")
-    assert (
-        client.post(
-            "/api/v1/units/P1/position", json={"lat": 1, "lon": 1}, headers=other
-        ).status_code
-        == 403
-    )
+    assert client.post("/api/v1/units/P1/position", json={"lat": 1, "lon": 1}, headers=other).status_code == 403
     d = login("dispatcher")
-    assert (
-        client.post("/api/v1/units/NOPE/position", json={"lat": 1, "lon": 1}, headers=d).status_code
-        == 404
-    )
+    assert client.post("/api/v1/units/NOPE/position", json={"lat": 1, "lon": 1}, headers=d).status_code == 404
     r = client.post("/api/v1/units", json={"id": "K9", "unit_type": "spaceship"}, headers=d)
     assert r.status_code == 422 and "unit_type" in r.text
-    assert (
-        client.post(
-            "/api/v1/units", json={"id": "T7", "unit_type": "traffic"}, headers=d
-        ).status_code
-        == 201
-    )
-    assert (
-        client.post("/api/v1/units", json={"id": "T8"}, headers=login("call_taker")).status_code
-        == 403
-    )
+    assert client.post("/api/v1/units", json={"id": "T7", "unit_type": "traffic"}, headers=d).status_code == 201
+    assert client.post("/api/v1/units", json={"id": "T8"}, headers=login("call_taker")).status_code == 403
     r = client.post("/api/v1/units/P1/status", json={"status": "out_of_service"}, headers=p1)
     assert r.status_code == 200 and r.json()["status"] == "out_of_service"
     assert client.get("/api/v1/units", headers=d).status_code == 200

@@ -32,18 +32,8 @@ def test_order_to_station_and_units_closed_loop(client: TestClient, login, make_
     assert order["state"] == "assign" and order["state_zh"] == "交" and order["total"] == 3
     oid = order["id"]
     p1, w1 = login("patrol", unit_id="P1"), login("patrol", unit_id="W1")
-    assert (
-        client.post(
-            f"/api/v1/orders/{oid}/ack", json={}, headers=login("patrol", unit_id="Z9")
-        ).status_code
-        == 403
-    )
-    assert (
-        client.post(
-            f"/api/v1/orders/{oid}/ack", json={"recipient": "unit:P2"}, headers=p1
-        ).status_code
-        == 403
-    )
+    assert client.post(f"/api/v1/orders/{oid}/ack", json={}, headers=login("patrol", unit_id="Z9")).status_code == 403
+    assert client.post(f"/api/v1/orders/{oid}/ack", json={"recipient": "unit:P2"}, headers=p1).status_code == 403
     r = client.post(f"/api/v1/orders/{oid}/ack", json={"note": "in position"}, headers=p1)
     assert r.status_code == 200 and r.json()["acknowledged"] == 1 and r.json()["state"] == "assign"
     assert client.post(f"/api/v1/orders/{oid}/ack", json={}, headers=w1).json()["acknowledged"] == 2
@@ -54,16 +44,8 @@ def test_order_to_station_and_units_closed_loop(client: TestClient, login, make_
     assert [o["id"] for o in mine] == [oid]
     r = client.post(f"/api/v1/orders/{oid}/advance", json={"to": "close"}, headers=d)
     assert r.status_code == 409  # 办 -> 结 skips 督
-    assert (
-        client.post(
-            f"/api/v1/orders/{oid}/advance", json={"to": "supervise"}, headers=d
-        ).status_code
-        == 200
-    )
-    assert (
-        client.post(f"/api/v1/orders/{oid}/advance", json={"to": "close"}, headers=d).status_code
-        == 403
-    )
+    assert client.post(f"/api/v1/orders/{oid}/advance", json={"to": "supervise"}, headers=d).status_code == 200
+    assert client.post(f"/api/v1/orders/{oid}/advance", json={"to": "close"}, headers=d).status_code == 403
     sup = login("supervisor")
     r = client.post(
         f"/api/v1/orders/{oid}/advance",
@@ -89,16 +71,11 @@ def test_order_bad_input(client: TestClient, login, make_units) -> None:
     ]:
         r = client.post("/api/v1/orders", json=body, headers=d)
         assert r.status_code == 422 and field in r.text, (body, r.text)
-    assert (
-        client.post("/api/v1/orders", json=base, headers=login("patrol", unit_id="P1")).status_code
-        == 403
-    )
+    assert client.post("/api/v1/orders", json=base, headers=login("patrol", unit_id="P1")).status_code == 403
     assert client.get("/api/v1/orders").status_code == 401
 
 
-def test_deadline_escalates_to_supervisor_once(
-    app: FastAPI, client: TestClient, login, make_units
-) -> None:
+def test_deadline_escalates_to_supervisor_once(app: FastAPI, client: TestClient, login, make_units) -> None:
     make_units([("P1", "patrol", 0.0, 0.0), ("P2", "patrol", 0.0, 0.01)])
     with app.state.db.session() as s:
         order = create_order(

@@ -66,9 +66,7 @@ class CityLink:
         if self.has_roads:
             try:
                 city: Any = self.city
-                times = np.asarray(
-                    city.travel_times_to(lat, lon, sources, max_time_s=max_time_s), dtype=np.float64
-                )
+                times = np.asarray(city.travel_times_to(lat, lon, sources, max_time_s=max_time_s), dtype=np.float64)
                 return times, "road"
             except Exception:
                 log.warning("road travel times failed; using straight-line estimate", exc_info=True)
@@ -82,9 +80,7 @@ class CityLink:
 def _as_place(c: Any) -> Place | None:
     try:
         if isinstance(c, dict):
-            return Place(
-                float(c["lat"]), float(c["lon"]), str(c.get("label", "")), float(c.get("score", 0))
-            )
+            return Place(float(c["lat"]), float(c["lon"]), str(c.get("label", "")), float(c.get("score", 0)))
         if hasattr(c, "lat"):
             return Place(
                 float(c.lat),

@@ -70,6 +70,4 @@ def publish(bus: Any, subject: str, payload: dict[str, Any]) -> None:
     except Exception:  # pragma: no cover - bus failures are logged by the bus
         import logging
 
-        logging.getLogger("precinct.command").warning(
-            "could not publish %s", subject, exc_info=True
-        )
+        logging.getLogger("precinct.command").warning("could not publish %s", subject, exc_info=True)

@@ -115,9 +115,7 @@ def _pidf(lat: float, lon: float, ts: str) -> str:
     )
 
 
-def export_incident(
-    session: Session, *, incident_id: str, actor: str, agency: str = DEFAULT_AGENCY
-) -> dict[str, Any]:
+def export_incident(session: Session, *, incident_id: str, actor: str, agency: str = DEFAULT_AGENCY) -> dict[str, Any]:
     """The incident as an EIDO document (validates against the NENA schema).
 
     Parameters
@@ -355,12 +353,8 @@ def _priority_from(component: dict[str, Any], itype: str) -> str:
     return INCIDENT_TYPES[itype].priority.value
 
 
-def _location_from(
-    doc: dict[str, Any], warnings: list[str]
-) -> tuple[float | None, float | None, str | None]:
-    comps = _as_list(doc.get("locationComponent")) + _as_list(
-        doc.get("locationInformationComponent")
-    )
+def _location_from(doc: dict[str, Any], warnings: list[str]) -> tuple[float | None, float | None, str | None]:
+    comps = _as_list(doc.get("locationComponent")) + _as_list(doc.get("locationInformationComponent"))
     address = None
     for comp in comps:
         value = comp.get("locationByValue") or ""
@@ -389,9 +383,7 @@ def _location_from(
     return None, None, address
 
 
-def import_document(
-    session: Session, document: dict[str, Any], *, actor: str, role: str
-) -> ImportResult:
+def import_document(session: Session, document: dict[str, Any], *, actor: str, role: str) -> ImportResult:
     """Create an incident (with its calls) from an EIDO document.
 
     Raises
@@ -465,9 +457,7 @@ def import_document(
         import datetime as dt
 
         try:
-            when = (
-                dt.datetime.fromisoformat(str(received).replace("Z", "+00:00")) if received else now
-            )
+            when = dt.datetime.fromisoformat(str(received).replace("Z", "+00:00")) if received else now
             if when.tzinfo is None:
                 when = when.replace(tzinfo=dt.UTC)
         except ValueError:

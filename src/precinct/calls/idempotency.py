@@ -34,16 +34,12 @@ class Outcome:
 
 def request_hash(payload: Any) -> str:
     """SHA-256 of the canonical JSON of a request body."""
-    text = json.dumps(
-        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _lookup(session: Session, *, scope: str, key: str, digest: str) -> Outcome | None:
-    row = session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-    )
+    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key))
     if row is None:
         return None
     if row.request_hash != digest:

@@ -24,9 +24,7 @@ class CallCreate(BaseModel):
         description="street, junction or place name (中文 or Latin script)",
     )
     type: str = Field(min_length=1, max_length=40, description="incident-type code")
-    priority: Priority | None = Field(
-        default=None, description="five-colour priority; default from type"
-    )
+    priority: Priority | None = Field(default=None, description="five-colour priority; default from type")
     caller_phone: str | None = Field(default=None, max_length=32)
     caller_name: str | None = Field(default=None, max_length=128)
     description: str = Field(default="", max_length=4000)
@@ -59,9 +57,7 @@ class MergeRequest(BaseModel):
 
 class CloseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    disposition: str = Field(
-        min_length=1, max_length=64, description="e.g. resolved, no_crime, referred"
-    )
+    disposition: str = Field(min_length=1, max_length=64, description="e.g. resolved, no_crime, referred")
     notes: str = Field(default="", max_length=4000)
 
 

@@ -303,9 +303,7 @@ def create_call(
     session.add(call)
     session.flush()
     if merge_into is not None:
-        record_event(
-            session, incident, kind="call_added", actor=actor, now=now, detail={"call_id": call.id}
-        )
+        record_event(session, incident, kind="call_added", actor=actor, now=now, detail={"call_id": call.id})
     else:
         record_event(
             session,
@@ -365,20 +363,14 @@ def timers(incident: Incident, now: dt.datetime) -> dict[str, Any]:
     info = PRIORITIES[Priority(incident.priority)]
     start = incident.created_at
     age = (now - start).total_seconds()
-    dispatch_s = (
-        (incident.dispatched_at - start).total_seconds() if incident.dispatched_at else None
-    )
+    dispatch_s = (incident.dispatched_at - start).total_seconds() if incident.dispatched_at else None
     arrival_s = (incident.on_scene_at - start).total_seconds() if incident.on_scene_at else None
     overdue = None
     if incident.status in TERMINAL_STATUSES or incident.status == "cleared":
         overdue = None
     elif incident.dispatched_at is None and age > info.dispatch_target_s:
         overdue = "dispatch"
-    elif (
-        incident.on_scene_at is None
-        and incident.dispatched_at is not None
-        and age > info.arrival_target_s
-    ):
+    elif incident.on_scene_at is None and incident.dispatched_at is not None and age > info.arrival_target_s:
         overdue = "arrival"
     return {
         "age_s": round(age, 1),
@@ -462,9 +454,7 @@ def calls_count(session: Session, incident_ids: list[str]) -> dict[str, int]:
     if not incident_ids:
         return {}
     rows = session.execute(
-        select(Call.incident_id, func.count())
-        .where(Call.incident_id.in_(incident_ids))
-        .group_by(Call.incident_id)
+        select(Call.incident_id, func.count()).where(Call.incident_id.in_(incident_ids)).group_by(Call.incident_id)
     ).all()
     return {iid: n for iid, n in rows}
 
@@ -472,9 +462,7 @@ def calls_count(session: Session, incident_ids: list[str]) -> dict[str, int]:
 def caller_phones(session: Session, incident_id: str) -> list[str | None]:
     return list(
         session.scalars(
-            select(Call.caller_phone)
-            .where(Call.incident_id == incident_id)
-            .order_by(Call.received_at)
+            select(Call.caller_phone).where(Call.incident_id == incident_id).order_by(Call.received_at)
         ).all()
     )
 
@@ -510,11 +498,7 @@ def get_call(session: Session, call_id: str) -> Call:
 
 
 def calls_of(session: Session, incident_id: str) -> list[Call]:
-    return list(
-        session.scalars(
-            select(Call).where(Call.incident_id == incident_id).order_by(Call.received_at)
-        ).all()
-    )
+    return list(session.scalars(select(Call).where(Call.incident_id == incident_id).order_by(Call.received_at)).all())
 
 
 def history(session: Session, incident_id: str) -> list[dict[str, Any]]:
@@ -522,9 +506,7 @@ def history(session: Session, incident_id: str) -> list[dict[str, Any]]:
     import json
 
     rows = session.scalars(
-        select(IncidentEvent)
-        .where(IncidentEvent.incident_id == incident_id)
-        .order_by(IncidentEvent.id)
+        select(IncidentEvent).where(IncidentEvent.incident_id == incident_id).order_by(IncidentEvent.id)
     ).all()
     return [
         {
@@ -615,9 +597,7 @@ def merge_incident(session: Session, *, incident_id: str, into: str, actor: str)
     return target
 
 
-def close_incident(
-    session: Session, *, incident_id: str, disposition: str, notes: str = "", actor: str
-) -> Incident:
+def close_incident(session: Session, *, incident_id: str, disposition: str, notes: str = "", actor: str) -> Incident:
     """Close an incident: after its units cleared, or straight from ``new`` (handled by phone)."""
     incident = get_incident(session, incident_id)
     if incident.status in ("dispatched", "en_route", "on_scene"):

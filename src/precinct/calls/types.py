@@ -320,9 +320,7 @@ def type_table() -> list[dict[str, object]]:
                 "priority": t.priority.value,
                 "default_priority": t.priority.value,
                 "response_level": info.response_level,
-                "response_plan": [
-                    {"unit_type": u.value, "count": n} for u, n in response_plan(t.code).items()
-                ],
+                "response_plan": [{"unit_type": u.value, "count": n} for u, n in response_plan(t.code).items()],
                 "notify": list(t.notify),
                 "dispatch_target_s": info.dispatch_target_s,
                 "arrival_target_s": info.arrival_target_s,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from precinct.calls import eido
 from precinct.calls import service as svc
-from precinct.calls.citylink import city_for
+from precinct.calls.citylink import CityLink, city_for
 from precinct.calls.common import publish
 from precinct.calls.idempotency import run_idempotent
 from precinct.calls.schemas import (
@@ -32,9 +32,7 @@ INTAKE = (Role.call_taker, Role.dispatcher, Role.supervisor)
 COMMAND = (Role.dispatcher, Role.supervisor)
 READERS = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.patrol, Role.analyst)
 CALLER_READERS = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.patrol)
-IdemKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="retry-safe request key")
-]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="retry-safe request key")]
 
 
 def full_incident(session: Session, incident_id: str) -> dict[str, Any]:
@@ -85,7 +83,8 @@ def create_call(
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     """Take a 110 call: 201 only once committed; a repeated Idempotency-Key replays."""
-    city = city_for(request.app.state)
+    # The road graph is only needed to resolve an address.
+    city = city_for(request.app.state) if body.lat is None else CityLink(None)
     snapshot: dict[str, Any] = {}
 
     def action(s: Session) -> dict[str, Any]:
@@ -142,9 +141,7 @@ def get_call(
     with grant.db.session() as s:
         call = svc.get_call(s, call_id)
         out = svc.call_view(call, with_caller=True)
-        grant.record(
-            result_count=1, params={"call_id": call_id, "incident_id": call.incident_id}, session=s
-        )
+        grant.record(result_count=1, params={"call_id": call_id, "incident_id": call.incident_id}, session=s)
     return out
 
 
@@ -258,9 +255,7 @@ def close(
 
 
 @router.get("/incidents/{incident_id}/eido")
-def export_eido(
-    request: Request, incident_id: str, principal: Annotated[Principal, allow(*COMMAND)]
-) -> dict[str, Any]:
+def export_eido(request: Request, incident_id: str, principal: Annotated[Principal, allow(*COMMAND)]) -> dict[str, Any]:
     """The incident as a NENA EIDO document (no caller details)."""
     with get_db(request).sessionmaker() as s:
         return eido.export_incident(s, incident_id=incident_id, actor=principal.username)
@@ -274,9 +269,7 @@ def import_eido(
 ) -> JSONResponse:
     """Import an incident from a NENA EIDO document (importing it again changes nothing)."""
     with get_db(request).session() as s:
-        result = eido.import_document(
-            s, document, actor=principal.username, role=principal.role.value
-        )
+        result = eido.import_document(s, document, actor=principal.username, role=principal.role.value)
         s.flush()
         out = full_incident(s, result.incident_id)
     if result.created:

@@ -94,9 +94,7 @@ class BoardHub:
         seconds; when it says no (token expired or revoked) the stream ends.
         """
         try:
-            hello = json.dumps(
-                {"subject": "board.hello", "last_event_id": self.seq, "sent_at": time.time()}
-            )
+            hello = json.dumps({"subject": "board.hello", "last_event_id": self.seq, "sent_at": time.time()})
             yield f"retry: 2000\nevent: board.hello\ndata: {hello}\n\n".encode()
             checked = time.monotonic()
             while True:

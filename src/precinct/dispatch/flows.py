@@ -34,9 +34,7 @@ def flag_overdue(session: Session, *, now: dt.datetime | None = None) -> list[di
             continue
         kind = f"overdue_{t['overdue_stage']}"
         seen = session.scalar(
-            select(IncidentEvent.id)
-            .where(IncidentEvent.incident_id == inc.id, IncidentEvent.kind == kind)
-            .limit(1)
+            select(IncidentEvent.id).where(IncidentEvent.incident_id == inc.id, IncidentEvent.kind == kind).limit(1)
         )
         if seen is not None:
             continue
@@ -74,9 +72,7 @@ async def overdue_loop(db: Database, bus: Any, every_s: float = CHECK_EVERY_S) -
 def start_monitors(app: Any) -> list[asyncio.Task[None]]:
     """Start the background checks (cancelled by the app's shutdown hook)."""
     every = float(getattr(app.state, "overdue_check_s", CHECK_EVERY_S))
-    task = asyncio.create_task(
-        overdue_loop(app.state.db, app.state.bus, every), name="incidents-overdue"
-    )
+    task = asyncio.create_task(overdue_loop(app.state.db, app.state.bus, every), name="incidents-overdue")
     return [task]
 
 

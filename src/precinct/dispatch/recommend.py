@@ -24,9 +24,7 @@ SHORTLIST_MIN = 8
 SHORTLIST_FACTOR = 4
 
 
-def shortlist(
-    rows: list[Any], lat: float, lon: float, *, plan: dict[Any, int], limit: int
-) -> list[Any]:
+def shortlist(rows: list[Any], lat: float, lon: float, *, plan: dict[Any, int], limit: int) -> list[Any]:
     """The units worth a road search: per unit type the nearest in a straight line.
 
     Keeps, per type, ``max(SHORTLIST_MIN, SHORTLIST_FACTOR * needed)`` nearest units, and the
@@ -104,12 +102,12 @@ def recommend(
         )
     ).all():
         assigned[utype] = assigned.get(utype, 0) + 1
-    q = select(
-        Unit.id, Unit.callsign, Unit.unit_type, Unit.station, Unit.lat, Unit.lon, Unit.position_at
-    ).where(Unit.active.is_(True), Unit.status == "available", Unit.lat.is_not(None))
+    q = select(Unit.id, Unit.callsign, Unit.unit_type, Unit.station, Unit.lat, Unit.lon, Unit.position_at).where(
+        Unit.active.is_(True), Unit.status == "available", Unit.lat.is_not(None)
+    )
     if not all_types:
         q = q.where(Unit.unit_type.in_([u.value for u in plan]))
-    rows = shortlist(session.execute(q).all(), incident.lat, incident.lon, plan=plan, limit=limit)
+    rows = shortlist(list(session.execute(q).all()), incident.lat, incident.lon, plan=plan, limit=limit)
     sources = np.array([[r.lat, r.lon] for r in rows], dtype=float).reshape(-1, 2)
     times, source = city.travel_times(incident.lat, incident.lon, sources, max_time_s=MAX_TRAVEL_S)
     order = np.argsort(times, kind="stable")
@@ -162,3 +160,17 @@ def recommend(
         ],
         "recommendations": recs,
     }
+
+
+def etas_for(session: Session, *, incident: Incident, unit_ids: list[str], city: CityLink) -> dict[str, float]:
+    """Road travel seconds for the named units to the incident (units without a fix are left out)."""
+    if incident.lat is None or incident.lon is None or not unit_ids:
+        return {}
+    rows = session.execute(
+        select(Unit.id, Unit.lat, Unit.lon).where(Unit.id.in_(unit_ids), Unit.lat.is_not(None))
+    ).all()
+    if not rows:
+        return {}
+    sources = np.array([[r.lat, r.lon] for r in rows], dtype=float)
+    times, _ = city.travel_times(incident.lat, incident.lon, sources, max_time_s=MAX_TRAVEL_S)
+    return {r.id: round(float(t), 1) for r, t in zip(rows, times, strict=True) if np.isfinite(t)}

@@ -26,9 +26,7 @@ class Position(BaseModel):
 
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    ts: dt.datetime | None = Field(
-        default=None, description="when the fix was taken (default: now)"
-    )
+    ts: dt.datetime | None = Field(default=None, description="when the fix was taken (default: now)")
 
 
 class UnitStatusChange(BaseModel):

@@ -76,9 +76,7 @@ def upsert_unit(
             detail={"field": "unit_type", "reason": "one of " + ", ".join(UnitType)},
         ) from None
     if (lat is None) != (lon is None):
-        raise BadInput(
-            "lat: give both lat and lon or neither", detail={"field": "lat", "reason": "pair"}
-        )
+        raise BadInput("lat: give both lat and lon or neither", detail={"field": "lat", "reason": "pair"})
     if lat is not None:
         check_coordinates(lat, lon)
     now = utcnow()
@@ -128,9 +126,7 @@ def check_own_unit(principal: Principal, unit_id: str) -> None:
         )
 
 
-def post_position(
-    session: Session, *, unit_id: str, lat: float, lon: float, ts: dt.datetime | None = None
-) -> Unit:
+def post_position(session: Session, *, unit_id: str, lat: float, lon: float, ts: dt.datetime | None = None) -> Unit:
     """Store a unit's latest position (older fixes than the stored one are ignored)."""
     check_coordinates(lat, lon)
     when = (ts or utcnow()).astimezone(dt.UTC)
@@ -177,9 +173,7 @@ def list_units(
 
 def assignments_of(session: Session, incident_id: str) -> list[Assignment]:
     return list(
-        session.scalars(
-            select(Assignment).where(Assignment.incident_id == incident_id).order_by(Assignment.id)
-        ).all()
+        session.scalars(select(Assignment).where(Assignment.incident_id == incident_id).order_by(Assignment.id)).all()
     )
 
 
@@ -207,9 +201,7 @@ def dispatch_units(
             detail={"field": "incident_id", "reason": f"incident {incident.status}"},
         )
     if len(set(unit_ids)) != len(unit_ids):
-        raise BadInput(
-            "unit_ids: a unit is listed twice", detail={"field": "unit_ids", "reason": "duplicate"}
-        )
+        raise BadInput("unit_ids: a unit is listed twice", detail={"field": "unit_ids", "reason": "duplicate"})
     now = utcnow()
     units = [get_unit(session, uid, field=f"unit_ids[{i}]") for i, uid in enumerate(unit_ids)]
     for i, unit in enumerate(units):
@@ -294,9 +286,7 @@ def acknowledge(session: Session, *, incident_id: str, unit_id: str, actor: str)
     a.status, a.acknowledged_at = "en_route", now
     _set_unit(session, unit_id, "en_route", incident.id, now)
     to = "en_route" if incident.status == "dispatched" else None
-    record_event(
-        session, incident, kind="acknowledged", actor=actor, to_status=to, unit_id=unit_id, now=now
-    )
+    record_event(session, incident, kind="acknowledged", actor=actor, to_status=to, unit_id=unit_id, now=now)
     return a
 
 
@@ -305,23 +295,17 @@ def arrive(session: Session, *, incident_id: str, unit_id: str, actor: str) -> A
     incident = get_incident(session, incident_id)
     a = _active_assignment(session, incident, unit_id)
     if a.status == "on_scene":
-        raise Conflict(
-            f"unit {unit_id} is already on scene", detail={"field": "unit_id", "reason": "on scene"}
-        )
+        raise Conflict(f"unit {unit_id} is already on scene", detail={"field": "unit_id", "reason": "on scene"})
     now = utcnow()
     a.acknowledged_at = a.acknowledged_at or now
     a.status, a.arrived_at = "on_scene", now
     _set_unit(session, unit_id, "on_scene", incident.id, now)
     to = "on_scene" if incident.status in ("dispatched", "en_route") else None
-    record_event(
-        session, incident, kind="arrived", actor=actor, to_status=to, unit_id=unit_id, now=now
-    )
+    record_event(session, incident, kind="arrived", actor=actor, to_status=to, unit_id=unit_id, now=now)
     return a
 
 
-def clear(
-    session: Session, *, incident_id: str, unit_id: str | None, actor: str, note: str = ""
-) -> list[Assignment]:
+def clear(session: Session, *, incident_id: str, unit_id: str | None, actor: str, note: str = "") -> list[Assignment]:
     """A unit (or, without ``unit_id``, every unit) leaves the incident and is available again.
 
     When no unit remains the incident is ``cleared``. Clearing one never dispatched is a 409.
@@ -361,9 +345,7 @@ def clear(
     return targets
 
 
-def _set_unit(
-    session: Session, unit_id: str, status: str, incident_id: str | None, now: dt.datetime
-) -> None:
+def _set_unit(session: Session, unit_id: str, status: str, incident_id: str | None, now: dt.datetime) -> None:
     unit = session.get(Unit, unit_id)
     if unit is not None:
         unit.status, unit.incident_id, unit.updated_at = status, incident_id, now

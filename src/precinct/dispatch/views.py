@@ -20,7 +20,7 @@ from precinct.core.roles import Role
 from precinct.dispatch import service as svc
 from precinct.dispatch.board import BoardHub
 from precinct.dispatch.flows import start_monitors
-from precinct.dispatch.recommend import recommend
+from precinct.dispatch.recommend import etas_for, recommend
 from precinct.dispatch.schemas import (
     DispatchRequest,
     Position,
@@ -47,9 +47,7 @@ class StreamRule(RoleRule):
         self,
         request: Request,
         token: Annotated[str | None, Depends(_header_token)],
-        access_token: Annotated[
-            str | None, Query(description="bearer token for EventSource")
-        ] = None,
+        access_token: Annotated[str | None, Query(description="bearer token for EventSource")] = None,
     ) -> Principal:
         return self.authenticate(request, token or access_token)
 
@@ -103,10 +101,8 @@ def dispatch(
 
     def action(s: Any) -> dict[str, Any]:
         inc = calls_svc.get_incident(s, incident_id)
-        etas: dict[str, float] = {}
         try:
-            rec = recommend(s, incident=inc, city=city, limit=200, all_types=True)
-            etas = {r["unit_id"]: r["eta_s"] for r in rec["recommendations"]}
+            etas = etas_for(s, incident=inc, unit_ids=body.unit_ids, city=city)
         except Exception:  # an ETA is a nicety; the dispatch itself must go through
             etas = {}
         made = svc.dispatch_units(
@@ -152,17 +148,9 @@ def _unit_step(
 
     def action(s: Any) -> dict[str, Any]:
         if step == "acknowledge":
-            made = [
-                svc.acknowledge(
-                    s, incident_id=incident_id, unit_id=unit_id or "", actor=principal.username
-                )
-            ]
+            made = [svc.acknowledge(s, incident_id=incident_id, unit_id=unit_id or "", actor=principal.username)]
         elif step == "arrive":
-            made = [
-                svc.arrive(
-                    s, incident_id=incident_id, unit_id=unit_id or "", actor=principal.username
-                )
-            ]
+            made = [svc.arrive(s, incident_id=incident_id, unit_id=unit_id or "", actor=principal.username)]
         else:
             made = svc.clear(
                 s,
@@ -241,10 +229,7 @@ def list_units(
     """Units with their status and latest position."""
     with get_db(request).sessionmaker() as s:
         return {
-            "units": [
-                svc.unit_view(u)
-                for u in svc.list_units(s, status=status, unit_type=unit_type, station=station)
-            ]
+            "units": [svc.unit_view(u) for u in svc.list_units(s, status=status, unit_type=unit_type, station=station)]
         }
 
 
@@ -270,9 +255,7 @@ def create_unit(
 
 
 @router.get("/units/{unit_id}")
-def get_unit(
-    request: Request, unit_id: str, principal: Annotated[Principal, allow(*BOARD)]
-) -> dict[str, Any]:
+def get_unit(request: Request, unit_id: str, principal: Annotated[Principal, allow(*BOARD)]) -> dict[str, Any]:
     with get_db(request).sessionmaker() as s:
         return svc.unit_view(svc.get_unit(s, unit_id))
 
@@ -332,7 +315,7 @@ def board(request: Request, principal: Annotated[Principal, allow(*BOARD)]) -> d
     "/board/stream",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
-    dependencies=[],
+    openapi_extra={"x-stream": True},
 )
 async def board_stream(
     request: Request,
@@ -345,9 +328,9 @@ async def board_stream(
     reconnecting client missed (the last 2,000 events).
     """
     hub: BoardHub = request.app.state.board_hub
-    token = request.headers.get("authorization", "").removeprefix(
-        "Bearer "
-    ).strip() or request.query_params.get("access_token", "")
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.query_params.get(
+        "access_token", ""
+    )
     db, settings = get_db(request), get_settings_dep(request)
 
     async def still_valid() -> bool:

@@ -25,9 +25,7 @@ async def escalation_loop(db: Database, bus: Any, every_s: float = CHECK_EVERY_S
         await asyncio.sleep(every_s)
         try:
             for view in await asyncio.to_thread(run_escalation, db):
-                pending = [
-                    r["recipient"] for r in view["recipients"] if r["acknowledged_at"] is None
-                ]
+                pending = [r["recipient"] for r in view["recipients"] if r["acknowledged_at"] is None]
                 publish(
                     bus,
                     "orders.escalated",

@@ -34,9 +34,7 @@ class OrderRecipient(Base):
     """One recipient of an order (a unit or a user), who must acknowledge it."""
 
     __tablename__ = "order_recipients"
-    __table_args__ = (
-        Index("ix_order_recipients_order_recipient", "order_id", "recipient", unique=True),
-    )
+    __table_args__ = (Index("ix_order_recipients_order_recipient", "order_id", "recipient", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))

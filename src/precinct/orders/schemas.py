@@ -19,12 +19,8 @@ class OrderCreate(BaseModel):
         max_length=1000,
         description="unit:<id>, user:<name>, station:<name>, group:<name>, all",
     )
-    deadline: dt.datetime | None = Field(
-        default=None, description="absolute deadline (with offset)"
-    )
-    deadline_minutes: float | None = Field(
-        default=None, gt=0, le=60 * 24 * 30, description="or: minutes from now"
-    )
+    deadline: dt.datetime | None = Field(default=None, description="absolute deadline (with offset)")
+    deadline_minutes: float | None = Field(default=None, gt=0, le=60 * 24 * 30, description="or: minutes from now")
     priority: Priority = Priority.orange
     incident_id: str | None = Field(default=None, max_length=40)
     draft: bool = Field(default=False, description="start in 研 (analyse) instead of issuing")

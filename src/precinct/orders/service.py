@@ -94,8 +94,7 @@ def expand_recipients(session: Session, recipients: list[str]) -> list[tuple[str
             kind, name = "all", ""
         if kind not in ("unit", "user", "station", "group", "all") or (kind != "all" and not name):
             raise BadInput(
-                f"{field}: {spec!r} is not unit:<id>, user:<name>, station:<name>, group:<name>"
-                " or all",
+                f"{field}: {spec!r} is not unit:<id>, user:<name>, station:<name>, group:<name> or all",
                 detail={"field": field, "reason": "bad recipient"},
             )
         if kind == "unit":
@@ -122,9 +121,7 @@ def expand_recipients(session: Session, recipients: list[str]) -> list[tuple[str
                 q = q.where(Unit.group_name == name)
             ids = session.scalars(q.order_by(Unit.id)).all()
             if not ids:
-                raise BadInput(
-                    f"{field}: no units in {raw!r}", detail={"field": field, "reason": "no units"}
-                )
+                raise BadInput(f"{field}: no units in {raw!r}", detail={"field": field, "reason": "no units"})
             for uid in ids:
                 out.setdefault(f"unit:{uid}", raw)
     if len(out) > MAX_RECIPIENTS:
@@ -178,13 +175,9 @@ def create_order(
     if not title or not title.strip() or len(title) > 200:
         raise BadInput("title: 1-200 characters", detail={"field": "title", "reason": "length"})
     if deadline.tzinfo is None:
-        raise BadInput(
-            "deadline: needs a timezone offset", detail={"field": "deadline", "reason": "naive"}
-        )
+        raise BadInput("deadline: needs a timezone offset", detail={"field": "deadline", "reason": "naive"})
     if deadline <= now and not draft:
-        raise BadInput(
-            "deadline: must be in the future", detail={"field": "deadline", "reason": "past"}
-        )
+        raise BadInput("deadline: must be in the future", detail={"field": "deadline", "reason": "past"})
     try:
         prio = Priority(priority)
     except ValueError:
@@ -234,9 +227,7 @@ def get_order(session: Session, order_id: str) -> Order:
 def recipients_of(session: Session, order_id: str) -> list[OrderRecipient]:
     return list(
         session.scalars(
-            select(OrderRecipient)
-            .where(OrderRecipient.order_id == order_id)
-            .order_by(OrderRecipient.id)
+            select(OrderRecipient).where(OrderRecipient.order_id == order_id).order_by(OrderRecipient.id)
         ).all()
     )
 
@@ -259,13 +250,10 @@ def acknowledge_order(
     order = get_order(session, order_id)
     if order.state not in ("assign", "handle"):
         raise Conflict(
-            f"order {order_id} is in {order.state} ({STATE_ZH[order.state]}); "
-            "nothing to acknowledge",
+            f"order {order_id} is in {order.state} ({STATE_ZH[order.state]}); nothing to acknowledge",
             detail={"field": "state", "reason": f"order {order.state}"},
         )
-    own = [f"user:{principal.username}"] + (
-        [f"unit:{principal.unit_id}"] if principal.unit_id else []
-    )
+    own = [f"user:{principal.username}"] + ([f"unit:{principal.unit_id}"] if principal.unit_id else [])
     if recipient is None:
         rows = [r for r in recipients_of(session, order_id) if r.recipient in own]
         if not rows:
@@ -277,9 +265,7 @@ def acknowledge_order(
     else:
         rcpt = recipient if ":" in recipient else f"unit:{recipient}"
         found = session.scalar(
-            select(OrderRecipient).where(
-                OrderRecipient.order_id == order_id, OrderRecipient.recipient == rcpt
-            )
+            select(OrderRecipient).where(OrderRecipient.order_id == order_id, OrderRecipient.recipient == rcpt)
         )
         if found is None:
             raise BadInput(
@@ -329,8 +315,7 @@ def advance_order(
         )
     if to not in TRANSITIONS[order.state]:
         raise Conflict(
-            f"order {order_id} cannot go from {order.state} ({STATE_ZH[order.state]}) "
-            f"to {to} ({STATE_ZH[to]})",
+            f"order {order_id} cannot go from {order.state} ({STATE_ZH[order.state]}) to {to} ({STATE_ZH[to]})",
             detail={"field": "to", "reason": f"{order.state} -> {to} not allowed"},
         )
     if to == "close" and order.state == "supervise" and role not in (Role.supervisor,):
@@ -357,9 +342,7 @@ def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> lis
     ).all()
     out = []
     for order in rows:
-        pending = [
-            r.recipient for r in recipients_of(session, order.id) if r.acknowledged_at is None
-        ]
+        pending = [r.recipient for r in recipients_of(session, order.id) if r.acknowledged_at is None]
         if not pending and order.state != "assign":
             # everyone acknowledged; still escalate if it is not reported done by the deadline
             pass
@@ -439,9 +422,5 @@ def list_orders(
     if escalated is not None:
         q = q.where(Order.escalated_at.is_not(None) if escalated else Order.escalated_at.is_(None))
     if recipient:
-        q = q.where(
-            Order.id.in_(
-                select(OrderRecipient.order_id).where(OrderRecipient.recipient.in_(recipient))
-            )
-        )
+        q = q.where(Order.id.in_(select(OrderRecipient.order_id).where(OrderRecipient.recipient.in_(recipient))))
     return list(session.scalars(q).all())

@@ -59,9 +59,7 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """Orders, newest first; ``mine``: addressed to you or your unit (all a patrol sees)."""
-    own = [f"user:{principal.username}"] + (
-        [f"unit:{principal.unit_id}"] if principal.unit_id else []
-    )
+    own = [f"user:{principal.username}"] + ([f"unit:{principal.unit_id}"] if principal.unit_id else [])
     with get_db(request).sessionmaker() as s:
         rows = svc.list_orders(
             s,
@@ -74,9 +72,7 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}")
-def get_order(
-    request: Request, order_id: str, principal: Annotated[Principal, allow(*PARTIES)]
-) -> dict[str, Any]:
+def get_order(request: Request, order_id: str, principal: Annotated[Principal, allow(*PARTIES)]) -> dict[str, Any]:
     """One order with recipients, acknowledgements and history."""
     with get_db(request).sessionmaker() as s:
         return svc.order_view(s, svc.get_order(s, order_id), with_history=True)
@@ -91,9 +87,7 @@ def acknowledge(
 ) -> dict[str, Any]:
     """Acknowledge (签收) for yourself / your unit (dispatchers and supervisors may for others)."""
     with get_db(request).session() as s:
-        svc.acknowledge_order(
-            s, order_id=order_id, principal=principal, recipient=body.recipient, note=body.note
-        )
+        svc.acknowledge_order(s, order_id=order_id, principal=principal, recipient=body.recipient, note=body.note)
         view = svc.order_view(s, svc.get_order(s, order_id), with_history=True)
     _publish(request, "orders.acknowledged", view)
     return view
