@@ -68,6 +68,7 @@ async function ping(): Promise<boolean> {
 
 async function loop(): Promise<void> {
   let backoff = 1000;
+  let first = true;
   while (!stopped) {
     const op = streamOp();
     if (op) {
@@ -78,7 +79,10 @@ async function loop(): Promise<void> {
         console.warn("live stream", e);
       }
     }
-    // Poll while the stream is down (or absent).
+    // Poll while the stream is down (or absent); the shell made the first load itself.
+    if (first && !op) await new Promise((res) => { pollTimer = window.setTimeout(res, 3000); });
+    first = false;
+    if (stopped) return;
     const ok = (await refreshAll()) || (await ping());
     setState(ok ? "polling" : "offline");
     await new Promise((res) => { pollTimer = window.setTimeout(res, op ? backoff : 3000); });

@@ -120,8 +120,8 @@ async function initMap(m: OpsMap): Promise<void> {
     m.fit();
   }
   // Mark "first meaningful paint": after the layers have drawn on the next frame.
+  // Every layer draws in the next animation frame; the mark follows the frame after it.
   requestAnimationFrame(() => requestAnimationFrame(() => {
-    for (const layer of m.layers.values()) (layer as any).drawNow?.();
     performance.mark("precinct:map-drawn");
     (window as any).__precinctPaint = {
       mapDrawnMs: performance.now(), sinceInitMs: performance.now() - t0,

@@ -41,6 +41,10 @@ export function unitColour(status: unknown): string {
 
 // --- a canvas layer for many points / segments ------------------------------------------------
 
+/** [layer z-index, ms] of every canvas draw (read by the paint benchmark). */
+export const drawStats: [number, number][] = [];
+(window as any).__precinctDraws = drawStats;
+
 type Drawer = (ctx: CanvasRenderingContext2D, toPx: (x0: number, y0: number) => [number, number], zoom: number) => void;
 
 class CanvasLayer extends L.Layer {
@@ -89,16 +93,21 @@ class CanvasLayer extends L.Layer {
     const scale = Math.pow(2, zoom);
     const origin = map.getPixelOrigin();
     const ox = origin.x + topLeft.x, oy = origin.y + topLeft.y;
+    const t0 = performance.now();
     this.drawer(ctx, (x0, y0) => [x0 * scale - ox, y0 * scale - oy], zoom);
+    drawStats.push([this.zIndex, Math.round(performance.now() - t0)]);
     this.drawn = true;
     this.fire("drawn");
   }
 }
 
 /** Web-Mercator pixel coordinates at zoom 0 (Leaflet's CRS, 256-px tiles). */
+// Inlined Spherical Mercator (what L.CRS.EPSG3857 computes), for tens of thousands of vertices.
+const MAX_LAT = 85.0511287798;
 function project0(lat: number, lon: number): [number, number] {
-  const p = L.CRS.EPSG3857.latLngToPoint(L.latLng(lat, lon), 0);
-  return [p.x, p.y];
+  const la = Math.max(Math.min(lat, MAX_LAT), -MAX_LAT) * Math.PI / 180;
+  const s = Math.sin(la);
+  return [256 * (0.5 + lon / 360), 256 * (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI))];
 }
 
 interface PointSet { xs: Float64Array; ys: Float64Array; colours: string[]; rows: Row[]; radius: number; shape: "circle" | "square" | "diamond" }
@@ -146,59 +155,83 @@ function drawPoints(set: PointSet): Drawer {
 
 // --- road network -------------------------------------------------------------------------------
 
-interface Roads { lines: Float64Array[]; classes: number[]; bounds: L.LatLngBounds | null }
+/** Every road polyline in one flat buffer of zoom-0 pixel coordinates. */
+interface Roads { coords: Float64Array; starts: Uint32Array; classes: Uint8Array; bounds: L.LatLngBounds | null }
 
-/** Parse the road network from GeoJSON, {edges:[[lat,lon,lat,lon]]}, {segments|lines:[[[lat,lon],...]]}. */
+/** Parse the road network from GeoJSON, {edges:[[lat,lon,lat,lon]]}, {segments|lines:[[[lat,lon],...]]},
+ * or columns {lat1:[], lon1:[], lat2:[], lon2:[], road_class?:[]}. */
 export function parseRoads(data: any): Roads {
-  const lines: Float64Array[] = [];
+  let coords = new Float64Array(1 << 16);
+  let n = 0; // doubles used
+  const starts: number[] = [];
   const classes: number[] = [];
   let minLat = 90, maxLat = -90, minLon = 180, maxLon = -180;
-  const add = (coords: [number, number][], cls: number) => {
-    if (coords.length < 2) return;
-    const a = new Float64Array(coords.length * 2);
-    coords.forEach(([lat, lon], i) => {
-      const [x, y] = project0(lat, lon);
-      a[2 * i] = x; a[2 * i + 1] = y;
-      if (lat < minLat) minLat = lat; if (lat > maxLat) maxLat = lat;
-      if (lon < minLon) minLon = lon; if (lon > maxLon) maxLon = lon;
-    });
-    lines.push(a); classes.push(cls);
+  const vertex = (lat: number, lon: number) => {
+    if (n + 2 > coords.length) { const c = new Float64Array(coords.length * 2); c.set(coords); coords = c; }
+    const [x, y] = project0(lat, lon);
+    coords[n++] = x; coords[n++] = y;
+    if (lat < minLat) minLat = lat; if (lat > maxLat) maxLat = lat;
+    if (lon < minLon) minLon = lon; if (lon > maxLon) maxLon = lon;
   };
+  const line = (cls: number) => { starts.push(n); classes.push(cls); };
   const classOf = (p: any): number => {
     const c = String(p?.highway ?? p?.road_class ?? p?.class ?? p?.kind ?? "").toLowerCase();
     if (/motorway|trunk|ring|expressway/.test(c)) return 3;
-    if (/primary|secondary|arterial|bridge/.test(c)) return 2;
+    if (/primary|secondary|tertiary|arterial|bridge/.test(c)) return 2;
+    const num = Number(c);
+    if (c !== "" && Number.isFinite(num)) return num <= 1 ? 3 : num <= 4 ? 2 : 1; // numeric class 0..6
     const speed = Number(p?.speed_kph ?? p?.maxspeed ?? p?.speed ?? 0);
     if (speed >= 70) return 3;
     if (speed >= 50) return 2;
     return 1;
   };
+  const lonLatLine = (cs: number[][], cls: number) => {
+    if (cs.length < 2) return;
+    line(cls);
+    for (const c of cs) vertex(c[1], c[0]);
+  };
+  const latLonLine = (cs: number[][], cls: number) => {
+    if (cs.length < 2) return;
+    line(cls);
+    for (const c of cs) vertex(c[0], c[1]);
+  };
   if (data && data.type === "FeatureCollection") {
+    const memo = new Map<string, number>();
     for (const f of data.features ?? []) {
       const g = f.geometry;
       if (!g) continue;
-      const cls = classOf(f.properties);
-      if (g.type === "LineString") add(g.coordinates.map((c: number[]) => [c[1], c[0]]), cls);
-      else if (g.type === "MultiLineString") for (const l of g.coordinates) add(l.map((c: number[]) => [c[1], c[0]]), cls);
+      const key = String(f.properties?.class ?? f.properties?.highway ?? f.properties?.road_class ?? "");
+      let cls = memo.get(key);
+      if (cls === undefined) { cls = classOf(f.properties); if (key) memo.set(key, cls); }
+      if (g.type === "LineString") lonLatLine(g.coordinates, cls);
+      else if (g.type === "MultiLineString") for (const l of g.coordinates) lonLatLine(l, cls);
+    }
+  } else if (data && Array.isArray(data.lat1) && Array.isArray(data.lon2)) {
+    const cl: any[] = data.road_class ?? data.class ?? [];
+    for (let i = 0; i < data.lat1.length; i++) {
+      line(cl.length ? classOf({ road_class: cl[i] }) : 1);
+      vertex(data.lat1[i], data.lon1[i]);
+      vertex(data.lat2[i], data.lon2[i]);
     }
   } else {
     const rows = rowsOf(data, "edges", "segments", "lines", "roads");
     for (const r of rows) {
-      if (Array.isArray(r) && r.length === 4 && typeof r[0] === "number") add([[r[0], r[1]], [r[2], r[3]]], 1);
-      else if (Array.isArray(r) && Array.isArray(r[0])) add(r as [number, number][], 1);
+      if (Array.isArray(r) && r.length === 4 && typeof r[0] === "number") latLonLine([[r[0], r[1]], [r[2], r[3]]], 1);
+      else if (Array.isArray(r) && Array.isArray(r[0])) latLonLine(r as number[][], 1);
       else if (r && typeof r === "object") {
         const geom = r.geometry ?? r.coords ?? r.path ?? r.points;
-        if (Array.isArray(geom)) add(geom as [number, number][], classOf(r));
+        if (Array.isArray(geom)) latLonLine(geom as number[][], classOf(r));
         else {
           const a = num(r, "lat1", "from_lat", "u_lat"), b = num(r, "lon1", "from_lon", "u_lon");
           const c = num(r, "lat2", "to_lat", "v_lat"), d = num(r, "lon2", "to_lon", "v_lon");
-          if (a !== undefined && b !== undefined && c !== undefined && d !== undefined) add([[a, b], [c, d]], classOf(r));
+          if (a !== undefined && b !== undefined && c !== undefined && d !== undefined) latLonLine([[a, b], [c, d]], classOf(r));
         }
       }
     }
   }
-  const bounds = lines.length ? L.latLngBounds([minLat, minLon], [maxLat, maxLon]) : null;
-  return { lines, classes, bounds };
+  const bounds = starts.length ? L.latLngBounds([minLat, minLon], [maxLat, maxLon]) : null;
+  starts.push(n);
+  return { coords: coords.subarray(0, n), starts: Uint32Array.from(starts), classes: Uint8Array.from(classes), bounds };
 }
 
 function drawRoads(roads: Roads): Drawer {
@@ -208,15 +241,23 @@ function drawRoads(roads: Roads): Drawer {
       2: ["#9fb0c2", zoom >= 14 ? 3 : 1.6],
       3: ["#7d93ab", zoom >= 14 ? 4.5 : 2.4],
     };
+    const { coords, starts, classes } = roads;
+    const w = ctx.canvas.width, hgt = ctx.canvas.height;
     for (const cls of [1, 2, 3]) {
       if (cls === 1 && zoom < 11) continue;
       ctx.beginPath();
-      for (let i = 0; i < roads.lines.length; i++) {
-        if (roads.classes[i] !== cls) continue;
-        const a = roads.lines[i];
-        let [x, y] = toPx(a[0], a[1]);
+      for (let i = 0; i < classes.length; i++) {
+        if (classes[i] !== cls) continue;
+        let [x, y] = toPx(coords[starts[i]], coords[starts[i] + 1]);
+        // Skip two-point segments wholly off screen (most of them when zoomed in).
+        if (starts[i + 1] - starts[i] === 4) {
+          const [x2, y2] = toPx(coords[starts[i] + 2], coords[starts[i] + 3]);
+          if ((x < 0 && x2 < 0) || (y < 0 && y2 < 0) || (x > w && x2 > w) || (y > hgt && y2 > hgt)) continue;
+          ctx.moveTo(x, y); ctx.lineTo(x2, y2);
+          continue;
+        }
         ctx.moveTo(x, y);
-        for (let j = 2; j < a.length; j += 2) { [x, y] = toPx(a[j], a[j + 1]); ctx.lineTo(x, y); }
+        for (let j = starts[i] + 2; j < starts[i + 1]; j += 2) { [x, y] = toPx(coords[j], coords[j + 1]); ctx.lineTo(x, y); }
       }
       ctx.strokeStyle = styles[cls][0];
       ctx.lineWidth = styles[cls][1];
@@ -457,8 +498,10 @@ export async function loadRoads(ops: OpsMap): Promise<boolean> {
     const query: Record<string, string> = {};
     if ((op.spec.parameters ?? []).some((p: any) => p.name === "format")) query.format = "geojson";
     const data = await api.get(op.path, { query });
+    const t0 = performance.now();
     const roads = parseRoads(data);
-    if (!roads.lines.length) return false;
+    (window as any).__precinctRoadParseMs = performance.now() - t0;
+    if (!roads.classes.length) return false;
     ops.setRoads(roads);
     return true;
   } catch (e) {
