@@ -36,10 +36,19 @@ PRIORITIES = ["red", "orange", "yellow", "blue", "green"]
 STATUSES = ["available"] * 6 + ["dispatched", "en_route", "on_scene"]
 
 
-def roads_geojson(size_km: float) -> dict[str, Any]:
+def roads_payload(size_km: float, fmt: str) -> tuple[dict[str, Any], int]:
+    """The synthetic city's road network as GeoJSON (``RoadGraph.edges_geojson``) or as columns
+    (``RoadGraph.edge_segments``: lat1, lon1, lat2, lon2, road_class; 6 decimals, about 0.1 m)."""
     from precinct.city.road import RoadGraph
 
-    return RoadGraph.synthetic(size_km=size_km, seed=1).edges_geojson()
+    g = RoadGraph.synthetic(size_km=size_km, seed=1)
+    if fmt == "geojson":
+        gj = g.edges_geojson()
+        return gj, len(gj["features"])
+    seg = g.edge_segments()
+    cols = {k: [round(float(v), 6) for v in seg[k]] for k in ("lat1", "lon1", "lat2", "lon2")}
+    cols["road_class"] = [int(v) for v in seg["road_class"]]
+    return cols, len(cols["lat1"])
 
 
 def fake_data(n_inc: int, n_units: int, size_km: float, seed: int = 7) -> dict[str, Any]:
@@ -75,7 +84,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not (DIST / "index.html").exists():
         sys.exit("the dashboard is not built: ./dev test (or npm ci && npm run build in src/precinct/web)")
     data = fake_data(args.incidents, args.units, args.city_km)
-    roads = roads_geojson(args.city_km)
+    roads, n_segments = roads_payload(args.city_km, args.roads_format)
     bodies = {
         "/openapi.json": json.dumps(openapi()),
         "/api/v1/auth/me": json.dumps({"username": "bench", "role": "supervisor", "unit_id": None}),
@@ -137,7 +146,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out = {"runs": len(results), "median_ms": statistics.median(marks), "max_ms": max(marks),
            "min_ms": min(marks), "fcp_median_ms": statistics.median(r["fcp"] or 0 for r in results),
            "incidents": results[0]["paint"]["incidents"], "units": results[0]["paint"]["units"],
-           "road_segments": len(roads["features"]), "city_km": args.city_km}
+           "road_segments": n_segments, "city_km": args.city_km, "roads_format": args.roads_format,
+           "roads_bytes": len(bodies["/api/v1/city/roads"])}
     return out
 
 
@@ -145,7 +155,8 @@ def write_doc(res: dict[str, Any], cmd: str) -> None:
     today = dt.date.today().isoformat()
     load = os.getloadavg()[0]
     row = (f"| {today} | 2 shared cores, load average {load:.1f} while measuring | {res['incidents']:,} "
-           f"| {res['units']:,} | {res['road_segments']:,} | **{res['median_ms']:.0f} ms** "
+           f"| {res['units']:,} | {res['road_segments']:,} ({res['roads_format']}, "
+           f"{res['roads_bytes'] / 1e6:.1f} MB) | **{res['median_ms']:.0f} ms** "
            f"| {res['min_ms']:.0f} / {res['max_ms']:.0f} ms | {res['fcp_median_ms']:.0f} ms |")
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
     body = f"""{SECTION}
@@ -157,12 +168,14 @@ Command: `{cmd}`.
 What it measures: headless Chromium (Debian's package, `--disable-gpu`, software rendering) loads
 the built bundle at 1920×1080 as a supervisor; the API is answered inside the browser session (no
 server in the measurement) with {res['incidents']:,} open incidents, {res['units']:,} units and the
-synthetic {res['city_km']:g} km city's road network ({res['road_segments']:,} segments, from
-`RoadGraph.edges_geojson`). The figure is the `precinct:map-drawn` performance mark, set when the
+synthetic {res['city_km']:g} km city's road network ({res['road_segments']:,} segments) either as
+GeoJSON (`RoadGraph.edges_geojson`, `--roads-format geojson`) or as columns
+(`RoadGraph.edge_segments`: lat1, lon1, lat2, lon2, road_class; the default). The figure is the
+`precinct:map-drawn` performance mark, set when the
 road, incident and unit layers have all drawn, in milliseconds from navigation start (so it
 includes loading and parsing the bundle and the JSON). Median of {res['runs']} fresh page loads.
 
-| date | machine | incidents | units | road segments | map drawn, median | min / max | first contentful paint |
+| date | machine | incidents | units | road segments (format, size) | map drawn, median | min / max | FCP |
 |---|---|---|---|---|---|---|---|
 {row}
 
@@ -172,7 +185,13 @@ network by a canvas layer batching each road class into one path; Leaflet only m
 No timing assertion is made in the test suite.
 """
     pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(body + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + body
+    old = pattern.search(text)
+    if old:  # keep the earlier rows of the table (other formats, other days)
+        rows = [ln for ln in old.group(0).splitlines() if ln.startswith("| 20")]
+        body = body.replace(row, "\n".join([*rows, row]))
+        text = text[:old.start()] + body + "\n" + text[old.end():]
+    else:
+        text = text.rstrip("\n") + "\n\n" + body
     DOC.write_text(text, encoding="utf-8")
 
 
@@ -182,6 +201,7 @@ def main() -> None:
     ap.add_argument("--units", type=int, default=500)
     ap.add_argument("--city-km", type=float, default=15)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--roads-format", choices=["columns", "geojson"], default="columns")
     ap.add_argument("--chromium", default=os.environ.get("PRECINCT_CHROMIUM", "/usr/bin/chromium"))
     ap.add_argument("--write", action="store_true", help="write the result into docs/BENCHMARKS.md")
     args = ap.parse_args()
@@ -189,7 +209,8 @@ def main() -> None:
     print(json.dumps(res, indent=2))
     if args.write:
         flags = [f"--{k.replace('_', '-')} {v}" for k, v in (("incidents", args.incidents), ("units", args.units),
-                 ("city_km", args.city_km), ("runs", args.runs)) if v != ap.get_default(k)]
+                 ("city_km", args.city_km), ("runs", args.runs), ("roads_format", args.roads_format))
+                 if v != ap.get_default(k)]
         write_doc(res, " ".join(["./dev bench web_paint", *flags, "--write"]))
 
 

@@ -92,15 +92,11 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) ->
 
 
 def _parse_demo_logins(text: str) -> dict[str, tuple[str, str]]:
-    """Pick ``role ... username ... password`` lines out of the demo's banner."""
+    """The demo's banner lists ``<role>  password <pw>``; the username is the role's name."""
     out: dict[str, tuple[str, str]] = {}
-    for line in text.splitlines():
-        for role in ROLES:
-            if role in line and role not in out:
-                words = re.findall(r"[\w.@-]+", line.split(role, 1)[1] if line.strip().startswith(role) else line)
-                words = [w for w in words if w != role and w.lower() not in {"password", "user", "username", "role"}]
-                if len(words) >= 2:
-                    out[role] = (words[0], words[1])
+    for m in re.finditer(r"^\W*(\w+)\s+password\s+(\S+)", text, re.M):
+        if m.group(1) in ROLES:
+            out[m.group(1)] = (m.group(1), m.group(2))
     return out
 
 

@@ -114,6 +114,7 @@ function renderShell(): void {
 
 async function initMap(m: OpsMap): Promise<void> {
   const t0 = performance.now();
+  performance.mark("precinct:map-init");
   const [roadsOk] = await Promise.all([loadRoads(m), refreshAll(), loadStatic()]);
   if (!roadsOk) {
     m.panel.appendChild(h("p.small.muted#no-roads", t("map.noRoads")));
@@ -194,6 +195,7 @@ async function boot(): Promise<void> {
   setLang(lang());
   api.onUnauthorized = () => { if (session.me) endSession(); };
   await api.discover();
+  performance.mark("precinct:discovered");
   window.addEventListener("hashchange", route);
   if (api.token) await start();
   else render();

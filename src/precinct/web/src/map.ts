@@ -498,11 +498,13 @@ export async function loadRoads(ops: OpsMap): Promise<boolean> {
     const query: Record<string, string> = {};
     if ((op.spec.parameters ?? []).some((p: any) => p.name === "format")) query.format = "geojson";
     const data = await api.get(op.path, { query });
+    performance.mark("precinct:roads-fetched");
     const t0 = performance.now();
     const roads = parseRoads(data);
     (window as any).__precinctRoadParseMs = performance.now() - t0;
     if (!roads.classes.length) return false;
     ops.setRoads(roads);
+    performance.mark("precinct:roads-parsed");
     return true;
   } catch (e) {
     console.warn("roads", e);

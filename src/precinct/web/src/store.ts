@@ -78,6 +78,7 @@ async function load(topic: Topic): Promise<boolean> {
     }
     const data = await api.get(op.path, { query });
     const rows = rowsOf(data, topic, "incidents", "units", "orders", "alerts", "types", "cameras");
+    performance.mark(`precinct:${topic}-fetched`);
     if (topic === "incidents") replace(store.incidents, rows);
     else if (topic === "units") replace(store.units, rows);
     else if (topic === "orders") replace(store.orders, rows);
