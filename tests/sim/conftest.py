@@ -15,8 +15,8 @@ import pytest
 from precinct.sim.generate import Scenario, build_scenario, default_city, generate
 
 SEED = 7
-DAYS = 4
-READS_PER_DAY = 20_000
+DAYS = 3
+READS_PER_DAY = 15_000
 
 
 @dataclass

@@ -34,8 +34,10 @@ class ApiClient:
         *,
         timeout: float = 30.0,
         stopping: threading.Event | None = None,
+        http: httpx.Client | None = None,
     ) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=timeout)
+        # ``http``: tests pass an in-process client (Starlette's TestClient is an httpx.Client).
+        self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
         # Set when the demo shuts down: calls still in flight then fail quietly.
         self.stopping = stopping or threading.Event()
         self.passwords = passwords

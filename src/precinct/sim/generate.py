@@ -117,10 +117,10 @@ def build_scenario(
     pop = make_population(rng_for(seed, S_POP), ac, reads_per_day)
     rng = rng_for(seed, S_IDS)
     n_car = pop.n_commuter + pop.n_local
-    cars = make_plates(rng, n_car + pop.n_through, local_share=1.0)
-    through = make_plates(rng, pop.n_through, local_share=0.25, avoid=set(cars[:n_car]))
+    cars = make_plates(rng, n_car, local_share=1.0)
+    through = make_plates(rng, pop.n_through, local_share=0.25, avoid=set(cars))
     tags = make_tags(rng, pop.n_bike)
-    ids = cars[:n_car] + tags + through
+    ids = cars + tags + through
     kinds = ["plate"] * n_car + ["tag"] * pop.n_bike + ["plate"] * pop.n_through
     planter = Planter(
         geo=geo,
@@ -284,9 +284,9 @@ def _links(sc: Scenario) -> list[tuple[str, str, str, str]]:
     shared = rng.random(pop.n_bike) < 0.3
     owner[n_car:][shared] = rng.integers(0, n_car, int(shared.sum()))
     rows: list[tuple[int, str, str, str, str]] = []
-    for i in range(n_car + pop.n_bike):
-        ts = -int(reg_days[i]) * DAY_S
-        rows.append((ts, f"P{owner[i] + 1:07d}", sc.ids[i], iso_local(sc.start, ts), "registration"))
+    day_iso = {d: iso_local(sc.start, -d * DAY_S) for d in np.unique(reg_days).tolist()}
+    for i, (d, o) in enumerate(zip(reg_days.tolist(), owner.tolist(), strict=True)):
+        rows.append((-d * DAY_S, f"P{o + 1:07d}", sc.ids[i], day_iso[d], "registration"))
     # Patrol checks during the period: the rider is usually the owner.
     n_checks = max(sc.days * 20, 1)
     who = rng.integers(0, n_car + pop.n_bike, n_checks)

@@ -102,6 +102,7 @@ class LiveDriver:
         self._wall0 = 0.0
         self._mono0 = 0.0
         self._last_pos = 0.0
+        self.position_every_s = 2.0  # wall-clock seconds between a moving unit's fixes
         self.rng = np.random.default_rng([seed, 98])
         self._incident_of_event: dict[int, str] = {}
 
@@ -303,7 +304,7 @@ class LiveDriver:
         )
 
     def _move(self, now: float) -> None:
-        post_positions = time.monotonic() - self._last_pos >= 2.0
+        post_positions = time.monotonic() - self._last_pos >= self.position_every_s
         for u in self.units:
             if u.state == "dispatched" and now >= u.until:
                 self._step_call(u, "acknowledge")

@@ -68,15 +68,16 @@ class Scanner:
         self.per_camera += np.bincount(cam, minlength=self.per_camera.size)
         hours = ts // 3_600_000
         self.per_hour[: int(hours.max()) + 1 if hours.size else 0] += np.bincount(hours)
+        # Most cases want watch-listed vehicles only: scan that small subset of the chunk.
+        w = np.flatnonzero(self.watched[ids])
+        w_ts, w_ids, w_cam = ts[w], ids[w], cam[w]
         for cs in self.cases.values():
-            lo, hi = np.searchsorted(ts, [cs.start_ms, cs.end_ms + 1])
+            c_ts, c_ids, c_cam = (ts, ids, cam) if cs.keep_all else (w_ts, w_ids, w_cam)
+            lo, hi = np.searchsorted(c_ts, [cs.start_ms, cs.end_ms + 1])
             if lo == hi:
                 continue
-            sel_ids, sel_cam = ids[lo:hi], cam[lo:hi]
-            hit = cs.cam_mask[sel_cam]
-            if not cs.keep_all:
-                hit &= self.watched[sel_ids]
-            cs.seen.update(np.unique(sel_ids[hit]).tolist())
+            hit = cs.cam_mask[c_cam[lo:hi]]
+            cs.seen.update(np.unique(c_ids[lo:hi][hit]).tolist())
         self._speeds(ts, ids, cam)
 
     def _speeds(self, ts: np.ndarray, ids: np.ndarray, cam: np.ndarray) -> None:

@@ -34,6 +34,15 @@ ROW_GROUP = 1_000_000
 LOCAL_OFFSET = "+08:00"
 
 
+def string_array(values: Sequence[str]) -> pa.Array:
+    """A pyarrow string array built from its buffers (``pa.array`` on a long list is slow)."""
+    encoded = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum(np.fromiter((len(b) for b in encoded), dtype=np.int32, count=len(encoded)), out=offsets[1:])
+    data = b"".join(encoded)
+    return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
 class ReadsWriter:
     """Writes reads to ``reads.parquet`` (and ``reads.csv`` on request), chunk by chunk.
 
@@ -64,14 +73,26 @@ class ReadsWriter:
         csv: bool = False,
     ) -> None:
         self.start_ms = start_utc_ms
-        self.ids = pa.array(ids, type=pa.string())
-        self.kinds = pa.array(kinds, type=pa.string())
+        self.ids = string_array(ids)
+        # Kinds as small codes: taking from a two-entry array is far cheaper than from a long one.
+        self.kind_names = pa.array(["plate", "tag"], type=pa.string())
+        self.kind_code = np.array([0 if k == "plate" else 1 for k in kinds], dtype=np.int8)
         self.cam_ids = pa.array(camera_id, type=pa.string())
         self.cam_lat = np.asarray(camera_lat, dtype=np.float64)
         self.cam_lon = np.asarray(camera_lon, dtype=np.float64)
         self.next_id = 1
         self.rows = 0
-        self.pq = pq.ParquetWriter(out / "reads.parquet", READS_SCHEMA, compression="zstd", write_statistics=True)
+        # Dictionary pages only where values repeat a lot (cameras, kinds): a county's plates are
+        # too many for a useful dictionary, and building one costs more than the whole write.
+        # Time-sorted timestamps and sequential ids compress best as deltas.
+        self.pq = pq.ParquetWriter(
+            out / "reads.parquet",
+            READS_SCHEMA,
+            compression="zstd",
+            write_statistics=True,
+            use_dictionary=["camera_id", "kind"],
+            column_encoding={"ts": "DELTA_BINARY_PACKED", "read_id": "DELTA_BINARY_PACKED"},
+        )
         self.csv_path = out / "reads.csv" if csv else None
         self.csv: pacsv.CSVWriter | None = None
 
@@ -89,7 +110,7 @@ class ReadsWriter:
                 pa.array(self.cam_lon[cam]),
                 self.cam_ids.take(pa.array(cam)),
                 pa.array(np.arange(self.next_id, self.next_id + n, dtype=np.int64)),
-                self.kinds.take(id_idx),
+                self.kind_names.take(pa.array(self.kind_code[ids])),
                 pa.array(conf.astype(np.float32)),
             ],
             schema=READS_SCHEMA,
