@@ -16,6 +16,30 @@ import scipy.sparse as sp
 from precinct.errors import PrecinctError
 
 INF = highspy.kHighsInf
+_banner_done = False
+
+
+def _quiet_highs() -> highspy.Highs:
+    """A Highs instance; the first one of the process is made with stdout muted, because HiGHS
+    prints its banner from C++ there and would spoil JSON output of the CLI."""
+    global _banner_done
+    if _banner_done:
+        return highspy.Highs()
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _banner_done = True
+    return h
 
 
 class SolverError(PrecinctError):
@@ -129,7 +153,7 @@ def solve_milp(
     if integrality.any():
         lp.integrality_ = [highspy.HighsVarType(int(v)) for v in integrality]
 
-    h = highspy.Highs()
+    h = _quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("mip_abs_gap", 1e-9)
