@@ -114,3 +114,24 @@ def test_hierarchy_survives_save_and_load(prepared: RoadGraph, tmp_path) -> None
     loaded = RoadGraph.load(prepared.save(tmp_path / "g.npz"))
     assert loaded.hierarchy is not None
     np.testing.assert_array_equal(loaded.hierarchy.kpos, prepared.hierarchy.kpos)  # type: ignore[union-attr]
+
+
+@SETTINGS
+@given(unit=points(20))
+def test_snapping_finds_the_nearest_segment(small_city: RoadGraph, unit: np.ndarray) -> None:
+    """The grid index agrees with shapely's exact distances to every segment."""
+    import shapely
+
+    pts = in_city(small_city, unit * 1.1 - 0.05)  # also a little outside the town
+    s = small_city.snap_many(pts)
+    seg = small_city.segment_edges
+    xy = small_city.node_xy
+    lines = shapely.linestrings(np.stack([xy[small_city.tail[seg]], xy[small_city.head[seg]]],
+                                         axis=1))
+    x, y = small_city.frame.to_xy(pts[:, 0], pts[:, 1])
+    for i in range(len(pts)):
+        best = shapely.distance(lines, shapely.Point(x[i], y[i])).min()
+        assert s.distance_m[i] == pytest.approx(best, abs=1e-6)
+        # The snapped point lies on the road at that distance.
+        sx, sy = small_city.frame.to_xy(s.lat[i], s.lon[i])
+        assert np.hypot(sx - x[i], sy - y[i]) == pytest.approx(best, abs=1e-3)

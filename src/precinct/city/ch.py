@@ -315,7 +315,9 @@ def contract(n: int, tail: np.ndarray, head: np.ndarray, w: FloatArray, capacity
 def _upward_search(indptr: np.ndarray, adj: np.ndarray, wt: FloatArray, seed_k: np.ndarray,
                    seed_d: FloatArray, d: FloatArray) -> None:
     """Dijkstra over upward edges (k-space) from the seeds, writing into ``d`` (all inf)."""
-    cap = adj.size + seed_k.size + 1
+    # Upward search spaces are small (hundreds to a few thousand nodes): start with a small
+    # heap and grow it, rather than allocating one slot per edge of the whole hierarchy.
+    cap = 4096 + seed_k.size
     hk = np.empty(cap, np.float64)
     hv = np.empty(cap, np.int64)
     size = 0
@@ -334,6 +336,13 @@ def _upward_search(indptr: np.ndarray, adj: np.ndarray, wt: FloatArray, seed_k: 
             nd = dd + wt[j]
             if nd < d[y]:
                 d[y] = nd
+                if size == hk.size:
+                    hk2 = np.empty(2 * hk.size, np.float64)
+                    hv2 = np.empty(2 * hv.size, np.int64)
+                    hk2[:size] = hk
+                    hv2[:size] = hv
+                    hk = hk2
+                    hv = hv2
                 size = _push(hk, hv, size, nd, y)
 
 

@@ -63,7 +63,8 @@ class RoadGraph(RoadGraphBase):
         Parameters
         ----------
         size_km : float
-            Side of the square city; about 4,400 directed edges per km² (52 km gives > 1M).
+            Side of the square city; about 310 directed edges per km² (15 km: 68k edges,
+            58 km: 1.04M).
         seed : int
             Random seed (same seed, same city).
         center : tuple of float
