@@ -85,6 +85,7 @@ def build_scenario(
     city: CityLike | None = None,
     start: dt.datetime = DEFAULT_START,
     geo_size: dict[str, int] | None = None,
+    geo: Geography | None = None,
 ) -> Scenario:
     """Prepare a scenario: city geography, vehicle population, planted stories and all calls.
 
@@ -104,6 +105,8 @@ def build_scenario(
         Local midnight of day 0 (timezone-aware).
     geo_size
         Overrides for :func:`~precinct.sim.geo.build_geography` sizes (tests use smaller ones).
+    geo
+        Reuse this geography (the live demo keeps its cameras from one round to the next).
     """
     if days < 1:
         raise BadInput("days must be at least 1", detail={"field": "days"})
@@ -112,7 +115,8 @@ def build_scenario(
     if start.tzinfo is None:
         raise BadInput("start must carry a UTC offset", detail={"field": "start"})
     city = city if city is not None else default_city(seed)
-    geo = build_geography(city, rng_for(seed, S_GEO), **(geo_size or {}))
+    if geo is None:
+        geo = build_geography(city, rng_for(seed, S_GEO), **(geo_size or {}))
     ac = combine(geo)
     pop = make_population(rng_for(seed, S_POP), ac, reads_per_day)
     rng = rng_for(seed, S_IDS)

@@ -72,7 +72,9 @@ class LiveDriver:
     seed, speed
         Scenario seed; simulated seconds per wall-clock second.
     days, reads_per_day, calls_per_day
-        Scenario size (it is prepared up front; reads are expanded a day at a time).
+        Size of one round. A round's stories fall inside its first days, so a visitor sees them
+        within the hour at the default speed; then the next round (next seed, same cameras)
+        follows and the demo runs for as long as it is left on.
     start_hour
         Simulated time of day the demo starts at.
     """
@@ -84,7 +86,7 @@ class LiveDriver:
         *,
         seed: int = 1,
         speed: float = 30.0,
-        days: int = 7,
+        days: int = 3,
         reads_per_day: int = 60_000,
         calls_per_day: float = 400.0,
         start_hour: float = 7.0,
@@ -99,6 +101,8 @@ class LiveDriver:
         self._call_i = 0
         self._buf = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         self._loaded_day = 0
+        self.round = 0
+        self.offset = 0.0
         self._wall0 = 0.0
         self._mono0 = 0.0
         self._last_pos = 0.0
@@ -118,15 +122,9 @@ class LiveDriver:
     # -- set-up ------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Build the scenario and register cameras, hotlist and units with the server."""
-        self.sc = build_scenario(
-            days=self.days,
-            seed=self.seed,
-            reads_per_day=self.reads_per_day,
-            calls_per_day=self.calls_per_day,
-            city=self.city,
-            geo_size={"n_car": 200, "n_through": 40, "n_bike": 100},
-        )
-        sc, g = self.sc, self.sc.geo
+        self._load_round()
+        assert self.sc is not None
+        g = self.sc.geo
         for name, role, password, unit in device_accounts():
             self.api.request(
                 "users",
@@ -142,7 +140,6 @@ class LiveDriver:
                     "display_name": f"simulated {name}",
                 },
             )
-        self._call_i = next((i for i, c in enumerate(sc.calls) if c.ts >= self.t_start), len(sc.calls))
         cams = [
             {
                 "camera_id": g.camera_id[i],
@@ -153,10 +150,6 @@ class LiveDriver:
             for i in range(g.n_cameras)
         ]
         self.api.request("cameras", "admin", "PUT", "/anpr/cameras", json=cams)
-        rows = watchlist_rows(sc)
-        for i in range(0, len(rows), MAX_BATCH):
-            entries = [{"plate": p, "reason": r, "list": lst} for p, r, lst in rows[i : i + MAX_BATCH]]
-            self.api.request("hotlist", "analyst", "POST", "/anpr/hotlist", json={"entries": entries})
         rng = np.random.default_rng([self.seed, 99])
         posts = rng.choice(g.node_lat.size, size=len(fleet_ids()), replace=False, p=g.node_weight)
         for (uid, utype, callsign), node in zip(fleet_ids(), posts, strict=True):
@@ -185,18 +178,44 @@ class LiveDriver:
                 json={"lat": post[0], "lon": post[1]},
             )
 
+    def _load_round(self) -> None:
+        """The next round's scenario (same cameras, new people and events) and its hotlist.
+
+        Simulated time never restarts: round ``k`` covers ``[k * days, (k + 1) * days)`` days,
+        and ``offset`` converts between the driver's clock and the round's scenario time.
+        """
+        prev = self.sc
+        self.sc = build_scenario(
+            days=self.days,
+            seed=self.seed + self.round,
+            reads_per_day=self.reads_per_day,
+            calls_per_day=self.calls_per_day,
+            city=self.city,
+            geo_size={"n_car": 200, "n_through": 40, "n_bike": 100},
+            geo=None if prev is None else prev.geo,
+        )
+        self.offset = self.round * self.days * DAY_S
+        start = max(self.t_start - self.offset, 0.0)
+        self._call_i = next((i for i, c in enumerate(self.sc.calls) if c.ts >= start), len(self.sc.calls))
+        self._buf = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self._loaded_day = 0
+        rows = watchlist_rows(self.sc)
+        for i in range(0, len(rows), MAX_BATCH):
+            entries = [{"plate": p, "reason": r, "list": lst} for p, r, lst in rows[i : i + MAX_BATCH]]
+            self.api.request("hotlist", "analyst", "POST", "/anpr/hotlist", json={"entries": entries})
+
     # -- main loop ---------------------------------------------------------------------------
     def run(self, stop: threading.Event, *, tick_s: float = 1.0) -> None:
         """Prepare, then play until ``stop`` is set or the scenario ends."""
         self.prepare()
         self._wall0, self._mono0 = time.time(), time.monotonic()
-        end = self.days * DAY_S
         while not stop.is_set():
             t0 = time.monotonic()
             now = self.sim_now()
-            if now >= end:
-                log.warning("the scenario's %d days are over; the city goes quiet", self.days)
-                break
+            if now >= self.offset + self.days * DAY_S:
+                self.round += 1
+                log.info("round %d of the living city begins", self.round + 1)
+                self._load_round()
             self.step(now)
             stop.wait(max(tick_s - (time.monotonic() - t0), 0.05))
 
@@ -210,7 +229,7 @@ class LiveDriver:
     def _calls(self, now: float) -> None:
         assert self.sc is not None
         calls = self.sc.calls
-        while self._call_i < len(calls) and calls[self._call_i].ts <= now:
+        while self._call_i < len(calls) and calls[self._call_i].ts + self.offset <= now:
             c = calls[self._call_i]
             self._call_i += 1
             body: dict[str, Any] = {
@@ -228,7 +247,7 @@ class LiveDriver:
                 "call_taker",
                 "POST",
                 "/calls",
-                idem=f"sim-{self.seed}-{c.call_id}",
+                idem=f"sim-{self.seed + self.round}-{c.call_id}",
                 json=body,
             )
             if r is None:
@@ -237,7 +256,7 @@ class LiveDriver:
             out = r.json()
             self._incident_of_event.setdefault(c.event, out["incident_id"])
             if not out.get("merged") and c.priority in DISPATCH_DELAY_S:
-                self.pending.append(Pending(out["incident_id"], c.priority, c.lat, c.lon, c.ts))
+                self.pending.append(Pending(out["incident_id"], c.priority, c.lat, c.lon, c.ts + self.offset))
 
     def _dispatch(self, now: float) -> None:
         waiting: list[Pending] = []
@@ -343,6 +362,7 @@ class LiveDriver:
     def _reads(self, now: float) -> None:
         assert self.sc is not None
         sc = self.sc
+        now -= self.offset  # scenario time of this round
         while self._loaded_day < sc.days and self._loaded_day * DAY_S < now + 3600:
             d = self._loaded_day
             ts, ids, cam, _conf = day_reads(sc, d)
@@ -353,7 +373,8 @@ class LiveDriver:
             ids = np.concatenate([self._buf[1], ids, np.array(pl.read_plate, dtype=np.int64)[sel]])
             cam = np.concatenate([self._buf[2], cam, np.array(pl.read_cam, dtype=np.int64)[sel]])
             order = np.argsort(ts, kind="stable")
-            keep = order[ts[order] >= self.t_start * 1000]  # the demo starts mid-morning
+            # The demo starts mid-morning of the first round.
+            keep = order[ts[order] >= (self.t_start - self.offset) * 1000]
             self._buf = (ts[keep], ids[keep], cam[keep])
             self._loaded_day += 1
         ts, ids, cam = self._buf
@@ -366,12 +387,12 @@ class LiveDriver:
             reads = [
                 {
                     "plate": sc.ids[int(ids[i])],
-                    "ts": self.wall_iso(ts[i] / 1000),
+                    "ts": self.wall_iso(ts[i] / 1000 + self.offset),
                     "camera_id": g.camera_id[int(cam[i])],
                     "lat": round(float(g.camera_lat[cam[i]]), 6),
                     "lon": round(float(g.camera_lon[cam[i]]), 6),
                     "kind": sc.kinds[int(ids[i])],
-                    "read_id": f"sim{self.seed}-{int(ts[i])}-{int(ids[i])}-{int(cam[i])}",
+                    "read_id": f"sim{self.seed + self.round}-{int(ts[i])}-{int(ids[i])}-{int(cam[i])}",
                 }
                 for i in range(lo, hi)
             ]
