@@ -80,7 +80,7 @@ def test_spark_and_duckdb_agree(db: Database, wh: Warehouse, tmp_path: Path) -> 
         queries.next_cameras(camera_id=rows[3]["camera_id"], before_us=T0_US + 4 * DAY_US),
         queries.convoy(plate="TGT", t0_us=T0_US, t1_us=T0_US + 6 * DAY_US, min_cameras=2),
         queries.cloned(t0_us=T0_US, t1_us=T0_US + 6 * DAY_US, max_speed_kmh=40),
-        queries.person_many_vehicles(min_vehicles=3, days=1),
+        queries.person_many_vehicles(min_vehicles=2, days=1),
     ]
     duck = DuckEngine(wh)
     spark = SparkEngine()

@@ -50,9 +50,6 @@ def associate(
         limit=limit,
     )
     rows = engine.run(q)
-    scanned = engine.run(
-        queries.scanned_reads(lat=lat, lon=lon, radius_km=radius_km, t0_us=t0_us, t1_us=t1_us)
-    )
     candidates = []
     for plate, n, first, last, min_d, min_dt, days, on_wl, rarity, c_space, c_time, score in rows:
         candidates.append(
@@ -73,9 +70,14 @@ def associate(
                 },
             }
         )
+    if only_watchlist or limit:  # the candidates no longer cover every read in the circle
+        q2 = queries.scanned_reads(lat=lat, lon=lon, radius_km=radius_km, t0_us=t0_us, t1_us=t1_us)
+        scanned = int(engine.run(q2)[0][0])
+    else:
+        scanned = sum(c["reads"] for c in candidates)
     return {
         "candidates": candidates,
-        "scanned_reads": int(scanned[0][0]) if scanned else 0,
+        "scanned_reads": scanned,
         "scoring": {
             "order": "on_watchlist first, then score",
             "score": f"{queries.W_RARITY}*rarity + {queries.W_SPACE}*closeness_space + "

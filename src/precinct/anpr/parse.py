@@ -365,11 +365,14 @@ def _first_line(exc: BaseException) -> str:
 
 
 def parse_json(data: bytes) -> list[RawChunk]:
-    """A JSON batch: ``{"reads": [{...}, ...]}`` or a bare list. Items are numbered from 1."""
+    """A JSON batch: ``{"reads": [{...}, ...]}`` or a bare list. Items are numbered from 1.
+
+    Columns are built whole and typed by Arrow; only a column whose values are of mixed or wrong
+    JSON types is checked item by item (so a clean batch costs no per-item Python work).
+    """
     try:
-        doc = json.loads(
-            codecs.decode(data, "utf-8-sig") if isinstance(data, bytes | bytearray) else data
-        )
+        text = codecs.decode(data, "utf-8-sig") if isinstance(data, bytes | bytearray) else data
+        doc = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadInput(
             f"body is not valid JSON: {exc}", detail={"item": 0, "field": "body"}
@@ -380,42 +383,57 @@ def parse_json(data: bytes) -> list[RawChunk]:
             'expected a JSON list of reads or {"reads": [...]}',
             detail={"item": 0, "field": "reads"},
         )
-    cols: dict[str, list[str | None]] = {c: [] for c in COLUMNS}
-    lines: list[int] = []
-    rejects: list[Reject] = []
-    for n, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
-            rejects.append(Reject(n, "item", "each read must be a JSON object"))
-            continue
-        row: dict[str, str | None] = {}
-        problem: tuple[str, str] | None = None
-        for name in COLUMNS:
-            value = item.get(name)
-            if value is None:
-                row[name] = None
-            elif isinstance(value, bool) or not isinstance(value, str | int | float):
-                problem = (name, f"{name} must be a string or a number, not {type(value).__name__}")
-                break
-            elif name in ("plate", "ts", "camera_id", "read_id", "kind") and isinstance(
-                value, float
-            ):
-                problem = (name, f"{name} must be a string")
-                break
-            else:
-                row[name] = value if isinstance(value, str) else repr(value)
-        if problem is None:
-            for key in REQUIRED:
-                if row[key] is None:
-                    problem = (key, f"{key} is required")
-                    break
-        if problem is not None:
-            rejects.append(Reject(n, *problem))
-            continue
-        for name in COLUMNS:
-            cols[name].append(row[name])
-        lines.append(n)
-    arrays = {k: pa.array(v, type=pa.string()) for k, v in cols.items()}
-    return [RawChunk(arrays, np.asarray(lines, dtype=np.int64), rejects)]
+    problems: dict[int, tuple[str, str]] = {}
+    numbers = [n for n, item in enumerate(items, start=1) if type(item) is dict]
+    if len(numbers) != len(items):
+        for n, item in enumerate(items, start=1):
+            if type(item) is not dict:
+                problems[n] = ("item", "each read must be a JSON object")
+    objs = [items[n - 1] for n in numbers]
+    arrays: dict[str, pa.Array] = {}
+    for name in COLUMNS:
+        values = [o.get(name) for o in objs]
+        arrays[name] = _json_column(name, values, numbers, problems)
+    keep = np.array([n not in problems for n in numbers], dtype=bool)
+    if not keep.all():
+        mask = pa.array(keep)
+        arrays = {k: v.filter(mask) for k, v in arrays.items()}
+    lines = np.asarray(numbers, dtype=np.int64)[keep]
+    rejects = [Reject(n, f, r) for n, (f, r) in sorted(problems.items())]
+    return [RawChunk(arrays, lines, rejects)]
+
+
+_STRING_FIELDS = ("plate", "ts", "camera_id", "read_id", "kind")
+
+
+def _json_column(
+    name: str, values: list[Any], numbers: list[int], problems: dict[int, tuple[str, str]]
+) -> pa.Array:
+    """One column of a JSON batch as Arrow; values of the wrong JSON type become problems."""
+    try:
+        arr = pa.array(values)
+        t = arr.type
+        if pa.types.is_null(t) or pa.types.is_string(t):
+            return arr.cast(pa.string())
+        if pa.types.is_integer(t) or (pa.types.is_floating(t) and name not in _STRING_FIELDS):
+            return arr.cast(pa.string()) if name in _STRING_FIELDS else arr.cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        pass
+    out: list[str | None] = []
+    for n, value in zip(numbers, values, strict=True):
+        if value is None:
+            out.append(None)
+        elif isinstance(value, bool) or not isinstance(value, str | int | float):
+            problems.setdefault(
+                n, (name, f"{name} must be a string or a number, not {type(value).__name__}")
+            )
+            out.append(None)
+        elif name in _STRING_FIELDS and isinstance(value, float):
+            problems.setdefault(n, (name, f"{name} must be a string"))
+            out.append(None)
+        else:
+            out.append(value if isinstance(value, str) else repr(value))
+    return pa.array(out, type=pa.string())
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -438,13 +456,25 @@ def _as_string(arr: pa.Array) -> pa.Array:
 
 
 def _bisect_cast(arr: pa.Array, to: pa.DataType) -> tuple[pa.Array, np.ndarray]:
-    """Cast, returning nulls where single values fail; the mask marks failed (non-null) inputs."""
+    """Cast, returning nulls where single values fail; the mask marks failed (non-null) inputs.
+
+    Halves that fail are split until they are small, then cast value by value, so a value is
+    accepted or refused exactly as a one-value cast would, whatever else is in the chunk.
+    """
     try:
         return arr.cast(to), np.zeros(len(arr), dtype=bool)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    if len(arr) == 1:
-        return pa.nulls(1, to), np.ones(1, dtype=bool)
+    if len(arr) <= 64:
+        values: list[pa.Array] = []
+        bad = np.zeros(len(arr), dtype=bool)
+        for i in range(len(arr)):
+            try:
+                values.append(arr.slice(i, 1).cast(to))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                values.append(pa.nulls(1, to))
+                bad[i] = True
+        return pa.concat_arrays(values), bad
     mid = len(arr) // 2
     left, lbad = _bisect_cast(arr.slice(0, mid), to)
     right, rbad = _bisect_cast(arr.slice(mid), to)
