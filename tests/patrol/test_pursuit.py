@@ -50,7 +50,7 @@ def brute_force(a, source, units, k, elapsed, horizon, delay, setup):
 def test_checkpoint_milp_equals_brute_force(seed: int) -> None:
     a, _xy = grid(5, seed)
     rng = np.random.default_rng(seed)
-    units = [int(u) for u in rng.choice(np.arange(25), 3, replace=False) if u != 12][:2] + [0]
+    units = [*[int(u) for u in rng.choice(np.arange(25), 3, replace=False) if u != 12][:2], 0]
     kw = dict(elapsed=5.0, horizon=95.0, delay=5.0, setup=5.0)
     plan = pursuit.plan_checkpoints(a, 12, np.array(units), k=2, elapsed_s=kw["elapsed"],
                                     horizon_s=kw["horizon"], dispatch_delay_s=kw["delay"],

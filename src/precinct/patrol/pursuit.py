@@ -125,6 +125,7 @@ def plan_checkpoints(
     xy: np.ndarray | None = None,
     time_limit: float = 1.0,
     unit_t: np.ndarray | None = None,
+    a_units: sp.csr_matrix | None = None,
 ) -> CheckpointPlan:
     """Choose up to ``k`` checkpoints, one unit each, stopping the most escape-route weight.
 
@@ -153,6 +154,8 @@ def plan_checkpoints(
         Seconds for the MILP (the best plan so far and its bound are returned on expiry).
     unit_t
         Precomputed :func:`unit_times` (else computed here, bounded by the horizon).
+    a_units
+        The units' graph when it differs from the suspect's (a suspect on foot, units driving).
 
     Returns
     -------
@@ -169,7 +172,7 @@ def plan_checkpoints(
     t1 = time.perf_counter()
     lead = elapsed_s + dispatch_delay_s + setup_s
     if unit_t is None:
-        unit_t = unit_times(a, unit_nodes, max(horizon - lead, 0.0))
+        unit_t = unit_times(a if a_units is None else a_units, unit_nodes, max(horizon - lead, 0.0))
     t2 = time.perf_counter()
     stats: dict[str, Any] = {"nodes_in_reach": int(np.isfinite(t_s).sum()), "exits": int(exits.size),
                              "units": len(unit_nodes), "suspect_s": t1 - t0, "units_s": t2 - t1}
