@@ -167,6 +167,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         setup = getattr(module, "setup", None)
         if setup is not None:
             setup(app)
+    from precinct.web.routes import router as web_router  # the dashboard's own read-only routes
+
+    app.include_router(web_router, prefix=API_PREFIX)
     static = WEB_DIR / "dist"
     if static.is_dir():
         app.mount("/ui", StaticFiles(directory=static, html=True), name="ui")
