@@ -351,15 +351,15 @@ def bench_queries(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int)
         for i, (lat, lon, t0, t1) in enumerate(scenes):
             with Timer() as tm:
                 out = analysis.associate(
-                eng,
-                lat=lat,
-                lon=lon,
-                radius_km=5.0,
-                t0_us=t0,
-                t1_us=t1,
-                watchlist=watch,
-                lookback_days=lookback,
-            )
+                    eng,
+                    lat=lat,
+                    lon=lon,
+                    radius_km=5.0,
+                    t0_us=t0,
+                    t1_us=t1,
+                    watchlist=watch,
+                    lookback_days=lookback,
+                )
             if i >= 5:
                 times.append(tm.wall)
                 cpus.append(tm.cpu)
@@ -794,7 +794,9 @@ def machine() -> str:
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
         cpu = next(
-            line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")
+            line.split(":", 1)[1].strip()
+            for line in text.splitlines()
+            if line.startswith("model name")
         )
     except (OSError, StopIteration):
         cpu = platform.processor()

@@ -199,6 +199,13 @@ def trajectory(
         except Exception as exc:
             log.warning("travel times for likely-next cameras unavailable: %s", exc)
     result["likely_next"] = nxt
+    # one drawable line for maps: the routed legs where known, straight between reads otherwise
+    routed = {leg["to_rid"]: leg.get("path") for leg in result["legs"] if leg.get("path")}
+    line: list[list[float]] = []
+    for r in reads:
+        seg = routed.get(r["rid"])
+        line.extend(seg if seg else [[r["lat"], r["lon"]]])
+    result["path"] = line
     return result
 
 

@@ -251,7 +251,11 @@ def iter_csv_slow(
                 continue
             here, start = start, reader.line_num + 1
             if len(row) != width:
-                reason = "blank line" if not row or row == [""] else f"expected {width} fields, found {len(row)}"
+                reason = (
+                    "blank line"
+                    if not row or row == [""]
+                    else f"expected {width} fields, found {len(row)}"
+                )
                 rejects.append(Reject(here, "row", reason))
                 continue
             if any(_has_surrogates(v) for v in row):
@@ -373,9 +377,9 @@ def parse_json(data: bytes) -> list[RawChunk]:
     try:
         text = codecs.decode(data, "utf-8-sig") if isinstance(data, bytes | bytearray) else data
         doc = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadInput(
-            f"body is not valid JSON: {exc}", detail={"item": 0, "field": "body"}
+            f"body is not valid JSON: {str(exc)[:200]}", detail={"item": 0, "field": "body"}
         ) from None
     items = doc.get("reads") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
@@ -440,17 +444,16 @@ def _json_column(
 
 
 def _as_string(arr: pa.Array) -> pa.Array:
-    if not pa.types.is_string(arr.type):
-        if (
-            pa.types.is_large_string(arr.type)
-            or pa.types.is_dictionary(arr.type)
-            or pa.types.is_integer(arr.type)
-        ):
+    if pa.types.is_null(arr.type):
+        arr = pa.nulls(len(arr), pa.string())
+    elif not pa.types.is_string(arr.type):
+        try:
             arr = arr.cast(pa.string())
-        elif pa.types.is_null(arr.type):
-            arr = pa.nulls(len(arr), pa.string())
-        else:
-            arr = arr.cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            raise BadInput(
+                f"a column has an unsupported type ({arr.type}); use strings or numbers",
+                detail={"field": "column", "type": str(arr.type)},
+            ) from None
     trimmed = pc.utf8_trim_whitespace(arr)
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 

@@ -211,15 +211,15 @@ def get_cameras(
 
 
 class AssociateIn(BaseModel):
-    lat: float
-    lon: float
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
     radius_km: float = Field(gt=0, le=500)
     start: str
     end: str
     watchlist: list[str] = Field(default_factory=list, max_length=1_000_000)
     only_watchlist: bool = False
     lookback_days: int = Field(default=14, ge=0, le=366)
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1, le=100_000)
 
 
 @router.post("/anpr/associate")
@@ -261,7 +261,7 @@ class SceneIn(BaseModel):
 
 class SeriesIn(BaseModel):
     cases: list[SceneIn] = Field(min_length=1, max_length=1000)
-    min_cases: int = Field(default=2, ge=1)
+    min_cases: int = Field(default=2, ge=1, le=1000)
     radius_km: float = Field(default=2.0, gt=0, le=500)
 
 
@@ -326,7 +326,7 @@ def convoy(
     request: Request,
     grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.convoy")],
     max_gap_s: Annotated[float, Query(gt=0, le=3600)] = 60.0,
-    min_cameras: Annotated[int, Query(ge=1)] = 3,
+    min_cameras: Annotated[int, Query(ge=1, le=1000)] = 3,
 ) -> dict[str, Any]:
     """Vehicles read with the target within ``max_gap_s`` at ``min_cameras`` or more cameras."""
     p = normalize_plate(plate)
@@ -358,8 +358,8 @@ def cloned(
     request: Request,
     grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.cloned")],
     plate: str | None = None,
-    max_speed_kmh: Annotated[float, Query(gt=0)] = 250.0,
-    min_distance_km: Annotated[float, Query(ge=0)] = 1.0,
+    max_speed_kmh: Annotated[float, Query(gt=0, le=100_000)] = 250.0,
+    min_distance_km: Annotated[float, Query(ge=0, le=20_000)] = 1.0,
 ) -> dict[str, Any]:
     """The same plate at two places too far apart for the time between them."""
     p = normalize_plate(plate) if plate else None
@@ -382,7 +382,7 @@ def cloned(
 def person_vehicles(
     request: Request,
     grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.person_links")],
-    min_vehicles: Annotated[int, Query(ge=2)] = 5,
+    min_vehicles: Annotated[int, Query(ge=2, le=10_000)] = 5,
     days: Annotated[float, Query(gt=0, le=366)] = 9.0,
     start: str | None = None,
     end: str | None = None,
@@ -403,7 +403,7 @@ def person_vehicles(
 
 
 class PinIn(BaseModel):
-    rids: list[int] = Field(min_length=1, max_length=100_000)
+    rids: list[Annotated[int, Field(ge=0, le=2**62)]] = Field(min_length=1, max_length=100_000)
 
 
 @router.post("/anpr/case-reads")
