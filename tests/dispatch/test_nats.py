@@ -37,7 +37,10 @@ def test_events_cross_workers_through_nats() -> None:
         try:
             worker_a.publish("incidents.created", {"incident_id": "INC-1"})
             worker_a.publish("anpr.alert", {"plate": "苏M12345"})
-            frames = [await asyncio.wait_for(client.queue.get(), 5) for _ in range(2)]
+            frames = [b""]
+            while frames[0].count(b"event: ") < 2:
+                frames[0] += await asyncio.wait_for(client.queue.get(), 5)
+            frames = [frames[0].split(b"\n\n", 1)[0], frames[0].split(b"\n\n", 1)[1]]
         finally:
             await hub.stop()
             await worker_a.stop()
