@@ -32,6 +32,7 @@ from precinct.sim.traffic import (
     expand_reads,
     make_population,
 )
+from precinct.sim.truth import build_truth
 from precinct.sim.writer import ReadsWriter, iso_local, write_csv
 
 DEFAULT_START = dt.datetime(2026, 3, 2, tzinfo=LOCAL_TZ)  # a Monday
@@ -358,6 +359,4 @@ def _write_tables(
 
 
 def _truth(sc: Scenario, scanner: Scanner, links: list[tuple[str, str, str, str]], n_reads: int) -> dict[str, Any]:
-    from precinct.sim.truth import build_truth
-
     return build_truth(sc, scanner, links, n_reads, clone_kmh=CLONE_KMH)

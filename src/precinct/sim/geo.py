@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from precinct.errors import BadInput, Unreachable
+
 EARTH_R = 6_371_008.8
 M_PER_DEG_LAT = 110_574.0
 
@@ -158,6 +160,21 @@ def route_nodes(city: CityLike, a: int, b: int) -> tuple[np.ndarray, np.ndarray]
     return nodes[keep], cum_t[keep]
 
 
+def _routes(
+    city: CityLike, a: np.ndarray, b: np.ndarray
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+    """Route every pair; pairs without a road path (islands, one-way traps on real maps) drop out."""
+    routes, ok = [], []
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        try:
+            routes.append(route_nodes(city, int(x), int(y)))
+            ok.append(i)
+        except (Unreachable, BadInput):
+            continue
+    keep = np.array(ok, dtype=np.int64)
+    return routes, a[keep], b[keep]
+
+
 def _sample_pairs(
     rng: np.random.Generator,
     frame: LocalFrame,
@@ -292,9 +309,11 @@ def build_geography(
     thr_a, thr_b = _sample_pairs(rng, frame, lat, lon, edge, edge, n_through, 1.4 * half, 1e9)
     bike_a, bike_b = _sample_pairs(rng, frame, lat, lon, weight, weight, n_bike, 600, 4000)
 
-    car_routes = [route_nodes(city, a, b) for a, b in zip(car_a, car_b, strict=True)]
-    thr_routes = [route_nodes(city, a, b) for a, b in zip(thr_a, thr_b, strict=True)]
-    bike_routes = [route_nodes(city, a, b) for a, b in zip(bike_a, bike_b, strict=True)]
+    car_routes, car_a, car_b = _routes(city, car_a, car_b)
+    thr_routes, thr_a, thr_b = _routes(city, thr_a, thr_b)
+    bike_routes, bike_a, bike_b = _routes(city, bike_a, bike_b)
+    if not car_routes:
+        raise BadInput("the road graph has no drivable routes between its populated places")
 
     car_use = np.zeros(lat.size)
     for nodes, _ in car_routes + thr_routes:

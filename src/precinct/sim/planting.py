@@ -55,6 +55,7 @@ class Planter:
     watch: list[tuple[str, str, str]] = field(default_factory=list)
     links: list[tuple[str, str, int, str]] = field(default_factory=list)  # ts: seconds
     truth: dict[str, Any] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # stories left out, and why
     _event: int = 10_000_000
 
     @property
@@ -66,11 +67,13 @@ class Planter:
         return (self.start + dt.timedelta(seconds=float(ts_s))).isoformat(timespec="seconds")
 
     def add_id(self, ident: str, kind: str = "plate") -> int:
+        """Register a new plate or tag; returns its identifier index."""
         self.plates.append(ident)
         self.kinds.append(kind)
         return self.base + len(self.plates) - 1
 
     def read(self, plate: int, cam: int, ts_s: float) -> None:
+        """One read of identifier ``plate`` at camera ``cam`` (dropped outside the period)."""
         if 0 <= ts_s < self.horizon:
             self.read_ts.append(int(ts_s * 1000))
             self.read_plate.append(plate)

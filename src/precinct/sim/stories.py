@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from precinct.errors import BadInput, Unreachable
 from precinct.sim.geo import haversine_m
 from precinct.sim.planting import Case, Planter
 from precinct.sim.plates import make_plates, make_tags
@@ -348,11 +349,23 @@ def missing_person(p: Planter) -> None:
 
 
 def plant_all(p: Planter, taken: set[str]) -> None:
-    """Every story, in a fixed order (the order fixes the random draws)."""
-    vehicle_case(p, taken)
-    vehicle_series(p, taken)
-    stolen_ebike(p, taken)
-    ebike_thief(p, taken)
-    cloned_plate(p, taken)
-    fleeing_vehicle(p, taken)
-    missing_person(p)
+    """Every story, in a fixed order (the order fixes the random draws).
+
+    On a real map a story may find no road path (an island, a one-way trap); it is then left out
+    and named in ``p.skipped`` rather than failing the whole data set.
+    """
+    stories = (
+        ("vehicle_case", lambda: vehicle_case(p, taken)),
+        ("vehicle_series", lambda: vehicle_series(p, taken)),
+        ("stolen_ebike", lambda: stolen_ebike(p, taken)),
+        ("ebike_thief", lambda: ebike_thief(p, taken)),
+        ("cloned_plate", lambda: cloned_plate(p, taken)),
+        ("fleeing_vehicle", lambda: fleeing_vehicle(p, taken)),
+        ("missing_person", lambda: missing_person(p)),
+    )
+    for name, plant in stories:
+        try:
+            plant()
+        except (Unreachable, BadInput, ValueError) as exc:
+            p.skipped[name] = str(exc)
+            p.truth.pop(name, None)

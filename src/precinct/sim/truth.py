@@ -125,6 +125,7 @@ def build_truth(
             },
         },
         "stories": stories,
+        "skipped_stories": dict(sorted(pl.skipped.items())),
         "calls": {
             **sc.calls_info,
             "duplicate_groups": duplicates,
