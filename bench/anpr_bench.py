@@ -934,7 +934,19 @@ def main() -> None:
     )
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument(
+        "--report-only", action="store_true", help="re-render <work>/results.json (no measuring)"
+    )
+    ap.add_argument("--note", action="append", default=[], help="extra note for the report")
     args = ap.parse_args()
+    if args.report_only:
+        saved = json.loads((args.work / "results.json").read_text(encoding="utf-8"))
+        saved["meta"]["notes"] = saved["meta"].get("notes", []) + args.note
+        text = report(saved["meta"], saved["results"])
+        print(text)
+        if args.write_docs:
+            write_docs(text)
+        return
     skip = set(filter(None, args.skip.split(",")))
     work = args.work or Path(tempfile.mkdtemp(prefix="anpr-bench-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -254,3 +254,36 @@ def test_hotlist_cli_and_camera_positions(
         ],
     )
     assert json.loads(r.output)["entries"][0]["plate"] == "苏A77777"
+
+
+def test_compaction_keeps_every_read(db: Database, settings: Settings, wh: Warehouse) -> None:
+    from precinct.anpr import store
+
+    rows = random_reads(600, seed=13)
+    ingest_rows(db, wh, rows[:300])
+    ingest_rows(db, wh, rows[300:])
+    before = sorted(wh.query("SELECT rid, plate, ts_us, lat, lon, read_id FROM anpr_reads"))
+    assert store.compact(wh) == 600
+    after = wh.query("SELECT rid, plate, ts_us, lat, lon, read_id FROM anpr_reads")
+    assert sorted(after) == before
+    keys = [(r[2] // DAY_US, r[1]) for r in after]
+    assert keys == sorted(keys), "stored in (day, plate) order after compaction"
+
+
+def test_alert_names_nearest_available_units_by_travel_time(db: Database, settings: Settings) -> None:
+    from sqlalchemy import inspect, text
+
+    if not inspect(db.engine).has_table("units"):
+        pytest.skip("dispatch's units table is not in this tree")
+    now = dt.datetime.now(dt.UTC)
+    with db.session() as s:
+        for uid, lat, lon, status in (("U-NEAR", 32.490, 119.921, "available"),
+                                      ("U-FAR", 32.530, 119.960, "available"),
+                                      ("U-BUSY", 32.4901, 119.9201, "busy")):
+            s.execute(text(
+                "INSERT INTO units (id, callsign, unit_type, status, lat, lon, active, updated_at) "
+                "VALUES (:id, :id, 'car', :st, :lat, :lon, :a, :now)"),
+                {"id": uid, "st": status, "lat": lat, "lon": lon, "a": True, "now": now})
+    units = service.nearest_units(db, settings, 32.4905, 119.9205, k=3)
+    assert [u["unit_id"] for u in units] == ["U-NEAR", "U-FAR"]
+    assert units[0]["travel_time_s"] < units[1]["travel_time_s"]
