@@ -60,6 +60,11 @@ def test_build_synthetic_then_skip_then_route(settings: Settings, monkeypatch: p
     assert body["length_m"] > 0 and body["time_s"] > 0 and len(body["path"]) >= 2
     rc, out2, _ = run(["route", "--from", a, "--to", b, "--metric", "length"], monkeypatch, capsys)
     assert json.loads(out2)["length_m"] <= body["length_m"] + 1e-3
+    rc, out3, _ = run(["city", "geocode", "人民路与泰州大道交叉口", "--format", "json"], monkeypatch,
+                      capsys)
+    assert rc == 0 and json.loads(out3)[0]["score"] == 100
+    rc, out4, _ = run(["city", "info", "--format", "json"], monkeypatch, capsys)
+    assert rc == 0 and json.loads(out4)["edges"] == g.n_edges
 
 
 @pytest.mark.parametrize("argv", [

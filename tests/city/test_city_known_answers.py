@@ -130,6 +130,8 @@ def test_geocode_street_and_junction(toy: RoadGraph) -> None:
         assert (j.lat, j.lon) == pytest.approx(node(2), abs=1e-9), text
     assert toy.geocode("Renmn Road")[0].label.startswith("人民路")  # a typo
     assert toy.geocode("zzzz qqqq") == []
+    assert toy.street_name(*latlon(150, 5)) == "人民路 / Renmin Road"
+    assert toy.street_name(*latlon(-5, 50)) is None  # the unnamed street 4 - 0
     with pytest.raises(BadInput):
         toy.geocode("  ")
 

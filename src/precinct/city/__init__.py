@@ -4,8 +4,9 @@
 installation's graph.
 """
 
+from precinct.city.names import Candidate
 from precinct.city.road import RoadGraph
 from precinct.city.routing import Route
 from precinct.city.snapping import Snap, Snaps
 
-__all__ = ["RoadGraph", "Route", "Snap", "Snaps"]
+__all__ = ["Candidate", "RoadGraph", "Route", "Snap", "Snaps"]

@@ -346,7 +346,7 @@ def _upward_search(indptr: np.ndarray, adj: np.ndarray, wt: FloatArray, seed_k: 
                 size = _push(hk, hv, size, nd, y)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # no GIL: API worker threads query in parallel
 def phast(up_indptr: np.ndarray, up_adj: np.ndarray, up_w: FloatArray,
           down_indptr: np.ndarray, down_adj: np.ndarray, down_w: FloatArray,
           seed_k: np.ndarray, seed_d: FloatArray) -> FloatArray:
@@ -416,8 +416,67 @@ def _kcsr(n: int, src: np.ndarray, dst: np.ndarray, w: FloatArray
     return indptr, dst[order].astype(np.int32), w[order].astype(np.float64)
 
 
+@njit(cache=True)
+def _levels(out_indptr: np.ndarray, out_adj: np.ndarray, in_indptr: np.ndarray,
+            in_adj: np.ndarray) -> np.ndarray:
+    """CH level of each k: 0 without lower neighbours, else 1 + the highest lower level."""
+    n = out_indptr.size - 1
+    lev = np.zeros(n, np.int64)
+    for k in range(n - 1, -1, -1):  # lowest rank first: its level is final by now
+        nxt = lev[k] + 1
+        for j in range(out_indptr[k], out_indptr[k + 1]):
+            if lev[out_adj[j]] < nxt:
+                lev[out_adj[j]] = nxt
+        for j in range(in_indptr[k], in_indptr[k + 1]):
+            if lev[in_adj[j]] < nxt:
+                lev[in_adj[j]] = nxt
+    return lev
+
+
+def morton_key(x: FloatArray, y: FloatArray) -> np.ndarray:
+    """Z-order key of points (16 bits a coordinate): nearby points get nearby keys."""
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+    def q(v: FloatArray) -> np.ndarray:
+        span = max(float(v.max() - v.min()), 1e-9)
+        return ((v - v.min()) / span * 65535).astype(np.uint64)
+
+    return spread(q(x)) | (spread(q(y)) << np.uint64(1))
+
+
+def _relayout(h: Hierarchy, node_key: np.ndarray) -> Hierarchy:
+    """Renumber k by (level descending, ``node_key``) for memory locality in the sweep.
+
+    Any order in which every node comes after its higher-ranked neighbours is a valid sweep
+    order, and those neighbours always have a strictly higher level. Sorting a level's nodes
+    spatially makes the sweep's scattered reads of ``d`` land close together (the PHAST
+    paper's main practical trick).
+    """
+    n = h.kpos.size
+    lev = _levels(h.out_indptr, h.out_adj, h.in_indptr, h.in_adj)
+    key_k = np.empty(n, dtype=node_key.dtype)
+    key_k[h.kpos] = node_key
+    order = np.lexsort((key_k, -lev))  # new k -> old k
+    newpos = np.empty(n, np.int64)
+    newpos[order] = np.arange(n)
+
+    def remap(indptr: np.ndarray, adj: np.ndarray, w: FloatArray
+              ) -> tuple[np.ndarray, np.ndarray, FloatArray]:
+        src = np.repeat(np.arange(n), np.diff(indptr))
+        return _kcsr(n, newpos[src], newpos[adj], w)
+
+    return Hierarchy(newpos[h.kpos], *remap(h.out_indptr, h.out_adj, h.out_w),
+                     *remap(h.in_indptr, h.in_adj, h.in_w))
+
+
 def build_hierarchy(n: int, tail: np.ndarray, head: np.ndarray, w: FloatArray,
-                    *, witness_limit: int = WITNESS_SETTLE_LIMIT) -> Hierarchy:
+                    *, witness_limit: int = WITNESS_SETTLE_LIMIT,
+                    node_key: np.ndarray | None = None) -> Hierarchy:
     """Contract the graph ``(tail -> head, w)`` and lay the hierarchy out for PHAST.
 
     Parameters
@@ -431,6 +490,8 @@ def build_hierarchy(n: int, tail: np.ndarray, head: np.ndarray, w: FloatArray,
     witness_limit : int
         Nodes a witness search may settle; lower builds faster with more shortcuts (results
         stay exact either way).
+    node_key : numpy.ndarray, optional
+        Spatial sort key per node (e.g. :func:`morton_key`) for the sweep's memory layout.
     """
     t = np.ascontiguousarray(tail, np.int64)
     h = np.ascontiguousarray(head, np.int64)
@@ -448,4 +509,5 @@ def build_hierarchy(n: int, tail: np.ndarray, head: np.ndarray, w: FloatArray,
     # Parallel edges: keep the cheapest per (from, to).
     out_indptr, out_adj, out_w = _kcsr(n, ku[up], kv[up], ew[up])
     in_indptr, in_adj, in_w = _kcsr(n, kv[~up], ku[~up], ew[~up])
-    return Hierarchy(kpos, out_indptr, out_adj, out_w, in_indptr, in_adj, in_w)
+    flat = Hierarchy(kpos, out_indptr, out_adj, out_w, in_indptr, in_adj, in_w)
+    return _relayout(flat, np.arange(n) if node_key is None else node_key)

@@ -60,7 +60,7 @@ def _pop(keys: FloatArray, vals: np.ndarray, size: int) -> int:
     return size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # no GIL: API worker threads query in parallel
 def dijkstra(indptr: np.ndarray, adj: np.ndarray, slot_edge: np.ndarray, weight: FloatArray,
              seed_nodes: np.ndarray, seed_dist: FloatArray, limit: float,
              stop_nodes: np.ndarray, want_pred: bool) -> tuple[FloatArray, np.ndarray]:

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from precinct.city import routing
-from precinct.city.ch import Hierarchy, build_hierarchy
+from precinct.city.ch import Hierarchy, build_hierarchy, morton_key
 from precinct.city.congestion import check_hour
 from precinct.city.geo import FloatArray, check_latlon, check_points
 from precinct.city.graph import IntArray, RoadGraphBase
@@ -117,7 +117,9 @@ class RoadGraph(RoadGraphBase):
         build`` does it. Returns ``self``.
         """
         if self.hierarchy is None:
-            h = build_hierarchy(self.n_nodes, self.tail, self.head, self.weights("time"))
+            xy = self.node_xy
+            h = build_hierarchy(self.n_nodes, self.tail, self.head, self.weights("time"),
+                                node_key=morton_key(xy[:, 0], xy[:, 1]))
             self.extras.update(h.arrays())
             self.__dict__["_hierarchy"] = h
         return self
@@ -322,6 +324,11 @@ class RoadGraph(RoadGraphBase):
     def names_index(self) -> NameIndex:
         """The street-name index (road names per edge, fuzzy lookup, junctions)."""
         return self._name_index
+
+    def street_name(self, lat: float, lon: float) -> str | None:
+        """Label of the road nearest to a coordinate (``"人民路 / Renmin Road"``), if named."""
+        nid = int(self.name_id[self.snap(lat, lon).edge])
+        return self._name_index.label(nid) if nid >= 0 else None
 
     def geocode(self, text: str, *, limit: int = 5) -> list[Candidate]:
         """Resolve a street or junction name to coordinates, best first.

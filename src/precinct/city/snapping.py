@@ -52,7 +52,7 @@ CELL_M = 100.0
 MAX_CELLS_PER_SIDE = 4000
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # no GIL: API worker threads query in parallel
 def _grid_nearest(px: FloatArray, py: FloatArray, ax: FloatArray, ay: FloatArray,
                   bx: FloatArray, by: FloatArray, x0: float, y0: float, cell: float,
                   ncols: int, nrows: int, cell_ptr: np.ndarray, cell_seg: np.ndarray,
