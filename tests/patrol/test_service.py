@@ -123,7 +123,8 @@ def test_checkpoints_service_payload(graph: Any) -> None:
 
 def test_api_routes(city: Any, client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
     dem = demand_points(city, 60)
-    body = {"demand": [{"lat": float(a), "lon": float(b), "priority": "red"} for a, b in zip(dem.lat, dem.lon, strict=False)],
+    pts = list(zip(dem.lat.tolist(), dem.lon.tolist(), strict=True))
+    body = {"demand": [{"lat": a, "lon": b, "priority": "red"} for a, b in pts],
             "posts": 2, "objective": "pcenter",
             "current_posts": [{"lat": float(dem.lat[0]), "lon": float(dem.lon[0])}]}
     r = client.post("/api/v1/patrol/posts", json=body, headers=auth_headers("supervisor"))
@@ -142,7 +143,8 @@ def test_api_routes(city: Any, client: TestClient, auth_headers: Callable[..., d
     h = client.get("/api/v1/patrol/risk-grid/history", headers=auth_headers("analyst"))
     assert h.status_code == 200 and h.json()["history"]
 
-    search = {"lat": float(dem.lat[1]), "lon": float(dem.lon[1]), "seen_at": (NOW - dt.timedelta(minutes=30)).isoformat(),
+    search = {"lat": float(dem.lat[1]), "lon": float(dem.lon[1]),
+              "seen_at": (NOW - dt.timedelta(minutes=30)).isoformat(),
               "now": NOW.isoformat(), "ahead_min": 15,
               "places": [{"id": f"cam{i}", "kind": "camera", "lat": float(a), "lon": float(b)}
                          for i, (a, b) in enumerate(zip(dem.lat[2:12], dem.lon[2:12], strict=False))]
@@ -164,8 +166,7 @@ def test_api_routes(city: Any, client: TestClient, auth_headers: Callable[..., d
     assert any(rec["resource"] == "patrol.missing_person" and rec["outcome"] == "ok"
                for rec in audit.json()["records"])
 
-    units = [{"id": f"U{i}", "lat": float(a), "lon": float(b)} for i, (a, b) in enumerate(zip(dem.lat[30:36],
-                                                                                              dem.lon[30:36], strict=False))]
+    units = [{"id": f"U{i}", "lat": a, "lon": b} for i, (a, b) in enumerate(pts[30:36])]
     r = client.post("/api/v1/patrol/checkpoints", headers=auth_headers("dispatcher"),
                     json={"lat": float(dem.lat[5]), "lon": float(dem.lon[5]), "seen_at": NOW.isoformat(),
                           "now": NOW.isoformat(), "units": units, "k": 3, "horizon_min": 5, "evaluate": False})
