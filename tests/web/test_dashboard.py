@@ -16,7 +16,8 @@ import pytest
 from tests.web.conftest import shot
 from tests.web.server import Server
 
-pytestmark = pytest.mark.browser
+# One worker runs the whole module (./dev test uses --dist loadgroup): one server, one browser.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("web-browser")]
 
 # The navigation each role must see (and nothing more): mirrors the server's access rules.
 EXPECTED_NAV = {

@@ -55,7 +55,7 @@ const MAY: Record<Topic, string[]> = {
   orders: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst"],
   alerts: ["dispatcher", "patrol", "supervisor", "analyst"],
   types: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
-  cameras: ["dispatcher", "patrol", "supervisor", "analyst"],
+  cameras: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
 };
 const refused = new Set<Topic>();
 

@@ -11,7 +11,7 @@ import type { View, ViewCtx } from "./index";
 
 const KINDS: [string, RegExp][] = [
   ["associate", /associat/], ["series", /series/], ["trajectory", /trajector|track/], ["convoy", /convoy|companion/],
-  ["cloned", /clon/], ["person", /person|many/],
+  ["cloned", /clon/], ["person", /person|many/], ["alerts", /alerts/], ["hotlist", /hotlist/], ["pin", /case-reads|pin/],
 ];
 
 export function kindOf(op: Op): string {
