@@ -381,15 +381,17 @@ def run_one(engine: str, rate: float, seconds: float, city_file: Path) -> dict[s
             time.sleep(0.1)
         (work / "positions.json").write_text(json.dumps({"positions": positions, "bbox": bbox}))
         t0 = time.time()
+        cpu0 = _cpu_seconds(server.pid)
         driver = subprocess.Popen(["nice", "-n", "5", *me, "--role", "drive", "--port", str(port),
                                    "--seconds", str(seconds), "--rate", str(rate), "--work", str(work)])
         driver.wait()
         wall = time.time() - t0
         (work / "stop").write_text("stop")
         listener.wait()
+        cpu1 = _cpu_seconds(server.pid)
         board = json.loads(listener_out.read_text())
         drv = json.loads(driver_out.read_text())
-        server_cpu = _cpu_seconds(server.pid)
+        server_cpu = round(cpu1 - cpu0, 1) if cpu0 is not None and cpu1 is not None else None
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -416,7 +418,9 @@ def run_one(engine: str, rate: float, seconds: float, city_file: Path) -> dict[s
         "requests": sum(len(v) for v in t.values()),
         "board_events": len(board["latencies"]), "board_min_client": min(board["per_client"]),
         "board_p50_ms": ms(board["latencies"], 50), "board_p99_ms": ms(board["latencies"], 99),
-        "server_cpu_s": server_cpu,
+        "server_cpu_s": server_cpu, "load_avg": round(os.getloadavg()[0], 1),
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, sum(len(v) for v in t.values())), 1)
+        if server_cpu is not None else None,
     }
 
 
@@ -432,13 +436,15 @@ def _cpu_seconds(pid: int) -> float | None:
 
 def table(results: list[dict[str, Any]]) -> str:
     head = ("| engine | load | calls | call p50 / p99 | recommendation p50 / p99 | dispatch p99 | "
-            "board delivery p50 / p99 (200 clients) | board events received | errors | lost |")
-    lines = [head, "|" + "---|" * 10]
+            "board delivery p50 / p99 (200 clients) | board events received | errors | lost | "
+            "server CPU per request (incl. board fan-out) | load avg |")
+    lines = [head, "|" + "---|" * 12]
     for r in results:
         lines.append(
             f"| {r['engine']} | {r['rate']:g} calls/s | {r['calls']} | {r['call_p50_ms']} / {r['call_p99_ms']} ms | "
             f"{r['rec_p50_ms']} / {r['rec_p99_ms']} ms | {r['dispatch_p99_ms']} ms | "
-            f"{r['board_p50_ms']} / {r['board_p99_ms']} ms | {r['board_events']:,} | {r['errors']} | {r['lost']} |")
+            f"{r['board_p50_ms']} / {r['board_p99_ms']} ms | {r['board_events']:,} | {r['errors']} | {r['lost']} | "
+            f"{r['server_cpu_ms_per_request']} ms | {r['load_avg']} |")
     return "\n".join(lines)
 
 

@@ -195,7 +195,7 @@ def export_incident(session: Session, *, incident_id: str, actor: str, agency: s
             disp["dispositionDescriptionText"] = inc.disposition_text
         incident["dispositionComponent"] = [disp]
     calls = []
-    for i, call in enumerate(calls_of(session, inc.id)):
+    for call in calls_of(session, inc.id):
         calls.append(
             {
                 **_prologue(
@@ -214,7 +214,6 @@ def export_incident(session: Session, *, incident_id: str, actor: str, agency: s
                 "queueIdentifier": f"110@{agency}",
             }
         )
-        del i
     resources, dispatches = [], []
     rows = session.execute(
         select(Assignment, Unit)

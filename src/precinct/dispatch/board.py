@@ -1,9 +1,9 @@
 """The live board: every bus event pushed to connected clients as Server-Sent Events.
 
 One :class:`BoardHub` per app subscribes to the bus once, encodes each event once, keeps the last
-events for reconnecting clients (``Last-Event-ID``) and, every ``FLUSH_S`` (25 ms) while events
+events for reconnecting clients (``Last-Event-ID``) and, every ``FLUSH_S`` (100 ms) while events
 arrive, hands the same joined chunk of new frames to every client's queue: each client then costs
-one queue put and one socket write per flush, however busy the bus is, for at most 25 ms of added
+one queue put and one socket write per flush, however busy the bus is, for at most 100 ms of added
 delay. A slow client loses its oldest chunks, never stalls the others.
 """
 
@@ -23,7 +23,7 @@ CLIENT_QUEUE = 5_000
 HISTORY = 2_000
 PING_S = 15.0
 MAX_BATCH = 50
-FLUSH_S = 0.025
+FLUSH_S = 0.1
 
 
 class BoardClient:

@@ -328,7 +328,7 @@ def advance_order(
 
 
 def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> list[Order]:
-    """Escalate (once) every open order past its deadline that is not yet handled by all.
+    """Escalate (once) every order past its deadline still in 交 or 办 (not reported done).
 
     Returns the orders newly escalated; the caller publishes ``orders.escalated``.
     """
@@ -343,9 +343,7 @@ def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> lis
     out = []
     for order in rows:
         pending = [r.recipient for r in recipients_of(session, order.id) if r.acknowledged_at is None]
-        if not pending and order.state != "assign":
-            # everyone acknowledged; still escalate if it is not reported done by the deadline
-            pass
+        # all acknowledged but not reported done (督) by the deadline escalates too
         order.escalated_at = now
         _event(
             session,
