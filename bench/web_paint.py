@@ -164,11 +164,13 @@ def write_doc(res: dict[str, Any], cmd: str) -> None:
 Target: first meaningful paint of the dashboard under 2 s with 5,000 incidents and 500 units on
 the map.
 
-Command: `{cmd}`.
+Commands: `./dev bench web_paint --write` (roads as columns) and
+`./dev bench web_paint --roads-format geojson --write`; the last run was `{cmd}`.
 What it measures: headless Chromium (Debian's package, `--disable-gpu`, software rendering) loads
-the built bundle at 1920×1080 as a supervisor; the API is answered inside the browser session (no
-server in the measurement) with {res['incidents']:,} open incidents, {res['units']:,} units and the
-synthetic {res['city_km']:g} km city's road network ({res['road_segments']:,} segments) either as
+the built bundle at 1920×1080 as a supervisor from a plain HTTP server on loopback that answers
+the map's API routes with canned JSON (no Precinct server or database in the measurement):
+{res['incidents']:,} open incidents, {res['units']:,} units and the synthetic
+{res['city_km']:g} km city's road network ({res['road_segments']:,} segments) either as
 GeoJSON (`RoadGraph.edges_geojson`, `--roads-format geojson`) or as columns
 (`RoadGraph.edge_segments`: lat1, lon1, lat2, lon2, road_class; the default). The figure is the
 `precinct:map-drawn` performance mark, set when the
