@@ -1,6 +1,7 @@
 // The live connection: Server-Sent Events read through fetch (so the bearer token is sent as a
 // header, never in a URL), falling back to polling. The header shows its state.
 import { api } from "./api";
+import { session } from "./session";
 import { applyEvent, refreshAll } from "./store";
 
 export type LiveState = "live" | "polling" | "offline";
@@ -10,6 +11,9 @@ let stopped = true;
 let abort: AbortController | null = null;
 let pollTimer: number | undefined;
 let refreshTimer: number | undefined;
+// A refused stream (the role may not watch the board) is not retried: each refusal is audited.
+let streamRefused = false;
+const STREAM_ROLES = ["call_taker", "dispatcher", "patrol", "analyst", "supervisor", "admin"];
 
 export function onLiveState(fn: (s: LiveState) => void): void { listeners.push(fn); fn(state); }
 function setState(s: LiveState): void {
@@ -34,6 +38,7 @@ async function runStream(path: string): Promise<void> {
   const r = await fetch("/api/v1" + path, {
     headers: { Accept: "text/event-stream", Authorization: `Bearer ${api.token}` }, signal: abort.signal,
   });
+  if (r.status === 401 || r.status === 403) streamRefused = true;
   if (!r.ok || !r.body) throw new Error(`stream HTTP ${r.status}`);
   setState("live");
   const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -70,7 +75,7 @@ async function loop(): Promise<void> {
   let backoff = 1000;
   let first = true;
   while (!stopped) {
-    const op = streamOp();
+    const op = streamRefused || !STREAM_ROLES.includes(session.me?.role ?? "") ? undefined : streamOp();
     if (op) {
       try {
         await runStream(op.path);
@@ -93,6 +98,7 @@ async function loop(): Promise<void> {
 export function startLive(): void {
   if (!stopped) return;
   stopped = false;
+  streamRefused = false;
   void loop();
 }
 
