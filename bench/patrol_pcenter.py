@@ -69,6 +69,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cap", type=float, default=120.0, help="seconds per solve, both solvers")
     ap.add_argument("--quick", action="store_true", help="small sizes only")
+    ap.add_argument("--instances", default="road,plane", help="comma-separated: road, plane")
     ap.add_argument("--spopt-max", type=int, default=50_000,
                     help="largest n*m given to spopt (it builds n*m PuLP variables in Python)")
     args = ap.parse_args()
@@ -76,7 +77,8 @@ def main() -> None:
           f"python {platform.python_version()}")
     full = (2000, 300) if args.quick else (10000, 1000)
     t = time.perf_counter()
-    instances = {"road": road_instance(*full), "plane": plane_instance(*full)}
+    builders = {"road": road_instance, "plane": plane_instance}
+    instances = {k: builders[k](*full) for k in args.instances.split(",")}
     print(f"# instances built in {time.perf_counter() - t:.1f} s")
     print("| instance | n x m | P | Precinct s | optimal (gap) | objective s | spopt s | spopt status "
           "| equal | spopt / Precinct |")

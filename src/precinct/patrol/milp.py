@@ -96,6 +96,7 @@ def solve_milp(
     mip_rel_gap: float = 0.0,
     objective_bound: float | None = None,
     threads: int | None = None,
+    start: np.ndarray | None = None,
 ) -> MilpResult:
     """Solve ``min/max c.x`` s.t. ``row_lower <= A x <= row_upper``, bounds, integrality.
 
@@ -121,6 +122,8 @@ def solve_milp(
         Cut-off: HiGHS prunes everything worse; "infeasible" then means "nothing better exists".
     threads
         HiGHS threads (default: HiGHS decides).
+    start
+        A feasible starting point (MIP start), so a time limit still returns at least it.
 
     Returns
     -------
@@ -164,6 +167,11 @@ def solve_milp(
     if threads is not None:
         h.setOptionValue("threads", int(threads))
     h.passModel(lp)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=np.float64).tolist()
+        sol.value_valid = True
+        h.setSolution(sol)
     h.run()
     status = h.getModelStatus()
     name = h.modelStatusToString(status).lower().replace(" ", "_")

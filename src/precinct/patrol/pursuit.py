@@ -66,12 +66,23 @@ def suspect_tree(a: sp.csr_matrix, source: int, horizon_s: float) -> tuple[np.nd
     return np.asarray(t), np.asarray(pred)
 
 
-def exits_of(a: sp.csr_matrix, t: np.ndarray, horizon_s: float) -> np.ndarray:
-    """Nodes inside the horizon with an edge to a node the suspect cannot reach within it."""
+def exits_of(a: sp.csr_matrix, t: np.ndarray, horizon_s: float, xy: np.ndarray | None = None,
+             edge_m: float = 300.0) -> np.ndarray:
+    """Where the suspect leaves the area reachable by the horizon.
+
+    Nodes inside the horizon with an edge to a node the suspect cannot reach within it, and,
+    when node coordinates ``xy`` are given, reachable nodes within ``edge_m`` of the map's edge
+    (roads leaving the mapped city: a small city is crossed well within a quarter of an hour).
+    """
     inside = np.isfinite(t) & (t <= horizon_s)
     coo = a.tocoo()
     leaving = inside[coo.row] & ~inside[coo.col]
-    return np.unique(coo.row[leaving])
+    out = np.unique(coo.row[leaving])
+    if xy is not None:
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        border = ((xy - lo).min(axis=1) < edge_m) | ((hi - xy).min(axis=1) < edge_m)
+        out = np.union1d(out, np.flatnonzero(border & inside))
+    return out
 
 
 def heading_weights(xy: np.ndarray, source: int, exits: np.ndarray, heading_deg: float | None,
@@ -123,7 +134,7 @@ def plan_checkpoints(
     route_weight: np.ndarray | None = None,
     heading_deg: float | None = None,
     xy: np.ndarray | None = None,
-    time_limit: float = 1.0,
+    time_limit: float = 1.5,
     unit_t: np.ndarray | None = None,
     a_units: sp.csr_matrix | None = None,
 ) -> CheckpointPlan:
@@ -151,7 +162,9 @@ def plan_checkpoints(
     heading_deg, xy
         Known direction of flight (compass degrees) and node coordinates in metres.
     time_limit
-        Seconds for the MILP (the best plan so far and its bound are returned on expiry).
+        Seconds for the whole plan; the MILP gets what the searches left (at least 0.05 s) and
+        starts from the greedy plan, so on expiry the better of the two and the bound are
+        returned (``stats["bound"]`` is the proven upper bound on the covered share).
     unit_t
         Precomputed :func:`unit_times` (else computed here, bounded by the horizon).
     a_units
@@ -168,7 +181,7 @@ def plan_checkpoints(
     if horizon <= elapsed_s:
         raise BadInput("horizon must be later than the time already elapsed")
     t_s, pred = suspect_tree(a, source, horizon)
-    exits = exits_of(a, t_s, horizon)
+    exits = exits_of(a, t_s, horizon, xy)
     t1 = time.perf_counter()
     lead = elapsed_s + dispatch_delay_s + setup_s
     if unit_t is None:
@@ -228,7 +241,15 @@ def plan_checkpoints(
     lower = np.full(upper.size, -np.inf)
     c = np.concatenate([np.zeros(npair), w[ex_rows]])
     integ = np.concatenate([np.ones(npair, np.int32), np.zeros(ne, np.int32)])
-    res = solve_milp(c, mat, lower, upper, integrality=integ, maximize=True, time_limit=time_limit)
+    greedy = _greedy_pairs(cover.tocsc(), w[ex_rows], unit_row, node_row.ravel(), k)
+    start = np.zeros(npair + ne)
+    start[greedy] = 1.0
+    start[npair:] = (np.asarray(cover[:, greedy].sum(axis=1)).ravel() > 0).astype(float)
+    budget = max(time_limit - (time.perf_counter() - t0), 0.05)
+    res = solve_milp(c, mat, lower, upper, integrality=integ, maximize=True, time_limit=budget,
+                     start=start)
+    if res.x is None or float(c @ res.x) < float(c @ start) - 1e-9:
+        res = type(res)(x=start, objective=float(c @ start), bound=res.bound, status=res.status)
     stats["milp_s"] = time.perf_counter() - t2
     stats["milp_status"] = res.status
     stats["bound"] = float(res.bound) / float(w.sum()) if w.sum() > 0 else 0.0
@@ -246,6 +267,24 @@ def plan_checkpoints(
     cps.sort(key=lambda c: -c.routes)
     stats["seconds"] = time.perf_counter() - t0
     return CheckpointPlan(cps, covered, int(exits.size), horizon, res.status, stats)
+
+
+def _greedy_pairs(cover: sp.csc_matrix, w: np.ndarray, unit_row: np.ndarray, node_row: np.ndarray,
+                  k: int) -> np.ndarray:
+    """Greedy max coverage (a (1 - 1/e) start for the MILP): the pair stopping the most new weight."""
+    covered = np.zeros(cover.shape[0], dtype=bool)
+    free = np.ones(cover.shape[1], dtype=bool)
+    chosen: list[int] = []
+    for _ in range(k):
+        gain = np.asarray(cover.T @ (w * ~covered)).ravel()
+        gain[~free] = -1
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        chosen.append(j)
+        covered[cover.indices[cover.indptr[j]:cover.indptr[j + 1]]] = True
+        free &= (unit_row != unit_row[j]) & (node_row != node_row[j])
+    return np.asarray(chosen, dtype=np.int64)
 
 
 # --- evaluation ----------------------------------------------------------------------------------
@@ -267,7 +306,7 @@ def _path(pred: np.ndarray, target: int) -> np.ndarray:
 
 def simulate_escapes(a: sp.csr_matrix, source: int, *, horizon_s: float, n_routes: int = 200,
                      noise: float = 0.35, draws: int = 10, exit_weight: dict[int, float] | None = None,
-                     seed: int = 0) -> Escapes:
+                     seed: int = 0, xy: np.ndarray | None = None) -> Escapes:
     """Fugitive routes that are fast but not all fastest.
 
     Each of ``draws`` perturbs every edge time by a log-normal factor (sigma ``noise``: the
@@ -276,7 +315,7 @@ def simulate_escapes(a: sp.csr_matrix, source: int, *, horizon_s: float, n_route
     """
     rng = np.random.default_rng(seed)
     true_t, _ = suspect_tree(a, source, horizon_s)
-    exits = exits_of(a, true_t, horizon_s)
+    exits = exits_of(a, true_t, horizon_s, xy)
     paths: list[np.ndarray] = []
     times: list[np.ndarray] = []
     if exits.size == 0:

@@ -347,7 +347,7 @@ def plan_checkpoints(*, graph: Any, lat: float, lon: float, seen_at: dt.datetime
     horizon = elapsed + horizon_min * 60.0
     plan = pursuit.plan_checkpoints(a_s, src, un, k=k, elapsed_s=elapsed, horizon_s=horizon,
                                     dispatch_delay_s=dispatch_delay_s, setup_s=setup_s, heading_deg=heading_deg,
-                                    xy=graph.node_xy, time_limit=1.0, a_units=drive)
+                                    xy=graph.node_xy, time_limit=1.5, a_units=drive)
     cps = [{**_ll(graph, c.node), "node": c.node, "unit_id": units[c.unit].id,
             "ready_at": (seen_at + dt.timedelta(seconds=c.ready_s)).isoformat(),
             "suspect_earliest_at": (seen_at + dt.timedelta(seconds=c.suspect_s)).isoformat(),
@@ -359,7 +359,8 @@ def plan_checkpoints(*, graph: Any, lat: float, lon: float, seen_at: dt.datetime
         "stats": {k2: v for k2, v in plan.stats.items() if isinstance(v, int | float | str)},
     }
     if evaluate:
-        esc = pursuit.simulate_escapes(a_s, src, horizon_s=horizon, n_routes=n_routes, seed=seed)
+        esc = pursuit.simulate_escapes(a_s, src, horizon_s=horizon, n_routes=n_routes, seed=seed,
+                                       xy=graph.node_xy)
         ours = pursuit.intercepted(esc, np.array([c.node for c in plan.checkpoints], dtype=np.int64),
                                    np.array([c.ready_s for c in plan.checkpoints]))
         ut = pursuit.unit_times(drive, un, horizon)
