@@ -319,24 +319,28 @@ def next_cameras(
     max_gap_s: int = 1800,
     limit: int = 5,
 ) -> Query:
-    """Cameras that vehicles read at ``camera_id`` were read at next (within ``max_gap_s``)."""
+    """Cameras that vehicles read at ``camera_id`` in the ``lookback_us`` before ``before_us``
+    were read at next, if that next read came within ``max_gap_s`` (a next read at the same
+    camera counts for none). A join from those reads to each vehicle's following reads, not a
+    window over all traffic, so it touches only the vehicles that passed the camera."""
+    gap = int(max_gap_s) * 1_000_000
+    lo = before_us - lookback_us
     sql = f"""
-WITH seen AS (
-    SELECT DISTINCT plate FROM {READS}
-    WHERE camera_id = {lit(camera_id)} AND ts_us BETWEEN {before_us - lookback_us} AND {before_us}
+WITH a AS (
+    SELECT plate, ts_us, rid FROM {READS}
+    WHERE camera_id = {lit(camera_id)} AND ts_us BETWEEN {lo} AND {before_us}
 ),
-seq AS (
-    SELECT r.plate, r.camera_id, r.ts_us,
-           lead(r.camera_id) OVER (PARTITION BY r.plate ORDER BY r.ts_us, r.rid) AS next_cam,
-           lead(r.ts_us) OVER (PARTITION BY r.plate ORDER BY r.ts_us, r.rid) AS next_ts
-    FROM {READS} r
-    WHERE r.ts_us BETWEEN {before_us - lookback_us} AND {before_us + max_gap_s * 1_000_000}
-      AND r.plate IN (SELECT plate FROM seen)
+following AS (
+    SELECT a.rid AS a_rid, b.camera_id AS cam,
+           row_number() OVER (PARTITION BY a.rid ORDER BY b.ts_us, b.rid) AS k
+    FROM a JOIN {READS} b ON b.plate = a.plate
+    WHERE b.ts_us BETWEEN {lo} AND {before_us + gap}
+      AND (b.ts_us > a.ts_us OR (b.ts_us = a.ts_us AND b.rid > a.rid))
+      AND b.ts_us - a.ts_us <= {gap}
 )
-SELECT next_cam, count(*) AS n FROM seq
-WHERE camera_id = {lit(camera_id)} AND next_cam IS NOT NULL AND next_cam <> camera_id
-  AND next_ts - ts_us <= {int(max_gap_s) * 1_000_000}
-GROUP BY next_cam ORDER BY n DESC, next_cam LIMIT {int(limit)}
+SELECT cam, count(*) AS n FROM following
+WHERE k = 1 AND cam IS NOT NULL AND cam <> {lit(camera_id)}
+GROUP BY cam ORDER BY n DESC, cam LIMIT {int(limit)}
 """
     return Query(sql, {}, ("camera_id", "transitions"))
 
