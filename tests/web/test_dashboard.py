@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("web-browser")]
 EXPECTED_NAV = {
     "call_taker": {"map", "calls", "orders"},
     "dispatcher": {"map", "calls", "board", "orders", "patrol"},
-    "patrol": {"map", "orders", "patrol"},
+    "patrol": {"map", "orders"},
     "analyst": {"map", "orders", "analyst", "patrol"},
     "supervisor": {"map", "calls", "board", "orders", "analyst", "patrol", "supervision", "audit", "users"},
     "auditor": {"audit"},
@@ -267,6 +267,24 @@ def test_analyst_runs_an_association_query(page: Any, server: Server, login: Log
         recs = c.get("/audit/records", params={"actor": "analyst1", "limit": 5},
                      headers={"X-Case-Id": "check", "X-Purpose": "audit_review"}).json()["records"]
     assert any(r["case_id"] == "CASE-E2E-1" for r in recs)
+
+
+def test_supervisor_rates_the_risk_grid_and_plans_posts(page: Any, server: Server, login: Login) -> None:
+    if "/patrol/risk-grid" not in _paths(server):
+        pytest.skip("the patrol API (/api/v1/patrol/...) is not on this server yet")
+    new_incident(server, 32.4860, 119.9120, "fight")
+    login(page, "supervisor")
+    page.goto(f"{server.url}/ui/#/patrol")
+    page.wait_for_function("window.__precinctMap && window.__precinctMap.sets.get('incidents')")
+    page.click("#risk-run")
+    page.wait_for_selector("#risk-counts")
+    counts = [int(x) for x in re.findall(r"\d+", page.inner_text("#risk-counts"))]
+    assert len(counts) == 3 and sum(counts) > 0 and counts[0] + counts[1] >= 1  # the incidents' cells are rated
+    page.fill("#posts-n", "2")
+    page.click("#posts-run")
+    page.wait_for_selector("#posts-summary")
+    assert page.evaluate("window.__precinctMap.map.hasLayer !== undefined")
+    shot(page, "patrol")
 
 
 def test_api_refuses_what_the_ui_hides(server: Server) -> None:
