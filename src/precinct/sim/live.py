@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from precinct.errors import BadInput, Unreachable
 from precinct.sim.accounts import ANPR_USER, device_accounts, device_user, fleet_ids
 from precinct.sim.api import ApiClient
 from precinct.sim.generate import Scenario, build_scenario, day_reads, watchlist_rows
@@ -303,7 +304,7 @@ class LiveDriver:
             route = self.city.route(unit.pos, to, metric="time")
             path = np.asarray(route.path, dtype=float).reshape(-1, 2)
             total = float(route.time_s)
-        except Exception:  # unreachable or off-road: go straight at 30 km/h
+        except (Unreachable, BadInput):  # no road path or off-road: go straight at 30 km/h
             path = np.array([unit.pos, to], dtype=float)
             total = float(haversine_m(*unit.pos, *to)) / 8.3
         seg = haversine_m(path[:-1, 0], path[:-1, 1], path[1:, 0], path[1:, 1])
