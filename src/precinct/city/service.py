@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,16 @@ def store(graph: RoadGraph, meta: dict[str, Any], settings: Settings | None = No
     return path
 
 
+@lru_cache(maxsize=1)
+def default_city() -> RoadGraph:
+    """The default synthetic city (15 km, seed 1, with its hierarchy), built once a process.
+
+    It is deterministic, so every data directory without a built city shares this one object
+    (test suites create many data directories; building it each time would cost seconds).
+    """
+    return RoadGraph.synthetic(size_km=DEFAULT_SIZE_KM, seed=DEFAULT_SEED).prepare()
+
+
 def current_city(settings: Settings | None = None) -> RoadGraph:
     """The road graph of this installation.
 
@@ -70,7 +81,7 @@ def current_city(settings: Settings | None = None) -> RoadGraph:
         if path.exists():
             g = RoadGraph.load(path)
         else:
-            g = RoadGraph.synthetic(size_km=DEFAULT_SIZE_KM, seed=DEFAULT_SEED).prepare()
+            g = default_city()
             try:
                 store_meta = {"source": "synthetic", "size_km": DEFAULT_SIZE_KM,
                               "seed": DEFAULT_SEED, "default": True}
