@@ -93,3 +93,31 @@ def test_lifecycle_race_overdue_and_orders(any_db: Database) -> None:
     with db.session() as s:
         escalated = escalate_overdue(s, now=utcnow() + dt.timedelta(minutes=6))
         assert [o.id for o in escalated] == [oid]
+
+
+def test_same_key_concurrently_runs_once(any_db: Database) -> None:
+    """A client retrying while its first attempt still runs gets the first answer, not a 409."""
+    import time
+
+    from precinct.calls.idempotency import run_idempotent
+
+    runs: list[int] = []
+    results: list[tuple[str, bool]] = []
+
+    def action(s: object) -> dict[str, str]:
+        runs.append(1)
+        time.sleep(0.5)
+        return {"id": f"run-{len(runs)}"}
+
+    def attempt() -> None:
+        out = run_idempotent(any_db, scope="u:POST /x", key="same", payload={"a": 1}, action=action)
+        results.append((out.body["id"], out.replayed))
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.1)
+    for t in threads:
+        t.join()
+    assert len(runs) == 1
+    assert sorted(results) == [("run-1", False), ("run-1", True)]

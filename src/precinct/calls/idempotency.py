@@ -84,21 +84,21 @@ def run_idempotent(
     digest = request_hash(payload)
     try:
         with db.session() as s:
+            row = None
             if key is not None:
                 hit = _lookup(s, scope=scope, key=key, digest=digest)
                 if hit is not None:
                     return hit
+                # Claim the key before doing anything: a concurrent request with the same key
+                # (a client retrying while its first attempt still runs) now waits on this row
+                # and, once that commits, fails on the unique key and replays its answer.
+                row = IdempotencyKey(scope=scope, key=key, request_hash=digest, status_code=0, response="")
+                s.add(row)
+                s.flush()
             body = action(s)
-            if key is not None:
-                s.add(
-                    IdempotencyKey(
-                        scope=scope,
-                        key=key,
-                        request_hash=digest,
-                        status_code=status_code,
-                        response=json.dumps(body, ensure_ascii=False, default=str),
-                    )
-                )
+            if row is not None:
+                row.status_code = status_code
+                row.response = json.dumps(body, ensure_ascii=False, default=str)
                 s.flush()
     except IntegrityError:
         if key is None:

@@ -96,7 +96,12 @@ def create_call(
             **body.model_dump(exclude_none=True),
         )
         s.flush()
-        snapshot.update(full_incident(s, res.incident.id))
+        if res.merged:
+            snapshot.update(full_incident(s, res.incident.id))
+        else:  # a new incident: no units yet, this one caller (saves two queries)
+            snapshot.update(
+                svc.incident_view(res.incident, units=[], calls_count=1, masked_phones=[res.call.caller_phone])
+            )
         out = CallCreated(
             id=res.call.id,
             incident_id=res.incident.id,
