@@ -97,6 +97,7 @@ def solve_milp(
     objective_bound: float | None = None,
     threads: int | None = None,
     start: np.ndarray | None = None,
+    heuristic_effort: float | None = None,
 ) -> MilpResult:
     """Solve ``min/max c.x`` s.t. ``row_lower <= A x <= row_upper``, bounds, integrality.
 
@@ -124,6 +125,8 @@ def solve_milp(
         HiGHS threads (default: HiGHS decides).
     start
         A feasible starting point (MIP start), so a time limit still returns at least it.
+    heuristic_effort
+        HiGHS ``mip_heuristic_effort`` (share of work on primal heuristics; default 0.05).
 
     Returns
     -------
@@ -166,6 +169,8 @@ def solve_milp(
         h.setOptionValue("objective_bound", float(objective_bound))
     if threads is not None:
         h.setOptionValue("threads", int(threads))
+    if heuristic_effort is not None:
+        h.setOptionValue("mip_heuristic_effort", float(heuristic_effort))
     h.passModel(lp)
     if start is not None:
         sol = highspy.HighsSolution()

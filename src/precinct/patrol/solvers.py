@@ -268,7 +268,8 @@ def _cover_subset(d_sub: np.ndarray, radius: float, p: int, stats: dict[str, Any
     remaining = None if deadline is None else deadline - time.perf_counter()
     if remaining is not None and remaining <= 0:
         raise _Timeout
-    res = solve_milp(np.ones(cols.size), a, ones, inf, objective_bound=p + 0.5, time_limit=remaining)
+    res = solve_milp(np.ones(cols.size), a, ones, inf, objective_bound=p + 0.5, time_limit=remaining,
+                     heuristic_effort=0.3)
     if res.x is None:
         if res.status == "time_limit":
             raise _Timeout
