@@ -29,10 +29,11 @@ def test_demo_comes_up_and_stops(tmp_path: Path) -> None:
     env = {**os.environ, "PRECINCT_DATA_DIR": str(tmp_path / "var"), "PRECINCT_ENVIRONMENT": "local"}
     env.pop("PRECINCT_DATABASE_URL", None)
     exe = Path(sys.executable).parent / "precinct"
+    log = (tmp_path / "demo.log").open("w+", encoding="utf-8")  # a file: a full pipe would block the demo
     proc = subprocess.Popen(
         [str(exe), "demo", "--port", str(port), "--speed", "60", "--reads-per-day", "2000"],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -40,13 +41,13 @@ def test_demo_comes_up_and_stops(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 120  # generous: the test machine is shared
         while True:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert proc.poll() is None, (tmp_path / "demo.log").read_text(encoding="utf-8")
             try:
                 if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            assert time.monotonic() < deadline, "demo did not come up"
+            assert time.monotonic() < deadline, (tmp_path / "demo.log").read_text(encoding="utf-8")
             time.sleep(0.3)
         for role in (Role.dispatcher, Role.auditor):
             r = httpx.post(f"{base}/api/v1/auth/token", data={"username": role.value, "password": demo_password(role)})
@@ -56,10 +57,12 @@ def test_demo_comes_up_and_stops(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            out, _ = proc.communicate(timeout=60)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-            out, _ = proc.communicate()
+            proc.wait()
+        log.close()
+    out = (tmp_path / "demo.log").read_text(encoding="utf-8")
     assert proc.returncode == 0, out
     assert "Precinct demo is up" in out and "demo-dispatcher" in out
 
