@@ -31,11 +31,12 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--elapsed", type=float, default=120.0)
     ap.add_argument("--routes", type=int, default=500)
+    ap.add_argument("--graph", default=None, help="load a saved RoadGraph (.npz) instead of building")
     args = ap.parse_args()
     print(f"# {time.strftime('%Y-%m-%d')} {platform.machine()} {os.cpu_count()} cpus (shared), "
           f"python {platform.python_version()}")
     t = time.perf_counter()
-    g = RoadGraph.synthetic(size_km=args.size_km, seed=1)
+    g = RoadGraph.load(args.graph) if args.graph else RoadGraph.synthetic(size_km=args.size_km, seed=1)
     a = drive_matrix(g)
     print(f"# synthetic city {args.size_km} km: {g.n_nodes:,} nodes, {g.n_edges:,} edges "
           f"(built in {time.perf_counter() - t:.1f} s)")

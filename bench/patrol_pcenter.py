@@ -70,6 +70,7 @@ def main() -> None:
     ap.add_argument("--cap", type=float, default=120.0, help="seconds per solve, both solvers")
     ap.add_argument("--quick", action="store_true", help="small sizes only")
     ap.add_argument("--instances", default="road,plane", help="comma-separated: road, plane")
+    ap.add_argument("--only-full", action="store_true", help="only the 10,000 x 1,000 size (no spopt)")
     ap.add_argument("--spopt-max", type=int, default=50_000,
                     help="largest n*m given to spopt (it builds n*m PuLP variables in Python)")
     args = ap.parse_args()
@@ -85,6 +86,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     sizes = [(200, 40), (500, 100), (1000, 200)] if args.quick else \
         [(200, 40), (500, 100), (1000, 200), (2000, 300), full]
+    if args.only_full:
+        sizes = [full]
     for name, d_all in instances.items():
         for p in (9, 30):
             for n, m in sizes:

@@ -196,12 +196,18 @@ def plan_checkpoints(
     w = route_weight if route_weight is not None else (
         heading_weights(xy, source, exits, heading_deg) if xy is not None else np.ones(exits.size))
     w = np.asarray(w, dtype=np.float64)
-    ready = lead + unit_t  # (u, n) seconds after the sighting
-    feasible = (ready <= t_s[None, :]) & np.isfinite(ready) & np.isfinite(t_s)[None, :]
+    # work on the suspect's reach only (a few per cent of a city-wide graph)
+    reach = np.flatnonzero(np.isfinite(t_s))
+    loc = np.full(a.shape[0], -1, dtype=np.int64)
+    loc[reach] = np.arange(reach.size)
+    ready = lead + unit_t[:, reach]  # (u, reach) seconds after the sighting
+    feasible = (ready <= t_s[reach][None, :]) & np.isfinite(ready)
     # topmost feasible per unit on the fastest-path tree
-    parent = np.where(pred >= 0, pred, 0)
-    top = feasible & ~(feasible[:, parent] & (pred >= 0)[None, :])
-    pu, pv = np.nonzero(top)
+    has_parent = pred[reach] >= 0
+    parent = np.where(has_parent, loc[np.where(has_parent, pred[reach], 0)], 0)
+    top = feasible & ~(feasible[:, parent] & has_parent[None, :])
+    pu, pv_local = np.nonzero(top)
+    pv = reach[pv_local]
     stats["candidate_pairs"] = int(pu.size)
     if pu.size == 0:
         stats["seconds"] = time.perf_counter() - t0
@@ -261,7 +267,8 @@ def plan_checkpoints(
     for j in chosen:
         u, v = int(pu[j]), int(pv[j])
         stopped = float(w[ex_rows][cover[:, j].toarray().ravel() > 0].sum())
-        cps.append(Checkpoint(node=v, unit=u, ready_s=float(ready[u, v]), suspect_s=float(t_s[v]), routes=stopped))
+        cps.append(Checkpoint(node=v, unit=u, ready_s=float(ready[u, loc[v]]), suspect_s=float(t_s[v]),
+                              routes=stopped))
     sel_cover = np.asarray(cover[:, chosen].sum(axis=1)).ravel() > 0
     covered = float(w[ex_rows][sel_cover].sum() / w.sum())
     cps.sort(key=lambda c: -c.routes)
