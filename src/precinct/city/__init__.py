@@ -1,7 +1,20 @@
 """City model: the road graph, travel times, snapping, isochrones, street names.
 
-``RoadGraph`` is the one class to use; ``precinct.city.service.current_city()`` returns this
-installation's graph.
+Use ``precinct.city.service.current_city()`` for this installation's graph (built by
+``precinct city build``, else the default synthetic city), then ask it::
+
+    g.travel_times_to(lat, lon, units_latlon, max_time_s=None, hour=None)  # dispatch: units -> incident
+    g.travel_times_from(lat, lon, targets_latlon)                          # one -> many
+    g.k_nearest_by_time(lat, lon, units_latlon, k)                         # [(index, seconds)]
+    g.route((lat, lon), (lat, lon), metric="time" | "length", hour=None)   # Route; Unreachable
+    g.isochrone(lat, lon, seconds, speed_mps=None)                         # shapely, lon/lat
+    g.node_times_from(lat, lon, reverse=False, speed_mps=None)             # per node
+    g.snap(lat, lon), g.nearest_nodes(lats, lons), g.geocode("人民路与泰州大道交叉口")
+    g.edge_segments(), g.edges_geojson()                                   # drawing the map
+
+Unreachable or over-limit answers are ``numpy.inf`` in arrays; bad input raises ``BadInput``.
+Free-flow one-to-many queries use the contraction hierarchy made by ``prepare()`` (done by
+``precinct city build``); queries with ``hour`` use Dijkstra on congested times.
 """
 
 from precinct.city.names import Candidate
