@@ -1,4 +1,6 @@
-"""Browser fixtures: one real Precinct server and one headless Chromium per test module."""
+"""Browser fixtures: one real Precinct server and one headless Chromium per test session (an
+xdist worker tears module fixtures down whenever it runs out of queued tests, so these are
+session-scoped: one server start per worker, not one per test)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ def _skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not (WEB_DIST / "index.html").exists():
         _skip_or_fail("dashboard bundle not built: run ./dev test (or npm ci && npm run build in src/precinct/web)")
@@ -39,7 +41,7 @@ def _warm_up(srv: Server) -> None:
         c.get(f"/incidents/{r.json()['incident_id']}/recommendations").raise_for_status()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     exe = chromium_path()
     if exe is None:

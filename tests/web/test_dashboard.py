@@ -180,7 +180,7 @@ def test_auditor_reads_the_log_for_a_case_and_sees_the_chain(page: Any, server: 
     assert any(r["case_id"] == "AUD-2026-07" and r["resource"] == "audit.records" for r in recs)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def red_incident(server: Server) -> tuple[str, float]:
     """A red incident made when the module starts: its 60 s dispatch target has passed by the
     time the supervision test (near the end of the module) looks."""
