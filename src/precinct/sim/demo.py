@@ -160,5 +160,6 @@ def demo(
         thread.join(timeout=5)  # a driver still preparing its scenario is a daemon; let it go
         drv = driver_box.get("driver")
         if drv is not None:
-            err_console.print(f"simulation stopped: {summary(drv.stats)}")
-            (settings.data_dir / "demo-last-run.json").write_text(json.dumps(drv.stats), encoding="utf-8")
+            stats = {**drv.stats, "http_errors": drv.api.errors, "streams_off": sorted(drv.api.disabled)}
+            err_console.print(f"simulation stopped: {summary(stats)}")
+            (settings.data_dir / "demo-last-run.json").write_text(json.dumps(stats), encoding="utf-8")
