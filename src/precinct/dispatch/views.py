@@ -349,13 +349,17 @@ async def board_stream(
 
 
 def setup(app: FastAPI) -> None:
-    """Start the board hub and the overdue monitors with the app; stop them with it."""
+    """Start the board hub and the overdue monitors with the app (and, outside tests, load the
+    road graph in the background); stop them with it."""
 
     async def _start(app: FastAPI) -> None:
         hub = BoardHub(app.state.bus)
         app.state.board_hub = hub
         await hub.start()
         app.state.command_monitors = start_monitors(app)
+        if app.state.settings.environment != "test":
+            # load the road graph in the background so the first recommendation does not wait
+            asyncio.get_running_loop().run_in_executor(None, city_for, app.state)
 
     async def _stop(app: FastAPI) -> None:
         for task in getattr(app.state, "command_monitors", []):
