@@ -78,3 +78,27 @@ def test_nena_samples_import(client: TestClient, login, name: str) -> None:
         assert inc["lat"] is None and "Wilmington" in inc["address"]
         assert inc["callers"] == ["819***1212"]
     assert client.post("/api/v1/incidents/eido", json={"hello": "world"}, headers=d).status_code == 422
+
+
+def test_malformed_documents_never_crash(client: TestClient, login) -> None:
+    d = login("dispatcher")
+    docs = [
+        {"eidoVersion": "1.0", "$id": "x1", "incidentComponent": [1, "a", None]},
+        {
+            "eidoVersion": "1.0",
+            "$id": "x2",
+            "locationComponent": [{"locationByValue": 5}],
+            "notesComponent": [{"notesActionComments": ["not", "text"]}],
+        },
+        {
+            "eidoVersion": "1.0",
+            "$id": "x3",
+            "callComponent": [{"callBackReference": "oops", "callStartTimestamp": "yesterday"}],
+            "callbackComponent": [{"$id": "c", "callBackInformationUri": "tel:1"}],
+        },
+        {"eidoVersion": "1.0", "$id": 7},
+        [],
+    ]
+    for doc in docs:
+        r = client.post("/api/v1/incidents/eido", json=doc, headers=d)
+        assert r.status_code in (200, 201, 422), (doc, r.status_code, r.text)

@@ -307,9 +307,19 @@ def _normalise(node: Any) -> Any:
 
 
 def _as_list(value: Any) -> list[Any]:
+    """A component list (a single object counts as one); anything that is not an object is dropped."""
     if value is None:
         return []
-    return value if isinstance(value, list) else [value]
+    items = value if isinstance(value, list) else [value]
+    return [x for x in items if isinstance(x, dict)]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _ref(value: Any) -> str | None:
+    return value.get("$ref") if isinstance(value, dict) and isinstance(value.get("$ref"), str) else None
 
 
 @dataclass
@@ -356,12 +366,12 @@ def _location_from(doc: dict[str, Any], warnings: list[str]) -> tuple[float | No
     comps = _as_list(doc.get("locationComponent")) + _as_list(doc.get("locationInformationComponent"))
     address = None
     for comp in comps:
-        value = comp.get("locationByValue") or ""
+        value = _text(comp.get("locationByValue"))
         m = _POS.search(value)
         if m:
             lat, lon = float(m.group(1)), float(m.group(2))
             if abs(lat) <= 90 and abs(lon) <= 180:
-                return lat, lon, comp.get("locationDescriptionText")
+                return lat, lon, _text(comp.get("locationDescriptionText")) or None
         civic = _CIVIC.findall(value)
         if civic and address is None:
             parts = dict(civic)
@@ -377,7 +387,7 @@ def _location_from(doc: dict[str, Any], warnings: list[str]) -> tuple[float | No
                 )
                 if p
             )
-        address = address or comp.get("locationDescriptionText")
+        address = address or _text(comp.get("locationDescriptionText")) or None
     warnings.append("no coordinates in the document; the incident is unlocated")
     return None, None, address
 
@@ -419,8 +429,8 @@ def import_document(session: Session, document: dict[str, Any], *, actor: str, r
     itype = _type_from(comp, warnings)
     prio = _priority_from(comp, itype)
     lat, lon, address = _location_from(doc, warnings)
-    notes = [n.get("notesActionComments", "") for n in _as_list(doc.get("notesComponent"))]
-    summary = "; ".join(x for x in notes if x) or comp.get("incidentTypeInternalText", "") or ""
+    notes = [_text(n.get("notesActionComments")) for n in _as_list(doc.get("notesComponent"))]
+    summary = "; ".join(x for x in notes if x) or _text(comp.get("incidentTypeInternalText"))
     now = utcnow()
     from precinct.calls.common import new_id
 
@@ -445,9 +455,10 @@ def import_document(session: Session, document: dict[str, Any], *, actor: str, r
     callbacks = {c.get("$id"): c for c in _as_list(doc.get("callbackComponent"))}
     phones = 0
     for call in _as_list(doc.get("callComponent")):
-        cb = callbacks.get((call.get("callBackReference") or {}).get("$ref"))
+        cb = callbacks.get(_ref(call.get("callBackReference")))
         phone = None
-        for uri in _as_list((cb or {}).get("callBackInformationUri")):
+        uris = (cb or {}).get("callBackInformationUri")
+        for uri in uris if isinstance(uris, list) else []:
             if isinstance(uri, str) and uri.startswith("tel:"):
                 phone = normalize_phone(uri[4:])
                 break
