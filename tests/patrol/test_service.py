@@ -172,3 +172,20 @@ def test_api_routes(city: Any, client: TestClient, auth_headers: Callable[..., d
                           "now": NOW.isoformat(), "units": units, "k": 3, "horizon_min": 5, "evaluate": False})
     assert r.status_code == 200, r.text
     assert set(r.json()["order"]) >= {"recipients", "instructions", "deadline"}
+
+
+def test_issue_goes_through_orders_module(city: Any, client: TestClient,
+                                          auth_headers: Callable[..., dict[str, str]]) -> None:
+    """With ``issue`` the orders module validates recipients: unknown units are refused, nothing issued."""
+    rng = np.random.default_rng(8)
+    idx = rng.choice(city.n_nodes, 6, replace=False)
+    units = [{"id": f"NOPE{i}", "lat": float(city.node_lat[v]), "lon": float(city.node_lon[v])}
+             for i, v in enumerate(idx)]
+    seen = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)).isoformat()  # orders need a future deadline
+    body = {"lat": float(city.node_lat[idx[0]]), "lon": float(city.node_lon[idx[0]]), "seen_at": seen,
+            "units": units, "k": 3, "horizon_min": 5, "evaluate": False, "issue": True}
+    r = client.post("/api/v1/patrol/checkpoints", headers=auth_headers("dispatcher"), json=body)
+    if r.status_code == 200:  # no checkpoint was feasible, so nothing was issued
+        assert r.json()["checkpoints"] == [] and "order_ids" not in r.json()
+    else:
+        assert r.status_code == 422 and "recipients" in r.text
