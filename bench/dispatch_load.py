@@ -47,9 +47,22 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-123"
 CALL_TAKERS, DISPATCHERS, BOARD_CLIENTS, UNITS = 150, 50, 200, 300
 PG_ADMIN = os.environ.get("PRECINCT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TYPES = [("traffic_accident", 16), ("dispute", 15), ("assistance", 12), ("theft", 10), ("noise", 8),
-         ("fight", 7), ("theft_ebike", 7), ("fraud", 6), ("suspicious", 6), ("burglary", 5),
-         ("domestic", 4), ("fire", 2), ("robbery", 1), ("armed_robbery", 1)]
+TYPES = [
+    ("traffic_accident", 16),
+    ("dispute", 15),
+    ("assistance", 12),
+    ("theft", 10),
+    ("noise", 8),
+    ("fight", 7),
+    ("theft_ebike", 7),
+    ("fraud", 6),
+    ("suspicious", 6),
+    ("burglary", 5),
+    ("domestic", 4),
+    ("fire", 2),
+    ("robbery", 1),
+    ("armed_robbery", 1),
+]
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -60,6 +73,7 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 # --------------------------------------------------------------------------- setup (parent)
+
 
 def prepare(engine: str, data_dir: Path, city_file: Path) -> tuple[str, list[tuple[float, float]], Any]:
     """A fresh database with users and units; returns (url, unit positions, cleanup)."""
@@ -86,6 +100,7 @@ def prepare(engine: str, data_dir: Path, city_file: Path) -> tuple[str, list[tup
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
     (data_dir / "city").mkdir(parents=True, exist_ok=True)
     shutil.copy(city_file, data_dir / "city" / "graph.npz")
     (data_dir / "city" / "graph.json").write_text('{"source": "synthetic", "size_km": 15, "seed": 1}')
@@ -105,10 +120,16 @@ def prepare(engine: str, data_dir: Path, city_file: Path) -> tuple[str, list[tup
         for i in range(DISPATCHERS):
             s.add(User(username=f"d{i}", role="dispatcher", password_hash=pw_hash, active=True, failed_logins=0))
         for i in range(BOARD_CLIENTS):
-            s.add(User(username=f"board{i}", role="supervisor" if i % 10 == 0 else "dispatcher",
-                       password_hash=pw_hash, active=True, failed_logins=0))
-        mix = [UnitType.patrol] * 240 + [UnitType.special] * 20 + [UnitType.traffic] * 30 + \
-            [UnitType.community] * 10
+            s.add(
+                User(
+                    username=f"board{i}",
+                    role="supervisor" if i % 10 == 0 else "dispatcher",
+                    password_hash=pw_hash,
+                    active=True,
+                    failed_logins=0,
+                )
+            )
+        mix = [UnitType.patrol] * 240 + [UnitType.special] * 20 + [UnitType.traffic] * 30 + [UnitType.community] * 10
         for i, utype in enumerate(mix):
             la, lo = rng.uniform(lat0, lat1), rng.uniform(lon0, lon1)
             upsert_unit(s, id=f"U{i:03d}", unit_type=utype, station=f"station{i % 12}", lat=la, lon=lo)
@@ -150,13 +171,39 @@ def free_port() -> int:
 
 
 def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PRECINCT_DATABASE_URL": url, "PRECINCT_DATA_DIR": str(data_dir),
-           "PRECINCT_ENVIRONMENT": "test", "PRECINCT_TOKEN_TTL_MINUTES": "240",
-           "PRECINCT_IDLE_TIMEOUT_MINUTES": "240", "PRECINCT_SECRET_KEY": SECRET}
+    env = {
+        **os.environ,
+        "PRECINCT_DATABASE_URL": url,
+        "PRECINCT_DATA_DIR": str(data_dir),
+        "PRECINCT_ENVIRONMENT": "test",
+        "PRECINCT_TOKEN_TTL_MINUTES": "240",
+        "PRECINCT_IDLE_TIMEOUT_MINUTES": "240",
+        "PRECINCT_SECRET_KEY": SECRET,
+    }
     env.pop("PRECINCT_BUS_URL", None)
-    proc = subprocess.Popen(["nice", "-n", "5", sys.executable, "-m", "uvicorn", "precinct.app:create_app",
-                             "--factory", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                             "--no-access-log", "--backlog", "4096"], env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            "nice",
+            "-n",
+            "5",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "precinct.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--backlog",
+            "4096",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
     import httpx
 
     deadline = time.monotonic() + 180
@@ -184,8 +231,12 @@ async def listen(port: int, tokens: list[str], stop: Path, out: Path, ready: Pat
     async def client(i: int, token: str) -> None:
         nonlocal connected
         reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
-        writer.write((f"GET /api/v1/board/stream?access_token={token} HTTP/1.1\r\nHost: x\r\n"
-                      "Accept: text/event-stream\r\n\r\n").encode())
+        writer.write(
+            (
+                f"GET /api/v1/board/stream?access_token={token} HTTP/1.1\r\nHost: x\r\n"
+                "Accept: text/event-stream\r\n\r\n"
+            ).encode()
+        )
         await writer.drain()
         head = await reader.readuntil(b"\r\n\r\n")
         if b" 200 " not in head.split(b"\r\n", 1)[0]:
@@ -224,16 +275,22 @@ async def listen(port: int, tokens: list[str], stop: Path, out: Path, ready: Pat
 
 # --------------------------------------------------------------------------- load driver
 
-async def drive(port: int, rate: float, seconds: float, positions: list[tuple[float, float]],
-                bbox: tuple[float, float, float, float], out: Path) -> None:
+
+async def drive(
+    port: int,
+    rate: float,
+    seconds: float,
+    positions: list[tuple[float, float]],
+    bbox: tuple[float, float, float, float],
+    out: Path,
+) -> None:
     import httpx
 
     base = f"http://127.0.0.1:{port}/api/v1"
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
     client = httpx.AsyncClient(base_url=base, limits=limits, timeout=httpx.Timeout(30.0))
     rng = random.Random(11)
-    timings: dict[str, list[float]] = {k: [] for k in ("call", "recommend", "dispatch", "status", "close",
-                                                      "position")}
+    timings: dict[str, list[float]] = {k: [] for k in ("call", "recommend", "dispatch", "status", "close", "position")}
     errors: list[str] = []
     acked: list[str] = []
 
@@ -273,11 +330,16 @@ async def drive(port: int, rate: float, seconds: float, positions: list[tuple[fl
                 n = await asyncio.wait_for(arrivals.get(), timeout=max(0.01, t_end - time.monotonic()))
             except TimeoutError:
                 return
-            body = {"lat": rng.uniform(lat0, lat1), "lon": rng.uniform(lon0, lon1),
-                    "type": rng.choices(population, weights)[0], "caller_phone": f"138{n:08d}",
-                    "description": f"bench call {n}"}
-            r = await timed("call", "POST", "/calls", json=body,
-                            headers={**ct_headers[i], "Idempotency-Key": f"bench-{n}"})
+            body = {
+                "lat": rng.uniform(lat0, lat1),
+                "lon": rng.uniform(lon0, lon1),
+                "type": rng.choices(population, weights)[0],
+                "caller_phone": f"138{n:08d}",
+                "description": f"bench call {n}",
+            }
+            r = await timed(
+                "call", "POST", "/calls", json=body, headers={**ct_headers[i], "Idempotency-Key": f"bench-{n}"}
+            )
             if r is not None and r.status_code == 201:
                 acked.append(r.json()["id"])
                 queue.put_nowait(r.json()["incident_id"])
@@ -304,12 +366,18 @@ async def drive(port: int, rate: float, seconds: float, positions: list[tuple[fl
             if r is None or r.status_code != 200:
                 continue
             plan = r.json()["plan"]
-            units = [u for p in plan for u in p["suggested"]][:3] or \
-                [x["unit_id"] for x in r.json()["recommendations"][:1]]
+            units = [u for p in plan for u in p["suggested"]][:3] or [
+                x["unit_id"] for x in r.json()["recommendations"][:1]
+            ]
             if not units:
                 continue
-            d = await timed("dispatch", "POST", f"/incidents/{iid}/dispatch", json={"unit_ids": units},
-                            headers={**h, "Idempotency-Key": f"disp-{iid}"})
+            d = await timed(
+                "dispatch",
+                "POST",
+                f"/incidents/{iid}/dispatch",
+                json={"unit_ids": units},
+                headers={**h, "Idempotency-Key": f"disp-{iid}"},
+            )
             if d is not None and d.status_code == 201:
                 task = asyncio.create_task(lifecycle(h, iid, units))
                 background.add(task)
@@ -325,8 +393,14 @@ async def drive(port: int, rate: float, seconds: float, positions: list[tuple[fl
             lo += rng.uniform(-0.001, 0.001)
             positions[i % len(positions)] = (la, lo)
             asyncio.get_running_loop().create_task(
-                timed("position", "POST", f"/units/U{i % len(positions):03d}/position",
-                      json={"lat": la, "lon": lo}, headers=h))
+                timed(
+                    "position",
+                    "POST",
+                    f"/units/U{i % len(positions):03d}/position",
+                    json={"lat": la, "lon": lo},
+                    headers=h,
+                )
+            )
             i += 1
             await asyncio.sleep(30 / len(positions))
 
@@ -341,6 +415,7 @@ async def drive(port: int, rate: float, seconds: float, positions: list[tuple[fl
 
 
 # --------------------------------------------------------------------------- orchestration
+
 
 def run_one(engine: str, rate: float, seconds: float, city_file: Path) -> dict[str, Any]:
     from sqlalchemy import select
@@ -358,23 +433,34 @@ def run_one(engine: str, rate: float, seconds: float, city_file: Path) -> dict[s
         from precinct.city.road import RoadGraph
 
         bbox = RoadGraph.load(city_file).bbox
-        names = [f"board{i}" for i in range(BOARD_CLIENTS)] + [f"ct{i}" for i in range(CALL_TAKERS)] + \
-            [f"d{i}" for i in range(DISPATCHERS)]
+        names = (
+            [f"board{i}" for i in range(BOARD_CLIENTS)]
+            + [f"ct{i}" for i in range(CALL_TAKERS)]
+            + [f"d{i}" for i in range(DISPATCHERS)]
+        )
         minted = mint_tokens(url, names)
         board_tokens = [minted[f"board{i}"] for i in range(BOARD_CLIENTS)]
         (work / "driver_tokens.json").write_text(json.dumps(minted))
         # warm-up: the road graph loads on first use
         h = {"Authorization": f"Bearer {board_tokens[0]}"}
-        r = httpx.post(f"http://127.0.0.1:{port}/api/v1/calls", headers=h, timeout=120,
-                       json={"lat": (bbox[0] + bbox[2]) / 2, "lon": (bbox[1] + bbox[3]) / 2, "type": "theft"})
-        httpx.get(f"http://127.0.0.1:{port}/api/v1/incidents/{r.json()['incident_id']}/recommendations",
-                  headers=h, timeout=120)
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/calls",
+            headers=h,
+            timeout=120,
+            json={"lat": (bbox[0] + bbox[2]) / 2, "lon": (bbox[1] + bbox[3]) / 2, "type": "theft"},
+        )
+        httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/incidents/{r.json()['incident_id']}/recommendations",
+            headers=h,
+            timeout=120,
+        )
         listener_out, ready = work / "board.json", work / "board.ready"
         driver_out = work / "driver.json"
         (work / "tokens.json").write_text(json.dumps(board_tokens))
         me = [sys.executable, str(Path(__file__).resolve())]
-        listener = subprocess.Popen(["nice", "-n", "5", *me, "--role", "listen", "--port", str(port),
-                                     "--work", str(work)])
+        listener = subprocess.Popen(
+            ["nice", "-n", "5", *me, "--role", "listen", "--port", str(port), "--work", str(work)]
+        )
         while not ready.exists():
             if listener.poll() is not None:
                 raise SystemExit("board listener failed")
@@ -382,8 +468,24 @@ def run_one(engine: str, rate: float, seconds: float, city_file: Path) -> dict[s
         (work / "positions.json").write_text(json.dumps({"positions": positions, "bbox": bbox}))
         t0 = time.time()
         cpu0 = _cpu_seconds(server.pid)
-        driver = subprocess.Popen(["nice", "-n", "5", *me, "--role", "drive", "--port", str(port),
-                                   "--seconds", str(seconds), "--rate", str(rate), "--work", str(work)])
+        driver = subprocess.Popen(
+            [
+                "nice",
+                "-n",
+                "5",
+                *me,
+                "--role",
+                "drive",
+                "--port",
+                str(port),
+                "--seconds",
+                str(seconds),
+                "--rate",
+                str(rate),
+                "--work",
+                str(work),
+            ]
+        )
         driver.wait()
         wall = time.time() - t0
         (work / "stop").write_text("stop")
@@ -408,19 +510,31 @@ def run_one(engine: str, rate: float, seconds: float, city_file: Path) -> dict[s
     t = drv["timings"]
     ms = lambda xs, q: round(pct(xs, q) * 1000, 1) if xs else None  # noqa: E731
     return {
-        "engine": engine, "rate": rate, "seconds": seconds, "wall_s": round(wall, 1),
-        "calls": len(drv["acked"]), "lost": len(lost), "errors": len(drv["errors"]),
+        "engine": engine,
+        "rate": rate,
+        "seconds": seconds,
+        "wall_s": round(wall, 1),
+        "calls": len(drv["acked"]),
+        "lost": len(lost),
+        "errors": len(drv["errors"]),
         "error_samples": drv["errors"][:5],
-        "call_p50_ms": ms(t["call"], 50), "call_p99_ms": ms(t["call"], 99),
-        "rec_p50_ms": ms(t["recommend"], 50), "rec_p99_ms": ms(t["recommend"], 99),
-        "dispatch_p99_ms": ms(t["dispatch"], 99), "status_p99_ms": ms(t["status"], 99),
+        "call_p50_ms": ms(t["call"], 50),
+        "call_p99_ms": ms(t["call"], 99),
+        "rec_p50_ms": ms(t["recommend"], 50),
+        "rec_p99_ms": ms(t["recommend"], 99),
+        "dispatch_p99_ms": ms(t["dispatch"], 99),
+        "status_p99_ms": ms(t["status"], 99),
         "position_p99_ms": ms(t["position"], 99),
         "requests": sum(len(v) for v in t.values()),
-        "board_events": len(board["latencies"]), "board_min_client": min(board["per_client"]),
-        "board_p50_ms": ms(board["latencies"], 50), "board_p99_ms": ms(board["latencies"], 99),
-        "server_cpu_s": server_cpu, "load_avg": round(os.getloadavg()[0], 1),
+        "board_events": len(board["latencies"]),
+        "board_min_client": min(board["per_client"]),
+        "board_p50_ms": ms(board["latencies"], 50),
+        "board_p99_ms": ms(board["latencies"], 99),
+        "server_cpu_s": server_cpu,
+        "load_avg": round(os.getloadavg()[0], 1),
         "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, sum(len(v) for v in t.values())), 1)
-        if server_cpu is not None else None,
+        if server_cpu is not None
+        else None,
     }
 
 
@@ -435,16 +549,19 @@ def _cpu_seconds(pid: int) -> float | None:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    head = ("| engine | load | calls | call p50 / p99 | recommendation p50 / p99 | dispatch p99 | "
-            "board delivery p50 / p99 (200 clients) | board events received | errors | lost | "
-            "server CPU per request (incl. board fan-out) | load avg |")
+    head = (
+        "| engine | load | calls | call p50 / p99 | recommendation p50 / p99 | dispatch p99 | "
+        "board delivery p50 / p99 (200 clients) | board events received | errors | lost | "
+        "server CPU per request (incl. board fan-out) | load avg |"
+    )
     lines = [head, "|" + "---|" * 12]
     for r in results:
         lines.append(
             f"| {r['engine']} | {r['rate']:g} calls/s | {r['calls']} | {r['call_p50_ms']} / {r['call_p99_ms']} ms | "
             f"{r['rec_p50_ms']} / {r['rec_p99_ms']} ms | {r['dispatch_p99_ms']} ms | "
             f"{r['board_p50_ms']} / {r['board_p99_ms']} ms | {r['board_events']:,} | {r['errors']} | {r['lost']} | "
-            f"{r['server_cpu_ms_per_request']} ms | {r['load_avg']} |")
+            f"{r['server_cpu_ms_per_request']} ms | {r['load_avg']} |"
+        )
     return "\n".join(lines)
 
 
@@ -461,13 +578,20 @@ def main() -> None:
     args = ap.parse_args()
     if args.role == "listen":
         tokens = json.loads((args.work / "tokens.json").read_text())
-        asyncio.run(listen(args.port, tokens, args.work / "stop", args.work / "board.json",
-                           args.work / "board.ready"))
+        asyncio.run(listen(args.port, tokens, args.work / "stop", args.work / "board.json", args.work / "board.ready"))
         return
     if args.role == "drive":
         pos = json.loads((args.work / "positions.json").read_text())
-        asyncio.run(drive(args.port, args.rate, args.seconds, [tuple(p) for p in pos["positions"]],
-                          tuple(pos["bbox"]), args.work / "driver.json"))
+        asyncio.run(
+            drive(
+                args.port,
+                args.rate,
+                args.seconds,
+                [tuple(p) for p in pos["positions"]],
+                tuple(pos["bbox"]),
+                args.work / "driver.json",
+            )
+        )
         return
     from precinct.city.road import RoadGraph
 
@@ -516,7 +640,7 @@ Raw JSON per run is printed by the command.
     if title in text:
         start = text.index(title)
         nxt = text.find("\n## ", start + len(title))
-        text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
+        text = text[:start] + section + (text[nxt + 1 :] if nxt >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")

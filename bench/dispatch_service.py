@@ -55,16 +55,28 @@ def run(engine: str, n: int) -> dict[str, float]:
     rng = random.Random(3)
     with db.session() as s:
         for i in range(300):
-            upsert_unit(s, id=f"U{i:03d}", unit_type="patrol" if i < 240 else "special",
-                        lat=rng.uniform(lat0, lat1), lon=rng.uniform(lon0, lon1))
+            upsert_unit(
+                s,
+                id=f"U{i:03d}",
+                unit_type="patrol" if i < 240 else "special",
+                lat=rng.uniform(lat0, lat1),
+                lon=rng.uniform(lon0, lon1),
+            )
     call_wall, call_cpu, rec_wall, rec_cpu, ids = [], [], [], [], []
     for i in range(n + 20):
         body = {"lat": rng.uniform(lat0, lat1), "lon": rng.uniform(lon0, lon1)}
         w, c = time.perf_counter(), time.thread_time()
 
         def action(s, body=body):  # type: ignore[no-untyped-def]
-            res = create_call(s, actor="ct", role="call_taker", city=CityLink(None), type="armed_robbery",
-                              caller_phone="13800000000", **body)
+            res = create_call(
+                s,
+                actor="ct",
+                role="call_taker",
+                city=CityLink(None),
+                type="armed_robbery",
+                caller_phone="13800000000",
+                **body,
+            )
             return {"id": res.call.id, "incident_id": res.incident.id}
 
         out = run_idempotent(db, scope="ct:POST /calls", key=f"k{i}", payload=body, action=action)
@@ -83,10 +95,16 @@ def run(engine: str, n: int) -> dict[str, float]:
     if admin is not None:
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    return {"call_wall_p50": pct(call_wall, 50), "call_wall_p99": pct(call_wall, 99),
-            "call_cpu_p50": pct(call_cpu, 50), "call_cpu_p99": pct(call_cpu, 99),
-            "rec_wall_p50": pct(rec_wall, 50), "rec_wall_p99": pct(rec_wall, 99),
-            "rec_cpu_p50": pct(rec_cpu, 50), "rec_cpu_p99": pct(rec_cpu, 99)}
+    return {
+        "call_wall_p50": pct(call_wall, 50),
+        "call_wall_p99": pct(call_wall, 99),
+        "call_cpu_p50": pct(call_cpu, 50),
+        "call_cpu_p99": pct(call_cpu, 99),
+        "rec_wall_p50": pct(rec_wall, 50),
+        "rec_wall_p99": pct(rec_wall, 99),
+        "rec_cpu_p50": pct(rec_cpu, 50),
+        "rec_cpu_p99": pct(rec_cpu, 99),
+    }
 
 
 def main() -> None:
@@ -98,9 +116,12 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for engine in args.engines.split(","):
         r = run(engine, args.n)
-        print(f"| {engine} | {r['call_wall_p50']:.1f} / {r['call_wall_p99']:.1f} ms | {r['call_cpu_p50']:.1f} / "
-              f"{r['call_cpu_p99']:.1f} ms | {r['rec_wall_p50']:.1f} / {r['rec_wall_p99']:.1f} ms | "
-              f"{r['rec_cpu_p50']:.1f} / {r['rec_cpu_p99']:.1f} ms |", flush=True)
+        print(
+            f"| {engine} | {r['call_wall_p50']:.1f} / {r['call_wall_p99']:.1f} ms | {r['call_cpu_p50']:.1f} / "
+            f"{r['call_cpu_p99']:.1f} ms | {r['rec_wall_p50']:.1f} / {r['rec_wall_p99']:.1f} ms | "
+            f"{r['rec_cpu_p50']:.1f} / {r['rec_cpu_p99']:.1f} ms |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
