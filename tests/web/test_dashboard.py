@@ -16,8 +16,7 @@ import pytest
 from tests.web.conftest import shot
 from tests.web.server import Server
 
-# One worker runs the whole module (./dev test uses --dist loadgroup): one server, one browser.
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("web-browser")]
+pytestmark = pytest.mark.browser
 
 # The navigation each role must see (and nothing more): mirrors the server's access rules.
 EXPECTED_NAV = {

@@ -9,7 +9,7 @@ import pytest
 from tests.web.conftest import shot
 from tests.web.server import DemoUnavailable, Server, running_server
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
