@@ -200,7 +200,8 @@ def _greedy_cover(mask: np.ndarray, limit: int) -> np.ndarray | None:
     return np.asarray(chosen, dtype=np.int64)
 
 
-def _local_cover(mask: np.ndarray, p: int, start: np.ndarray | None, iters: int = 150) -> np.ndarray | None:
+def _local_cover(mask: np.ndarray, p: int, start: np.ndarray | None, iters: int = 150,
+                 max_iters: int = 1000) -> np.ndarray | None:
     """Swap local search for ``p`` columns covering every row (weighted-row scheme, as in set-cover
     heuristics: rows that stay uncovered grow heavier so the search leaves plateaus).
 
@@ -219,11 +220,17 @@ def _local_cover(mask: np.ndarray, p: int, start: np.ndarray | None, iters: int 
     sel = np.asarray(chosen, dtype=np.int64)
     weight = np.ones(nr)
     tabu = np.full(nc, -1)
-    for it in range(iters):
+    best_unc, last_gain = nr + 1, 0
+    for it in range(max_iters):
         cnt = f[:, sel].sum(axis=1)
         unc = cnt == 0
-        if not unc.any():
+        n_unc = int(unc.sum())
+        if n_unc == 0:
             return sel
+        if n_unc < best_unc:
+            best_unc, last_gain = n_unc, it
+        elif it - last_gain > iters:
+            break  # stalled
         weight[unc] += 1.0
         gain = (weight * unc) @ f  # weighted rows each column would newly cover
         only = (cnt == 1)[:, None] & mask[:, sel]  # rows covered by exactly that chosen column
