@@ -72,6 +72,7 @@ def test_build_synthetic_then_skip_then_route(settings: Settings, monkeypatch: p
     ["route", "--from", "32.49,119.92", "--to", "10,10"],
     ["route", "--from", "32.49,119.92", "--to", "32.5,119.93", "--metric", "fast"],
     ["city", "build"],
+    ["city", "build", "--synthetic", "--hours", "8,25"],
     ["city", "build", "--osm", "/no/such/file.osm.pbf"],
 ])
 def test_bad_input_exit_code(settings: Settings, monkeypatch: pytest.MonkeyPatch,

@@ -92,7 +92,7 @@ def test_synthetic_city_features(small_city: RoadGraph) -> None:
 
 @pytest.fixture(scope="module")
 def prepared() -> RoadGraph:
-    return RoadGraph.synthetic(size_km=3, seed=7).prepare()
+    return RoadGraph.synthetic(size_km=3, seed=7).prepare(hours=[8])
 
 
 @SETTINGS
@@ -135,3 +135,16 @@ def test_snapping_finds_the_nearest_segment(small_city: RoadGraph, unit: np.ndar
         # The snapped point lies on the road at that distance.
         sx, sy = small_city.frame.to_xy(s.lat[i], s.lon[i])
         assert np.hypot(sx - x[i], sy - y[i]) == pytest.approx(best, abs=1e-3)
+
+
+@SETTINGS
+@given(unit=points(6), hour=st.sampled_from([3, 8, 13]))
+def test_hourly_hierarchies_equal_dijkstra(small_city: RoadGraph, prepared: RoadGraph,
+                                           unit: np.ndarray, hour: int) -> None:
+    """08:00 has its own hierarchy, 03:00 is free flow (shared), 13:00 falls back to Dijkstra."""
+    assert (prepared._ch_for(8) is not None and prepared._ch_for(3) is prepared.hierarchy
+            and prepared._ch_for(13) is None)
+    pts = in_city(small_city, unit)
+    np.testing.assert_allclose(prepared.travel_times_to(*pts[0], pts[1:], hour=hour),
+                               small_city.travel_times_to(*pts[0], pts[1:], hour=hour),
+                               atol=1e-6)

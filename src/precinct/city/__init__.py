@@ -13,8 +13,9 @@ Use ``precinct.city.service.current_city()`` for this installation's graph (buil
     g.edge_segments(), g.edges_geojson()                                   # drawing the map
 
 Unreachable or over-limit answers are ``numpy.inf`` in arrays; bad input raises ``BadInput``.
-Free-flow one-to-many queries use the contraction hierarchy made by ``prepare()`` (done by
-``precinct city build``); queries with ``hour`` use Dijkstra on congested times.
+One-to-many queries use the contraction hierarchy made by ``prepare()`` (free flow, done by
+``precinct city build``; ``prepare(hours=[8, 18])`` / ``--hours 8,18`` add congested hours);
+other hours fall back to Dijkstra on congested times. Same answers either way.
 """
 
 from precinct.city.names import Candidate

@@ -393,18 +393,18 @@ class Hierarchy:
         return phast(self.out_indptr, self.out_adj, self.out_w, self.in_indptr, self.in_adj,
                      self.in_w, sk, costs)
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Arrays for saving with the graph."""
-        return {f"ch_{k}": getattr(self, k) for k in
+    def arrays(self, prefix: str = "ch") -> dict[str, np.ndarray]:
+        """Arrays for saving with the graph (``prefix`` tells hierarchies apart)."""
+        return {f"{prefix}_{k}": getattr(self, k) for k in
                 ("kpos", "out_indptr", "out_adj", "out_w", "in_indptr", "in_adj", "in_w")}
 
     @classmethod
-    def from_arrays(cls, extras: dict[str, np.ndarray]) -> Hierarchy | None:
-        """The hierarchy stored in a graph's extras, if any."""
+    def from_arrays(cls, extras: dict[str, np.ndarray], prefix: str = "ch") -> Hierarchy | None:
+        """The hierarchy stored in a graph's extras under ``prefix``, if any."""
         names = ("kpos", "out_indptr", "out_adj", "out_w", "in_indptr", "in_adj", "in_w")
-        if not all(f"ch_{k}" in extras for k in names):
+        if not all(f"{prefix}_{k}" in extras for k in names):
             return None
-        return cls(*(extras[f"ch_{k}"] for k in names))
+        return cls(*(extras[f"{prefix}_{k}"] for k in names))
 
 
 def _kcsr(n: int, src: np.ndarray, dst: np.ndarray, w: FloatArray

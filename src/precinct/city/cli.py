@@ -39,12 +39,22 @@ def build(
                                   help="synthetic city side (km)"),
     seed: int = typer.Option(service.DEFAULT_SEED, "--seed", help="synthetic city seed"),
     force: bool = typer.Option(False, "--force", help="rebuild even if the cache is current"),
+    hours: str = typer.Option("", "--hours",
+                              help="also prepare fast queries for these congested hours, "
+                                   "e.g. 8,18 (each costs as much as the free-flow one)"),
     fmt: FormatOpt = "table",
 ) -> None:
     """Build the road graph and cache it under <data_dir>/city (skipped if already current)."""
     _check_format(fmt)
     if (osm is None) == (not synthetic):
         raise BadInput("give exactly one of --osm FILE or --synthetic")
+    try:
+        hour_list = sorted({int(h) for h in hours.split(",") if h.strip()})
+    except ValueError as exc:
+        raise BadInput(f"--hours must be hours 0-23 separated by commas, got {hours!r}",
+                       detail={"field": "hours"}) from exc
+    if any(not 0 <= h <= 23 for h in hour_list):
+        raise BadInput(f"--hours must be hours 0-23, got {hours!r}", detail={"field": "hours"})
     if osm is not None:
         from precinct.city.osm import file_digest
 
@@ -53,6 +63,7 @@ def build(
         want: dict[str, object] = {"source": "osm", "file": osm.name, "sha256": file_digest(osm)}
     else:
         want = {"source": "synthetic", "size_km": float(size_km), "seed": int(seed)}
+    want["hours"] = hour_list
     have = service.read_meta()
     if not force and have is not None and all(have.get(k) == v for k, v in want.items()):
         summary = {**have, "path": str(service.graph_path()), "rebuilt": False}
@@ -65,7 +76,7 @@ def build(
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     with err_console.status("contraction hierarchy for fast one-to-many queries ..."):
-        graph.prepare()
+        graph.prepare(hours=hour_list)
     prepare_s = time.perf_counter() - t0
     meta = {**want, "nodes": graph.n_nodes, "edges": graph.n_edges, "build_s": round(build_s, 3),
             "prepare_s": round(prepare_s, 3)}
