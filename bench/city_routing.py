@@ -285,8 +285,9 @@ machine** ({r['ours_p99_ms']:.1f} ms at load average ~{r['loadavg_start']:.0f} o
 process gets a fraction of a core); the CPU time of the query is {r['ours_cpu_p50_ms']:.1f} ms at p50
 and {r['ours_cpu_p99_ms']:.1f} ms at p99, of which about 2 ms is snapping the 1,000 positions and
 the rest the PHAST sweep over {r['nodes']:,} nodes. At least 100x networkx: met. Faster than
-pandana: met. Queries with an `hour` (congestion) use Dijkstra ("plain" row): the hierarchy is
-built for free-flow times.
+pandana: met. Queries with an `hour` (congestion) run at the "plain Dijkstra" speed unless a
+hierarchy was prepared for that hour (`precinct city build --hours 8,18`, about two minutes
+each at this size); night hours with no congestion share the free-flow hierarchy.
 
 Graph: synthetic build {r.get('synthetic_build_s', float('nan')):.1f} s, hierarchy
 {r.get('hierarchy_s', float('nan')):.0f} s (once, at `precinct city build`; cached), cached load of
