@@ -27,7 +27,7 @@ from precinct.dispatch.service import upsert_unit
 
 BASE = (32.49, 119.92)
 CLIENTS = 4
-PER_CLIENT = 15
+PER_CLIENT = 10
 
 
 def _free_port() -> int:
