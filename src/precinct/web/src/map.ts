@@ -364,7 +364,10 @@ export class OpsMap {
   setRoads(roads: Roads): void {
     this.putLayer("roads", new CanvasLayer(drawRoads(roads), 150));
     this.roadsBounds = roads.bounds;
-    if (roads.bounds) this.map.fitBounds(roads.bounds, { padding: [10, 10], animate: false });
+    if (roads.bounds) {
+      this.map.invalidateSize(false); // the container may have been laid out after the map was made
+      this.map.fitBounds(roads.bounds, { padding: [10, 10], animate: false });
+    }
   }
 
   setPoints(key: LayerKey, rows: Row[]): void {

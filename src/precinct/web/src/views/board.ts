@@ -109,7 +109,7 @@ export const boardView: View = {
         detail.querySelector("#recs-loading")?.remove();
         detail.appendChild(recs.length ? table([
           { key: "unit", label: t("col.unit"), render: (r) => str(r, "callsign", "call_sign", "unit_name", "unit_id", "id") ?? "" },
-          { key: "kind", label: t("col.type"), render: (r) => str(r, "unit_type", "kind", "type") ?? "" },
+          { key: "kind", label: t("col.type"), render: (r) => tOr(`ut.${str(r, "unit_type", "kind", "type")}`, str(r, "unit_type", "kind", "type") ?? "") },
           { key: "eta", label: t("board.eta"), render: (r) => fmtDuration(num(r, "eta_s", "travel_time_s", "time_s") ?? NaN) },
           { key: "dispatch", label: "", render: (r) => dispatchOp ? h("button.primary.small.dispatch", {
             dataset: { unit: String(str(r, "unit_id", "id")) },
@@ -160,7 +160,7 @@ export const boardView: View = {
       const units = [...store.units.values()];
       clear(unitsBox, routes.units() ? table([
         { key: "unit", label: t("col.unit"), render: (r) => str(r, "callsign", "call_sign", "name", "unit_id", "id") ?? "" },
-        { key: "kind", label: t("col.type"), render: (r) => str(r, "unit_type", "kind", "type") ?? "" },
+        { key: "kind", label: t("col.type"), render: (r) => tOr(`ut.${str(r, "unit_type", "kind", "type")}`, str(r, "unit_type", "kind", "type") ?? "") },
         { key: "status", label: t("col.status"), render: (r) => h("span.status", { style: `color:${unitColour(r.status)}` }, "■ ", tOr(`status.${r.status}`, String(r.status ?? ""))) },
         { key: "incident", label: t("map.incidents"), render: (r) => str(r, "incident_id", "assignment") ?? "" },
       ], units.slice(0, 500), {
