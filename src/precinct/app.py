@@ -101,7 +101,7 @@ def system_router(registry: CollectorRegistry) -> APIRouter:
         """Readiness: the operations database answers."""
         db: Database = request.app.state.db
         try:
-            with db.engine.connect() as conn:
+            with db.read_engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception:
             return JSONResponse({"error": "not_ready", "message": "database unavailable", "detail": None},

@@ -59,12 +59,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and ``BEGIN IMMEDIATE`` transactions.
+def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and, for writers, ``BEGIN IMMEDIATE``.
 
-    ``BEGIN IMMEDIATE`` makes every SQLite transaction take the single write lock up front, so two
-    writers queue (busy timeout) instead of failing half-way with a stale snapshot; the audit chain
-    relies on appends being serialised.
+    ``BEGIN IMMEDIATE`` makes every SQLite write transaction take the single write lock up front,
+    so two writers queue (busy timeout) instead of failing half-way with a stale snapshot; the
+    audit chain relies on appends being serialised. A ``read_only`` SQLite engine uses deferred
+    transactions (WAL readers never wait for the writer) and ``PRAGMA query_only`` so a write
+    through it fails loudly instead of racing.
     """
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite":
@@ -80,11 +82,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            if read_only:
+                cur.execute("PRAGMA query_only=ON")
             cur.close()
+
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql(begin)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -94,12 +100,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """Owns the engine and the session factory for one operations database."""
+    """Owns the engines and session factories for one operations database.
+
+    ``session()`` is the unit of work for changes (commit or roll back as a whole);
+    ``sessionmaker()`` opens a read session. On SQLite reads use their own engine so they never
+    take the write lock; on PostgreSQL both are the same engine.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_engine = make_engine(url, read_only=True) if self.engine.dialect.name == "sqlite" else self.engine
+        self.sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -113,7 +126,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on any error."""
-        with self.sessionmaker() as session, session.begin():
+        with self._writer() as session, session.begin():
             yield session
 
     def migrate(self) -> None:
@@ -122,6 +135,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
 
 
 def alembic_config(engine: Engine | None = None, url: str | None = None) -> Any:

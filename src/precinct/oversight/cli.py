@@ -29,7 +29,7 @@ def verify(
         total = s.scalar(select(func.count()).select_from(AuditRecord)) or 0
     with progress_bar(transient=True) as bar:
         task = bar.add_task("verifying audit chain", total=total)
-        result = audit.verify(db.engine, progress=lambda n: bar.update(task, completed=n),
+        result = audit.verify(db.read_engine, progress=lambda n: bar.update(task, completed=n),
                               workers=workers)
         bar.update(task, completed=result.checked)
     if format == "json":

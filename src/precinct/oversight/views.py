@@ -37,6 +37,6 @@ def audit_records(
 def audit_verify(request: Request,
                  principal: Annotated[Principal, allow(Role.auditor, Role.supervisor, Role.admin)]) -> dict[str, Any]:
     """Walk the whole hash chain and report whether it is intact."""
-    result = audit.verify(get_db(request).engine)
+    result = audit.verify(get_db(request).read_engine)
     return {"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
             "reason": result.reason}
