@@ -110,3 +110,19 @@ def test_admin_creates_user_over_api(client: TestClient, auth_headers) -> None: 
     assert r.status_code == 409 and r.json()["detail"]["field"] == "username"
     r = client.post("/api/v1/users", headers=h, json={"username": "x", "role": "wizard", "password": "p" * 9})
     assert r.status_code == 422 and r.json()["error"] == "bad_input" and "role" in r.json()["message"]
+
+
+def test_refresh_renews_token_for_a_live_session_only(app: FastAPI, client: TestClient) -> None:
+    name = make_user(app.state.db, "dispatcher")
+    token = login(client, name, TEST_PASSWORD)[1]["access_token"]
+    h = {"Authorization": f"Bearer {token}"}
+    r = client.post("/api/v1/auth/refresh", headers=h)
+    assert r.status_code == 200
+    new = r.json()["access_token"]
+    assert jwt.decode(new, options={"verify_signature": False})["sid"] == jwt.decode(
+        token, options={"verify_signature": False})["sid"]
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {new}"}).status_code == 200
+    with app.state.db.session() as s:
+        for row in s.scalars(select(UserSession)):
+            row.last_seen = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=31)
+    assert client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {new}"}).status_code == 401

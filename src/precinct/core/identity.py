@@ -159,6 +159,19 @@ def resolve_token(db: Database, settings: Settings, token: str) -> Principal:
     return principal
 
 
+def refresh_token(db: Database, settings: Settings, principal: Principal) -> str:
+    """A new token for the caller's live session; the refresh counts as activity."""
+    if principal.session_id is None:
+        raise NotAuthenticated("no session to refresh")
+    with db.session() as s:
+        row = s.get(UserSession, principal.session_id)
+        user = s.get(User, principal.user_id)
+        if row is None or row.revoked or user is None or not user.active:
+            raise NotAuthenticated("session ended; log in again")
+        row.last_seen = utcnow()
+        return issue_token(settings, user=user, session_id=row.id)
+
+
 def revoke_session(db: Database, session_id: str) -> None:
     with db.session() as s:
         row = s.get(UserSession, session_id)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from precinct.core.access import allow, get_db, get_settings_dep, public
 from precinct.core.db import utcnow
-from precinct.core.identity import Principal, authenticate, create_user, revoke_session
+from precinct.core.identity import Principal, authenticate, create_user, refresh_token, revoke_session
 from precinct.core.models import User
 from precinct.core.roles import Role
 from precinct.identity.schemas import Me, Token, UserCreate, UserOut
@@ -27,6 +27,15 @@ def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()
     user, token = authenticate(get_db(request), settings, username=form.username, password=form.password)
     return Token(access_token=token, expires_in=settings.token_ttl_minutes * 60,
                  role=Role(user.role), username=user.username)
+
+
+@router.post("/auth/refresh", response_model=Token)
+def refresh(request: Request, principal: Annotated[Principal, allow(*ANY_ROLE)]) -> Token:
+    """A fresh short-lived token for the same session (refused once the session is idle or ended)."""
+    settings = get_settings_dep(request)
+    token = refresh_token(get_db(request), settings, principal)
+    return Token(access_token=token, expires_in=settings.token_ttl_minutes * 60,
+                 role=principal.role, username=principal.username)
 
 
 @router.get("/auth/me", response_model=Me)

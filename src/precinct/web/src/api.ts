@@ -29,6 +29,9 @@ export interface RequestOptions {
 
 const TOKEN_KEY = "precinct.token";
 
+// The server ends sessions idle for 30 minutes; the client stops renewing after the same time.
+const IDLE_LIMIT_MS = 30 * 60_000;
+
 class Client {
   token: string | null = sessionStorage.getItem(TOKEN_KEY);
   ops: Op[] = [];
@@ -39,6 +42,42 @@ class Client {
     this.token = token;
     if (token) sessionStorage.setItem(TOKEN_KEY, token);
     else sessionStorage.removeItem(TOKEN_KEY);
+    this.scheduleRefresh();
+  }
+
+  private refreshTimer: number | undefined;
+  private lastActivity = Date.now();
+  private activityWatched = false;
+
+  /** Renew the short-lived token shortly before it expires, while the user is active.
+   * A user idle past the server's idle limit is not renewed: their session ends as policy says. */
+  private scheduleRefresh(): void {
+    if (this.refreshTimer !== undefined) window.clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (!this.token) return;
+    if (!this.activityWatched) {
+      this.activityWatched = true;
+      for (const ev of ["pointerdown", "keydown", "wheel"]) {
+        window.addEventListener(ev, () => { this.lastActivity = Date.now(); }, { passive: true });
+      }
+    }
+    let expMs: number;
+    try {
+      const payload = JSON.parse(atob(this.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      expMs = payload.exp * 1000;
+    } catch {
+      return;
+    }
+    const wait = Math.max(5_000, expMs - Date.now() - 90_000);
+    this.refreshTimer = window.setTimeout(async () => {
+      if (Date.now() - this.lastActivity > IDLE_LIMIT_MS) return;
+      try {
+        const tok = await this.request<{ access_token: string }>("POST", "/auth/refresh");
+        this.setToken(tok.access_token);
+      } catch {
+        /* a refused refresh ends the session through the 401 handler */
+      }
+    }, wait);
   }
 
   async discover(): Promise<void> {
