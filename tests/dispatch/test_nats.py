@@ -33,7 +33,7 @@ def test_events_cross_workers_through_nats() -> None:
         hub = BoardHub(worker_b)
         await hub.start()
         await asyncio.sleep(0.1)
-        client = hub.connect()
+        client = hub.connect(personal=True)
         try:
             worker_a.publish("incidents.created", {"incident_id": "INC-1"})
             worker_a.publish("anpr.alert", {"plate": "苏M12345"})

@@ -5,6 +5,10 @@ events for reconnecting clients (``Last-Event-ID``) and, every ``FLUSH_S`` (100 
 arrive, hands the same joined chunk of new frames to every client's queue: each client then costs
 one queue put and one socket write per flush, however busy the bus is, for at most 100 ms of added
 delay. A slow client loses its oldest chunks, never stalls the others.
+
+Events that carry personal data (``anpr.*``: plates of hotlist hits) go only to clients whose role
+may see hotlist alerts (``PURPOSE_ROLES[hotlist_alert]``); the ANPR side audits each alert's
+disclosure when it raises it.
 """
 
 from __future__ import annotations
@@ -26,10 +30,18 @@ MAX_BATCH = 50
 FLUSH_S = 0.1
 
 
+PERSONAL_PREFIXES = ("anpr.",)
+
+
+def is_personal(subject: str) -> bool:
+    return subject.startswith(PERSONAL_PREFIXES)
+
+
 class BoardClient:
-    def __init__(self) -> None:
+    def __init__(self, *, personal: bool = False) -> None:
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(CLIENT_QUEUE)
         self.dropped = 0
+        self.personal = personal
 
     def put(self, frame: bytes) -> None:
         if self.queue.full():
@@ -45,10 +57,11 @@ class BoardHub:
     def __init__(self, bus: Any) -> None:
         self.bus = bus
         self.clients: set[BoardClient] = set()
-        self.history: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=HISTORY)
+        self.history: collections.deque[tuple[int, bool, bytes]] = collections.deque(maxlen=HISTORY)
         self.seq = 0
         self._task: asyncio.Task[None] | None = None
         self._pending: list[bytes] = []
+        self._pending_personal: list[bytes] = []
         self._flush_handle: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
@@ -68,8 +81,9 @@ class BoardHub:
                 self.seq += 1
                 data = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
                 frame = f"id: {self.seq}\nevent: {subject}\ndata: {data}\n\n".encode()
-                self.history.append((self.seq, frame))
-                self._pending.append(frame)
+                personal = is_personal(subject)
+                self.history.append((self.seq, personal, frame))
+                (self._pending_personal if personal else self._pending).append(frame)
                 if self._flush_handle is None:
                     loop = asyncio.get_running_loop()
                     self._flush_handle = loop.call_later(FLUSH_S, self._flush)
@@ -78,19 +92,25 @@ class BoardHub:
 
     def _flush(self) -> None:
         self._flush_handle = None
-        if not self._pending:
+        if not self._pending and not self._pending_personal:
             return
-        chunk = b"".join(self._pending)
+        # one joined chunk for everyone, one with the personal frames for those cleared for them
+        public = b"".join(self._pending)
+        personal = b"".join(self._pending_personal)
         self._pending.clear()
+        self._pending_personal.clear()
         for client in list(self.clients):
-            client.put(chunk)
+            chunk = public + personal if client.personal else public
+            if chunk:
+                client.put(chunk)
 
-    def connect(self, last_event_id: str | None = None) -> BoardClient:
-        client = BoardClient()
+    def connect(self, last_event_id: str | None = None, *, personal: bool = False) -> BoardClient:
+        """A new client; ``personal`` says whether its role may receive personal-data events."""
+        client = BoardClient(personal=personal)
         if last_event_id and last_event_id.isdigit():
             after = int(last_event_id)
-            for seq, frame in self.history:
-                if seq > after:
+            for seq, is_pers, frame in self.history:
+                if seq > after and (personal or not is_pers):
                     client.put(frame)
         self.clients.add(client)
         return client

@@ -16,7 +16,7 @@ from precinct.calls.idempotency import run_idempotent
 from precinct.calls.views import IdemKey, full_incident, publish_incident
 from precinct.core.access import RoleRule, allow, get_db, get_settings_dep
 from precinct.core.identity import Principal, resolve_token
-from precinct.core.roles import Role
+from precinct.core.roles import PURPOSE_ROLES, Purpose, Role
 from precinct.dispatch import service as svc
 from precinct.dispatch.board import BoardHub
 from precinct.dispatch.flows import start_monitors
@@ -324,6 +324,8 @@ async def board_stream(
 ) -> StreamingResponse:
     """Server-Sent Events: every bus event (incidents.*, units.*, orders.*, anpr.alert, ...).
 
+    Hotlist alerts (``anpr.*``, which carry plates) reach only roles cleared for hotlist alerts.
+
     Authenticate with the bearer header or ``?access_token=``; ``Last-Event-ID`` replays what a
     reconnecting client missed (the last 2,000 events).
     """
@@ -340,7 +342,7 @@ async def board_stream(
         except NotAuthenticated:
             return False
 
-    client = hub.connect(last_event_id)
+    client = hub.connect(last_event_id, personal=principal.role in PURPOSE_ROLES[Purpose.hotlist_alert])
     return StreamingResponse(
         hub.stream(client, still_valid=still_valid),
         media_type="text/event-stream",

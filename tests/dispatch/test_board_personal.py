@@ -1,0 +1,34 @@
+"""Hotlist alerts (plates) on the live board reach only roles cleared for hotlist alerts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from precinct.core.bus import InProcessBus
+from precinct.dispatch.board import BoardHub
+
+
+def test_personal_events_only_reach_cleared_clients() -> None:
+    async def scenario() -> tuple[bytes, bytes, bytes]:
+        bus = InProcessBus()
+        await bus.start()
+        hub = BoardHub(bus)
+        await hub.start()
+        await asyncio.sleep(0)
+        cleared = hub.connect(personal=True)
+        plain = hub.connect(personal=False)
+        bus.publish("incidents.created", {"id": "INC-1"})
+        bus.publish("anpr.alert", {"plate": "苏M12345"})
+        await asyncio.sleep(0.3)
+        got_cleared = b"".join(cleared.queue.get_nowait() for _ in range(cleared.queue.qsize()))
+        got_plain = b"".join(plain.queue.get_nowait() for _ in range(plain.queue.qsize()))
+        replay = hub.connect("0", personal=False)
+        got_replay = b"".join(replay.queue.get_nowait() for _ in range(replay.queue.qsize()))
+        await hub.stop()
+        await bus.stop()
+        return got_cleared, got_plain, got_replay
+
+    cleared, plain, replay = asyncio.run(scenario())
+    assert b"INC-1" in cleared and "苏M12345".encode() in cleared
+    assert b"INC-1" in plain and "苏M12345".encode() not in plain
+    assert b"INC-1" in replay and "苏M12345".encode() not in replay
