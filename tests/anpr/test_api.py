@@ -104,6 +104,10 @@ def test_hotlist_hit_publishes_alert_on_bus(
     assert event["plate"] == "苏E12345" and event["reason"] == "stolen 2026-02-27"
     assert event["read"]["camera_id"] == "CAM9" and event["lat"] == CENTER[0]
     assert "units" in event
+    with app.state.db.sessionmaker() as s:
+        disclosed = s.scalars(select(AuditRecord).where(AuditRecord.resource == "anpr.alert")).all()
+    assert [(d.action, d.purpose, d.case_id) for d in disclosed] == [
+        ("disclosure", "hotlist_alert", f"hotlist:{event['hotlist_id']}")]
     r = client.get(
         "/api/v1/anpr/alerts",
         headers=auth_headers("dispatcher", case="OPS-1", purpose="hotlist_alert"),

@@ -384,6 +384,12 @@ def _record_alerts(
             session.add(a)
             alerts.append((a, r))
     session.flush()
+    for a, _r in alerts:
+        # the alert goes out on the live board to the roles cleared for hotlist alerts: a disclosure
+        # of the plate, audited with the hotlist entry as its case
+        audit.append(session, actor="system", role="system", action=AuditAction.disclosure,
+                     resource="anpr.alert", params={"alert_id": a.id, "plate": a.plate, "camera": a.camera_id},
+                     result_count=1, case_id=f"hotlist:{a.hotlist_id}", purpose="hotlist_alert")
     return [alert_payload(a, r) for a, r in alerts]
 
 
