@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from precinct.calls import eido
 
-SAMPLES = Path("/work/shared/interop/eido")
+# NENA's samples live in shared/interop beside the repository (CI and developers' checkouts)
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "interop" / "eido"
 LOCAL = Path(__file__).resolve().parent / "fixtures"
 BASE = (32.49, 119.92)
 
