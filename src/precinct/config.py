@@ -30,8 +30,6 @@ class Settings(BaseSettings):
     bus_url: str | None = Field(default=None, description="nats://host:port for JetStream; unset = in-process")
     spark: bool = Field(default=False, description="run analytics on Apache Spark instead of DuckDB")
     anpr_retention_days: int = Field(default=365, ge=1)
-    audit_retention_days: int = Field(default=3650, ge=1)
-    user: str | None = Field(default=None, description="Precinct user the CLI acts as (PRECINCT_USER)")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -81,12 +81,6 @@ class AuditFailure(PrecinctError):
     exit_code = 8
 
 
-class AuditChainBroken(PrecinctError):
-    code = "audit_chain_broken"
-    http_status = 500
-    exit_code = 1
-
-
 class NotReady(PrecinctError):
     code = "not_ready"
     http_status = 503

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from precinct.config import Settings
 from precinct.core.db import Database
 from precinct.core.identity import create_user
 from precinct.core.warehouse import Warehouse
+from support import free_port
 
 from .conftest import DAY_US, T0_US, iso, to_csv
 
@@ -48,12 +48,6 @@ def _stored(settings: Settings) -> list[tuple[str, int]]:
         wh.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _batch(k: int, n: int = 500) -> list[dict[str, Any]]:
     return [
         {
@@ -72,7 +66,7 @@ def test_sigkill_during_http_ingest_keeps_every_acknowledged_read_once(
 ) -> None:
     user = make_user(db, "admin")
     db.dispose()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,

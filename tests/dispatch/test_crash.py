@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,16 +23,11 @@ from precinct.core.db import Database
 from precinct.core.identity import create_user
 from precinct.dispatch.models import Assignment
 from precinct.dispatch.service import upsert_unit
+from support import free_port
 
 BASE = (32.49, 119.92)
 CLIENTS = 4
 PER_CLIENT = 10
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
@@ -107,7 +101,7 @@ def test_sigkill_mid_load_loses_and_duplicates_nothing(any_db: Database, tmp_pat
         {"source": "synthetic", "size_km": 3},
         Settings(data_dir=tmp_path / "var"),
     )
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/api/v1"
     proc = _start(any_db.url, tmp_path / "var", port)
     tokens = {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,12 @@ import pytest
 
 from precinct.core.roles import Role
 from precinct.sim.accounts import demo_password
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from support import free_port
 
 
 @pytest.mark.slow
 def test_demo_comes_up_and_stops(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PRECINCT_DATA_DIR": str(tmp_path / "var"), "PRECINCT_ENVIRONMENT": "local"}
     env.pop("PRECINCT_DATABASE_URL", None)
     exe = Path(sys.executable).parent / "precinct"
@@ -78,7 +72,7 @@ def test_demo_refuses_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PRECINCT_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
     try:
-        res = CliRunner().invoke(app, ["demo", "--port", str(_free_port())])
+        res = CliRunner().invoke(app, ["demo", "--port", str(free_port())])
     finally:
         get_settings.cache_clear()
     assert res.exit_code != 0

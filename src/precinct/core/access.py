@@ -31,7 +31,7 @@ from precinct.core import audit
 from precinct.core.db import Database
 from precinct.core.identity import Principal, principal_for, resolve_token
 from precinct.core.roles import PURPOSE_ROLES, AuditAction, Purpose, Role
-from precinct.errors import BadInput, Forbidden, NotAuthenticated
+from precinct.errors import Forbidden, NotAuthenticated
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 _CASE_ID = re.compile(r"^[^\x00-\x1f\x7f]{2,128}$")
@@ -208,8 +208,3 @@ def cli_grant(db: Database, username: str | None, roles: Iterable[Role], *, reso
     case, purpose_code = check_purpose(db, principal, resource=resource, case_id=case_id, purpose=purpose)
     return AccessGrant(principal=principal, case_id=case, purpose=purpose_code, resource=resource, db=db)
 
-
-def require_text(value: str | None, field_name: str) -> str:
-    if value is None or not value.strip():
-        raise BadInput(f"{field_name} is required", detail={"field": field_name})
-    return value
