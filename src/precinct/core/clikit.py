@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from precinct.config import get_settings
-from precinct.core.db import Database
+if TYPE_CHECKING:  # the database stack costs ~0.6 s to import; `precinct --help` must not pay it
+    from precinct.core.db import Database
 
 err_console = Console(stderr=True)
 
@@ -25,6 +25,9 @@ FormatOpt = Annotated[str, typer.Option("--format", help="output format: table o
 
 def open_db(*, migrate: bool = True) -> Database:
     """The operations database named by the settings, migrated to the newest schema."""
+    from precinct.config import get_settings
+    from precinct.core.db import Database
+
     db = Database.from_settings(get_settings())
     if migrate:
         db.migrate()

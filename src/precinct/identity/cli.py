@@ -7,7 +7,6 @@ import sys
 import typer
 
 from precinct.core.clikit import open_db
-from precinct.core.identity import create_user, unlock_user
 from precinct.core.roles import Role
 from precinct.errors import BadInput
 
@@ -31,6 +30,8 @@ def create(
             password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise BadInput("no password given (use --password or pipe it on stdin)", detail={"field": "password"})
+    from precinct.core.identity import create_user
+
     db = open_db()
     with db.session() as s:
         user = create_user(s, username=username, role=role, password=password,
@@ -44,6 +45,8 @@ def unlock(
     actor: str = typer.Option("admin-cli", "--as", envvar="PRECINCT_USER", help="who is unlocking (audited)"),
 ) -> None:
     """Clear a lockout after repeated failed logins."""
+    from precinct.core.identity import unlock_user
+
     db = open_db()
     with db.session() as s:
         unlock_user(s, username=username, actor=actor)

@@ -6,13 +6,8 @@ import datetime as dt
 from typing import Any
 
 import typer
-from sqlalchemy import func, select
 
-from precinct.config import get_settings
-from precinct.core import audit
 from precinct.core.clikit import AsUser, FormatOpt, emit_json, err_console, open_db, progress_bar
-from precinct.core.models import AuditRecord
-from precinct.domains import domain_modules
 
 CLI_NAME = "audit"
 app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -24,6 +19,11 @@ def verify(
     workers: int = typer.Option(1, "--workers", min=1, help="processes checking ranges in parallel (large logs)"),
 ) -> None:
     """Check the whole chain: exit 0 if intact, 1 naming the first bad record."""
+    from sqlalchemy import func, select
+
+    from precinct.core import audit
+    from precinct.core.models import AuditRecord
+
     db = open_db()
     with db.sessionmaker() as s:
         total = s.scalar(select(func.count()).select_from(AuditRecord)) or 0
@@ -48,6 +48,9 @@ retention_app = typer.Typer(help="Retention limits, enforced by code.", no_args_
 @retention_app.command("run")
 def retention_run(as_user: AsUser = "retention", format: FormatOpt = "table") -> None:
     """Erase what is past its retention period in every domain; each erasure is audited."""
+    from precinct.config import get_settings
+    from precinct.domains import domain_modules
+
     settings = get_settings()
     db = open_db()
     now = dt.datetime.now(dt.UTC)
