@@ -8,11 +8,12 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from precinct.calls import eido
+from precinct.calls import eido, paging
 from precinct.calls import service as svc
 from precinct.calls.citylink import CityLink, city_for
 from precinct.calls.common import publish
 from precinct.calls.idempotency import run_idempotent
+from precinct.calls.paging import CURSOR_HELP, LIMIT_HELP, MAX_PAGE, IncidentPage
 from precinct.calls.schemas import (
     CallCreate,
     CallCreated,
@@ -163,20 +164,25 @@ def incident_calls(
     return {"calls": calls}
 
 
-@router.get("/incidents")
+@router.get("/incidents", response_model=IncidentPage)
 def list_incidents(
     request: Request,
     principal: Annotated[Principal, allow(*READERS)],
     status: Annotated[list[str] | None, Query()] = None,
     open: bool = False,
     priority: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=LIMIT_HELP)] = 200,
+    cursor: Annotated[str | None, Query(max_length=512, description=CURSOR_HELP)] = None,
 ) -> dict[str, Any]:
-    """Incidents newest first (caller numbers masked)."""
+    """Incidents newest first (caller numbers masked), a page at a time.
+
+    Keyset pagination: follow ``next_cursor`` (pass it as ``cursor``) until it is null.
+    """
     with get_db(request).sessionmaker() as s:
-        rows = svc.list_incidents(s, status=status, open_only=open, priority=priority, limit=limit)
-        counts = svc.calls_count(s, [r.id for r in rows])
-        return {"incidents": [svc.incident_view(r, calls_count=counts.get(r.id, 0)) for r in rows]}
+        rows, nxt = paging.incidents_page(
+            s, limit=limit, cursor=cursor, status=status, open_only=open, priority=priority
+        )
+        return {"incidents": paging.list_views(s, rows), "next_cursor": nxt}
 
 
 @router.get("/incidents/{incident_id}")

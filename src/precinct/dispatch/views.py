@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import OAuth2PasswordBearer
 
+from precinct.calls import paging
 from precinct.calls import service as calls_svc
 from precinct.calls.citylink import city_for
 from precinct.calls.common import publish
 from precinct.calls.idempotency import run_idempotent
+from precinct.calls.paging import CURSOR_HELP, LIMIT_HELP, MAX_PAGE, BoardSnapshot
 from precinct.calls.views import IdemKey, full_incident, publish_incident
 from precinct.core.access import RoleRule, allow, get_db, get_settings_dep
 from precinct.core.identity import Principal, resolve_token
@@ -297,17 +299,28 @@ def unit_status(
     return out
 
 
-@router.get("/board")
-def board(request: Request, principal: Annotated[Principal, allow(*BOARD)]) -> dict[str, Any]:
-    """Snapshot for the live board: open incidents (caller numbers masked), units, last event id."""
+@router.get("/board", response_model=BoardSnapshot)
+def board(
+    request: Request,
+    principal: Annotated[Principal, allow(*BOARD)],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=LIMIT_HELP)] = 1000,
+    cursor: Annotated[str | None, Query(max_length=512, description=CURSOR_HELP)] = None,
+) -> dict[str, Any]:
+    """Snapshot for the live board: open incidents (caller numbers masked), units, last event id.
+
+    Open incidents come newest first, a page at a time: follow ``next_cursor`` (pass it as
+    ``cursor``) until it is null. Read ``last_event_id`` before the first page and resume the
+    event stream from it, so nothing that changes while paging is missed.
+    """
     hub: BoardHub | None = getattr(request.app.state, "board_hub", None)
+    last = hub.seq if hub else 0
     with get_db(request).sessionmaker() as s:
-        incidents = calls_svc.list_incidents(s, open_only=True, limit=1000)
-        units = svc.list_units(s)
+        rows, nxt = paging.incidents_page(s, limit=limit, cursor=cursor, open_only=True)
         return {
-            "last_event_id": hub.seq if hub else 0,
-            "incidents": [full_incident(s, i.id) for i in incidents],
-            "units": [svc.unit_view(u) for u in units],
+            "last_event_id": last,
+            "incidents": paging.board_views(s, rows),
+            "next_cursor": nxt,
+            "units": [svc.unit_view(u) for u in svc.list_units(s)],
         }
 
 
