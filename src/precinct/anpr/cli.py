@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from precinct.anpr import analysis, service, store
+from precinct.anpr import investigate, service, store
 from precinct.anpr.normalize import normalize_plate
 from precinct.anpr.queries import DuckEngine, QueryEngine, SparkQueryEngine
 from precinct.config import get_settings
@@ -82,10 +82,6 @@ def _grant(
     db: Database, as_user: str | None, resource: str, case: str | None, purpose: str | None
 ) -> AccessGrant:
     return cli_grant(db, as_user, INVESTIGATORS, resource=resource, case_id=case, purpose=purpose)
-
-
-def _us(value: str, name: str) -> int:
-    return service.to_us(service.parse_time(value, name))
 
 
 def _out(payload: dict[str, Any], fmt: str, table_rows: list[str]) -> None:
@@ -203,30 +199,19 @@ def associate(
     settings = get_settings()
     db = open_db()
     grant = _grant(db, as_user, "anpr.associate", case, purpose)
-    plates = _read_plates(watchlist) if watchlist else []
-    params = {
-        "lat": lat,
-        "lon": lon,
-        "radius_km": radius_km,
-        "start": start,
-        "end": end,
-        "watchlist": len(plates),
-        "only_watchlist": only_watchlist,
-        "lookback_days": lookback_days,
-    }
-    result = analysis.associate(
+    result = investigate.associate(
+        grant,
         _engine(engine, settings),
         lat=lat,
         lon=lon,
         radius_km=radius_km,
-        t0_us=_us(start, "start"),
-        t1_us=_us(end, "end"),
-        watchlist=plates,
+        start=start,
+        end=end,
+        watchlist=_read_plates(watchlist) if watchlist else [],
         only_watchlist=only_watchlist,
         lookback_days=lookback_days,
         limit=limit,
     )
-    grant.record(result_count=len(result["candidates"]), params=params)
     _out(
         result,
         format,
@@ -257,11 +242,9 @@ def series(
     db = open_db()
     grant = _grant(db, as_user, "anpr.series", case, purpose)
     with open(cases, encoding="utf-8-sig", newline="") as fh:
-        scenes = analysis.parse_scenes(list(csv.DictReader(fh)), default_radius_km=radius_km)
-    result = analysis.series(_engine(engine, settings), scenes=scenes, min_cases=min_cases)
-    grant.record(
-        result_count=len(result["candidates"]),
-        params={"cases_file": str(cases), "scenes": len(scenes), "min_cases": min_cases},
+        rows = list(csv.DictReader(fh))
+    result = investigate.series(
+        grant, _engine(engine, settings), cases=rows, min_cases=min_cases, radius_km=radius_km
     )
     _out(
         result,
@@ -292,17 +275,16 @@ def trajectory(
     db = open_db()
     grant = _grant(db, as_user, "anpr.trajectory", case, purpose)
     city = _city(settings) if paths else None
-    p = normalize_plate(plate)
-    result = analysis.trajectory(
+    result = investigate.trajectory(
+        grant,
         _engine(engine, settings),
-        plate=p,
-        t0_us=_us(start, "start"),
-        t1_us=_us(end, "end"),
+        plate=plate,
+        start=start,
+        end=end,
         paths=paths,
         city=city,
         cameras=service.cameras(db) if city is not None else None,
     )
-    grant.record(result_count=len(result["reads"]), params={"plate": p, "start": start, "end": end})
     _out(
         result,
         format,
@@ -343,24 +325,14 @@ def convoy(
     settings = get_settings()
     db = open_db()
     grant = _grant(db, as_user, "anpr.convoy", case, purpose)
-    p = normalize_plate(plate)
-    result = analysis.convoy(
+    result = investigate.convoy(
+        grant,
         _engine(engine, settings),
-        plate=p,
-        t0_us=_us(start, "start"),
-        t1_us=_us(end, "end"),
+        plate=plate,
+        start=start,
+        end=end,
         max_gap_s=max_gap_s,
         min_cameras=min_cameras,
-    )
-    grant.record(
-        result_count=len(result["candidates"]),
-        params={
-            "plate": p,
-            "start": start,
-            "end": end,
-            "max_gap_s": max_gap_s,
-            "min_cameras": min_cameras,
-        },
     )
     _out(
         result,
@@ -389,18 +361,14 @@ def cloned(
     settings = get_settings()
     db = open_db()
     grant = _grant(db, as_user, "anpr.cloned", case, purpose)
-    p = normalize_plate(plate) if plate else None
-    result = analysis.cloned(
+    result = investigate.cloned(
+        grant,
         _engine(engine, settings),
-        t0_us=_us(start, "start"),
-        t1_us=_us(end, "end"),
-        plate=p,
+        start=start,
+        end=end,
+        plate=plate,
         max_speed_kmh=max_speed_kmh,
         min_distance_km=min_distance_km,
-    )
-    grant.record(
-        result_count=len(result["candidates"]),
-        params={"plate": p, "start": start, "end": end, "max_speed_kmh": max_speed_kmh},
     )
     _out(
         result,
@@ -428,15 +396,8 @@ def person_vehicles(
     settings = get_settings()
     db = open_db()
     grant = _grant(db, as_user, "anpr.person_links", case, purpose)
-    result = analysis.person_many_vehicles(
-        _engine(engine, settings),
-        min_vehicles=min_vehicles,
-        days=days,
-        t0_us=_us(start, "start") if start else None,
-        t1_us=_us(end, "end") if end else None,
-    )
-    grant.record(
-        result_count=len(result["people"]), params={"min_vehicles": min_vehicles, "days": days}
+    result = investigate.person_vehicles(
+        grant, _engine(engine, settings), min_vehicles=min_vehicles, days=days, start=start, end=end
     )
     _out(
         result,
@@ -560,7 +521,10 @@ def links_import(
     _out(
         result,
         format,
-        [f"stored {result['stored']}, rejected {result['rejected']}"]
+        [
+            f"stored {result['stored']}, duplicate {result['duplicates']}, "
+            f"rejected {result['rejected']}"
+        ]
         + [f"  line {r['line']}: {r['field']}: {r['reason']}" for r in result["rejects"][:50]],
     )
 

@@ -216,9 +216,16 @@ def _chunk_from_batches(
 
 
 def iter_csv_slow(
-    source: Path | bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    source: Path | bytes,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    header: Callable[[list[str]], dict[str, str]] = check_header,
 ) -> Iterator[RawChunk]:
-    """Exact, line-by-line CSV reading (quoted newlines, ragged rows, bad UTF-8 reported per row)."""
+    """Exact, line-by-line CSV reading (quoted newlines, ragged rows, bad UTF-8 reported per row).
+
+    ``header`` maps the source's column names to ours (raising BadInput); the reads format's
+    :func:`check_header` by default.
+    """
     with _csv_source(source) as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(text)
@@ -233,7 +240,7 @@ def iter_csv_slow(
             raise BadInput(
                 f"the header line is not valid CSV: {exc}", detail={"line": 1, "field": "header"}
             ) from None
-        mapping = check_header(names)
+        mapping = header(names)
         positions = {i: mapping[n] for i, n in enumerate(names) if n in mapping}
         width = len(names)
         cols: dict[str, list[str]] = {c: [] for c in positions.values()}
@@ -368,12 +375,20 @@ def _first_line(exc: BaseException) -> str:
 # --- JSON --------------------------------------------------------------------------------------
 
 
-def parse_json(data: bytes) -> list[RawChunk]:
+def parse_json(
+    data: bytes,
+    *,
+    key: str = "reads",
+    columns: tuple[str, ...] = COLUMNS,
+    string_fields: tuple[str, ...] | None = None,
+) -> list[RawChunk]:
     """A JSON batch: ``{"reads": [{...}, ...]}`` or a bare list. Items are numbered from 1.
 
     Columns are built whole and typed by Arrow; only a column whose values are of mixed or wrong
-    JSON types is checked item by item (so a clean batch costs no per-item Python work).
+    JSON types is checked item by item (so a clean batch costs no per-item Python work). ``key``,
+    ``columns`` and ``string_fields`` describe another batch format (person–vehicle links).
     """
+    strings = _STRING_FIELDS if string_fields is None else string_fields
     try:
         text = codecs.decode(data, "utf-8-sig") if isinstance(data, bytes | bytearray) else data
         doc = json.loads(text)
@@ -381,11 +396,11 @@ def parse_json(data: bytes) -> list[RawChunk]:
         raise BadInput(
             f"body is not valid JSON: {str(exc)[:200]}", detail={"item": 0, "field": "body"}
         ) from None
-    items = doc.get("reads") if isinstance(doc, dict) else doc
+    items = doc.get(key) if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise BadInput(
-            'expected a JSON list of reads or {"reads": [...]}',
-            detail={"item": 0, "field": "reads"},
+            f'expected a JSON list of {key} or {{"{key}": [...]}}',
+            detail={"item": 0, "field": key},
         )
     problems: dict[int, tuple[str, str]] = {}
     numbers = [n for n, item in enumerate(items, start=1) if type(item) is dict]
@@ -395,9 +410,9 @@ def parse_json(data: bytes) -> list[RawChunk]:
                 problems[n] = ("item", "each read must be a JSON object")
     objs = [items[n - 1] for n in numbers]
     arrays: dict[str, pa.Array] = {}
-    for name in COLUMNS:
+    for name in columns:
         values = [o.get(name) for o in objs]
-        arrays[name] = _json_column(name, values, numbers, problems)
+        arrays[name] = _json_column(name, values, numbers, problems, strings)
     keep = np.array([n not in problems for n in numbers], dtype=bool)
     if not keep.all():
         mask = pa.array(keep)
@@ -411,7 +426,11 @@ _STRING_FIELDS = ("plate", "ts", "camera_id", "read_id", "kind")
 
 
 def _json_column(
-    name: str, values: list[Any], numbers: list[int], problems: dict[int, tuple[str, str]]
+    name: str,
+    values: list[Any],
+    numbers: list[int],
+    problems: dict[int, tuple[str, str]],
+    string_fields: tuple[str, ...] = _STRING_FIELDS,
 ) -> pa.Array:
     """One column of a JSON batch as Arrow; values of the wrong JSON type become problems."""
     try:
@@ -419,8 +438,8 @@ def _json_column(
         t = arr.type
         if pa.types.is_null(t) or pa.types.is_string(t):
             return arr.cast(pa.string())
-        if pa.types.is_integer(t) or (pa.types.is_floating(t) and name not in _STRING_FIELDS):
-            return arr.cast(pa.string()) if name in _STRING_FIELDS else arr.cast(pa.float64())
+        if pa.types.is_integer(t) or (pa.types.is_floating(t) and name not in string_fields):
+            return arr.cast(pa.string()) if name in string_fields else arr.cast(pa.float64())
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         pass
     out: list[str | None] = []
@@ -432,7 +451,7 @@ def _json_column(
                 n, (name, f"{name} must be a string or a number, not {type(value).__name__}")
             )
             out.append(None)
-        elif name in _STRING_FIELDS and isinstance(value, float):
+        elif name in string_fields and isinstance(value, float):
             problems.setdefault(n, (name, f"{name} must be a string"))
             out.append(None)
         else:

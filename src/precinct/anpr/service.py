@@ -539,81 +539,15 @@ def chunks_source(chunks: list[parse.RawChunk]) -> ChunkSource:
 def import_links(
     *, db: Database, wh: Warehouse, path: Path, actor: str, role: str
 ) -> dict[str, Any]:
-    """Person–vehicle links CSV (person_id, plate, ts, source); all-or-nothing, audited."""
-    import csv
+    """Person–vehicle links CSV (person_id, plate, ts, source, optional link_id).
 
-    persons: list[str] = []
-    plates: list[str] = []
-    stamps: list[int] = []
-    sources: list[str | None] = []
-    rejects: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in ("person_id", "plate", "ts") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise BadInput(
-                f"wrong columns: missing {', '.join(missing)}",
-                detail={"line": 1, "missing": missing},
-            )
-        line = 1
-        for row in reader:
-            line = reader.line_num
-            person, plate = (
-                (row.get("person_id") or "").strip(),
-                normalize_plate(row.get("plate") or ""),
-            )
-            if not person or not plate:
-                rejects.append(
-                    {
-                        "line": line,
-                        "field": "person_id" if not person else "plate",
-                        "reason": "empty",
-                    }
-                )
-                continue
-            try:
-                ts = to_us(parse_time(row.get("ts") or "", "ts"))
-            except BadInput as exc:
-                rejects.append({"line": line, "field": "ts", "reason": exc.message})
-                continue
-            persons.append(person)
-            plates.append(plate)
-            stamps.append(ts)
-            sources.append(row.get("source") or None)
-    table = pa.table(
-        {
-            "person_id": pa.array(persons, pa.string()),
-            "plate": pa.array(plates, pa.string()),
-            "ts_us": pa.array(stamps, pa.int64()),
-            "source": pa.array(sources, pa.string()),
-        }
+    All-or-nothing and audited; see :func:`precinct.anpr.links.ingest` (a repeated link is stored
+    once, rejected rows are reported with their line).
+    """
+    from precinct.anpr import links
+
+    path = Path(path)
+    result = links.ingest(
+        db=db, wh=wh, chunks=links.parse_csv(path), actor=actor, role=role, origin=str(path)
     )
-    with wh.transaction() as cur:
-        batch = store.next_counter(cur, "batch")
-        cur.register("links_in", table)
-        cur.execute(
-            f"INSERT INTO anpr_links SELECT person_id, plate, ts_us, source, {batch} FROM links_in "
-            "ORDER BY person_id, ts_us"
-        )
-        cur.unregister("links_in")
-        with db.session() as s:
-            audit.append(
-                s,
-                actor=actor,
-                role=role,
-                action=AuditAction.collection,
-                resource="anpr.links",
-                params={
-                    "batch": batch,
-                    "origin": str(path),
-                    "stored": table.num_rows,
-                    "rejected": len(rejects),
-                },
-                result_count=table.num_rows,
-            )
-    return {
-        "batch": batch,
-        "stored": table.num_rows,
-        "rejected": len(rejects),
-        "rejects": rejects[:1000],
-    }
+    return result.as_dict("line")

@@ -20,6 +20,10 @@ micro-batches arrive in time order; :func:`compact` re-sorts whole days.
 
 Deduplication: a read whose ``(read_id, ts_us)`` is already stored (or earlier in the same batch)
 is counted as a duplicate and not stored again. The check scans only the batch's time span.
+
+Table ``anpr_links`` (person–vehicle links: person_id, plate, ts_us, source, batch, link_id) is
+written by :mod:`precinct.anpr.links`; a link is stored once per ``link_id`` (or, without one, once
+per (person_id, plate, ts_us)).
 """
 
 from __future__ import annotations
@@ -54,8 +58,10 @@ CREATE TABLE IF NOT EXISTS anpr_links (
     plate VARCHAR NOT NULL,
     ts_us BIGINT NOT NULL,
     source VARCHAR,
-    batch BIGINT NOT NULL
+    batch BIGINT NOT NULL,
+    link_id VARCHAR
 );
+ALTER TABLE anpr_links ADD COLUMN IF NOT EXISTS link_id VARCHAR;
 CREATE TABLE IF NOT EXISTS anpr_counters (name VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
 INSERT INTO anpr_counters VALUES ('rid', 0), ('batch', 0) ON CONFLICT DO NOTHING;
 """

@@ -15,8 +15,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from precinct.anpr import analysis, parse, service
-from precinct.anpr.normalize import normalize_plate
+from precinct.anpr import investigate, parse, service
 from precinct.anpr.queries import DuckEngine
 from precinct.config import Settings
 from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data
@@ -31,10 +30,6 @@ INVESTIGATORS = (Role.analyst, Role.supervisor, Role.dispatcher)
 ALERT_READERS = (Role.dispatcher, Role.patrol, Role.analyst, Role.supervisor)
 HOTLIST_EDITORS = (Role.analyst, Role.supervisor, Role.admin)
 MAX_BODY = 256 * 1024 * 1024
-
-
-def _us(value: str, name: str) -> int:
-    return service.to_us(service.parse_time(value, name))
 
 
 def _engine(settings: Settings) -> DuckEngine:
@@ -86,6 +81,47 @@ async def ingest_reads(
             role=principal.role.value,
             origin=f"api:{ctype}",
             after_durable=_publish,
+        )
+        return result.as_dict(unit)
+
+    return await run_in_threadpool(_work)
+
+
+@router.post("/anpr/links", responses={422: {"description": "the batch as a whole is malformed"}})
+async def ingest_links(
+    request: Request, principal: Annotated[Principal, allow(*INGESTERS, resource="anpr.links")]
+) -> dict[str, Any]:
+    """Ingest person–vehicle links (DESIGN.md links format: person_id, plate, ts, source, optional
+    link_id): JSON (``{"links": [...]}`` or a list) or CSV (``text/csv``). A repeated link_id (or,
+    without one, the same person, plate and ts) is stored once. Answers once the batch is durable,
+    with stored, duplicate and rejected counts and each rejected row's item/line and reason."""
+    from precinct.anpr import links
+
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise BadInput(
+            f"batch larger than {MAX_BODY // (1024 * 1024)} MiB; split it", detail={"field": "body"}
+        )
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    db, settings = get_db(request), get_settings_dep(request)
+
+    def _work() -> dict[str, Any]:
+        if ctype in ("text/csv", "application/csv"):
+            chunks, unit = links.parse_csv(body), "line"
+        elif ctype in ("application/json", "text/json", ""):
+            chunks, unit = links.parse_json(body), "item"
+        else:
+            raise BadInput(
+                f"unsupported content type {ctype!r}: use application/json or text/csv",
+                detail={"field": "content-type"},
+            )
+        result = links.ingest(
+            db=db,
+            wh=service.warehouse(settings),
+            chunks=chunks,
+            actor=principal.username,
+            role=principal.role.value,
+            origin=f"api:{ctype}",
         )
         return result.as_dict(unit)
 
@@ -230,24 +266,7 @@ def associate(
 ) -> dict[str, Any]:
     """Vehicle–case association (车案关联): vehicles read within radius_km of a scene in its window,
     watchlist hits first, then by rarity there and closeness in space and time."""
-    plates = [p for p in (normalize_plate(x) for x in body.watchlist) if p]
-    result = analysis.associate(
-        _engine(get_settings_dep(request)),
-        lat=body.lat,
-        lon=body.lon,
-        radius_km=body.radius_km,
-        t0_us=_us(body.start, "start"),
-        t1_us=_us(body.end, "end"),
-        watchlist=plates,
-        only_watchlist=body.only_watchlist,
-        lookback_days=body.lookback_days,
-        limit=body.limit,
-    )
-    grant.record(
-        result_count=len(result["candidates"]),
-        params=body.model_dump(exclude={"watchlist"}) | {"watchlist": len(plates)},
-    )
-    return result
+    return investigate.associate(grant, _engine(get_settings_dep(request)), **body.model_dump())
 
 
 class SceneIn(BaseModel):
@@ -272,17 +291,13 @@ def series(
     grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.series")],
 ) -> dict[str, Any]:
     """Vehicles read near at least ``min_cases`` of the scenes, each in its own window."""
-    scenes = analysis.parse_scenes(
-        [c.model_dump() for c in body.cases], default_radius_km=body.radius_km
+    return investigate.series(
+        grant,
+        _engine(get_settings_dep(request)),
+        cases=[c.model_dump() for c in body.cases],
+        min_cases=body.min_cases,
+        radius_km=body.radius_km,
     )
-    result = analysis.series(
-        _engine(get_settings_dep(request)), scenes=scenes, min_cases=body.min_cases
-    )
-    grant.record(
-        result_count=len(result["candidates"]),
-        params={"scenes": [s.case_id for s in scenes], "min_cases": body.min_cases},
-    )
-    return result
 
 
 @router.get("/anpr/trajectory/{plate}")
@@ -304,18 +319,16 @@ def trajectory(
             city = current_city(settings)
         except Exception:  # reads still answer without a road graph
             city = None
-    p = normalize_plate(plate)
-    result = analysis.trajectory(
+    return investigate.trajectory(
+        grant,
         _engine(settings),
-        plate=p,
-        t0_us=_us(start, "start"),
-        t1_us=_us(end, "end"),
+        plate=plate,
+        start=start,
+        end=end,
         paths=paths,
         city=city,
         cameras=service.cameras(db) if city is not None else None,
     )
-    grant.record(result_count=len(result["reads"]), params={"plate": p, "start": start, "end": end})
-    return result
 
 
 @router.get("/anpr/convoy/{plate}")
@@ -329,26 +342,15 @@ def convoy(
     min_cameras: Annotated[int, Query(ge=1, le=1000)] = 3,
 ) -> dict[str, Any]:
     """Vehicles read with the target within ``max_gap_s`` at ``min_cameras`` or more cameras."""
-    p = normalize_plate(plate)
-    result = analysis.convoy(
+    return investigate.convoy(
+        grant,
         _engine(get_settings_dep(request)),
-        plate=p,
-        t0_us=_us(start, "start"),
-        t1_us=_us(end, "end"),
+        plate=plate,
+        start=start,
+        end=end,
         max_gap_s=max_gap_s,
         min_cameras=min_cameras,
     )
-    grant.record(
-        result_count=len(result["candidates"]),
-        params={
-            "plate": p,
-            "start": start,
-            "end": end,
-            "max_gap_s": max_gap_s,
-            "min_cameras": min_cameras,
-        },
-    )
-    return result
 
 
 @router.get("/anpr/cloned")
@@ -362,20 +364,15 @@ def cloned(
     min_distance_km: Annotated[float, Query(ge=0, le=20_000)] = 1.0,
 ) -> dict[str, Any]:
     """The same plate at two places too far apart for the time between them."""
-    p = normalize_plate(plate) if plate else None
-    result = analysis.cloned(
+    return investigate.cloned(
+        grant,
         _engine(get_settings_dep(request)),
-        t0_us=_us(start, "start"),
-        t1_us=_us(end, "end"),
-        plate=p,
+        start=start,
+        end=end,
+        plate=plate,
         max_speed_kmh=max_speed_kmh,
         min_distance_km=min_distance_km,
     )
-    grant.record(
-        result_count=len(result["candidates"]),
-        params={"plate": p, "start": start, "end": end, "max_speed_kmh": max_speed_kmh},
-    )
-    return result
 
 
 @router.get("/anpr/person-vehicles")
@@ -388,18 +385,14 @@ def person_vehicles(
     end: str | None = None,
 ) -> dict[str, Any]:
     """People linked to at least ``min_vehicles`` distinct vehicles within ``days`` days."""
-    result = analysis.person_many_vehicles(
+    return investigate.person_vehicles(
+        grant,
         _engine(get_settings_dep(request)),
         min_vehicles=min_vehicles,
         days=days,
-        t0_us=_us(start, "start") if start else None,
-        t1_us=_us(end, "end") if end else None,
+        start=start,
+        end=end,
     )
-    grant.record(
-        result_count=len(result["people"]),
-        params={"min_vehicles": min_vehicles, "days": days, "start": start, "end": end},
-    )
-    return result
 
 
 class PinIn(BaseModel):
