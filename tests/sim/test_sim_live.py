@@ -40,7 +40,14 @@ def test_missing_route_switches_the_stream_off_once(
 def test_driver_feeds_calls_dispatches_units_and_reads(
     client: TestClient, app: FastAPI, city: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(accounts, "FLEET", (("P", "patrol", 3, "巡逻"), ("S", "special", 1, "特警")))
+    monkeypatch.setattr(
+        accounts,
+        "FLEET",
+        (
+            accounts.Squad("P", "patrol", "car", 3, "巡逻", "车巡队", (3, 0, 0)),
+            accounts.Squad("S", "special", "car", 1, "特警", "特警队", (1, 0, 0)),
+        ),
+    )
     app.state.city = city
     passwords = ensure_demo_users(app.state.db)
     api = ApiClient("http://testserver", passwords, http=client)

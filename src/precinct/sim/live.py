@@ -5,9 +5,10 @@ server stamps calls and positions itself, reads carry the wall-clock time their 
 maps to), so dashboards see a busy but current city. The driver only uses the HTTP API:
 
 - calls from the scenario's call process, as the call-taker, each with an ``Idempotency-Key``;
-- the dispatcher takes each new incident, asks for recommendations and dispatches;
-- each unit's device acknowledges, drives the road route to the scene posting positions, arrives,
-  stays a while, clears and drives back to its post;
+- the fleet (:mod:`precinct.sim.fleet`) works its shift roster (:mod:`precinct.sim.shifts`),
+  coming on and off duty through the unit status route; the dispatcher takes each new incident,
+  asks for recommendations and dispatches an on-duty unit; the unit's device acknowledges, follows
+  the road route to the scene posting positions, arrives, stays a while, clears and goes back;
 - the ANPR gateway posts the scenario's plate and tag reads in batches (planted stories included),
   after registering the cameras and the watchlist as a hotlist.
 """
@@ -18,47 +19,21 @@ import datetime as dt
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from precinct.errors import BadInput, Unreachable
-from precinct.sim.accounts import ANPR_USER, device_accounts, device_user, fleet_ids
+from precinct.sim.accounts import ANPR_USER, Squad, device_accounts
 from precinct.sim.api import ApiClient
+from precinct.sim.fleet import DISPATCH_DELAY_S, Fleet, Pending
 from precinct.sim.generate import Scenario, build_scenario, day_reads, watchlist_rows
-from precinct.sim.geo import CityLike, haversine_m
+from precinct.sim.geo import CityLike
 from precinct.sim.rhythm import DAY_S
 
 log = logging.getLogger("precinct.sim.live")
 
-DISPATCH_DELAY_S = {"red": 45, "orange": 90, "yellow": 240, "blue": 480}
 MAX_BATCH = 5000
-
-
-@dataclass
-class SimUnit:
-    """A unit as the simulator moves it (the server's view comes from what the driver posts)."""
-
-    id: str
-    unit_type: str
-    post: tuple[float, float]
-    pos: tuple[float, float]
-    state: str = "idle"  # idle, dispatched, enroute, onscene, returning
-    incident: str | None = None
-    path: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
-    cum_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    t0: float = 0.0
-    until: float = 0.0
-
-
-@dataclass
-class Pending:
-    incident_id: str
-    priority: str
-    lat: float
-    lon: float
-    at: float  # simulated time the call came in
 
 
 class LiveDriver:
@@ -78,6 +53,8 @@ class LiveDriver:
         follows and the demo runs for as long as it is left on.
     start_hour
         Simulated time of day the demo starts at.
+    squads
+        The fleet and its shift strengths (default: ``accounts.FLEET``).
     """
 
     def __init__(
@@ -91,13 +68,12 @@ class LiveDriver:
         reads_per_day: int = 60_000,
         calls_per_day: float = 400.0,
         start_hour: float = 7.0,
+        squads: Sequence[Squad] | None = None,
     ) -> None:
         self.api, self.city, self.seed, self.speed = api, city, seed, speed
         self.days, self.reads_per_day, self.calls_per_day = days, reads_per_day, calls_per_day
         self.t_start = start_hour * 3600.0
         self.sc: Scenario | None = None
-        self.units: list[SimUnit] = []
-        self.pending: list[Pending] = []
         self.stats = {"calls": 0, "dispatches": 0, "positions": 0, "reads": 0, "cleared": 0}
         self._call_i = 0
         self._buf = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
@@ -106,9 +82,8 @@ class LiveDriver:
         self.offset = 0.0
         self._wall0 = 0.0
         self._mono0 = 0.0
-        self._last_pos = 0.0
-        self.position_every_s = 2.0  # wall-clock seconds between a moving unit's fixes
-        self.rng = np.random.default_rng([seed, 98])
+        self.fleet = Fleet(api, city, seed=seed, stats=self.stats, squads=squads)
+        self.now = self.t_start  # the simulated time of the latest step
         self._incident_of_event: dict[int, str] = {}
 
     # -- clock -------------------------------------------------------------------------------
@@ -126,7 +101,7 @@ class LiveDriver:
         self._load_round()
         assert self.sc is not None
         g = self.sc.geo
-        for name, role, password, unit in device_accounts():
+        for name, role, password, unit in device_accounts(self.fleet.roster.fleet):
             self.api.request(
                 "users",
                 "admin",
@@ -151,33 +126,7 @@ class LiveDriver:
             for i in range(g.n_cameras)
         ]
         self.api.request("cameras", "admin", "PUT", "/anpr/cameras", json=cams)
-        rng = np.random.default_rng([self.seed, 99])
-        posts = rng.choice(g.node_lat.size, size=len(fleet_ids()), replace=False, p=g.node_weight)
-        for (uid, utype, callsign), node in zip(fleet_ids(), posts, strict=True):
-            post = (float(g.node_lat[node]), float(g.node_lon[node]))
-            self.units.append(SimUnit(uid, utype, post, post))
-            self.api.request(
-                "units",
-                "dispatcher",
-                "POST",
-                "/units",
-                ok_conflict=True,
-                json={
-                    "id": uid,
-                    "callsign": callsign,
-                    "unit_type": utype,
-                    "station": "城区派出所",
-                    "lat": post[0],
-                    "lon": post[1],
-                },
-            )
-            self.api.request(
-                "positions",
-                device_user(uid),
-                "POST",
-                f"/units/{uid}/position",
-                json={"lat": post[0], "lon": post[1]},
-            )
+        self.fleet.prepare(g, self.t_start)
 
     def _load_round(self) -> None:
         """The next round's scenario (same cameras, new people and events) and its hotlist.
@@ -222,9 +171,11 @@ class LiveDriver:
 
     def step(self, now: float) -> None:
         """Everything due up to simulated time ``now``."""
+        self.now = now
+        self.fleet.shifts(now)
         self._calls(now)
-        self._dispatch(now)
-        self._move(now)
+        self.fleet.dispatch(now)
+        self.fleet.move(now)
         self._reads(now)
 
     def _calls(self, now: float) -> None:
@@ -257,108 +208,7 @@ class LiveDriver:
             out = r.json()
             self._incident_of_event.setdefault(c.event, out["incident_id"])
             if not out.get("merged") and c.priority in DISPATCH_DELAY_S:
-                self.pending.append(Pending(out["incident_id"], c.priority, c.lat, c.lon, c.ts + self.offset))
-
-    def _dispatch(self, now: float) -> None:
-        waiting: list[Pending] = []
-        for p in self.pending:
-            if now - p.at < DISPATCH_DELAY_S[p.priority]:
-                waiting.append(p)
-                continue
-            unit = self._pick(p)
-            if unit is None:
-                if now - p.at < 3600:  # nobody free: try again later, give up after an hour
-                    waiting.append(p)
-                continue
-            r = self.api.request(
-                "dispatch",
-                "dispatcher",
-                "POST",
-                f"/incidents/{p.incident_id}/dispatch",
-                idem=f"sim-{self.seed}-d-{p.incident_id}-{unit.id}",
-                json={"unit_ids": [unit.id]},
-            )
-            if r is None:
-                continue
-            self.stats["dispatches"] += 1
-            unit.state, unit.incident, unit.until = "dispatched", p.incident_id, now + 20
-            unit.path = np.array([[p.lat, p.lon]])
-        self.pending = waiting
-
-    def _pick(self, p: Pending) -> SimUnit | None:
-        idle = {u.id: u for u in self.units if u.state == "idle"}
-        if not idle:
-            return None
-        r = self.api.request("recommend", "dispatcher", "GET", f"/incidents/{p.incident_id}/recommendations?limit=10")
-        if r is not None:
-            recs = r.json().get("recommendations", [])
-            for rec in sorted(recs, key=lambda x: (not x.get("in_plan"), x.get("eta_s", 0))):
-                if rec["unit_id"] in idle:
-                    return idle[rec["unit_id"]]
-        # No recommendation service (or none in the plan free): the nearest idle unit.
-        d = {uid: float(haversine_m(p.lat, p.lon, *u.pos)) for uid, u in idle.items()}
-        return idle[min(d, key=lambda k: d[k])]
-
-    def _route(self, unit: SimUnit, to: tuple[float, float], now: float) -> None:
-        try:
-            route = self.city.route(unit.pos, to, metric="time")
-            path = np.asarray(route.path, dtype=float).reshape(-1, 2)
-            total = float(route.time_s)
-        except (Unreachable, BadInput):  # no road path or off-road: go straight at 30 km/h
-            path = np.array([unit.pos, to], dtype=float)
-            total = float(haversine_m(*unit.pos, *to)) / 8.3
-        seg = haversine_m(path[:-1, 0], path[:-1, 1], path[1:, 0], path[1:, 1])
-        cum = np.concatenate([[0.0], np.cumsum(seg)])
-        unit.path = path
-        unit.cum_t = cum / cum[-1] * total if cum[-1] > 0 else np.zeros_like(cum)
-        unit.t0, unit.until = now, now + total
-
-    def _step_call(self, unit: SimUnit, step: str) -> None:
-        self.api.request(
-            "dispatch",
-            device_user(unit.id),
-            "POST",
-            f"/incidents/{unit.incident}/{step}",
-            idem=f"sim-{self.seed}-{step}-{unit.incident}-{unit.id}",
-            json={"unit_id": unit.id},
-        )
-
-    def _move(self, now: float) -> None:
-        post_positions = time.monotonic() - self._last_pos >= self.position_every_s
-        for u in self.units:
-            if u.state == "dispatched" and now >= u.until:
-                self._step_call(u, "acknowledge")
-                target = (float(u.path[0, 0]), float(u.path[0, 1]))
-                self._route(u, target, now)
-                u.state = "enroute"
-            elif u.state == "enroute" and now >= u.until:
-                u.pos = (float(u.path[-1, 0]), float(u.path[-1, 1]))
-                self._step_call(u, "arrive")
-                u.state, u.until = "onscene", now + float(self.rng.uniform(900, 2700))
-            elif u.state == "onscene" and now >= u.until:
-                self._step_call(u, "clear")
-                self.stats["cleared"] += 1
-                self._route(u, u.post, now)
-                u.state, u.incident = "returning", None
-            elif u.state == "returning" and now >= u.until:
-                u.pos, u.state = u.post, "idle"
-            if u.state in ("enroute", "returning"):
-                k = min(max(now - u.t0, 0.0), float(u.cum_t[-1]) if u.cum_t.size else 0.0)
-                u.pos = (
-                    float(np.interp(k, u.cum_t, u.path[:, 0])),
-                    float(np.interp(k, u.cum_t, u.path[:, 1])),
-                )
-                if post_positions:
-                    r = self.api.request(
-                        "positions",
-                        device_user(u.id),
-                        "POST",
-                        f"/units/{u.id}/position",
-                        json={"lat": round(u.pos[0], 6), "lon": round(u.pos[1], 6)},
-                    )
-                    self.stats["positions"] += r is not None
-        if post_positions:
-            self._last_pos = time.monotonic()
+                self.fleet.pending.append(Pending(out["incident_id"], c.priority, c.lat, c.lon, c.ts + self.offset))
 
     def _reads(self, now: float) -> None:
         assert self.sc is not None
