@@ -21,12 +21,13 @@ pytestmark = pytest.mark.browser
 # The navigation each role must see (and nothing more): mirrors the server's access rules.
 EXPECTED_NAV = {
     "call_taker": {"map", "calls", "orders"},
-    "dispatcher": {"map", "calls", "board", "orders", "patrol"},
-    "patrol": {"map", "orders"},
-    "analyst": {"map", "orders", "analyst", "patrol"},
-    "supervisor": {"map", "calls", "board", "orders", "analyst", "patrol", "supervision", "audit", "users"},
+    "dispatcher": {"map", "calls", "board", "pursuit", "missing", "orders", "patrol"},
+    "patrol": {"map", "missing", "orders"},
+    "analyst": {"map", "missing", "orders", "analyst", "patrol"},
+    "supervisor": {"map", "calls", "board", "pursuit", "missing", "orders", "analyst", "patrol", "supervision",
+                   "audit", "users"},
     "auditor": {"audit"},
-    "admin": {"map", "patrol", "users"},
+    "admin": {"map", "pursuit", "missing", "patrol", "users"},
 }
 
 Login = Callable[[Any, str], None]

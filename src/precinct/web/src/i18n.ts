@@ -1,4 +1,6 @@
 // Simplified Chinese (default) and English. The choice is remembered in localStorage.
+import { opsEn, opsZh } from "./i18n-ops";
+
 export type Lang = "zh-CN" | "en";
 const KEY = "precinct.lang";
 
@@ -520,7 +522,10 @@ const zh: Record<string, string> = {
   "col.role": "角色",
 };
 
+Object.assign(en, opsEn);
+Object.assign(zh, opsZh);
 export const dictionaries: Record<Lang, Record<string, string>> = { "zh-CN": zh, en };
+(window as any).__precinctI18n = dictionaries; // read by the browser tests (both languages, same keys)
 
 export function lang(): Lang {
   const v = localStorage.getItem(KEY);

@@ -5,6 +5,7 @@ import L from "leaflet";
 import "leaflet/dist/leaflet.css";
 import { api, latLonOf, num, rowsOf, str } from "./api";
 import { h } from "./dom";
+import { geoOptions } from "./geostyle";
 import { lang, t } from "./i18n";
 import { idOf, type Row, store, subscribe, incidentTypeName } from "./store";
 
@@ -269,7 +270,8 @@ function drawRoads(roads: Roads): Drawer {
 
 // --- the map ----------------------------------------------------------------------------------
 
-export type LayerKey = "roads" | "incidents" | "units" | "cameras" | "alerts" | "risk" | "zones" | "posts" | "isochrones" | "results";
+export type LayerKey = "roads" | "incidents" | "units" | "cameras" | "alerts" | "risk" | "zones" | "posts" | "isochrones"
+  | "checkpoints" | "search" | "results";
 
 export class OpsMap {
   map: L.Map;
@@ -327,7 +329,8 @@ export class OpsMap {
   }
 
   renderPanel(): void {
-    const keys: LayerKey[] = ["roads", "incidents", "units", "cameras", "alerts", "risk", "zones", "posts", "isochrones", "results"];
+    const keys: LayerKey[] = ["roads", "incidents", "units", "cameras", "alerts", "risk", "zones", "posts", "isochrones",
+      "checkpoints", "search", "results"];
     const available = keys.filter((k) => k === "roads" || k === "results" || this.layers.has(k) || this.geo.has(k) || this.sets.has(k));
     this.panel.replaceChildren(
       h("div.layer-title", t("map.layers")),
@@ -394,22 +397,25 @@ export class OpsMap {
     this.setPoints(key, rows);
   }
 
-  /** GeoJSON (or rows with polygons) for risk grids, zones, isochrones; styled by properties. */
-  setGeo(key: LayerKey, data: any): void {
+  /** GeoJSON for risk grids, zones, posts, isochrones, checkpoint plans and search areas (styled by
+   * properties, see geostyle.ts); ``bands`` orders graded bands; ``extra`` layers join the group. */
+  setGeo(key: LayerKey, data: any, bands: number[] = [], extra: L.Layer[] = []): void {
     const old = this.geo.get(key);
     if (old) this.map.removeLayer(old);
-    const riskColour: Record<string, string> = { red: "#e0262a", yellow: "#f2c81a", green: "#2fa84f" };
-    const layer = L.geoJSON(data, {
-      style: (f) => {
-        const p = f?.properties ?? {};
-        const c = riskColour[String(p.rating ?? p.colour ?? p.color ?? p.level ?? "").toLowerCase()] ?? p.fill ?? "#0b7285";
-        return { color: c, weight: key === "risk" ? 0.5 : 1.5, fillColor: c, fillOpacity: key === "risk" ? 0.28 : 0.12 };
-      },
-      pointToLayer: (_f, ll) => L.circleMarker(ll, { radius: 6, color: "#222", weight: 1, fillColor: "#00b4d8", fillOpacity: 0.9 }),
-    });
+    const layer = L.geoJSON(data, geoOptions(key, bands));
+    for (const x of extra) layer.addLayer(x);
     this.geo.set(key, layer);
     if (this.enabled(key)) layer.addTo(this.map);
     this.renderPanel();
+  }
+
+  /** The GeoJSON layer of ``key`` (null before it is drawn), and fitting the view to it. */
+  geoLayer(key: LayerKey): L.GeoJSON | L.LayerGroup | null { return this.geo.get(key) ?? null; }
+
+  fitTo(key: LayerKey): void {
+    const g = this.geo.get(key);
+    const b = g && "getBounds" in g ? (g as L.GeoJSON).getBounds() : null;
+    if (b && b.isValid()) this.map.fitBounds(b, { padding: [30, 30], maxZoom: 16 });
   }
 
   /** Query results: points (rows with coordinates) and optional paths ([[lat,lon],...]). */

@@ -74,10 +74,11 @@ async function load(topic: Topic): Promise<boolean> {
     if (topic === "incidents" && params.some((p) => p.name === "open")) query.open = "true";
     if (params.some((p) => p.name === "limit")) {
       const max = params.find((p) => p.name === "limit")?.schema?.maximum;
-      query.limit = Math.min(typeof max === "number" ? max : 5000, 5000);
+      // A page of 5,000 (or the server's maximum); "precinct.pageSize" overrides it (used by the tests).
+      const want = Number(localStorage.getItem("precinct.pageSize")) || 5000;
+      query.limit = Math.max(1, Math.min(typeof max === "number" ? max : want, want));
     }
-    const data = await api.get(op.path, { query });
-    const rows = rowsOf(data, topic, "incidents", "units", "orders", "alerts", "types", "cameras");
+    const rows = await fetchAll(op.path, query, params.some((p) => p.name === "cursor"), topic);
     performance.mark(`precinct:${topic}-fetched`);
     if (topic === "incidents") replace(store.incidents, rows);
     else if (topic === "units") replace(store.units, rows);
@@ -93,6 +94,23 @@ async function load(topic: Topic): Promise<boolean> {
     console.warn("load", topic, e);
     return false;
   }
+}
+
+/** Every page of a list: keyset pagination follows ``next_cursor`` (passed back as ``cursor``)
+ * until it is null, so the map shows every open incident, not the first page. */
+export const MAX_PAGES = 100;
+async function fetchAll(path: string, query: Record<string, string | number>, paged: boolean, topic: Topic): Promise<Row[]> {
+  const out: Row[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const data: any = await api.get(path, { query: cursor ? { ...query, cursor } : query });
+    const rows = rowsOf(data, topic, "incidents", "units", "orders", "alerts", "types", "cameras");
+    for (const r of rows) out.push(r);
+    cursor = paged && data && typeof data === "object" && typeof data.next_cursor === "string" && data.next_cursor
+      ? data.next_cursor : null;
+    if (!cursor || !rows.length) break;
+  }
+  return out;
 }
 
 /** Reload everything this role may see. Resolves true when at least one list answered. */

@@ -3,9 +3,11 @@ import { analystView } from "./analyst";
 import { auditView } from "./audit";
 import { boardView } from "./board";
 import { callsView } from "./calls";
+import { missingView } from "./missing";
 import { mapView } from "./overview";
 import { ordersView } from "./orders";
 import { patrolView } from "./patrol";
+import { pursuitView } from "./pursuit";
 import { supervisionView } from "./supervision";
 import { usersView } from "./users";
 
@@ -18,5 +20,5 @@ export interface View {
 }
 
 export const VIEWS: View[] = [
-  mapView, callsView, boardView, ordersView, analystView, patrolView, supervisionView, auditView, usersView,
+  mapView, callsView, boardView, pursuitView, missingView, ordersView, analystView, patrolView, supervisionView, auditView, usersView,
 ];

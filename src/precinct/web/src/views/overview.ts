@@ -6,6 +6,7 @@ import { latLonOf } from "../api";
 import { store, subscribe, idOf, routes, incidentTypeName } from "../store";
 import type { View } from "./index";
 import { unavailable } from "./common";
+import { reachCard } from "./reach";
 
 export function ageSeconds(r: any): number {
   const ts = r.created_at ?? r.received_at ?? r.ts ?? r.opened_at;
@@ -22,7 +23,7 @@ export const mapView: View = {
   roles: ["call_taker", "dispatcher", "patrol", "analyst", "supervisor", "admin"],
   render(panel, { map }) {
     const body = h("div");
-    panel.append(h("h2", t("nav.map")), body);
+    panel.append(h("h2", t("nav.map")), reachCard(map) ?? "", body);
     const paint = () => {
       const open = [...store.incidents.values()].filter(isOpen);
       const byP: Record<string, number> = {};

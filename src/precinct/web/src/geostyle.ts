@@ -1,0 +1,67 @@
+// Styles for the map's GeoJSON layers: risk grids, patrol zones and posts, isochrone bands,
+// checkpoint plans (last sighting, checkpoints, the units sent to them) and missing-person search
+// areas (rings growing with time, cameras and places ranked by when the person could be there).
+import L from "leaflet";
+import { fmtTime } from "./dom";
+import { t } from "./i18n";
+
+const RISK: Record<string, string> = { red: "#e0262a", yellow: "#f2c81a", green: "#2fa84f" };
+
+/** Place kinds and their colours (cameras, police stations, hospitals, shelters, other). */
+export const PLACE_COLOURS: Record<string, string> = {
+  camera: "#334155", station: "#1d4ed8", hospital: "#dc2626", shelter: "#16a34a", other: "#7c3aed",
+};
+
+/** Colour of band ``i`` of ``n`` (inner bands warm, outer bands cool). */
+export function bandColour(i: number, n: number): string {
+  const ramp = ["#b91c1c", "#ea580c", "#d97706", "#65a30d", "#0891b2", "#4f46e5", "#7e22ce"];
+  if (n <= 1) return ramp[0];
+  return ramp[Math.round((i / (n - 1)) * (ramp.length - 1))];
+}
+
+function esc(s: unknown): string {
+  return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]!));
+}
+
+/** Leaflet GeoJSON options for one layer key; ``bands`` are the band minutes, inner first. */
+export function geoOptions(key: string, bands: number[] = []): L.GeoJSONOptions {
+  return {
+    style: (f) => {
+      const p = f?.properties ?? {};
+      if (p.kind === "isochrone" || p.kind === "reach") {
+        const i = bands.indexOf(Number(p.minutes));
+        const c = bandColour(i < 0 ? 0 : i, bands.length);
+        const past = p.past !== false; // rings still ahead of now are dashed
+        return { color: c, weight: 1.5, fillColor: c, fillOpacity: past ? 0.16 : 0.05, dashArray: past ? undefined : "5 4" };
+      }
+      const c = RISK[String(p.rating ?? p.colour ?? p.color ?? p.level ?? "").toLowerCase()] ?? p.fill ?? "#0b7285";
+      return { color: c, weight: key === "risk" ? 0.5 : 1.5, fillColor: c, fillOpacity: key === "risk" ? 0.28 : 0.12 };
+    },
+    pointToLayer: (f, ll) => {
+      const p = f?.properties ?? {};
+      if (p.kind === "last_seen") {
+        return L.circleMarker(ll, { radius: 9, color: "#000", weight: 3, fillColor: "#fde047", fillOpacity: 1 });
+      }
+      if (p.kind === "checkpoint") {
+        return L.circleMarker(ll, { radius: 8, color: "#fff", weight: 2, fillColor: "#dc2626", fillOpacity: 1 });
+      }
+      if (p.kind in PLACE_COLOURS) {
+        return L.circleMarker(ll, { radius: p.kind === "camera" ? 5 : 7, color: "#fff", weight: 1.5,
+          fillColor: PLACE_COLOURS[p.kind], fillOpacity: 0.95 });
+      }
+      return L.circleMarker(ll, { radius: 6, color: "#222", weight: 1, fillColor: "#00b4d8", fillOpacity: 0.9 });
+    },
+    onEachFeature: (f, layer) => {
+      const p = f?.properties ?? {};
+      let tip = "";
+      if (p.kind === "checkpoint") {
+        tip = `${t("pursuit.checkpoint")} · ${esc(p.unit_id)}<br>${t("pursuit.readyAt")} ${esc(fmtTime(p.ready_at))}` +
+          `<br>${t("pursuit.margin")} ${esc(Math.round(Number(p.margin_s)))} s`;
+      } else if (p.kind === "last_seen") tip = t("pursuit.lastSeen");
+      else if (p.kind === "isochrone") tip = `${t("reach.band", { m: p.minutes })} · ${Number(p.area_km2).toFixed(2)} km²`;
+      else if (p.kind === "reach") tip = `${t("missing.ring", { m: p.minutes })} · ${esc(fmtTime(p.at))}`;
+      else if (p.kind in PLACE_COLOURS) tip = `${t(`place.${p.kind}`)} ${esc(p.id)}<br>${t("missing.earliest")} ${esc(fmtTime(p.earliest_at))}`;
+      if (tip) layer.bindTooltip(tip);
+    },
+  };
+}
