@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from precinct.sim.api import ApiClient
 from precinct.sim.generate import Scenario, build_scenario, default_city, generate
 
 SEED = 7
@@ -67,3 +68,17 @@ def dataset_again(tmp_path_factory: pytest.TempPathFactory, city: Any) -> Path:
 def scenario(city: Any) -> Scenario:
     """The data set's scenario (geography, population, calls) without writing anything."""
     return build_scenario(days=DAYS, seed=SEED, reads_per_day=READS_PER_DAY, city=city)
+
+
+class RecordingClient(ApiClient):
+    """The real client; also keeps every request it made, with the driver's simulated time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = lambda: 0.0
+        self.sent: list[tuple[float, str, str, Any, bool]] = []
+
+    def request(self, stream: str, user: str, method: str, path: str, **kwargs: Any) -> Any:
+        r = super().request(stream, user, method, path, **kwargs)
+        self.sent.append((self.clock(), method, path, kwargs.get("json"), r is not None))
+        return r

@@ -17,11 +17,12 @@ from fastapi.testclient import TestClient
 
 from precinct.errors import BadInput
 from precinct.sim.accounts import FLEET, Squad, squad_units
-from precinct.sim.api import ApiClient
 from precinct.sim.demo import ensure_demo_users
 from precinct.sim.fleet import LAST_JOB_S
 from precinct.sim.live import LiveDriver
 from precinct.sim.shifts import SHIFTS, Roster, check_fleet
+
+from .conftest import RecordingClient
 
 H = 3600.0
 SQUADS = (
@@ -69,20 +70,6 @@ def test_roster_staffs_every_shift_and_never_double_books() -> None:
 def test_a_fleet_too_small_for_the_handover_is_refused() -> None:
     with pytest.raises(BadInput, match=r"fleet\[1\] \(E\).*only 2 units"):
         check_fleet((SQUADS[0], Squad("E", "patrol", "ebike", 2, "骑巡", "骑巡队", (1, 2, 0))))
-
-
-class RecordingClient(ApiClient):
-    """The real client; also keeps every request it made, with the driver's simulated time."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.clock = lambda: 0.0
-        self.sent: list[tuple[float, str, str, Any, bool]] = []
-
-    def request(self, stream: str, user: str, method: str, path: str, **kwargs: Any) -> Any:
-        r = super().request(stream, user, method, path, **kwargs)
-        self.sent.append((self.clock(), method, path, kwargs.get("json"), r is not None))
-        return r
 
 
 def test_live_units_follow_the_roster(client: TestClient, app: FastAPI, city: Any) -> None:

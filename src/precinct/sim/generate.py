@@ -278,8 +278,10 @@ def watchlist_rows(sc: Scenario) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _links(sc: Scenario) -> list[tuple[str, str, str, str]]:
-    """Registrations of local vehicles (some own a car and an e-bike), checks, planted links."""
+def link_events(sc: Scenario) -> list[tuple[int, str, str, str]]:
+    """Person–vehicle links as ``(ts, person_id, plate, source)``, in order of time (``ts``:
+    seconds from the scenario start, negative before it): registrations of local vehicles (some
+    own a car and an e-bike), patrol checks during the period and the planted stories' links."""
     rng = rng_for(sc.seed, S_TABLES, 2)
     pop = sc.pop
     n_car = pop.n_commuter + pop.n_local
@@ -288,20 +290,30 @@ def _links(sc: Scenario) -> list[tuple[str, str, str, str]]:
     # 30 % of e-bikes belong to a car owner.
     shared = rng.random(pop.n_bike) < 0.3
     owner[n_car:][shared] = rng.integers(0, n_car, int(shared.sum()))
-    rows: list[tuple[int, str, str, str, str]] = []
-    day_iso = {d: iso_local(sc.start, -d * DAY_S) for d in np.unique(reg_days).tolist()}
+    rows: list[tuple[int, str, str, str]] = []
     for i, (d, o) in enumerate(zip(reg_days.tolist(), owner.tolist(), strict=True)):
-        rows.append((-d * DAY_S, f"P{o + 1:07d}", sc.ids[i], day_iso[d], "registration"))
+        rows.append((-d * DAY_S, f"P{o + 1:07d}", sc.ids[i], "registration"))
     # Patrol checks during the period: the rider is usually the owner.
     n_checks = max(sc.days * 20, 1)
     who = rng.integers(0, n_car + pop.n_bike, n_checks)
     when = rng.integers(0, sc.days * DAY_S, n_checks)
     for i, t in zip(who.tolist(), when.tolist(), strict=True):
-        rows.append((t, f"P{owner[i] + 1:07d}", sc.ids[i], iso_local(sc.start, t), "traffic_stop"))
+        rows.append((t, f"P{owner[i] + 1:07d}", sc.ids[i], "traffic_stop"))
     for person, ident, ts, source in sc.planter.links:
-        rows.append((ts, person, ident, iso_local(sc.start, ts), source))
+        rows.append((ts, person, ident, source))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    return [r[1:] for r in rows]
+    return rows
+
+
+def _links(sc: Scenario) -> list[tuple[str, str, str, str]]:
+    """The rows of ``links.csv``: person_id, plate, ts (local ISO 8601), source."""
+    iso: dict[int, str] = {}  # registrations share a few thousand distinct days
+    out = []
+    for ts, person, ident, source in link_events(sc):
+        if ts not in iso:
+            iso[ts] = iso_local(sc.start, ts)
+        out.append((person, ident, iso[ts], source))
+    return out
 
 
 def _write_tables(

@@ -10,7 +10,8 @@ maps to), so dashboards see a busy but current city. The driver only uses the HT
   asks for recommendations and dispatches an on-duty unit; the unit's device acknowledges, follows
   the road route to the scene posting positions, arrives, stays a while, clears and goes back;
 - the ANPR gateway posts the scenario's plate and tag reads in batches (planted stories included),
-  after registering the cameras and the watchlist as a hotlist.
+  after registering the cameras and the watchlist as a hotlist, and the person–vehicle links
+  (registrations, patrol checks, the e-bike thief's seven bikes) at the time each is made.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 from precinct.sim.accounts import ANPR_USER, Squad, device_accounts
 from precinct.sim.api import ApiClient
 from precinct.sim.fleet import DISPATCH_DELAY_S, Fleet, Pending
-from precinct.sim.generate import Scenario, build_scenario, day_reads, watchlist_rows
+from precinct.sim.generate import Scenario, build_scenario, day_reads, link_events, watchlist_rows
 from precinct.sim.geo import CityLike
 from precinct.sim.rhythm import DAY_S
 
@@ -74,10 +75,12 @@ class LiveDriver:
         self.days, self.reads_per_day, self.calls_per_day = days, reads_per_day, calls_per_day
         self.t_start = start_hour * 3600.0
         self.sc: Scenario | None = None
-        self.stats = {"calls": 0, "dispatches": 0, "positions": 0, "reads": 0, "cleared": 0}
+        self.stats = {"calls": 0, "dispatches": 0, "positions": 0, "reads": 0, "cleared": 0, "links": 0}
         self._call_i = 0
         self._buf = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         self._loaded_day = 0
+        self._links: list[tuple[int, str, str, str]] = []
+        self._link_i = 0
         self.round = 0
         self.offset = 0.0
         self._wall0 = 0.0
@@ -91,8 +94,14 @@ class LiveDriver:
         return self.t_start + (time.monotonic() - self._mono0) * self.speed
 
     def wall_iso(self, t_sim: float) -> str:
-        """The wall-clock instant a simulated time maps to, ISO 8601 UTC."""
-        wall = self._wall0 + (t_sim - self.t_start) / self.speed
+        """The wall-clock instant a simulated time maps to, ISO 8601 UTC.
+
+        From the demo's start on, simulated time runs ``speed`` times faster than the wall clock;
+        before it (the history a scenario begins with, such as vehicle registrations years ago)
+        it runs at the wall clock's pace, so that spans in the past keep their length.
+        """
+        dt_s = t_sim - self.t_start
+        wall = self._wall0 + (dt_s / self.speed if dt_s >= 0 else dt_s)
         return dt.datetime.fromtimestamp(wall, dt.UTC).isoformat(timespec="milliseconds")
 
     # -- set-up ------------------------------------------------------------------------------
@@ -149,6 +158,7 @@ class LiveDriver:
         self._call_i = next((i for i, c in enumerate(self.sc.calls) if c.ts >= start), len(self.sc.calls))
         self._buf = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
         self._loaded_day = 0
+        self._links, self._link_i = link_events(self.sc), 0
         rows = watchlist_rows(self.sc)
         for i in range(0, len(rows), MAX_BATCH):
             entries = [{"plate": p, "reason": r, "list": lst} for p, r, lst in rows[i : i + MAX_BATCH]]
@@ -177,6 +187,7 @@ class LiveDriver:
         self.fleet.dispatch(now)
         self.fleet.move(now)
         self._reads(now)
+        self._send_links(now)
 
     def _calls(self, now: float) -> None:
         assert self.sc is not None
@@ -209,6 +220,34 @@ class LiveDriver:
             self._incident_of_event.setdefault(c.event, out["incident_id"])
             if not out.get("merged") and c.priority in DISPATCH_DELAY_S:
                 self.fleet.pending.append(Pending(out["incident_id"], c.priority, c.lat, c.lon, c.ts + self.offset))
+
+    def person_id(self, person: str) -> str:
+        """A scenario's person id as this round sends it: every round has new people, so the ids
+        of later rounds carry the round (``P9000002-R2``) and never merge with earlier ones."""
+        return person if self.round == 0 else f"{person}-R{self.round}"
+
+    def _send_links(self, now: float) -> None:
+        """Person–vehicle links (registrations, patrol checks, the planted stories' links) as the
+        registry and the patrol devices' check records send them, once their time has come."""
+        rows, start = self._links, self._link_i
+        end = start
+        while end < len(rows) and rows[end][0] + self.offset <= now:
+            end += 1
+        tag = self.seed + self.round
+        for lo in range(start, end, MAX_BATCH):
+            batch = [
+                {
+                    "link_id": f"sim{tag}-L{i}",
+                    "person_id": self.person_id(rows[i][1]),
+                    "plate": rows[i][2],
+                    "ts": self.wall_iso(rows[i][0] + self.offset),
+                    "source": rows[i][3],
+                }
+                for i in range(lo, min(lo + MAX_BATCH, end))
+            ]
+            if self.api.request("links", ANPR_USER, "POST", "/anpr/links", json={"links": batch}) is not None:
+                self.stats["links"] += len(batch)
+        self._link_i = end
 
     def _reads(self, now: float) -> None:
         assert self.sc is not None
