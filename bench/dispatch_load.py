@@ -170,7 +170,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, data_dir: Path, port: int, profile: Path | None = None) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PRECINCT_DATABASE_URL": url,
@@ -181,26 +181,16 @@ def start_server(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]
         "PRECINCT_SECRET_KEY": SECRET,
     }
     env.pop("PRECINCT_BUS_URL", None)
+    me = [sys.executable, str(Path(__file__).resolve())]
+    uvicorn = ["-m", "uvicorn", "precinct.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+    uvicorn += ["--log-level", "warning", "--no-access-log", "--backlog", "4096"]
+    server = (
+        [*me, "--role", "serve-profiled", "--work", str(profile), "--port", str(port)]
+        if profile
+        else [sys.executable, *uvicorn]
+    )
     proc = subprocess.Popen(
-        [
-            "nice",
-            "-n",
-            "5",
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "precinct.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--backlog",
-            "4096",
-        ],
+        ["nice", "-n", "5", *server],
         env=env,
         cwd=ROOT,
     )
@@ -417,7 +407,9 @@ async def drive(
 # --------------------------------------------------------------------------- orchestration
 
 
-def run_one(engine: str, rate: float, seconds: float, city_file: Path) -> dict[str, Any]:
+def run_one(
+    engine: str, rate: float, seconds: float, city_file: Path, profile: Path | None = None
+) -> dict[str, Any]:
     from sqlalchemy import select
 
     from precinct.calls.models import Call
@@ -426,7 +418,7 @@ def run_one(engine: str, rate: float, seconds: float, city_file: Path) -> dict[s
     work = Path(tempfile.mkdtemp(prefix=f"bench_dispatch_{engine}_"))
     url, positions, cleanup = prepare(engine, work, city_file)
     port = free_port()
-    server = start_server(url, work, port)
+    server = start_server(url, work, port, profile)
     try:
         import httpx
 
@@ -538,6 +530,37 @@ def run_one(engine: str, rate: float, seconds: float, city_file: Path) -> dict[s
     }
 
 
+def serve_profiled(out: Path, port: int) -> None:
+    """The server under cProfile, sync routes run inline (one thread, so the profile sees all);
+    the statistics are written to ``out`` when the server stops."""
+    import cProfile
+
+    import fastapi.dependencies.utils
+    import fastapi.routing
+    import uvicorn
+
+    async def inline(func: Any, *a: Any, **kw: Any) -> Any:
+        return func(*a, **kw)
+
+    fastapi.routing.run_in_threadpool = inline  # type: ignore[assignment]
+    fastapi.dependencies.utils.run_in_threadpool = inline  # type: ignore[assignment]
+    prof = cProfile.Profile()
+    config = uvicorn.Config(
+        "precinct.app:create_app", factory=True, host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+
+    def dump(*_: Any) -> None:
+        prof.disable()
+        prof.dump_stats(out)
+        os._exit(0)
+
+    # uvicorn restores this handler and re-raises SIGTERM once it has shut down
+    signal.signal(signal.SIGTERM, dump)
+    prof.enable()
+    uvicorn.Server(config).run()
+    dump()
+
+
 def _cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of a running process (``nice`` execs, so the pid is the server)."""
     try:
@@ -571,6 +594,7 @@ def main() -> None:
     ap.add_argument("--rates", default="1,10", help="calls per second, comma-separated")
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--profile", type=Path, help="run the server under cProfile; stats to PROFILE.<engine>.<rate>")
     ap.add_argument("--role", default="main", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--rate", type=float, help=argparse.SUPPRESS)
@@ -579,6 +603,9 @@ def main() -> None:
     if args.role == "listen":
         tokens = json.loads((args.work / "tokens.json").read_text())
         asyncio.run(listen(args.port, tokens, args.work / "stop", args.work / "board.json", args.work / "board.ready"))
+        return
+    if args.role == "serve-profiled":
+        serve_profiled(args.work, args.port)
         return
     if args.role == "drive":
         pos = json.loads((args.work / "positions.json").read_text())
@@ -603,7 +630,8 @@ def main() -> None:
     for engine in args.engines.split(","):
         for rate in (float(r) for r in args.rates.split(",")):
             print(f"== {engine} at {rate:g} calls/s for {args.seconds:g} s", flush=True)
-            res = run_one(engine, rate, args.seconds, cache)
+            prof = args.profile.with_suffix(f".{engine}.{rate:g}") if args.profile else None
+            res = run_one(engine, rate, args.seconds, cache, prof)
             print(json.dumps(res), flush=True)
             results.append(res)
     md = table(results)

@@ -68,23 +68,54 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=500)
 
 
+class MetricsMiddleware:
+    """Request count and latency per route, as plain ASGI.
+
+    (Not ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware`` relays every body chunk
+    through an extra task and memory stream, which made each live-board frame sent to each SSE
+    client cost several times its socket write.) Latency is measured to the response's start, so a
+    long-lived stream counts once, as the time until it opened.
+    """
+
+    def __init__(self, app: Any, *, requests: Counter, latency: Histogram) -> None:
+        self.app = app
+        self.requests = requests
+        self.latency = latency
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        started = False
+
+        def observe(status: int) -> None:
+            name = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.latency.labels(method, name).observe(time.perf_counter() - start)
+            self.requests.labels(method, name, str(status)).inc()
+
+        async def _send(message: Any) -> None:
+            nonlocal started
+            if not started and message["type"] == "http.response.start":
+                started = True
+                observe(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            if not started:
+                observe(500)
+
+
 def install_metrics(app: FastAPI) -> CollectorRegistry:
     registry = CollectorRegistry()
     requests = Counter("precinct_http_requests_total", "HTTP requests", ["method", "route", "status"],
                        registry=registry)
     latency = Histogram("precinct_http_request_seconds", "HTTP request latency", ["method", "route"],
                         registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Any) -> Any:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        latency.labels(request.method, name).observe(time.perf_counter() - start)
-        requests.labels(request.method, name, str(response.status_code)).inc()
-        return response
-
+    app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
     return registry
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from precinct.config import Settings
@@ -24,7 +26,15 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("precinct-dummy-password")
 MIN_PASSWORD_LENGTH = 8
 # A session's last_seen is only rewritten when older than this, to spare the write lock.
-_TOUCH_INTERVAL = dt.timedelta(seconds=30)
+_TOUCH_INTERVAL = dt.timedelta(seconds=60)
+_VERIFIED: dict[tuple[str, str], dict[str, Any]] = {}
+_VERIFIED_MAX = 20_000
+_SESSION_QUERY = (
+    select(UserSession.id, UserSession.last_seen, UserSession.revoked, User.id.label("user_id"),
+           User.username, User.role, User.unit_id, User.active)
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.id == bindparam("sid"))
+)
 
 
 @dataclass(frozen=True)
@@ -132,31 +142,52 @@ def issue_token(settings: Settings, *, user: User, session_id: str) -> str:
 
 def resolve_token(db: Database, settings: Settings, token: str) -> Principal:
     """Validate a bearer token against its session: expired, revoked or idle sessions are refused."""
-    try:
-        claims = jwt.decode(token, settings.secret_key.get_secret_value(), algorithms=["HS256"],
-                            options={"require": ["exp", "sub", "sid", "uid"]})
-    except jwt.ExpiredSignatureError:
-        raise NotAuthenticated("token expired; log in again") from None
-    except jwt.PyJWTError:
-        raise NotAuthenticated("invalid token") from None
+    claims = _claims(settings.secret_key.get_secret_value(), token)
     now = utcnow()
     idle = dt.timedelta(minutes=settings.idle_timeout_minutes)
-    with db.sessionmaker() as s:
-        row = s.get(UserSession, claims["sid"])
-        user = s.get(User, claims["uid"])
-        if row is None or row.revoked or user is None or not user.active:
-            raise NotAuthenticated("session ended; log in again")
-        if now - row.last_seen > idle:
-            raise NotAuthenticated("session expired after inactivity; log in again")
-        needs_touch = now - row.last_seen > _TOUCH_INTERVAL
-        principal = Principal(user_id=user.id, username=user.username, role=Role(user.role),
-                              session_id=row.id, unit_id=user.unit_id)
-    if needs_touch:
-        with db.session() as s:
-            live = s.get(UserSession, principal.session_id)
-            if live is not None:
-                live.last_seen = now
-    return principal
+    # one Core query (no ORM unit of work): this runs on every request
+    with db.read_engine.connect() as conn:
+        row = conn.execute(_SESSION_QUERY, {"sid": claims["sid"]}).first()
+    if row is None or row.revoked or not row.active or row.user_id != claims["uid"]:
+        raise NotAuthenticated("session ended; log in again")
+    last_seen = _utc(row.last_seen)
+    if now - last_seen > idle:
+        raise NotAuthenticated("session expired after inactivity; log in again")
+    if now - last_seen > _TOUCH_INTERVAL:
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(UserSession)
+                .where(UserSession.id == row.id, UserSession.last_seen < now - _TOUCH_INTERVAL)
+                .values(last_seen=now)
+            )
+    return Principal(user_id=row.user_id, username=row.username, role=Role(row.role),
+                     session_id=row.id, unit_id=row.unit_id)
+
+
+def _claims(secret: str, token: str) -> dict[str, Any]:
+    """The verified claims of a token; a verified token's claims are remembered (its expiry is
+    still checked on every use), which spares a signature check and JSON parse per request."""
+    key = (secret, token)
+    claims = _VERIFIED.get(key)
+    if claims is None:
+        try:
+            claims = jwt.decode(token, secret, algorithms=["HS256"],
+                                options={"require": ["exp", "sub", "sid", "uid"]})
+        except jwt.ExpiredSignatureError:
+            raise NotAuthenticated("token expired; log in again") from None
+        except jwt.PyJWTError:
+            raise NotAuthenticated("invalid token") from None
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[key] = claims
+    elif claims["exp"] <= time.time():
+        _VERIFIED.pop(key, None)
+        raise NotAuthenticated("token expired; log in again")
+    return claims
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def refresh_token(db: Database, settings: Settings, principal: Principal) -> str:

@@ -60,16 +60,28 @@ class BoardHub:
         self.history: collections.deque[tuple[int, bool, bytes]] = collections.deque(maxlen=HISTORY)
         self.seq = 0
         self._task: asyncio.Task[None] | None = None
+        self._pinger: asyncio.Task[None] | None = None
         self._pending: list[bytes] = []
         self._pending_personal: list[bytes] = []
         self._flush_handle: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._pump(), name="board-hub")
+        self._pinger = asyncio.create_task(self._ping(), name="board-ping")
+
+    async def _ping(self) -> None:
+        """Keep idle streams open through proxies, and let each re-check its token."""
+        while True:
+            await asyncio.sleep(PING_S)
+            for client in list(self.clients):
+                if client.queue.empty():
+                    client.put(b": ping\n\n")
 
     async def stop(self) -> None:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
+        if self._pinger is not None:
+            self._pinger.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -135,11 +147,9 @@ class BoardHub:
             yield f"retry: 2000\nevent: board.hello\ndata: {hello}\n\n".encode()
             checked = time.monotonic()
             while True:
-                try:
-                    frame = await asyncio.wait_for(client.queue.get(), timeout=PING_S)
-                except TimeoutError:
-                    frame = b": ping\n\n"
-                chunks = [frame]
+                # no per-frame timeout (that cost a timer and a task per frame per client): the
+                # hub's pinger puts a ping in every client's queue each PING_S
+                chunks = [await client.queue.get()]
                 while len(chunks) < MAX_BATCH and not client.queue.empty():
                     chunks.append(client.queue.get_nowait())
                 yield b"".join(chunks)
