@@ -14,13 +14,14 @@ times; queries at a congested hour fall back to Dijkstra.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
 
 from precinct.city.geo import FloatArray
 from precinct.city.kernels import _pop, _push
+from precinct.city.sweep import CutModel, FleetSelection, phast, rphast, rphast_selected
 
 WITNESS_SETTLE_LIMIT = 80
 
@@ -311,63 +312,6 @@ def contract(n: int, tail: np.ndarray, head: np.ndarray, w: FloatArray, capacity
     return rank, ef, et, ew, m
 
 
-@njit(cache=True)
-def _upward_search(indptr: np.ndarray, adj: np.ndarray, wt: FloatArray, seed_k: np.ndarray,
-                   seed_d: FloatArray, d: FloatArray) -> None:
-    """Dijkstra over upward edges (k-space) from the seeds, writing into ``d`` (all inf)."""
-    # Upward search spaces are small (hundreds to a few thousand nodes): start with a small
-    # heap and grow it, rather than allocating one slot per edge of the whole hierarchy.
-    cap = 4096 + seed_k.size
-    hk = np.empty(cap, np.float64)
-    hv = np.empty(cap, np.int64)
-    size = 0
-    for i in range(seed_k.size):
-        if seed_d[i] < d[seed_k[i]]:
-            d[seed_k[i]] = seed_d[i]
-            size = _push(hk, hv, size, seed_d[i], seed_k[i])
-    while size > 0:
-        dd = hk[0]
-        x = hv[0]
-        size = _pop(hk, hv, size)
-        if dd > d[x]:
-            continue
-        for j in range(indptr[x], indptr[x + 1]):
-            y = adj[j]
-            nd = dd + wt[j]
-            if nd < d[y]:
-                d[y] = nd
-                if size == hk.size:
-                    hk2 = np.empty(2 * hk.size, np.float64)
-                    hv2 = np.empty(2 * hv.size, np.int64)
-                    hk2[:size] = hk
-                    hv2[:size] = hv
-                    hk = hk2
-                    hv = hv2
-                size = _push(hk, hv, size, nd, y)
-
-
-@njit(cache=True, nogil=True)  # no GIL: API worker threads query in parallel
-def phast(up_indptr: np.ndarray, up_adj: np.ndarray, up_w: FloatArray,
-          down_indptr: np.ndarray, down_adj: np.ndarray, down_w: FloatArray,
-          seed_k: np.ndarray, seed_d: FloatArray) -> FloatArray:
-    """Costs from the seeds to every node (k-space: 0 = highest rank).
-
-    ``up_*`` is the upward graph searched from the seeds; ``down_*`` lists, for each node, its
-    higher-ranked neighbours (smaller k) whose costs flow down to it in the sweep.
-    """
-    n = up_indptr.size - 1
-    d = np.full(n, np.inf)
-    _upward_search(up_indptr, up_adj, up_w, seed_k, seed_d, d)
-    for k in range(n):
-        best = d[k]
-        for j in range(down_indptr[k], down_indptr[k + 1]):
-            c = d[down_adj[j]] + down_w[j]
-            if c < best:
-                best = c
-        d[k] = best
-    return d
-
-
 @dataclass(frozen=True)
 class Hierarchy:
     """A contraction hierarchy in k-space (k = position in descending rank order).
@@ -383,6 +327,8 @@ class Hierarchy:
     in_indptr: np.ndarray
     in_adj: np.ndarray
     in_w: FloatArray
+    _cut_models: dict[bool, CutModel] = field(default_factory=dict, compare=False, repr=False)
+    _fleets: dict[bool, FleetSelection] = field(default_factory=dict, compare=False, repr=False)
 
     def to_node(self, seeds: np.ndarray, costs: FloatArray, *, reverse: bool) -> FloatArray:
         """Costs (k-space) from seed nodes to all (``reverse``: from all to the seeds)."""
@@ -392,6 +338,32 @@ class Hierarchy:
                          self.out_w, sk, costs)
         return phast(self.out_indptr, self.out_adj, self.out_w, self.in_indptr, self.in_adj,
                      self.in_w, sk, costs)
+
+    def to_targets(self, seeds: np.ndarray, costs: FloatArray, targets: np.ndarray, *,
+                   reverse: bool) -> FloatArray:
+        """Costs from seed nodes to ``targets`` (``reverse``: from each target to the seeds).
+
+        RPHAST: the sweep skips the nodes no target can reach upwards (see
+        :mod:`precinct.city.sweep`). Same answers as :meth:`to_node`, at the targets.
+        """
+        sk = self.kpos[seeds]
+        tk = self.kpos[targets]
+        if reverse:  # the sweep pulls along edges out of k; up = edges into k
+            up, down = (self.in_indptr, self.in_adj, self.in_w), (
+                self.out_indptr, self.out_adj, self.out_w)
+        else:
+            up, down = (self.out_indptr, self.out_adj, self.out_w), (
+                self.in_indptr, self.in_adj, self.in_w)
+        fleet = self._fleets.get(reverse)
+        if fleet is None:
+            fleet = self._fleets.setdefault(reverse, FleetSelection(down[0], down[1]))
+        selected = fleet.selected_for(tk)
+        if selected is not None:
+            return rphast_selected(*up, *down, sk, costs, selected, tk)
+        model = self._cut_models.get(reverse)
+        if model is None:  # a few milliseconds, once per hierarchy and direction
+            model = self._cut_models.setdefault(reverse, CutModel(down[0], down[1]))
+        return rphast(*up, *down, sk, costs, tk, model.cut(tk.size))
 
     def arrays(self, prefix: str = "ch") -> dict[str, np.ndarray]:
         """Arrays for saving with the graph (``prefix`` tells hierarchies apart)."""
@@ -404,7 +376,8 @@ class Hierarchy:
         names = ("kpos", "out_indptr", "out_adj", "out_w", "in_indptr", "in_adj", "in_w")
         if not all(f"{prefix}_{k}" in extras for k in names):
             return None
-        return cls(*(extras[f"{prefix}_{k}"] for k in names))
+        a = [extras[f"{prefix}_{k}"] for k in names]
+        return cls(a[0], a[1], a[2], a[3], a[4], a[5], a[6])
 
 
 def _kcsr(n: int, src: np.ndarray, dst: np.ndarray, w: FloatArray

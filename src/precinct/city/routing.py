@@ -8,7 +8,6 @@ seeded with those offsets, so results are exact along the segment, not rounded t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -108,16 +107,13 @@ def _direct(graph: RoadGraphBase, w: FloatArray, walk: bool, e_from: int, f_from
 
 def _node_costs(graph: RoadGraphBase, adj: Adjacency, w: FloatArray,
                 seeds: tuple[IntArray, FloatArray], nodes: IntArray, limit: float | None,
-                hierarchy: Hierarchy | None, reverse: bool) -> Callable[[IntArray], FloatArray]:
-    """Search once from the seeds; return a lookup of the cost at any node."""
+                hierarchy: Hierarchy | None, reverse: bool) -> FloatArray:
+    """Cost from the seeds to each of ``nodes`` (``reverse``: from each node to the seeds)."""
+    keep = np.isfinite(seeds[1])
     if hierarchy is not None:
-        keep = np.isfinite(seeds[1])
-        dk = hierarchy.to_node(seeds[0][keep], seeds[1][keep], reverse=reverse)
-        kpos = hierarchy.kpos
-        return lambda v: dk[kpos[v]]
-    stop = np.unique(nodes)
-    dist, _ = search(graph, adj, w, *seeds, limit=limit, stop_nodes=stop)
-    return lambda v: dist[v]
+        return hierarchy.to_targets(seeds[0][keep], seeds[1][keep], nodes, reverse=reverse)
+    dist, _ = search(graph, adj, w, *seeds, limit=limit, stop_nodes=np.unique(nodes))
+    return dist[nodes]
 
 
 def one_to_many(graph: RoadGraphBase, origin: Snap, targets: Snaps, w: FloatArray, *,
@@ -132,8 +128,8 @@ def one_to_many(graph: RoadGraphBase, origin: Snap, targets: Snaps, w: FloatArra
     e = targets.edge
     cost = _node_costs(graph, adj, w, seeds, np.concatenate([graph.tail[e], graph.head[e]]),
                        limit, hierarchy, reverse=False)
-    via_tail = cost(graph.tail[e]) + targets.fraction * w[e]
-    via_head = cost(graph.head[e]) + _part(1.0 - targets.fraction, _back_weight(graph, w, e, walk))
+    via_tail = cost[: e.size] + targets.fraction * w[e]
+    via_head = cost[e.size:] + _part(1.0 - targets.fraction, _back_weight(graph, w, e, walk))
     out = np.minimum(np.minimum(via_tail, via_head),
                      _direct(graph, w, walk, origin.edge, origin.fraction, targets))
     if limit is not None:
@@ -153,8 +149,8 @@ def many_to_one(graph: RoadGraphBase, target: Snap, sources: Snaps, w: FloatArra
     e = sources.edge
     cost = _node_costs(graph, adj, w, seeds, np.concatenate([graph.tail[e], graph.head[e]]),
                        limit, hierarchy, reverse=True)
-    via_head = (1.0 - sources.fraction) * w[e] + cost(graph.head[e])
-    via_tail = _part(sources.fraction, _back_weight(graph, w, e, walk)) + cost(graph.tail[e])
+    via_head = (1.0 - sources.fraction) * w[e] + cost[e.size:]
+    via_tail = _part(sources.fraction, _back_weight(graph, w, e, walk)) + cost[: e.size]
     # A source on the target's own segment: the direct run is target-from-source.
     direct = np.full(len(sources), np.inf)
     same = np.flatnonzero(e == target.edge)
