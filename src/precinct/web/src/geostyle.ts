@@ -23,16 +23,39 @@ function esc(s: unknown): string {
   return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]!));
 }
 
+/** Canvas renderers of their own panes: areas under the roads and points, markers over them. */
+export interface GeoPanes { areas: L.Renderer; points: L.Renderer }
+
+export function makePanes(map: L.Map): GeoPanes {
+  map.createPane("geoAreas").style.zIndex = "390"; // under the overlay pane (roads, incidents, units)
+  map.createPane("geoPoints").style.zIndex = "620"; // over it, under tooltips and popups
+  return { areas: L.canvas({ pane: "geoAreas" }), points: L.canvas({ pane: "geoPoints" }) };
+}
+
 /** Leaflet GeoJSON options for one layer key; ``bands`` are the band minutes, inner first. */
-export function geoOptions(key: string, bands: number[] = []): L.GeoJSONOptions {
-  return {
+export function geoOptions(key: string, panes: GeoPanes, bands: number[] = []): L.GeoJSONOptions {
+  const pt = { pane: "geoPoints", renderer: panes.points };
+  // GeoJSON hands its options to the polygons it makes (geometryToLayer), renderer included.
+  return <L.GeoJSONOptions & { renderer: L.Renderer }>{
+    pane: "geoAreas",
+    // Areas do not catch clicks: incidents and units under them stay clickable.
+    interactive: false,
+    renderer: panes.areas,
     style: (f) => {
       const p = f?.properties ?? {};
-      if (p.kind === "isochrone" || p.kind === "reach") {
+      // Leaflet applies this to point markers too: keep the ones pointToLayer made.
+      if (f?.geometry?.type === "Point" || f?.geometry?.type === "MultiPoint") return {};
+      if (p.kind === "isochrone") {
         const i = bands.indexOf(Number(p.minutes));
         const c = bandColour(i < 0 ? 0 : i, bands.length);
-        const past = p.past !== false; // rings still ahead of now are dashed
-        return { color: c, weight: 1.5, fillColor: c, fillOpacity: past ? 0.16 : 0.05, dashArray: past ? undefined : "5 4" };
+        return { color: c, weight: 1.5, fillColor: c, fillOpacity: 0.16 };
+      }
+      if (p.kind === "reach") {
+        // Walking areas are lace-like (blocks between streets are holes): fill only, no outline;
+        // rings still ahead of now are paler.
+        const i = bands.indexOf(Number(p.minutes));
+        const c = bandColour(i < 0 ? 0 : i, bands.length);
+        return { stroke: false, fillColor: c, fillOpacity: p.past !== false ? 0.2 : 0.07 };
       }
       const c = RISK[String(p.rating ?? p.colour ?? p.color ?? p.level ?? "").toLowerCase()] ?? p.fill ?? "#0b7285";
       return { color: c, weight: key === "risk" ? 0.5 : 1.5, fillColor: c, fillOpacity: key === "risk" ? 0.28 : 0.12 };
@@ -40,16 +63,16 @@ export function geoOptions(key: string, bands: number[] = []): L.GeoJSONOptions 
     pointToLayer: (f, ll) => {
       const p = f?.properties ?? {};
       if (p.kind === "last_seen") {
-        return L.circleMarker(ll, { radius: 9, color: "#000", weight: 3, fillColor: "#fde047", fillOpacity: 1 });
+        return L.circleMarker(ll, { ...pt, radius: 9, color: "#000", weight: 3, fillColor: "#fde047", fillOpacity: 1 });
       }
       if (p.kind === "checkpoint") {
-        return L.circleMarker(ll, { radius: 8, color: "#fff", weight: 2, fillColor: "#dc2626", fillOpacity: 1 });
+        return L.circleMarker(ll, { ...pt, radius: 8, color: "#fff", weight: 2, fillColor: "#dc2626", fillOpacity: 1 });
       }
       if (p.kind in PLACE_COLOURS) {
-        return L.circleMarker(ll, { radius: p.kind === "camera" ? 5 : 7, color: "#fff", weight: 1.5,
+        return L.circleMarker(ll, { ...pt, radius: p.kind === "camera" ? 5 : 7, color: "#fff", weight: 1.5,
           fillColor: PLACE_COLOURS[p.kind], fillOpacity: 0.95 });
       }
-      return L.circleMarker(ll, { radius: 6, color: "#222", weight: 1, fillColor: "#00b4d8", fillOpacity: 0.9 });
+      return L.circleMarker(ll, { ...pt, radius: 6, color: "#222", weight: 1, fillColor: "#00b4d8", fillOpacity: 0.9 });
     },
     onEachFeature: (f, layer) => {
       const p = f?.properties ?? {};

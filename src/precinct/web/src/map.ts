@@ -5,7 +5,7 @@ import L from "leaflet";
 import "leaflet/dist/leaflet.css";
 import { api, latLonOf, num, rowsOf, str } from "./api";
 import { h } from "./dom";
-import { geoOptions } from "./geostyle";
+import { geoOptions, type GeoPanes, makePanes } from "./geostyle";
 import { lang, t } from "./i18n";
 import { idOf, type Row, store, subscribe, incidentTypeName } from "./store";
 
@@ -284,11 +284,13 @@ export class OpsMap {
   panel: HTMLElement;
   onSelect: ((kind: LayerKey, row: Row) => void) | null = null;
   private geo = new Map<LayerKey, L.GeoJSON | L.LayerGroup>();
+  panes: GeoPanes;
 
   constructor(el: HTMLElement) {
     this.map = L.map(el, { preferCanvas: true, zoomControl: true, attributionControl: true, minZoom: 3, maxZoom: 19 })
       .setView([32.49, 119.92], 12);
     this.map.attributionControl.setPrefix("Precinct");
+    this.panes = makePanes(this.map);
     this.panel = h("div.layer-panel");
     const ctl = new (L.Control.extend({ onAdd: () => this.panel }))({ position: "topright" });
     ctl.addTo(this.map);
@@ -402,7 +404,7 @@ export class OpsMap {
   setGeo(key: LayerKey, data: any, bands: number[] = [], extra: L.Layer[] = []): void {
     const old = this.geo.get(key);
     if (old) this.map.removeLayer(old);
-    const layer = L.geoJSON(data, geoOptions(key, bands));
+    const layer = L.geoJSON(data, geoOptions(key, this.panes, bands));
     for (const x of extra) layer.addLayer(x);
     this.geo.set(key, layer);
     if (this.enabled(key)) layer.addTo(this.map);
@@ -415,7 +417,7 @@ export class OpsMap {
   fitTo(key: LayerKey): void {
     const g = this.geo.get(key);
     const b = g && "getBounds" in g ? (g as L.GeoJSON).getBounds() : null;
-    if (b && b.isValid()) this.map.fitBounds(b, { padding: [30, 30], maxZoom: 16 });
+    if (b && b.isValid()) this.map.fitBounds(b, { padding: [30, 30], maxZoom: 16, animate: false });
   }
 
   /** Query results: points (rows with coordinates) and optional paths ([[lat,lon],...]). */

@@ -122,15 +122,16 @@ export const missingView: View = {
       };
       clear(out, h("p.muted", t("common.loading")));
       try {
-        show(await api.post(op!.path, body, { personal: true }));
+        show(await api.post(op!.path, body, { personal: true }), ll);
       } catch (e) {
         clear(out, h("p.error#missing-error", e instanceof ApiError && e.status === 403 ? `${errorText(e)} — ${t("missing.purpose")}` : errorText(e)));
       }
     }
 
-    function show(res: any): void {
+    function show(res: any, seen: [number, number]): void {
       const rings: any[] = res.rings ?? [];
-      const feats: any[] = res.geojson?.features ?? [];
+      const feats: any[] = [...(res.geojson?.features ?? []),
+        { type: "Feature", geometry: { type: "Point", coordinates: [seen[1], seen[0]] }, properties: { kind: "last_seen" } }];
       const minutes = rings.map((r) => Number(r.minutes));
       const nowIdx = Math.max(0, rings.filter((r) => r.past).length - 1);
       const slider = h("input#missing-slider", { type: "range", min: 0, max: Math.max(0, rings.length - 1), step: 1, value: rings.length - 1 }) as HTMLInputElement;

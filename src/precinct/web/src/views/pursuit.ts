@@ -112,7 +112,7 @@ export const pursuitView: View = {
       const lines: L.Layer[] = [];
       for (const c of cps) {
         const u = units.get(String(c.unit_id));
-        if (u) lines.push(L.polyline([[u.lat, u.lon], [c.lat, c.lon]], { color: "#dc2626", weight: 2, dashArray: "6 5", opacity: 0.9 }));
+        if (u) lines.push(L.polyline([[u.lat, u.lon], [c.lat, c.lon]], { pane: "geoPoints", renderer: map?.panes.points, color: "#dc2626", weight: 2, dashArray: "6 5", opacity: 0.9 }));
       }
       if (map) { map.setGeo("checkpoints", res.geojson ?? { type: "FeatureCollection", features: [] }, [], lines); map.fitTo("checkpoints"); }
       const ev = res.evaluation;
