@@ -8,16 +8,12 @@ from typing import Annotated
 
 import typer
 
-from precinct.calls import eido
-from precinct.calls.flows import import_calls
-from precinct.calls.service import incident_view, list_incidents
 from precinct.calls.types import type_table
-from precinct.core.access import cli_principal
 from precinct.core.clikit import AsUser, FormatOpt, emit_json, err_console, open_db, progress_bar
 from precinct.core.roles import Role
-from precinct.errors import BadInput
 
 CLI_NAME = "calls"
+DEFAULT_AGENCY = "precinct.police.local"  # calls.eido.DEFAULT_AGENCY (not imported: keeps --help fast)
 app = typer.Typer(help="110 call intake: import calls, list incident types.", no_args_is_help=True)
 incidents_app = typer.Typer(help="Incidents: list, export and import NENA EIDO.", no_args_is_help=True)
 INTAKE = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.admin)
@@ -39,6 +35,9 @@ def import_cmd(
     open_incidents: Annotated[bool, typer.Option("--open", help="import as open incidents (live replay)")] = False,
 ) -> None:
     """Import calls (one incident each). Every row is checked first; a call_id already stored is skipped."""
+    from precinct.calls.flows import import_calls
+    from precinct.core.access import cli_principal
+
     db = open_db()
     principal = cli_principal(db, as_user, INTAKE, resource="calls.import")
     with progress_bar() as bar:
@@ -71,6 +70,9 @@ def list_cmd(
     as_user: AsUser = None, open_only: Annotated[bool, typer.Option("--open")] = False, limit: int = 50
 ) -> None:
     """Recent incidents as JSON (caller numbers are never shown here)."""
+    from precinct.calls.service import incident_view, list_incidents
+    from precinct.core.access import cli_principal
+
     db = open_db()
     cli_principal(db, as_user, (*COMMAND, Role.call_taker, Role.analyst), resource="incidents.list")
     with db.sessionmaker() as s:
@@ -82,9 +84,13 @@ def export_cmd(
     incident_id: Annotated[str, typer.Argument(help="incident id")],
     as_user: AsUser = None,
     out: Annotated[Path | None, typer.Option("--out", help="write here instead of stdout")] = None,
-    agency: Annotated[str, typer.Option(help="this centre's agency identifier")] = eido.DEFAULT_AGENCY,
+    agency: Annotated[str, typer.Option(help="this centre's agency identifier")] = DEFAULT_AGENCY,
 ) -> None:
     """Export an incident as a NENA EIDO document (validated against the schema)."""
+    from precinct.calls import eido
+    from precinct.core.access import cli_principal
+    from precinct.errors import BadInput
+
     db = open_db()
     principal = cli_principal(db, as_user, COMMAND, resource="incidents.eido")
     with db.sessionmaker() as s:
@@ -105,6 +111,10 @@ def import_cmd_eido(
     as_user: AsUser = None,
 ) -> None:
     """Import an incident from a NENA EIDO document (again: no change)."""
+    from precinct.calls import eido
+    from precinct.core.access import cli_principal
+    from precinct.errors import BadInput
+
     db = open_db()
     principal = cli_principal(db, as_user, COMMAND, resource="incidents.eido")
     try:

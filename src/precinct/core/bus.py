@@ -119,6 +119,15 @@ class NatsBus(InProcessBus):
 
 
 def make_bus(settings: Settings) -> Bus:
+    """The bus the settings name: NATS for ``nats://host:port[/subject-root]``, else in-process.
+
+    The optional path is the subject root (default ``precinct``), so that several deployments or
+    benchmark runs can share one NATS server without seeing each other's events.
+    """
     if settings.bus_url:
-        return NatsBus(settings.bus_url)
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(settings.bus_url)
+        root = parts.path.strip("/") or "precinct"
+        return NatsBus(urlunsplit((parts.scheme, parts.netloc, "", "", "")), subject_root=root)
     return InProcessBus()

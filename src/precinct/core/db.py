@@ -7,8 +7,9 @@ PostgreSQL (production).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,11 @@ class Database:
         self.read_engine = make_engine(url, read_only=True) if self.engine.dialect.name == "sqlite" else self.engine
         self.sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time; queueing this process's writers on a lock wakes the next
+        # one as soon as the lock is free, instead of SQLite's busy handler sleeping 1..100 ms.
+        self.write_lock: threading.RLock | nullcontext[None] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -126,7 +132,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on any error."""
-        with self._writer() as session, session.begin():
+        with self.write_lock, self._writer() as session, session.begin():
             yield session
 
     def migrate(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 import time
 from dataclasses import dataclass
@@ -22,8 +23,15 @@ from precinct.core.roles import AuditAction, Role
 from precinct.errors import AccountLocked, BadInput, Conflict, NotAuthenticated, NotFound
 
 _hasher = PasswordHasher()
-# Verifying against a real hash when the user does not exist keeps timing uniform.
-_DUMMY_HASH = _hasher.hash("precinct-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against a real hash when the user does not exist keeps timing uniform.
+    (Made on first use: hashing at import time cost every CLI start-up most of a second.)"""
+    return _hasher.hash("precinct-dummy-password")
+
+
 MIN_PASSWORD_LENGTH = 8
 # A session's last_seen is only rewritten when older than this, to spare the write lock.
 _TOUCH_INTERVAL = dt.timedelta(seconds=60)
@@ -88,7 +96,7 @@ def authenticate(db: Database, settings: Settings, *, username: str, password: s
     with db.session() as s:
         user = s.scalar(select(User).where(User.username == username))
         if user is None or not user.active:
-            _verify(_DUMMY_HASH, password)
+            _verify(_dummy_hash(), password)
             audit.append(s, actor=username[:64] or "?", role="unknown", action=AuditAction.login,
                          resource="auth", outcome="unknown_user")
             failure: Exception | None = NotAuthenticated("wrong username or password")
@@ -154,7 +162,7 @@ def resolve_token(db: Database, settings: Settings, token: str) -> Principal:
     if now - last_seen > idle:
         raise NotAuthenticated("session expired after inactivity; log in again")
     if now - last_seen > _TOUCH_INTERVAL:
-        with db.engine.begin() as conn:
+        with db.write_lock, db.engine.begin() as conn:
             conn.execute(
                 update(UserSession)
                 .where(UserSession.id == row.id, UserSession.last_seen < now - _TOUCH_INTERVAL)

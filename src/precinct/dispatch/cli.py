@@ -9,11 +9,8 @@ from typing import Annotated
 import typer
 
 from precinct.calls.types import UnitType
-from precinct.core.access import cli_principal
 from precinct.core.clikit import AsUser, emit_json, open_db
 from precinct.core.roles import Role
-from precinct.dispatch.service import list_units, unit_view, upsert_unit
-from precinct.errors import BadInput
 
 CLI_NAME = "units"
 app = typer.Typer(help="Dispatchable units (patrol cars, special police, traffic, ...).", no_args_is_help=True)
@@ -32,6 +29,9 @@ def add(
     as_user: AsUser = None,
 ) -> None:
     """Create or update one unit."""
+    from precinct.core.access import cli_principal
+    from precinct.dispatch.service import unit_view, upsert_unit
+
     db = open_db()
     cli_principal(db, as_user, MANAGERS, resource="units")
     with db.session() as s:
@@ -59,6 +59,10 @@ def import_units(
     as_user: AsUser = None,
 ) -> None:
     """Create or update units from a CSV (all rows or none)."""
+    from precinct.core.access import cli_principal
+    from precinct.dispatch.service import upsert_unit
+    from precinct.errors import BadInput
+
     db = open_db()
     cli_principal(db, as_user, MANAGERS, resource="units")
     with file.open(encoding="utf-8-sig", newline="") as fh, db.session() as s:
@@ -87,6 +91,9 @@ def import_units(
 @app.command("list")
 def list_cmd(as_user: AsUser = None, status: str | None = None) -> None:
     """Units with status and latest position (JSON)."""
+    from precinct.core.access import cli_principal
+    from precinct.dispatch.service import list_units, unit_view
+
     db = open_db()
     cli_principal(db, as_user, (*MANAGERS, Role.call_taker, Role.patrol), resource="units")
     with db.sessionmaker() as s:

@@ -8,12 +8,8 @@ from typing import Annotated
 import typer
 
 from precinct.calls.types import Priority
-from precinct.core.access import cli_principal
 from precinct.core.clikit import AsUser, emit_json, open_db
-from precinct.core.db import utcnow
 from precinct.core.roles import Role
-from precinct.orders.flows import run_escalation
-from precinct.orders.service import create_order, list_orders, order_view
 
 CLI_NAME = "orders"
 app = typer.Typer(help="One-click orders (一键下达) and their 研交办督结 loop.", no_args_is_help=True)
@@ -33,6 +29,10 @@ def create(
     as_user: AsUser = None,
 ) -> None:
     """Issue one order to many recipients; each must acknowledge before the deadline."""
+    from precinct.core.access import cli_principal
+    from precinct.core.db import utcnow
+    from precinct.orders.service import create_order, order_view
+
     db = open_db()
     principal = cli_principal(db, as_user, ISSUERS, resource="orders")
     with db.session() as s:
@@ -52,6 +52,9 @@ def create(
 @app.command("list")
 def list_cmd(as_user: AsUser = None, state: str | None = None, escalated: bool | None = None) -> None:
     """Orders, newest first (JSON)."""
+    from precinct.core.access import cli_principal
+    from precinct.orders.service import list_orders, order_view
+
     db = open_db()
     cli_principal(db, as_user, (*ISSUERS, Role.patrol), resource="orders")
     with db.sessionmaker() as s:
@@ -61,6 +64,9 @@ def list_cmd(as_user: AsUser = None, state: str | None = None, escalated: bool |
 @app.command("escalate")
 def escalate(as_user: AsUser = None) -> None:
     """Escalate overdue orders now (the API server also does this every 10 seconds)."""
+    from precinct.core.access import cli_principal
+    from precinct.orders.flows import run_escalation
+
     db = open_db()
     cli_principal(db, as_user, (*ISSUERS, Role.admin), resource="orders")
     emit_json(run_escalation(db))
