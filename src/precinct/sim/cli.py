@@ -65,8 +65,31 @@ def generate_cmd(
         )
 
 
+def demo(
+    port: int = typer.Option(8000, "--port", help="port to listen on"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    speed: float = typer.Option(30.0, "--speed", min=0.1, help="simulated seconds per real second"),
+    seed: int = typer.Option(1, "--seed", help="scenario seed"),
+    osm: Path | None = typer.Option(None, "--osm", help="real map (.osm.pbf) instead of the synthetic city"),
+    reads_per_day: int = typer.Option(60_000, "--reads-per-day", min=100, help="simulated plate reads a day"),
+    calls_per_day: float = typer.Option(400.0, "--calls-per-day", min=1, help="simulated 110 calls a day"),
+    no_sim: bool = typer.Option(False, "--no-sim", help="serve only; do not drive the simulation"),
+) -> None:
+    """Start the operations centre with a simulated city feeding it live (embedded defaults)."""
+    from precinct.sim.demo import run_demo
+
+    run_demo(
+        port=port,
+        host=host,
+        speed=speed,
+        seed=seed,
+        osm=osm,
+        reads_per_day=reads_per_day,
+        calls_per_day=calls_per_day,
+        no_sim=no_sim,
+    )
+
+
 def register(root: typer.Typer) -> None:
     """Add the top-level ``precinct demo`` command."""
-    from precinct.sim.demo import demo
-
     root.command("demo")(demo)

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import typer
 from sqlalchemy import select
 
 from precinct.config import Settings, get_settings
@@ -92,17 +91,32 @@ def _banner(url: str, started: float) -> None:
     err_console.print("\n".join(lines))
 
 
-def demo(
-    port: int = typer.Option(8000, "--port", help="port to listen on"),
-    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
-    speed: float = typer.Option(30.0, "--speed", min=0.1, help="simulated seconds per real second"),
-    seed: int = typer.Option(1, "--seed", help="scenario seed"),
-    osm: Path | None = typer.Option(None, "--osm", help="real map (.osm.pbf) instead of the synthetic city"),
-    reads_per_day: int = typer.Option(60_000, "--reads-per-day", min=100, help="simulated plate reads a day"),
-    calls_per_day: float = typer.Option(400.0, "--calls-per-day", min=1, help="simulated 110 calls a day"),
-    no_sim: bool = typer.Option(False, "--no-sim", help="serve only; do not drive the simulation"),
+def run_demo(
+    *,
+    port: int = 8000,
+    host: str = "127.0.0.1",
+    speed: float = 30.0,
+    seed: int = 1,
+    osm: Path | None = None,
+    reads_per_day: int = 60_000,
+    calls_per_day: float = 400.0,
+    no_sim: bool = False,
 ) -> None:
-    """Start the operations centre with a simulated city feeding it live (embedded defaults)."""
+    """Start the operations centre with a simulated city feeding it live (embedded defaults).
+
+    Parameters
+    ----------
+    port, host
+        Where the server listens.
+    speed, seed
+        Simulated seconds per real second; the scenario seed.
+    osm
+        A real map (``.osm.pbf``) instead of the synthetic city.
+    reads_per_day, calls_per_day
+        Size of the simulated traffic and 110 calls.
+    no_sim
+        Serve only; do not drive the simulation.
+    """
     import uvicorn
 
     from precinct.app import create_app
