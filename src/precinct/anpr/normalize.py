@@ -19,6 +19,9 @@ MAX_PLATE_LENGTH = 32
 _DROP = set(" .-·・‧•∙⋅。\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fb\u00a0\u3000")
 
 
+_CANONICAL = r"^[0-9A-Z\x{4E00}-\x{9FFF}]+$"
+
+
 @lru_cache(maxsize=1 << 18)
 def normalize_plate(raw: str) -> str:
     """The canonical form of one plate or tag identifier ('' if nothing is left)."""
@@ -46,6 +49,10 @@ def normalize_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
         values = values.cast(pa.string())
     encoded = pc.dictionary_encode(values)
-    dictionary = encoded.dictionary.to_pylist()
-    normalized = pa.array([normalize_plate(v) for v in dictionary], type=pa.string())
-    return pc.take(normalized, encoded.indices)
+    dictionary = encoded.dictionary
+    # already canonical (digits, A-Z, CJK unified ideographs: NFKC- and case-stable) stays as is
+    todo = pc.invert(pc.match_substring_regex(dictionary, _CANONICAL))
+    if pc.any(todo).as_py():
+        fixed = [normalize_plate(v) for v in dictionary.filter(todo).to_pylist()]
+        dictionary = pc.replace_with_mask(dictionary, todo, pa.array(fixed, type=dictionary.type))
+    return pc.take(dictionary, encoded.indices)

@@ -465,6 +465,8 @@ def _json_column(
 def _as_string(arr: pa.Array) -> pa.Array:
     if pa.types.is_null(arr.type):
         arr = pa.nulls(len(arr), pa.string())
+    elif pa.types.is_integer(arr.type):
+        return arr.cast(pa.string())  # never blank
     elif not pa.types.is_string(arr.type):
         try:
             arr = arr.cast(pa.string())

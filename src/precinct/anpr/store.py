@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -77,11 +78,10 @@ def ensure_schema(wh: Warehouse) -> None:
 
 def next_counter(cur: duckdb.DuckDBPyConnection, name: str, n: int = 1) -> int:
     """Reserve ``n`` values of a counter inside the caller's transaction; returns the first."""
-    row = cur.execute(
+    rows = cur.execute(
         "UPDATE anpr_counters SET value = value + ? WHERE name = ? RETURNING value", [n, name]
-    ).fetchone()
-    assert row is not None
-    return int(row[0]) - n + 1
+    ).fetchall()  # fetch to the end: DuckDB refuses more work on a cursor with an unfinished result
+    return int(rows[0][0]) - n + 1
 
 
 @dataclass
@@ -90,51 +90,106 @@ class Appended:
     duplicates: int
 
 
-_FRESH_SQL = """
-WITH firsts AS (
-    SELECT * FROM batch
-    QUALIFY read_id IS NULL OR row_number() OVER (PARTITION BY read_id, ts_us ORDER BY line) = 1
+# rows of the batch whose (read_id, ts_us) came earlier in the batch or is already stored
+_DUPLICATES_SQL = """
+WITH groups AS (
+    SELECT read_id, ts_us, min(line) AS first_line, count(*) AS n FROM batch
+    WHERE read_id IS NOT NULL GROUP BY read_id, ts_us
 ),
-fresh AS (
-    SELECT f.* FROM firsts f
-    WHERE f.read_id IS NULL OR NOT EXISTS (
-        SELECT 1 FROM anpr_reads r
-        WHERE r.ts_us BETWEEN {lo} AND {hi} AND r.ts_us = f.ts_us AND r.read_id = f.read_id)
+repeated AS (
+    SELECT b.line FROM batch b JOIN groups g ON b.read_id = g.read_id AND b.ts_us = g.ts_us
+    WHERE g.n > 1 AND b.line <> g.first_line
+),
+stored AS (
+    SELECT g.first_line AS line FROM groups g
+    WHERE EXISTS (SELECT 1 FROM anpr_reads r
+                  WHERE r.ts_us BETWEEN {lo} AND {hi} AND r.ts_us = g.ts_us AND r.read_id = g.read_id)
 )
-SELECT ({base} + row_number() OVER (ORDER BY ts_us // {day}, plate, ts_us, line) - 1)::BIGINT AS rid,
-       plate, ts_us, lat, lon, camera_id, read_id, kind, confidence, {batch}::BIGINT AS batch, line
-FROM fresh
-ORDER BY rid
+SELECT line FROM repeated UNION ALL SELECT line FROM stored
 """
 
 
+def storage_order(plate: pa.Array | pa.ChunkedArray, ts_us: np.ndarray) -> np.ndarray:
+    """Row order of the stored layout: by (UTC day, plate, ts), ties in input order.
+
+    The plates are ranked through their dictionary (sorted byte-wise, as DuckDB orders VARCHAR),
+    so the sort itself runs on integers.
+
+    Parameters
+    ----------
+    plate : pyarrow.Array
+        Normalised plates.
+    ts_us : numpy.ndarray
+        Times, microseconds since the epoch.
+
+    Returns
+    -------
+    numpy.ndarray
+        Indices (int64) that put the rows in storage order.
+    """
+    if isinstance(plate, pa.ChunkedArray):
+        plate = plate.combine_chunks()
+    encoded = pc.dictionary_encode(plate)
+    rank = np.empty(len(encoded.dictionary), dtype=np.int64)
+    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank), dtype=np.int64)
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    day = ts_us // DAY_US
+    major = (day - day.min()) * len(rank) + rank[codes] if len(day) else day
+    return np.lexsort((ts_us, major)).astype(np.int64)
+
+
 def append_chunk(cur: duckdb.DuckDBPyConnection, table: pa.Table, *, batch_id: int) -> Appended:
-    """Insert the new rows of ``table`` (canonical schema) inside the caller's transaction."""
-    if table.num_rows == 0:
-        return Appended(table.append_column("rid", pa.array([], pa.int64())), 0)
+    """Insert the new rows of ``table`` (canonical schema) inside the caller's transaction.
+
+    Rows whose ``(read_id, ts_us)`` is already stored, or came earlier in ``table``, are left out
+    (counted as duplicates); the rest get consecutive rids in storage order (:func:`storage_order`)
+    and are inserted in that order.
+
+    Parameters
+    ----------
+    cur : duckdb.DuckDBPyConnection
+        An open warehouse transaction.
+    table : pyarrow.Table
+        Validated rows (:data:`precinct.anpr.parse.CANONICAL`), ``line`` unique within the table.
+    batch_id : int
+        The ingest batch named in the rows and in the batch's audit record.
+
+    Returns
+    -------
+    Appended
+        The stored rows (with ``rid`` and ``batch``, in stored order) and the duplicate count.
+    """
+    n = table.num_rows
+    if n == 0:
+        empty = table.append_column("rid", pa.array([], pa.int64()))
+        return Appended(empty.append_column("batch", pa.array([], pa.int64())), 0)
     ts = table.column("ts_us")
-    lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
-    has_ids = table.column("read_id").null_count < table.num_rows
-    base = next_counter(cur, "rid", table.num_rows)
-    cur.register("batch", table)
-    try:
-        if has_ids:
-            sql = _FRESH_SQL.format(lo=int(lo), hi=int(hi), base=base, day=DAY_US, batch=batch_id)
-        else:  # nothing to deduplicate on
-            sql = (
-                f"SELECT ({base} + row_number() OVER (ORDER BY ts_us // {DAY_US}, plate, ts_us, line) - 1)::BIGINT "
-                f"AS rid, plate, ts_us, lat, lon, camera_id, read_id, kind, confidence, "
-                f"{batch_id}::BIGINT AS batch, line FROM batch ORDER BY rid"
-            )
-        fresh = cur.sql(sql).to_arrow_table()
-    finally:
-        cur.unregister("batch")
+    if table.column("read_id").null_count < n:  # something to deduplicate on
+        lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
+        cur.register("batch", table.select(["read_id", "ts_us", "line"]))
+        try:
+            dup_lines = cur.sql(_DUPLICATES_SQL.format(lo=int(lo), hi=int(hi))).to_arrow_table()
+        finally:
+            cur.unregister("batch")
+        lines = dup_lines.column("line") if dup_lines.num_rows else None
+        if lines is not None:
+            table = table.filter(pc.invert(pc.is_in(table.column("line"), value_set=lines)))
+            ts = table.column("ts_us")
+    for name in ("camera_id", "kind"):  # few distinct values: reorder indices, not strings
+        table = table.set_column(
+            table.schema.get_field_index(name), name, pc.dictionary_encode(table.column(name))
+        )
+    fresh = table.take(storage_order(table.column("plate"), ts.to_numpy()))
+    m = fresh.num_rows
+    base = next_counter(cur, "rid", m) if m else 0
+    fresh = fresh.append_column("rid", pa.array(np.arange(base, base + m, dtype=np.int64)))
+    fresh = fresh.append_column("batch", pa.array(np.full(m, batch_id, dtype=np.int64)))
     cur.register("fresh", fresh)
     try:
-        cur.execute(f"INSERT INTO anpr_reads SELECT {READ_COLUMNS} FROM fresh")
+        cur.execute(f"INSERT INTO anpr_reads SELECT {READ_COLUMNS} FROM fresh").fetchall()
     finally:
         cur.unregister("fresh")
-    return Appended(fresh, table.num_rows - fresh.num_rows)
+    return Appended(fresh, n - m)
 
 
 def compact(wh: Warehouse, *, day_from: int | None = None, day_to: int | None = None) -> int:

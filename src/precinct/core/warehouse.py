@@ -17,6 +17,7 @@ Queries are written in the subset of SQL both engines share (see ``precinct.anpr
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,21 @@ from precinct.config import Settings
 from precinct.errors import NotReady
 
 _REGISTRY: dict[Path, Warehouse] = {}
+MAX_DEFAULT_MEMORY = 4 << 30
+
+
+def default_memory_limit() -> str:
+    """DuckDB's memory limit when none is given: a fifth of physical memory, 512 MiB..4 GiB.
+
+    DuckDB's own default (80 % of RAM) lets one large import transaction grow the process to most
+    of the machine (100 million reads reached 8 GiB at a third of the way); with a limit, DuckDB
+    spills the transaction's row groups to disk and an import runs in bounded memory.
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 << 30
+    return f"{max(512 << 20, min(MAX_DEFAULT_MEMORY, total // 5)) >> 20}MB"
 _REGISTRY_LOCK = threading.Lock()
 
 
@@ -44,14 +60,24 @@ class Warehouse:
     def __init__(
         self, path: Path | str, *, threads: int | None = None, memory_limit: str | None = None
     ) -> None:
+        """Open (or create) the DuckDB file at ``path``.
+
+        Parameters
+        ----------
+        path : Path or str
+            The database file, or ``":memory:"``.
+        threads : int, optional
+            DuckDB worker threads (default: one per core).
+        memory_limit : str, optional
+            DuckDB memory limit such as ``"2GB"`` (default: :func:`default_memory_limit`).
+        """
         self.path = Path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         config: dict[str, Any] = {}
         if threads:
             config["threads"] = threads
-        if memory_limit:
-            config["memory_limit"] = memory_limit
+        config["memory_limit"] = memory_limit or default_memory_limit()
         try:
             self._con = duckdb.connect(str(path), config=config)
         except duckdb.IOException as exc:  # another process holds the write lock on the file
