@@ -18,9 +18,26 @@ One-to-many queries use the contraction hierarchy made by ``prepare()`` (free fl
 other hours fall back to Dijkstra on congested times. Same answers either way.
 """
 
-from precinct.city.names import Candidate
-from precinct.city.road import RoadGraph
-from precinct.city.routing import Route
-from precinct.city.snapping import Snap, Snaps
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from precinct.city.names import Candidate
+    from precinct.city.road import RoadGraph
+    from precinct.city.routing import Route
+    from precinct.city.snapping import Snap, Snaps
 
 __all__ = ["Candidate", "RoadGraph", "Route", "Snap", "Snaps"]
+
+# Imported on first use (PEP 562): the package is imported by ``precinct --help`` (through
+# ``precinct.city.cli``), which should not load numba and SciPy.
+_WHERE = {"Candidate": "names", "RoadGraph": "road", "Route": "routing", "Snap": "snapping",
+          "Snaps": "snapping"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"precinct.city.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'precinct.city' has no attribute {name!r}")

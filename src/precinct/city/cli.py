@@ -1,4 +1,8 @@
-"""``precinct city``: build and inspect the road graph; ``precinct route``: one route."""
+"""``precinct city``: build and inspect the road graph; ``precinct route``: one route.
+
+Heavy modules (numba kernels, scipy, osmium) are imported inside the commands, so that
+``precinct --help`` and other domains' commands do not pay for them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from pathlib import Path
 import typer
 
 from precinct.city import service
-from precinct.city.road import RoadGraph
 from precinct.core.clikit import FormatOpt, emit_json, err_console
 from precinct.errors import BadInput
 
@@ -69,6 +72,8 @@ def build(
         summary = {**have, "path": str(service.graph_path()), "rebuilt": False}
         _report(summary, fmt, "road graph is current; not rebuilt (use --force to rebuild)")
         return
+    from precinct.city.road import RoadGraph
+
     t0 = time.perf_counter()
     with err_console.status("building road graph ..."):
         graph = (RoadGraph.from_osm(osm) if osm is not None

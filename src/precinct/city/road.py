@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import cKDTree
 
 from precinct.city import routing
 from precinct.city.ch import Hierarchy, build_hierarchy, morton_key
@@ -20,6 +19,7 @@ from precinct.city.snapping import GridIndex, Snap, Snaps, snap_points
 from precinct.errors import BadInput
 
 if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
     from shapely.geometry.base import BaseGeometry
 
     from precinct.city.names import Candidate, NameIndex
@@ -150,6 +150,8 @@ class RoadGraph(RoadGraphBase):
 
     @cached_property
     def _node_tree(self) -> cKDTree:
+        from scipy.spatial import cKDTree  # ~0.5 s to import; only nearest_nodes needs it
+
         return cKDTree(self.node_xy)
 
     def snap(self, lat: float, lon: float, *, what: str = "point") -> Snap:

@@ -6,10 +6,12 @@ import json
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from precinct.city.road import RoadGraph
 from precinct.config import Settings, get_settings
+
+if TYPE_CHECKING:  # imported when first needed: the CLI imports this module at start-up
+    from precinct.city.road import RoadGraph
 
 DEFAULT_SIZE_KM = 15.0
 DEFAULT_SEED = 1
@@ -58,6 +60,8 @@ def default_city() -> RoadGraph:
     It is deterministic, so every data directory without a built city shares this one object
     (test suites create many data directories; building it each time would cost seconds).
     """
+    from precinct.city.road import RoadGraph
+
     return RoadGraph.synthetic(size_km=DEFAULT_SIZE_KM, seed=DEFAULT_SEED).prepare()
 
 
@@ -79,6 +83,8 @@ def current_city(settings: Settings | None = None) -> RoadGraph:
         if g is not None:
             return g
         if path.exists():
+            from precinct.city.road import RoadGraph
+
             g = RoadGraph.load(path)
         else:
             g = default_city()
