@@ -550,8 +550,8 @@ def serve_profiled(out: Path, port: int) -> None:
     async def inline(func: Any, *a: Any, **kw: Any) -> Any:
         return func(*a, **kw)
 
-    fastapi.routing.run_in_threadpool = inline  # type: ignore[assignment]
-    fastapi.dependencies.utils.run_in_threadpool = inline  # type: ignore[assignment]
+    fastapi.routing.run_in_threadpool = inline
+    fastapi.dependencies.utils.run_in_threadpool = inline
     prof = cProfile.Profile()
     config = uvicorn.Config(
         "precinct.app:create_app", factory=True, host="127.0.0.1", port=port, log_level="warning", access_log=False

@@ -13,9 +13,9 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, Table, bindparam, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,14 @@ GENESIS_HASH = "0" * 64
 HASHED_FIELDS = (
     "seq", "ts", "actor", "role", "action", "resource", "params",
     "result_count", "case_id", "purpose", "outcome", "prev_hash",
+)
+
+
+_LOG = cast(Table, AuditRecord.__table__)
+_HEAD = cast(Table, AuditHead.__table__)
+_HEAD_FOR_UPDATE = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_HEAD_UPDATE = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 
 
@@ -80,20 +88,20 @@ def append(
         If the record cannot be written; the caller's transaction must then fail too.
     """
     try:
-        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+        # Core statements, not the ORM unit of work: this runs in every audited request
+        head = session.execute(_HEAD_FOR_UPDATE).one()
         ts = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
-        rec = AuditRecord(
-            seq=head.seq + 1, ts=ts, actor=clean(actor), role=clean(str(role)), action=str(action),
-            resource=clean(resource), params=canonical_params(params), result_count=result_count,
-            case_id=clean(case_id) if case_id is not None else None,
-            purpose=clean(str(purpose)) if purpose is not None else None,
-            outcome=clean(outcome), prev_hash=head.hash,
-        )
-        rec.hash = record_hash(getattr(rec, f) for f in HASHED_FIELDS)
-        session.add(rec)
-        head.seq, head.hash = rec.seq, rec.hash
-        session.flush()
-        return rec
+        values: dict[str, Any] = {
+            "seq": head.seq + 1, "ts": ts, "actor": clean(actor), "role": clean(str(role)), "action": str(action),
+            "resource": clean(resource), "params": canonical_params(params), "result_count": result_count,
+            "case_id": clean(case_id) if case_id is not None else None,
+            "purpose": clean(str(purpose)) if purpose is not None else None,
+            "outcome": clean(outcome), "prev_hash": head.hash,
+        }
+        values["hash"] = record_hash(values[f] for f in HASHED_FIELDS)
+        session.execute(insert(_LOG), [values])
+        session.execute(_HEAD_UPDATE, {"new_seq": values["seq"], "new_hash": values["hash"]})
+        return AuditRecord(**values)
     except SQLAlchemyError as exc:
         raise AuditFailure("the audit record could not be written; the request was not carried out",
                            detail=type(exc).__name__) from exc

@@ -155,6 +155,8 @@ def resolve_token(db: Database, settings: Settings, token: str) -> Principal:
     idle = dt.timedelta(minutes=settings.idle_timeout_minutes)
     # one Core query (no ORM unit of work): this runs on every request
     with db.read_engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # one statement: no BEGIN / ROLLBACK round trips
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         row = conn.execute(_SESSION_QUERY, {"sid": claims["sid"]}).first()
     if row is None or row.revoked or not row.active or row.user_id != claims["uid"]:
         raise NotAuthenticated("session ended; log in again")

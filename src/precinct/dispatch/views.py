@@ -62,16 +62,16 @@ def _unit_for(principal: Principal, unit_id: str | None) -> str:
     return uid
 
 
-def _publish_units(request: Request, unit_ids: list[str]) -> None:
-    with get_db(request).sessionmaker() as s:
-        for uid in unit_ids:
-            unit = s.get(svc.Unit, uid)
-            if unit is not None:
-                publish(
-                    request.app.state.bus,
-                    "units.updated",
-                    {"unit_id": uid, "unit": svc.unit_view(unit)},
-                )
+def _unit_views(s: Any, unit_ids: list[str]) -> list[dict[str, Any]]:
+    """Views of units the change just touched (already in the session: no query), to publish once
+    the change has committed."""
+    units = (s.get(svc.Unit, uid) for uid in unit_ids)
+    return [svc.unit_view(u) for u in units if u is not None]
+
+
+def _publish_units(request: Request, views: list[dict[str, Any]]) -> None:
+    for view in views:
+        publish(request.app.state.bus, "units.updated", {"unit_id": view["id"], "unit": view})
 
 
 @router.get("/incidents/{incident_id}/recommendations")
@@ -100,6 +100,7 @@ def dispatch(
     """Send units (all or none). With an Idempotency-Key a retry replays the first answer."""
     city = city_for(request.app.state)
     snapshot: dict[str, Any] = {}
+    unit_views: list[dict[str, Any]] = []
 
     def action(s: Any) -> dict[str, Any]:
         inc = calls_svc.get_incident(s, incident_id)
@@ -111,6 +112,7 @@ def dispatch(
             s, incident_id=incident_id, unit_ids=body.unit_ids, actor=principal.username, eta_s=etas
         )
         snapshot.update(full_incident(s, incident_id))
+        unit_views.extend(_unit_views(s, body.unit_ids))
         return {
             "incident_id": incident_id,
             "status": snapshot["status"],
@@ -126,7 +128,7 @@ def dispatch(
     )
     if not outcome.replayed:
         publish_incident(request, "incidents.updated", snapshot)
-        _publish_units(request, body.unit_ids)
+        _publish_units(request, unit_views)
     return JSONResponse(
         outcome.body,
         status_code=outcome.status_code,
@@ -146,7 +148,7 @@ def _unit_step(
     if step != "clear" or principal.role is Role.patrol or unit_id is not None:
         unit_id = _unit_for(principal, unit_id)
     snapshot: dict[str, Any] = {}
-    touched: list[str] = []
+    touched: list[dict[str, Any]] = []
 
     def action(s: Any) -> dict[str, Any]:
         if step == "acknowledge":
@@ -162,7 +164,7 @@ def _unit_step(
                 note=body.note,
             )
         s.flush()
-        touched.extend(a.unit_id for a in made)
+        touched.extend(_unit_views(s, [a.unit_id for a in made]))
         snapshot.update(full_incident(s, incident_id))
         return {
             "incident_id": incident_id,
