@@ -86,7 +86,7 @@ def map_isochrone(
     for i, s in enumerate(seconds):
         if not (math.isfinite(s) and 0 < s <= limit):
             raise BadInput(f"seconds[{i}] must be in (0, {limit:.0f}] for mode {mode}, got {s!r}",
-                           detail={"field": "seconds", "index": i, "value": s})
+                           detail={"field": "seconds", "index": i, "value": str(s)})
     if mode == "drive" and speed_mps is not None:
         raise BadInput("speed_mps applies to mode=walk only", detail={"field": "speed_mps"})
     if mode == "walk" and hour is not None:
