@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -389,13 +390,7 @@ def parse_json(
     ``columns`` and ``string_fields`` describe another batch format (person–vehicle links).
     """
     strings = _STRING_FIELDS if string_fields is None else string_fields
-    try:
-        text = codecs.decode(data, "utf-8-sig") if isinstance(data, bytes | bytearray) else data
-        doc = json.loads(text)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise BadInput(
-            f"body is not valid JSON: {str(exc)[:200]}", detail={"item": 0, "field": "body"}
-        ) from None
+    doc = _decode_json(data)
     items = doc.get(key) if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise BadInput(
@@ -423,6 +418,23 @@ def parse_json(
 
 
 _STRING_FIELDS = ("plate", "ts", "camera_id", "read_id", "kind")
+
+
+def _decode_json(data: bytes | str) -> Any:
+    """The JSON document: msgspec's decoder first (a few times faster), and where it refuses
+    (integers beyond 64 bits, NaN, very deep nesting, bad UTF-8) the standard library's, so a
+    body is accepted or refused exactly as ``json.loads`` would."""
+    raw = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else data.encode("utf-8")
+    try:
+        return msgspec.json.decode(raw.removeprefix(codecs.BOM_UTF8))
+    except (msgspec.DecodeError, RecursionError):
+        pass
+    try:
+        return json.loads(codecs.decode(raw, "utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadInput(
+            f"body is not valid JSON: {str(exc)[:200]}", detail={"item": 0, "field": "body"}
+        ) from None
 
 
 def _json_column(

@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select
 
 from precinct.anpr import parse, store
 from precinct.anpr.models import Alert, Camera, CaseRead, HotlistEntry
@@ -438,31 +437,9 @@ def nearest_units(
     Units belong to dispatch; this reads its ``units`` table if it exists (no import of another
     domain) and asks the city for travel times. Returns ``[]`` when either is missing.
     """
-    try:
-        if not inspect(db.engine).has_table("units"):
-            return []
-        with db.engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT id, callsign, lat, lon FROM units WHERE active = :t AND status = 'available' "
-                    "AND lat IS NOT NULL AND lon IS NOT NULL"
-                ),
-                {"t": True},
-            ).all()
-        if not rows:
-            return []
-        from precinct.city.service import current_city
+    from precinct.anpr.fanout import units_for
 
-        city = current_city(settings)
-        pts = np.array([[r[2], r[3]] for r in rows], dtype=float)
-        best = city.k_nearest_by_time(lat, lon, pts, k)
-        return [
-            {"unit_id": rows[i][0], "callsign": rows[i][1], "travel_time_s": round(t, 1)}
-            for i, t in best
-        ]
-    except Exception as exc:  # an alert must go out even if routing fails
-        log.warning("nearest units unavailable for an alert: %s", exc)
-        return []
+    return units_for(db, settings, [(lat, lon)], k=k)[0]
 
 
 # --- case pins ---------------------------------------------------------------------------------

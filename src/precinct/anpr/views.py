@@ -9,6 +9,7 @@ collection, one record per batch. Hotlist alerts are published on the event bus 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from precinct.anpr import investigate, parse, service
+from precinct.anpr.fanout import AlertFanout, units_for
 from precinct.anpr.queries import DuckEngine
 from precinct.config import Settings
 from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data
@@ -69,9 +71,8 @@ async def ingest_reads(
             )
 
         def _publish(result: service.IngestResult) -> None:
-            for alert in result.alerts:
-                alert["units"] = service.nearest_units(db, settings, alert["lat"], alert["lon"])
-                bus.publish("anpr.alert", alert)
+            # the batch is durable: its alerts go out from the fan-out worker, off this request
+            fanout_for(request.app, db, settings, bus).submit(result.alerts)
 
         result = service.ingest(
             db=db,
@@ -418,11 +419,30 @@ def pin_reads(
     return {"pinned": n}
 
 
+_FANOUT_LOCK = threading.Lock()
+
+
+def fanout_for(app: FastAPI, db: Any, settings: Settings, bus: Any) -> AlertFanout:
+    """The app's hotlist-alert fan-out worker (started on first use)."""
+    with _FANOUT_LOCK:
+        fan: AlertFanout | None = getattr(app.state, "anpr_fanout", None)
+        if fan is None:
+            fan = AlertFanout(bus.publish, lambda points: units_for(db, settings, points))
+            app.state.anpr_fanout = fan
+        return fan
+
+
 def setup(app: FastAPI) -> None:
-    """Close this app's warehouse when the app stops (checkpointing it)."""
+    """Close this app's warehouse when the app stops (checkpointing it), after publishing the
+    alerts still queued for the live board."""
 
     async def _stop(app: FastAPI) -> None:
         from precinct.core.warehouse import Warehouse
+
+        fan: AlertFanout | None = getattr(app.state, "anpr_fanout", None)
+        if fan is not None:
+            await run_in_threadpool(fan.close)
+            app.state.anpr_fanout = None
 
         Warehouse.close_for(app.state.settings)
 
