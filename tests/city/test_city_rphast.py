@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from precinct.city import RoadGraph, routing
-from precinct.city.sweep import CutModel, FleetSelection, phast, rphast, rphast_selected
+from precinct.city.sweep import (
+    KEEP_TOP,
+    MAX_GROWTH,
+    CutModel,
+    FleetSelection,
+    phast,
+    rphast,
+    rphast_selected,
+)
 
 
 @pytest.fixture(scope="module")
@@ -116,17 +124,23 @@ def test_kept_selection_is_closed_and_restarts(city: RoadGraph) -> None:
     b = phast(h.in_indptr, h.in_adj, h.in_w, h.out_indptr, h.out_adj, h.out_w, sk,
               np.zeros(1))[tk]
     np.testing.assert_array_equal(a, b)
-    # Drifting fleets grow the kept set; past half the graph it starts afresh.
+    # Drifting fleets grow the kept set; past MAX_GROWTH it is pruned to its top and rebuilt.
     sizes = [sel.size]
     for _ in range(200):
         tk = np.concatenate([tk[3:], rng.choice(city.n_nodes, size=3)]).astype(np.int64)
         s = fs.selected_for(tk)
-        if s is None:  # the kept set was full: one stateless query, then it starts afresh
-            continue
-        assert np.isin(tk, s).all()
+        assert s is not None and np.isin(tk, s).all() and np.all(np.diff(s) > 0)
         sizes.append(s.size)
-    assert max(sizes) > city.n_nodes // 2 and len(sizes) > 150
-    assert any(b < a for a, b in pairwise(sizes))  # started afresh
+        b = phast(h.in_indptr, h.in_adj, h.in_w, h.out_indptr, h.out_adj, h.out_w, sk,
+                  np.zeros(1))[tk]
+        a = rphast_selected(h.in_indptr, h.in_adj, h.in_w, h.out_indptr, h.out_adj, h.out_w,
+                            sk, np.zeros(1), s, tk)
+        np.testing.assert_array_equal(a, b)
+    assert any(b < a for a, b in pairwise(sizes))  # pruned
+    assert s is not None
+    for k in s.tolist():  # still closed upwards after pruning and rebuilding
+        assert np.isin(h.out_adj[h.out_indptr[k]:h.out_indptr[k + 1]], s).all()
+    assert max(sizes) <= 2 * MAX_GROWTH * sizes[0] + city.n_nodes * KEEP_TOP
 
 
 def test_travel_times_use_the_selection(city: RoadGraph) -> None:

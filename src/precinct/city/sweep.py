@@ -291,25 +291,36 @@ class CutModel:
 SAME_FLEET = 0.9
 
 
+# Keep the kept set's top (this share of the nodes, highest ranks) when it is pruned.
+KEEP_TOP = 0.2
+# Prune when the kept set has grown this much since it was last (re)built.
+MAX_GROWTH = 1.5
+
+
 class FleetSelection:
     """The upward closure of the recent target sets of one sweep direction (thread-safe).
 
     Dispatch asks about the same units again and again, and units move a few at a time. So
     once a target set repeats (mostly), its closure is kept as a sorted node list and each
     later query sweeps only those nodes; when up to 10% of the targets are not covered (units
-    that moved), their own closure is added (the search stops at nodes already kept). The kept
-    set only grows -- a superset of a closure is still exact, just slower -- and is started
-    afresh when it passes half the graph or a different fleet shows up twice. A target set
-    that the kept one does not mostly cover gets the stateless :func:`rphast` instead.
+    that moved), their own closure is added (the search stops at nodes already kept). A
+    superset of a closure is still exact, just slower, so the kept set only grows until it is
+    ``MAX_GROWTH`` times its size when last built, or a different fleet shows up twice; then
+    it is pruned to its top ``KEEP_TOP`` share of ranks (any fleet spread over the city needs
+    most of those, and cutting there keeps the set closed) and the current targets' closure is
+    added again -- cheap, because the search stops at the kept top. A target set that the kept
+    one does not mostly cover gets the stateless :func:`rphast` instead.
     """
 
     def __init__(self, down_indptr: np.ndarray, down_adj: np.ndarray) -> None:
         self._indptr = down_indptr
         self._adj = down_adj
         self._n = down_indptr.size - 1
+        self._top = int(KEEP_TOP * self._n)
         self._lock = threading.Lock()
         self._mark: np.ndarray | None = None
         self._selected = np.zeros(0, np.int64)
+        self._built = 0
         self._previous = np.zeros(0, np.int64)
 
     def selected_for(self, targets_k: np.ndarray) -> np.ndarray | None:
@@ -319,7 +330,9 @@ class FleetSelection:
                 covered = float(self._mark[targets_k].mean()) if targets_k.size else 1.0
                 if covered == 1.0:
                     return self._selected
-                if covered >= SAME_FLEET and 2 * self._selected.size <= self._n:
+                if covered >= SAME_FLEET:
+                    if self._selected.size > MAX_GROWTH * self._built:
+                        return self._rebuild(targets_k)
                     return self._extend(targets_k)
             # Not (enough) kept for this fleet: keep one only once it shows up twice.
             unique = np.unique(targets_k)
@@ -327,13 +340,21 @@ class FleetSelection:
             self._previous = unique
             if same < SAME_FLEET:
                 return None
+            return self._rebuild(unique)
+
+    def _rebuild(self, targets_k: np.ndarray) -> np.ndarray:
+        if self._mark is None:
             self._mark = np.zeros(self._n, np.bool_)
-            self._selected = np.zeros(0, np.int64)
-            return self._extend(unique)
+        else:  # prune to the top: edges only lead up, so what is left stays closed
+            self._mark[self._top:] = False
+            self._selected = self._selected[: np.searchsorted(self._selected, self._top)]
+        out = self._extend(targets_k)
+        self._built = out.size
+        return out
 
     def _extend(self, targets_k: np.ndarray) -> np.ndarray:
         assert self._mark is not None
         new = _grow(self._mark, self._indptr, self._adj, targets_k)
-        if new.size:
-            self._selected = np.union1d(self._selected, new)
+        if new.size:  # new nodes were unmarked, so not in the sorted kept list yet
+            self._selected = np.insert(self._selected, np.searchsorted(self._selected, new), new)
         return self._selected
