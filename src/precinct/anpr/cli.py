@@ -8,17 +8,14 @@ import).
 from __future__ import annotations
 
 import csv
+import importlib
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from precinct.anpr import investigate, service, store
-from precinct.anpr.normalize import normalize_plate
-from precinct.anpr.queries import DuckEngine, QueryEngine, SparkQueryEngine
 from precinct.config import get_settings
-from precinct.core.access import AccessGrant, cli_grant, cli_principal
 from precinct.core.clikit import (
     AsUser,
     CaseId,
@@ -28,9 +25,39 @@ from precinct.core.clikit import (
     err_console,
     open_db,
 )
-from precinct.core.db import Database
 from precinct.core.roles import Role
 from precinct.errors import BadInput
+
+
+class _LazyModule:
+    """A module imported on first attribute use (DuckDB, PyArrow and SQLAlchemy cost seconds to
+    import; `precinct --help` must not pay for them)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+if TYPE_CHECKING:
+    from precinct.anpr import investigate, normalize, queries, service, store
+    from precinct.anpr.queries import QueryEngine
+    from precinct.core.access import AccessGrant, cli_grant, cli_principal
+    from precinct.core.db import Database
+else:
+    investigate = _LazyModule("precinct.anpr.investigate")
+    normalize = _LazyModule("precinct.anpr.normalize")
+    queries = _LazyModule("precinct.anpr.queries")
+    service = _LazyModule("precinct.anpr.service")
+    store = _LazyModule("precinct.anpr.store")
+    _access = _LazyModule("precinct.core.access")
+
+    def cli_grant(*args: Any, **kwargs: Any) -> Any:
+        return _access.cli_grant(*args, **kwargs)
+
+    def cli_principal(*args: Any, **kwargs: Any) -> Any:
+        return _access.cli_principal(*args, **kwargs)
 
 app = typer.Typer(
     help="Plate/tag read intelligence (情): ingest, hotlists, association, trajectories.",
@@ -60,7 +87,7 @@ EngineOpt = Annotated[
 
 def _engine(name: str, settings: Any) -> QueryEngine:
     if name == "duckdb" and not settings.spark:
-        return DuckEngine(service.warehouse(settings))
+        return queries.DuckEngine(service.warehouse(settings))
     if name in ("spark", "duckdb"):
         from precinct.core.warehouse import SparkEngine
 
@@ -74,7 +101,7 @@ def _engine(name: str, settings: Any) -> QueryEngine:
         spark.register_parquet("anpr_reads", root / "anpr_reads")
         if (root / "anpr_links").exists():
             spark.register_parquet("anpr_links", root / "anpr_links")
-        return SparkQueryEngine(spark)
+        return queries.SparkQueryEngine(spark)
     raise BadInput("engine must be duckdb or spark", detail={"field": "engine"})
 
 
@@ -173,7 +200,7 @@ def _read_plates(path: Path) -> list[str]:
             raise BadInput(
                 f"{path}: wrong columns: missing plate", detail={"line": 1, "field": "plate"}
             )
-        return [p for p in (normalize_plate(r.get("plate") or "") for r in reader) if p]
+        return [p for p in (normalize.normalize_plate(r.get("plate") or "") for r in reader) if p]
 
 
 @app.command("associate")
