@@ -121,3 +121,31 @@ def test_same_key_concurrently_runs_once(any_db: Database) -> None:
         t.join()
     assert len(runs) == 1
     assert sorted(results) == [("run-1", False), ("run-1", True)]
+
+
+def test_two_workers_flag_and_escalate_once(pg_db: Database) -> None:
+    """Every API worker runs the overdue and escalation checks: on PostgreSQL, while one worker's
+    check holds an incident or order, another's skips it, and after its commit sees it done."""
+    db = pg_db
+    iid = _incident(db)
+    with db.session() as s:
+        svc.upsert_unit(s, id="P9", unit_type="patrol", station="east", lat=BASE[0], lon=BASE[1])
+    with db.session() as s:
+        oid = create_order(
+            s, title="设卡", body="", recipients=["all"], deadline=utcnow() + dt.timedelta(minutes=1), issued_by="d"
+        ).id
+    later = utcnow() + dt.timedelta(minutes=5)
+    with db.session() as a:
+        assert [f["id"] for f in flag_overdue(a, now=later)] == [iid]
+        assert [o.id for o in escalate_overdue(a, now=later)] == [oid]
+        with db.session() as b:  # the second worker, while the first has not committed
+            assert flag_overdue(b, now=later) == []
+            assert escalate_overdue(b, now=later) == []
+    with db.session() as b:  # and after it committed
+        assert flag_overdue(b, now=later) == []
+        assert escalate_overdue(b, now=later) == []
+    with db.sessionmaker() as s:
+        from precinct.calls.models import IncidentEvent
+
+        kinds = s.scalars(select(IncidentEvent.kind).where(IncidentEvent.incident_id == iid)).all()
+        assert kinds.count("overdue_dispatch") == 1

@@ -28,7 +28,21 @@ def flag_overdue(session: Session, *, now: dt.datetime | None = None) -> list[di
     now = now or utcnow()
     flagged = []
     rows = session.scalars(select(Incident).where(Incident.status.in_(OPEN_STATUSES))).all()
-    for inc in rows:
+    due = [inc for inc in rows if timers(inc, now)["overdue"]]
+    if due:
+        # Every API worker runs this check: lock the overdue incidents, skipping those another
+        # worker holds (it flags them), so each incident is flagged once (PostgreSQL; SQLite
+        # writers are serialised anyway and ignore FOR UPDATE).
+        mine = set(
+            session.scalars(
+                select(Incident.id)
+                .where(Incident.id.in_([inc.id for inc in due]))
+                .with_for_update(skip_locked=True)
+            ).all()
+        )
+        due = [inc for inc in due if inc.id in mine]
+    for inc in due:
+        session.refresh(inc)
         t = timers(inc, now)
         if not t["overdue"]:
             continue

@@ -339,6 +339,9 @@ def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> lis
             Order.escalated_at.is_(None),
             Order.state.in_(("assign", "handle")),
         )
+        # every API worker runs this check: an order another worker is escalating is skipped
+        # (PostgreSQL re-checks escalated_at once the row is free; SQLite ignores FOR UPDATE)
+        .with_for_update(skip_locked=True)
     ).all()
     out = []
     for order in rows:
