@@ -190,7 +190,8 @@ export class OpsMap {
   fitTo(key: LayerKey): void {
     const g = this.geo.get(key);
     const b = g && "getBounds" in g ? (g as L.GeoJSON).getBounds() : null;
-    if (b && b.isValid()) this.map.fitBounds(b, { padding: [30, 30], maxZoom: 16, animate: false });
+    // Keep clear of the layer panel (top right).
+    if (b && b.isValid()) this.map.fitBounds(b, { paddingTopLeft: [30, 30], paddingBottomRight: [200, 30], maxZoom: 16, animate: false });
   }
 
   /** Query results: points (rows with coordinates) and optional paths ([[lat,lon],...]). */
