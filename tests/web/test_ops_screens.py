@@ -88,6 +88,12 @@ def test_missing_person_search_area_is_case_bound_and_ranks_cameras(page: Any, s
     login(page, "patrol")
     page.goto(f"{server.url}/ui/#/missing")
     _map_ready(page)
+    # A bad places file is refused, naming the line; nothing of it is kept.
+    bad = b"id,name,kind,lat,lon\nA,a,camera,32.49,119.92\nB,b,camera,north,119.9\n"
+    page.set_input_files("#missing-places", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad}])
+    page.wait_for_selector("#missing-error")
+    assert "3" in page.inner_text("#missing-error") and "north" in page.inner_text("#missing-error")
+    assert page.evaluate("localStorage.getItem('precinct.places')") is None
     page.set_input_files("#missing-places", files=[{"name": "places.csv", "mimeType": "text/csv",
                                                      "buffer": _places_csv()}])
     page.wait_for_function("/6/.test(document.querySelector('#missing-places-status').textContent)")
