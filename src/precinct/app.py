@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -147,6 +148,18 @@ def system_router(registry: CollectorRegistry) -> APIRouter:
     return router
 
 
+def freeze_heap(settings: Settings) -> None:
+    """Move everything allocated so far (modules, the road graph) out of the garbage collector's way.
+
+    A full collection over the ~200,000 objects of a started server takes 50-100 ms of CPU, and
+    it stops every request while it runs; frozen objects are never scanned again. (Not in tests,
+    where many apps come and go in one process.)
+    """
+    if settings.environment != "test":
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
                bus: Bus | None = None, migrate: bool = True) -> FastAPI:
     """Build the Precinct API.
@@ -173,6 +186,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         await bus.start()
         for hook in getattr(app.state, "startup_hooks", []):
             await hook(app)
+        freeze_heap(settings)
         try:
             yield
         finally:

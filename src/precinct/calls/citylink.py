@@ -8,6 +8,7 @@ factor, and results say so (``eta_source``); addresses then cannot be resolved.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -126,4 +127,9 @@ def city_for(state: Any) -> CityLink:
         state.city_tried_at = time.monotonic()
         link = CityLink(city)
         state.city_link = link
+        settings = getattr(state, "settings", None)
+        if city is not None and getattr(settings, "environment", "test") != "test":
+            # as at start-up (precinct.app.freeze_heap): the graph's objects leave the collector's scans
+            gc.collect()
+            gc.freeze()
         return link
