@@ -64,6 +64,13 @@ def _grid_nearest(px: FloatArray, py: FloatArray, coords: FloatArray, x0: float,
     for k in range(n):
         ci = int(np.floor((px[k] - x0) / cell))
         cj = int(np.floor((py[k] - y0) / cell))
+        # Distance from the point to its own cell's border: every cell outside ring r lies
+        # at least r * cell + gap away.
+        fx = px[k] - (x0 + ci * cell)
+        fy = py[k] - (y0 + cj * cell)
+        gap = min(fx, cell - fx, fy, cell - fy)
+        if gap < 0.0:
+            gap = 0.0
         best = np.inf
         bseg = -1
         bt = 0.0
@@ -99,8 +106,8 @@ def _grid_nearest(px: FloatArray, py: FloatArray, coords: FloatArray, x0: float,
                                 bseg = sg
                                 bt = t
                     di += step
-            # Every cell not yet visited lies at least r cells away from the point's cell.
-            if best <= r * cell or r * cell > max_d:
+            # Every cell not yet visited lies farther than r * cell + gap from the point.
+            if best < r * cell + gap or r * cell > max_d:
                 break
         if best <= max_d:
             seg_out[k] = bseg
