@@ -342,6 +342,12 @@ Targets, this run (wall time; see the load average below):
 |---|---|---|---|
 {targets}
 
+The query's own cost, CPU time at p99: **{r['ours_cpu_p99_ms']:.1f} ms** (same units),
+{r['moving_cpu_p99_ms']:.1f} ms (10 units move per incident), {r['fresh_cpu_p99_ms']:.1f} ms (a new
+fleet per incident); the fresh CLI process used {r.get('cli_build_cpu_s', float('nan')):.2f} s CPU.
+Wall time above CPU time is time spent waiting for a core (load average
+{r['loadavg_start']:.1f} on 2 cores during this run).
+
 Command: `{r['command']}` (the whole run: graph build or cached load, queries, peers, Helsinki).
 Machine: 2 cores shared with about six other agents (load average {r['loadavg_start']:.1f} at
 start, {r['loadavg_end']:.1f} at end), Python {r['python']}. Date: {r['date']}. Wall times on
