@@ -45,6 +45,7 @@ class ApiClient:
         self.disabled: set[str] = set()
         self.errors = 0
         self._lock = threading.Lock()
+        self._user_locks: dict[str, threading.Lock] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -56,12 +57,27 @@ class ApiClient:
             return False
 
     def _token(self, user: str, refresh: bool = False) -> str:
+        # One login at a time per user; different users log in concurrently (password checks
+        # are slow by design, and the driver prepares its fleet from several threads).
         with self._lock:
+            lock = self._user_locks.setdefault(user, threading.Lock())
+        with lock:
             if refresh or user not in self.tokens:
                 r = self.http.post("/api/v1/auth/token", data={"username": user, "password": self.passwords[user]})
                 r.raise_for_status()
                 self.tokens[user] = r.json()["access_token"]
             return self.tokens[user]
+
+    def login(self, user: str) -> bool:
+        """Log ``user`` in now (so that its first request does not wait); ``False`` if refused."""
+        try:
+            self._token(user)
+            return True
+        except httpx.HTTPError as exc:
+            if not self.stopping.is_set():
+                self.errors += 1
+                log.warning("login of %s failed: %s", user, exc)
+            return False
 
     def request(
         self,

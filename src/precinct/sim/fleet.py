@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from precinct.core.roles import Role
 from precinct.errors import BadInput, Unreachable
-from precinct.sim.accounts import Squad, device_user, squad_units
+from precinct.sim.accounts import DEVICE_PASSWORD, Account, Squad, device_user, squad_units
 from precinct.sim.api import ApiClient
 from precinct.sim.geo import CityLike, Geography, haversine_m
 from precinct.sim.shifts import Roster
@@ -35,6 +37,25 @@ LAST_JOB_S = 15 * 60  # a unit this close to the end of its duty is not sent to 
 HEARTBEAT_S = 10 * 60  # simulated seconds between the fixes of a unit waiting at its post
 # Top speed (m/s) of units that do not drive; a car follows the road graph's travel times.
 MODE_SPEED = {"ebike": 5.0, "foot": 1.4}
+
+
+def create_account(api: ApiClient, account: Account) -> None:
+    """Create one simulated device or gateway login through the user API (exists: fine)."""
+    name, role, password, unit = account
+    api.request(
+        "users",
+        "admin",
+        "POST",
+        "/users",
+        ok_conflict=True,
+        json={
+            "username": name,
+            "role": role.value,
+            "password": password,
+            "unit_id": unit,
+            "display_name": f"simulated {name}",
+        },
+    )
 
 
 @dataclass
@@ -102,15 +123,20 @@ class Fleet:
             stats.setdefault(key, 0)
 
     # -- set-up ------------------------------------------------------------------------------
-    def prepare(self, geo: Geography, now: float) -> None:
-        """Register the units with the server; those rostered at ``now`` come on duty, the rest
-        are out of service."""
+    def prepare(self, geo: Geography, now: float, *, threads: int = 1) -> None:
+        """Register the units with the server (``threads`` at a time) and sign their devices in;
+        those rostered at ``now`` come on duty, the rest are out of service."""
         rng = np.random.default_rng([self.seed, 99])
         squads = [(sq, uid) for sq in self.roster.fleet for uid in squad_units(sq)]
         posts = rng.choice(geo.node_lat.size, size=len(squads), replace=False, p=geo.node_weight)
         for (sq, uid), node in zip(squads, posts, strict=True):
             post = (float(geo.node_lat[node]), float(geo.node_lon[node]))
             self.units[uid] = SimUnit(uid, sq.unit_type, sq.mode, post, post)
+
+        def register(item: tuple[Squad, str]) -> None:
+            sq, uid = item
+            u = self.units[uid]
+            create_account(self.api, (device_user(uid), Role.patrol, DEVICE_PASSWORD, uid))
             self.api.request(
                 "units",
                 "dispatcher",
@@ -123,18 +149,26 @@ class Fleet:
                     "unit_type": sq.unit_type,
                     "station": "城区派出所",
                     "group": sq.group,
-                    "lat": post[0],
-                    "lon": post[1],
+                    "lat": u.post[0],
+                    "lon": u.post[1],
                 },
             )
+            self.api.login(device_user(uid))  # the device signs in (a slow password check)
+
         duties = self.roster.until(now)
         self._duty_i = sum(d.start <= now for d in duties)  # duties are in order of start
         on = {d.unit_id: d.end for d in duties if d.start <= now < d.end}
-        for u in self.units.values():
-            if u.id in on:
-                self._go_on(u, on[u.id], now)
-            else:
-                self._status(u, "out_of_service")
+        # Password checks make each device slow to set up: a few at a time, and the units on
+        # duty first, so the map fills as soon as it can.
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(register, [x for x in squads if x[1] in on]))
+            rest = [x for x in squads if x[1] not in on]
+            later = pool.map(register, rest)  # submitted now: runs while the first come on duty
+            for uid, end in on.items():
+                self._go_on(self.units[uid], end, now)
+            list(later)
+        for _sq, uid in rest:
+            self._status(self.units[uid], "out_of_service")
 
     # -- shifts ------------------------------------------------------------------------------
     def _status(self, u: SimUnit, status: str) -> bool:

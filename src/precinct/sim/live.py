@@ -27,7 +27,7 @@ import numpy as np
 
 from precinct.sim.accounts import ANPR_USER, Squad, device_accounts
 from precinct.sim.api import ApiClient
-from precinct.sim.fleet import DISPATCH_DELAY_S, Fleet, Pending
+from precinct.sim.fleet import DISPATCH_DELAY_S, Fleet, Pending, create_account
 from precinct.sim.generate import Scenario, build_scenario, day_reads, link_events, watchlist_rows
 from precinct.sim.geo import CityLike
 from precinct.sim.rhythm import DAY_S
@@ -35,6 +35,7 @@ from precinct.sim.rhythm import DAY_S
 log = logging.getLogger("precinct.sim.live")
 
 MAX_BATCH = 5000
+PREPARE_THREADS = 4  # concurrent requests while the driver registers its accounts and units
 
 
 class LiveDriver:
@@ -110,21 +111,7 @@ class LiveDriver:
         self._load_round()
         assert self.sc is not None
         g = self.sc.geo
-        for name, role, password, unit in device_accounts(self.fleet.roster.fleet):
-            self.api.request(
-                "users",
-                "admin",
-                "POST",
-                "/users",
-                ok_conflict=True,
-                json={
-                    "username": name,
-                    "role": role.value,
-                    "password": password,
-                    "unit_id": unit,
-                    "display_name": f"simulated {name}",
-                },
-            )
+
         cams = [
             {
                 "camera_id": g.camera_id[i],
@@ -135,7 +122,11 @@ class LiveDriver:
             for i in range(g.n_cameras)
         ]
         self.api.request("cameras", "admin", "PUT", "/anpr/cameras", json=cams)
-        self.fleet.prepare(g, self.t_start)
+        # The fleet first (the units on duty before the others), then the ANPR gateway.
+        self.fleet.prepare(g, self.t_start, threads=PREPARE_THREADS)
+        for account in device_accounts(self.fleet.roster.fleet):
+            if account[3] is None:
+                create_account(self.api, account)
 
     def _load_round(self) -> None:
         """The next round's scenario (same cameras, new people and events) and its hotlist.
