@@ -1,9 +1,11 @@
 """Command-and-dispatch load: 150 call-takers, 50 dispatchers, 200 live-board clients, on loopback.
 
-Three processes besides this one: the API server (uvicorn, one worker), the load driver (the
-call-takers and dispatchers, asyncio + httpx) and the board listener (200 SSE clients on raw
-sockets). Each run: a fresh database (SQLite file or a new PostgreSQL database), the default
-15 km synthetic city, 300 units, then ``--seconds`` of load at the given call rate.
+Three processes besides this one: the API server (uvicorn, ``--workers`` worker processes; with
+more than one they share the live board's events through NATS at ``PRECINCT_BENCH_NATS_URL``,
+default nats://127.0.0.1:4222), the load driver (the call-takers and dispatchers, asyncio + httpx)
+and the board listener (200 SSE clients on raw sockets). Each run: a fresh database (SQLite file or
+a new PostgreSQL database), the default 15 km synthetic city, 300 units, then ``--seconds`` of
+load at the given call rate.
 
 A *busy city* is taken as 1 call per second at the peak: a city of about ten million people
 receives 20,000-30,000 110 calls a day and its peak hour is about twice the mean
@@ -13,9 +15,10 @@ the 300 units each post a position every 30 s (10 per second).
 
 Usage::
 
-    ./dev bench dispatch_load                       # SQLite and PostgreSQL, 1x and 10x
-    ./dev bench dispatch_load --engines sqlite --rates 10 --seconds 30
-    ./dev bench dispatch_load --write-docs          # also update docs/BENCHMARKS.md
+    .venv/bin/python bench/dispatch_load.py --seconds 30              # SQLite and PostgreSQL, 1x and 10x
+    .venv/bin/python bench/dispatch_load.py --workers 1,2 --seconds 30  # also two workers (NATS)
+    .venv/bin/python bench/dispatch_load.py --engines sqlite --rates 10 --profile /tmp/srv.prof
+    ... --write-docs     # put the table between the markers in docs/BENCHMARKS.md (issue 5)
 
 Figures: call creation p99 (POST /calls until the 201), recommendation p99
 (GET /incidents/{id}/recommendations), live-board delivery p99 (commit -> event parsed by each
@@ -675,37 +678,32 @@ def main() -> None:
         write_docs(md, results, args)
 
 
+BEGIN, END = "<!-- dispatch_load:begin -->", "<!-- dispatch_load:end -->"
+
+
 def write_docs(md: str, results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Put this run's table between the markers in the issue 5 section (the prose around stays)."""
     path = ROOT / "docs" / "BENCHMARKS.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     title = "## Command and dispatch (issue 5)"
     load = os.getloadavg()
-    cmd = f"./dev bench dispatch_load --engines {args.engines} --rates {args.rates} --seconds {args.seconds:g}"
-    section = f"""{title}
-
-Targets: call creation p99 <= 100 ms, recommendation p99 <= 50 ms, live-board delivery to 200
-connected clients p99 <= 500 ms, zero errors, zero lost calls; at a busy city's rate and ten times it.
-
-Command: `{cmd} --write-docs`
-Date: {dt.date.today().isoformat()}. Machine: {platform.machine()}, {os.cpu_count()} cores **shared with other build
-agents** (load average at the end {load[0]:.1f}), Python {platform.python_version()}, PostgreSQL local server.
-Set-up: one uvicorn worker; load driver and board listener are separate processes on loopback
-(all three under `nice -n 5`); 150 call-takers, 50 dispatchers, 200 SSE board clients, 300 units on
-the 15 km synthetic city (about 1M directed edges is 52 km; this one ~100k), road-time
-recommendations. "Busy city" = 1 call/s at the peak (about 30,000 calls a day, peak hour twice the
-mean); every call is recommended, dispatched, acknowledged, arrived, cleared and closed, and units
-post positions (10/s): about 10 board events per call.
+    cmd = (
+        f".venv/bin/python bench/dispatch_load.py --engines {args.engines} --rates {args.rates} "
+        f"--workers {args.workers} --seconds {args.seconds:g}"
+    )
+    block = f"""{BEGIN}
+Latest run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, `{cmd}`; {platform.machine()}, {os.cpu_count()} cores,
+Python {platform.python_version()}; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.
 
 {md}
-
-Raw JSON per run is printed by the command.
-"""
-    if title in text:
-        start = text.index(title)
-        nxt = text.find("\n## ", start + len(title))
-        text = text[:start] + section + (text[nxt + 1 :] if nxt >= 0 else "")
+{END}"""
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
+    elif title in text:
+        start = text.index(title) + len(title)
+        text = text[:start] + "\n\n" + block + text[start:]
     else:
-        text = text.rstrip("\n") + "\n\n" + section
+        text = text.rstrip("\n") + f"\n\n{title}\n\n{block}\n"
     path.write_text(text, encoding="utf-8")
 
 
