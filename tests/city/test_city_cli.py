@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -99,3 +100,22 @@ def test_broken_osm_files_are_bad_input(tmp_path: Path) -> None:
         RoadGraph.from_osm(junk)
     with pytest.raises(BadInput):
         RoadGraph.from_osm(tmp_path)
+
+
+def test_cli_module_imports_no_heavy_modules() -> None:
+    """`precinct --help` imports every domain's CLI: the city's must not load the engine."""
+    code = ("import sys, precinct.city.cli;"
+            "print(sorted(m for m in ('numba', 'scipy', 'osmium', 'pyrosm', 'pandas', 'shapely',"
+            " 'precinct.city.road') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_package_names_still_resolve() -> None:
+    """The package's public names load on first use."""
+    import precinct.city as city
+
+    assert city.RoadGraph.__name__ == "RoadGraph" and city.Snaps.__name__ == "Snaps"
+    with pytest.raises(AttributeError):
+        _ = city.NoSuchName  # type: ignore[attr-defined]
