@@ -126,3 +126,12 @@ def test_append_chunk_empty_table_has_the_stored_columns() -> None:
 def test_storage_order_small_inputs(n: int) -> None:
     order = store.storage_order(pa.array(["B"] * n, pa.string()), np.arange(n, dtype=np.int64)[::-1].copy())
     assert order.tolist() == list(range(n))[::-1]
+
+
+def test_storage_order_over_centuries_uses_the_two_key_sort() -> None:
+    """A span too wide to pack (day, plate) and time into one integer still sorts correctly."""
+    rows = [(chr(ord("A") + i % 12), t) for i, t in enumerate([0, 10**17, -(10**17), 5, 10**17 + 1] * 6)]
+    plates = pa.array([p for p, _ in rows], pa.string())
+    ts = np.array([t for _, t in rows], dtype=np.int64)
+    want = sorted(range(len(rows)), key=lambda i: (rows[i][1] // DAY, rows[i][0].encode(), rows[i][1], i))
+    assert store.storage_order(plates, ts).tolist() == want

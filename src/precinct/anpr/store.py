@@ -134,8 +134,48 @@ def storage_order(plate: pa.Array | pa.ChunkedArray, ts_us: np.ndarray) -> np.nd
     rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank), dtype=np.int64)
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     day = ts_us // DAY_US
-    major = (day - day.min()) * len(rank) + rank[codes] if len(day) else day
+    if len(day) == 0:
+        return np.zeros(0, dtype=np.int64)
+    major = (day - day.min()) * len(rank) + rank[codes]
+    minor = ts_us - ts_us.min()
+    span = int(minor.max()) + 1
+    if int(major.max()) < (2**62) // span:  # one integer key: (major, ts) packed, stable on ties
+        return np.argsort(major * span + minor, kind="stable").astype(np.int64)
     return np.lexsort((ts_us, major)).astype(np.int64)
+
+
+def _duplicate_lines(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Array | None:
+    """Lines of ``table`` that repeat an earlier or a stored (read_id, ts_us); None if there are none.
+
+    Only rows that can be duplicates go to the exact check: a row whose time occurs once in the
+    batch and lies outside the span of the stored reads that overlap the batch's span is new.
+    """
+    ts = table.column("ts_us").to_numpy()
+    has_id = pc.is_valid(table.column("read_id")).to_numpy(zero_copy_only=False)
+    lo, hi = int(ts.min()), int(ts.max())
+    row = cur.execute(
+        f"SELECT min(ts_us), max(ts_us) FROM anpr_reads WHERE ts_us BETWEEN {lo} AND {hi} "
+        "AND read_id IS NOT NULL"
+    ).fetchall()[0]
+    maybe = np.zeros(len(ts), dtype=bool)
+    if row[0] is not None:
+        maybe |= (ts >= row[0]) & (ts <= row[1])
+    order = np.argsort(ts, kind="stable")
+    sorted_ts = ts[order]
+    repeated = np.zeros(len(ts), dtype=bool)
+    same = sorted_ts[1:] == sorted_ts[:-1]
+    repeated[order[1:][same]] = True
+    repeated[order[:-1][same]] = True
+    maybe = (maybe | repeated) & has_id
+    if not maybe.any():
+        return None
+    candidates = table.filter(pa.array(maybe)).select(["read_id", "ts_us", "line"])
+    cur.register("batch", candidates)
+    try:
+        found = cur.sql(_DUPLICATES_SQL.format(lo=lo, hi=hi)).to_arrow_table()
+    finally:
+        cur.unregister("batch")
+    return found.column("line").combine_chunks() if found.num_rows else None
 
 
 def append_chunk(cur: duckdb.DuckDBPyConnection, table: pa.Table, *, batch_id: int) -> Appended:
@@ -165,15 +205,9 @@ def append_chunk(cur: duckdb.DuckDBPyConnection, table: pa.Table, *, batch_id: i
         return Appended(empty.append_column("batch", pa.array([], pa.int64())), 0)
     ts = table.column("ts_us")
     if table.column("read_id").null_count < n:  # something to deduplicate on
-        lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
-        cur.register("batch", table.select(["read_id", "ts_us", "line"]))
-        try:
-            dup_lines = cur.sql(_DUPLICATES_SQL.format(lo=int(lo), hi=int(hi))).to_arrow_table()
-        finally:
-            cur.unregister("batch")
-        lines = dup_lines.column("line") if dup_lines.num_rows else None
-        if lines is not None:
-            table = table.filter(pc.invert(pc.is_in(table.column("line"), value_set=lines)))
+        dup = _duplicate_lines(cur, table)
+        if dup is not None:
+            table = table.filter(pc.invert(pc.is_in(table.column("line"), value_set=dup)))
             ts = table.column("ts_us")
     for name in ("camera_id", "kind"):  # few distinct values: reorder indices, not strings
         table = table.set_column(
