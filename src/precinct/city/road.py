@@ -114,7 +114,7 @@ class RoadGraph(RoadGraphBase):
     def prepare(self, hours: Iterable[int] = ()) -> RoadGraph:
         """Build contraction hierarchies: free flow, and for each of ``hours`` (kept on save).
 
-        One-to-many and many-to-one queries then run as PHAST sweeps, exact and an order of
+        One-to-many and many-to-one queries then run as (R)PHAST sweeps, exact and an order of
         magnitude faster than Dijkstra. Each hierarchy takes about 1.5 s for the default 15 km
         city and about two minutes for a million-edge graph; ``precinct city build`` makes the
         free-flow one (``--hours 8,18`` adds congested ones). Night hours whose congestion

@@ -121,7 +121,7 @@ def one_to_many(graph: RoadGraphBase, origin: Snap, targets: Snaps, w: FloatArra
                 hierarchy: Hierarchy | None = None) -> FloatArray:
     """Cost from ``origin`` to every target (``inf`` where unreachable or over ``limit``).
 
-    ``hierarchy`` (built for exactly the weights ``w``) switches the search to PHAST.
+    ``hierarchy`` (built for exactly the weights ``w``) switches the search to RPHAST.
     """
     adj = graph.undirected if walk else graph.forward
     seeds = leave_seeds(graph, origin, w, walk)
@@ -142,7 +142,7 @@ def many_to_one(graph: RoadGraphBase, target: Snap, sources: Snaps, w: FloatArra
                 hierarchy: Hierarchy | None = None) -> FloatArray:
     """Cost from every source to ``target`` (``inf`` where unreachable or over ``limit``).
 
-    ``hierarchy`` (built for exactly the weights ``w``) switches the search to PHAST.
+    ``hierarchy`` (built for exactly the weights ``w``) switches the search to RPHAST.
     """
     adj = graph.undirected if walk else graph.reverse
     seeds = arrive_seeds(graph, target, w, walk)
