@@ -73,3 +73,36 @@ def test_driver_feeds_calls_dispatches_units_and_reads(
     incidents = client.get("/api/v1/incidents", headers=h).json()["incidents"]
     assert len(incidents) > 10
     assert any(i.get("dispatched_at") for i in incidents)
+
+
+def test_a_restarted_driver_closes_the_jobs_left_open(
+    client: TestClient, app: FastAPI, city: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(accounts, "FLEET", (accounts.Squad("P", "patrol", "car", 3, "巡逻", "车巡队", (3, 0, 0)),))
+    app.state.city = city
+    passwords = ensure_demo_users(app.state.db)
+
+    def driver() -> LiveDriver:
+        api = ApiClient("http://testserver", passwords, http=client)
+        d = LiveDriver(api, city, seed=3, speed=1e5, days=1, reads_per_day=300, calls_per_day=300, start_hour=8.0)
+        d.prepare()
+        d._wall0, d._mono0 = time.time(), time.monotonic()
+        return d
+
+    first = driver()
+    t = first.t_start
+    while not any(u.state in ("enroute", "onscene") for u in first.fleet.units.values()):
+        t += 300
+        first.step(t)
+        assert t < first.t_start + 6 * 3600, "no unit was ever sent"
+    busy = {u.id for u in first.fleet.units.values() if u.state in ("enroute", "onscene")}
+    second = driver()  # the demo restarted on the same data directory, mid-job
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "dispatcher", "password": demo_password(Role.dispatcher)}
+    )
+    h = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    units = {u["id"]: u for u in client.get("/api/v1/units", headers=h).json()["units"]}
+    assert all(units[uid]["status"] == "available" and units[uid]["incident_id"] is None for uid in busy)
+    for step in range(1, 13):  # and it can send those units again
+        second.step(t + step * 600)
+    assert second.api.errors == 0 and second.stats["dispatches"] > 0

@@ -133,6 +133,14 @@ class Fleet:
             post = (float(geo.node_lat[node]), float(geo.node_lon[node]))
             self.units[uid] = SimUnit(uid, sq.unit_type, sq.mode, post, post)
 
+        # A data directory the demo ran on before may hold units still on a job of that run.
+        r = self.api.request("units", "dispatcher", "GET", "/units")
+        leftover = {
+            v["id"]: v["incident_id"]
+            for v in (r.json()["units"] if r is not None else [])
+            if v["status"] in ("dispatched", "en_route", "on_scene") and v["incident_id"]
+        }
+
         def register(item: tuple[Squad, str]) -> None:
             sq, uid = item
             u = self.units[uid]
@@ -154,6 +162,14 @@ class Fleet:
                 },
             )
             self.api.login(device_user(uid))  # the device signs in (a slow password check)
+            if uid in leftover:  # the crew closes the job the previous run left open
+                self.api.request(
+                    "dispatch",
+                    device_user(uid),
+                    "POST",
+                    f"/incidents/{leftover[uid]}/clear",
+                    json={"unit_id": uid, "note": "closed when the simulation restarted"},
+                )
 
         duties = self.roster.until(now)
         self._duty_i = sum(d.start <= now for d in duties)  # duties are in order of start

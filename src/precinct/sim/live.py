@@ -209,7 +209,9 @@ class LiveDriver:
             self.stats["calls"] += 1
             out = r.json()
             self._incident_of_event.setdefault(c.event, out["incident_id"])
-            if not out.get("merged") and c.priority in DISPATCH_DELAY_S:
+            # A replayed call was made by an earlier run on this data directory: handled there.
+            replayed = r.headers.get("Idempotent-Replayed") == "true"
+            if not out.get("merged") and not replayed and c.priority in DISPATCH_DELAY_S:
                 self.fleet.pending.append(Pending(out["incident_id"], c.priority, c.lat, c.lon, c.ts + self.offset))
 
     def person_id(self, person: str) -> str:
