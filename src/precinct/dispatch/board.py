@@ -1,10 +1,10 @@
 """The live board: every bus event pushed to connected clients as Server-Sent Events.
 
 One :class:`BoardHub` per app subscribes to the bus once, encodes each event once, keeps the last
-events for reconnecting clients (``Last-Event-ID``) and, every ``FLUSH_S`` (100 ms) while events
-arrive, hands the same joined chunk of new frames to every client's queue: each client then costs
-one queue put and one socket write per flush, however busy the bus is, for at most 100 ms of added
-delay. A slow client loses its oldest chunks, never stalls the others.
+events for reconnecting clients (``Last-Event-ID``) and, at most every ``FLUSH_S`` (100 ms; the
+first event after a quiet spell at once), hands the same joined chunk of new frames to every
+client's queue: each client then costs one queue put and one socket write per flush, however busy
+the bus is, for at most 100 ms of added delay. A slow client loses its oldest chunks, never stalls the others.
 
 Events that carry personal data (``anpr.*``: plates of hotlist hits) go only to clients whose role
 may see hotlist alerts (``PURPOSE_ROLES[hotlist_alert]``); the ANPR side audits each alert's
@@ -64,6 +64,7 @@ class BoardHub:
         self._pending: list[bytes] = []
         self._pending_personal: list[bytes] = []
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush = float("-inf")
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._pump(), name="board-hub")
@@ -98,12 +99,15 @@ class BoardHub:
                 (self._pending_personal if personal else self._pending).append(frame)
                 if self._flush_handle is None:
                     loop = asyncio.get_running_loop()
-                    self._flush_handle = loop.call_later(FLUSH_S, self._flush)
+                    # at most one flush per FLUSH_S; the first event after a quiet spell goes at once
+                    wait = max(0.0, self._last_flush + FLUSH_S - loop.time())
+                    self._flush_handle = loop.call_later(wait, self._flush)
             except Exception:
                 log.exception("board could not relay an event on %s", subject)
 
     def _flush(self) -> None:
         self._flush_handle = None
+        self._last_flush = asyncio.get_running_loop().time()
         if not self._pending and not self._pending_personal:
             return
         # one joined chunk for everyone, one with the personal frames for those cleared for them
