@@ -1,4 +1,8 @@
-"""``precinct patrol``: posts, zones, risk grids, checkpoints and missing-person search areas."""
+"""``precinct patrol``: posts, zones, risk grids, checkpoints and missing-person search areas.
+
+The solvers (NumPy, SciPy, HiGHS, H3, Shapely) are imported inside the commands, so that
+``precinct --help`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,6 @@ from precinct.core.access import cli_grant, cli_principal
 from precinct.core.clikit import AsUser, CaseId, FormatOpt, PurposeOpt, emit_json, open_db, progress_bar
 from precinct.core.roles import Role
 from precinct.errors import BadInput
-from precinct.patrol import service
-from precinct.patrol.demand import read_cost_matrix, read_points
 
 app = typer.Typer(help="Patrol and deployment (勤): posts, zones, risk grids, checkpoints, search areas.",
                   no_args_is_help=True)
@@ -64,6 +66,9 @@ def posts_cmd(
     format: FormatOpt = "table",
 ) -> None:
     """Choose P patrol posts (九宫格布警术): p-center, p-median or maximal covering, exact with a gap."""
+    from precinct.patrol import service
+    from precinct.patrol.demand import read_cost_matrix, read_points
+
     if objective not in {"pcenter", "pmedian", "mclp"}:
         raise BadInput("objective must be pcenter, pmedian or mclp", detail={"field": "objective"})
     if (demand is None) == (cost_matrix is None):
@@ -112,6 +117,9 @@ def zones_cmd(
     format: FormatOpt = "table",
 ) -> None:
     """Patrol zones: each road to its fastest post (network Voronoi), optionally balanced."""
+    from precinct.patrol import service
+    from precinct.patrol.demand import read_points
+
     result = service.plan_zones(graph=_city(), posts=read_points(posts),
                                 demand=read_points(demand) if demand else None, balance=balance,
                                 segments=geojson is not None)
@@ -136,6 +144,9 @@ def risk_cmd(
     format: FormatOpt = "table",
 ) -> None:
     """Rate the red/yellow/green risk grid (三色动态警务网格) and record every change of colour."""
+    from precinct.patrol import service
+    from precinct.patrol.demand import read_points
+
     db = open_db()
     principal = cli_principal(db, as_user, PLANNERS, resource="patrol.risk")
     with db.session() as s:
@@ -163,6 +174,9 @@ def checkpoints_cmd(
     format: FormatOpt = "table",
 ) -> None:
     """Checkpoints for a fleeing suspect (设卡盘查、群狼合围) and the order payload for the units."""
+    from precinct.patrol import service
+    from precinct.patrol.demand import read_points
+
     if as_user is not None:
         cli_principal(open_db(), as_user, PLANNERS, resource="patrol.checkpoints")
     pts = read_points(units)
@@ -190,13 +204,15 @@ def search_cmd(
     lon: Annotated[float, typer.Option(help="last seen longitude")],
     seen_at: Annotated[str, typer.Option(help="last seen time (ISO 8601 with offset)")],
     places: Annotated[Path | None, typer.Option(help="CSV id, name, kind, lat, lon (cameras, stations, ...)")] = None,
-    speed: Annotated[float, typer.Option(help="walking speed m/s")] = service.WALK_MPS,
+    speed: Annotated[float | None, typer.Option(help="walking speed m/s [default: 1.2]")] = None,
     as_user: AsUser = None,
     case: CaseId = None,
     purpose: PurposeOpt = "missing_person",
     format: FormatOpt = "table",
 ) -> None:
     """Missing-person search area over time, with cameras ranked by when the person could pass them."""
+    from precinct.patrol import service
+
     db = open_db()
     grant = cli_grant(db, as_user, (*PLANNERS, Role.patrol), resource="patrol.missing_person", case_id=case,
                       purpose=purpose)
@@ -210,7 +226,8 @@ def search_cmd(
                                            kind=(row.get("kind") or "camera").lower(), lat=float(row["lat"]),
                                            lon=float(row["lon"])))
     result = service.missing_person_area(graph=_city(), lat=lat, lon=lon, seen_at=_when(seen_at, "seen_at"),
-                                         now=dt.datetime.now(dt.UTC), speed_mps=speed, places=plist)
+                                         now=dt.datetime.now(dt.UTC),
+                                         speed_mps=service.WALK_MPS if speed is None else speed, places=plist)
     result.pop("geojson", None)
     grant.record(result_count=len(result["cameras"]) + len(result["places"]),
                  params={"lat": lat, "lon": lon, "seen_at": seen_at})
