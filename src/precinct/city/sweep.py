@@ -22,8 +22,8 @@ twice as much as a full PHAST sweep. Two ways around it, chosen per query:
   targets and a profile of the hierarchy's search spaces (:class:`CutModel`); ``cut == n``
   is PHAST.
 
-The upward search stalls on demand, which matters here: it costs as much as the restricted
-sweep. Every variant gives the same, exact, costs.
+The upward search stalls on demand, which matters here: without it, it cost as much as the
+restricted sweep. Every variant gives the same, exact, costs.
 """
 
 from __future__ import annotations
