@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -68,13 +69,23 @@ def _brute_associate(
             c["reads"] += 1
             c["first"], c["last"] = min(c["first"], x["ts_us"]), max(c["last"], x["ts_us"])
             c["min_d"], c["min_dt"] = min(c["min_d"], d), min(c["min_dt"], abs(x["ts_us"] - mid))
+    day0 = t0 // DAY_US
     for c in by.values():
+        # whole days before the window's day, read in a 0.001° cell whose centre is in the circle
         days = {
             x["ts_us"] // DAY_US
             for x in rows
             if x["plate"] == c["plate"]
-            and t0 - lookback_days * DAY_US <= x["ts_us"] < t0
-            and float(haversine_km(lat, lon, x["lat"], x["lon"])) <= r_km
+            and day0 - lookback_days <= x["ts_us"] // DAY_US < day0
+            and float(
+                haversine_km(
+                    lat,
+                    lon,
+                    (math.floor(x["lat"] * 1000) + 0.5) / 1000,
+                    (math.floor(x["lon"] * 1000) + 0.5) / 1000,
+                )
+            )
+            <= r_km
         }
         rarity = 1 / (1 + len(days))
         c_space = max(0.0, 1 - c["min_d"] / r_km)
@@ -107,6 +118,8 @@ def test_associate_matches_brute_force(
     )
     want = _brute_associate(loaded, lat, lon, r_km, t0, t1, lookback, watch)
     assert want, "the scenario should find vehicles"
+    if lookback and hours >= 24:  # the long window's vehicles were seen before
+        assert any(w["days"] for w in want), "the scenario should exercise the rarity history"
     assert [c["plate"] for c in got["candidates"]] == [c["plate"] for c in want]
     for g, w in zip(got["candidates"], want, strict=True):
         assert g["reads"] == w["reads"]

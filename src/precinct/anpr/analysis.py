@@ -12,8 +12,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from precinct.anpr import queries
-from precinct.anpr.queries import QueryEngine, Scene
+from precinct.anpr.queries import DuckEngine, QueryEngine, Scene
 from precinct.errors import BadInput
 
 log = logging.getLogger("precinct.anpr")
@@ -49,27 +51,31 @@ def associate(
         lookback_days=lookback_days,
         limit=limit,
     )
-    rows = engine.run(q)
-    candidates = []
-    for plate, n, first, last, min_d, min_dt, days, on_wl, rarity, c_space, c_time, score in rows:
-        candidates.append(
-            {
-                "plate": plate,
-                "reads": int(n),
-                "first_seen": iso(first),
-                "last_seen": iso(last),
-                "min_distance_km": float(min_d),
-                "on_watchlist": bool(on_wl),
-                "score": float(score),
-                "components": {
-                    "rarity": float(rarity),
-                    "days_seen_before": int(days),
-                    "closeness_space": float(c_space),
-                    "closeness_time": float(c_time),
-                    "min_time_from_middle_s": float(min_dt),
-                },
-            }
+    cols = _run_associate(engine, q)
+    plate, n, first, last, min_d, min_dt, days, on_wl, rarity, c_space, c_time, score = cols
+    first_iso, last_iso = iso_many(first), iso_many(last)
+    candidates = [
+        {
+            "plate": p,
+            "reads": int(k),
+            "first_seen": f,
+            "last_seen": la,
+            "min_distance_km": float(d),
+            "on_watchlist": bool(w),
+            "score": float(sc),
+            "components": {
+                "rarity": float(ra),
+                "days_seen_before": int(ds),
+                "closeness_space": float(cs),
+                "closeness_time": float(ct),
+                "min_time_from_middle_s": float(dt_),
+            },
+        }
+        for p, k, f, la, d, w, sc, ra, ds, cs, ct, dt_ in zip(
+            plate, n, first_iso, last_iso, min_d, on_wl, score, rarity, days, c_space, c_time, min_dt,
+            strict=True,
         )
+    ]
     if only_watchlist or limit:  # the candidates no longer cover every read in the circle
         q2 = queries.scanned_reads(lat=lat, lon=lon, radius_km=radius_km, t0_us=t0_us, t1_us=t1_us)
         scanned = int(engine.run(q2)[0][0])
@@ -85,6 +91,48 @@ def associate(
             "lookback_days": lookback_days,
         },
     }
+
+
+def _run_associate(engine: QueryEngine, q: queries.AssociateQuery) -> list[list[Any]]:
+    """The association's result as columns (lists in ``ASSOC_COLUMNS`` order).
+
+    On the embedded warehouse: candidates by SQL, their history from the in-memory presence
+    index, then the ranking SQL over three small tables (the same text that ends the one query
+    Spark runs); elsewhere the one query."""
+    if not isinstance(engine, DuckEngine):
+        rows = engine.run(q)
+        return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in q.columns]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from precinct.anpr import history
+
+    wh = engine.warehouse
+    cand = wh.query_arrow(q.cand_sql)
+    lat, lon, radius_km = q.area
+    plates = cand.column("plate")
+    hist = history.history_table(
+        wh, plates.to_pylist(), lat=lat, lon=lon, radius_km=radius_km, day_from=q.day_from, day_to=q.day_to
+    )
+    watch = q.tables["watchlist"].column("plate")
+    hits = plates.filter(pc.is_in(plates, value_set=watch)) if len(watch) else pa.array([], pa.string())
+    out = wh.query_arrow(
+        q.score_sql, tables={"cand": cand, "hist": hist, "watchlist": pa.table({"plate": hits})}
+    )
+    return [c.to_pylist() for c in out.columns]
+
+
+def iso_many(ts_us: Sequence[int]) -> list[str]:
+    """:func:`iso` for many times at once (NumPy), the same text."""
+    if len(ts_us) == 0:
+        return []
+    us = np.asarray(ts_us, dtype=np.int64)
+    t = us.astype("datetime64[us]")
+    text = np.where(
+        us % 1_000_000 == 0, np.datetime_as_string(t, unit="s"), np.datetime_as_string(t, unit="us")
+    )
+    out: list[str] = np.char.add(text, "Z").tolist()
+    return out
 
 
 def series(engine: QueryEngine, *, scenes: Sequence[Scene], min_cases: int) -> dict[str, Any]:

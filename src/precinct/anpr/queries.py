@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from precinct.anpr.presence import BY_TIME, CELLS_PER_DEG, PRESENCE
 from precinct.errors import BadInput
 
 EARTH_KM = 6371.0088
@@ -43,7 +45,10 @@ class DuckEngine:
     """Runs queries on the embedded DuckDB warehouse."""
 
     def __init__(self, warehouse: Any) -> None:
+        from precinct.anpr import presence
+
         self.warehouse = warehouse
+        presence.ensure(warehouse)
 
     def run(self, query: Query) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = self.warehouse.query(query.sql, tables=query.tables)
@@ -55,8 +60,15 @@ class SparkQueryEngine:
 
     def __init__(self, spark_engine: Any) -> None:
         self.spark = spark_engine
+        self._views = False
 
     def run(self, query: Query) -> list[tuple[Any, ...]]:
+        if not self._views:  # the query-side projections, as views over anpr_reads
+            from precinct.anpr.presence import SPARK_VIEWS
+
+            for name, sql in SPARK_VIEWS.items():
+                self.spark.spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+            self._views = True
         for name, table in query.tables.items():
             self.spark.register_arrow(name, table)
         rows: list[tuple[Any, ...]] = self.spark.query(query.sql)
@@ -118,7 +130,7 @@ def check_scene(lat: float, lon: float, radius_km: float, t0_us: int, t1_us: int
 
 
 def plate_table(plates: Sequence[str], name: str = "plate") -> pa.Table:
-    return pa.table({name: pa.array(sorted(set(plates)), pa.string())})
+    return pa.table({name: pc.unique(pa.array(plates, pa.string()))})
 
 
 # --- vehicle-case association (车案关联) ---------------------------------------------------------
@@ -140,6 +152,25 @@ ASSOC_COLUMNS = (
 W_RARITY, W_SPACE, W_TIME = 0.5, 0.3, 0.2
 
 
+def cell_centre(col: str, alias: str = "h") -> str:
+    """SQL for the centre (degrees) of a presence grid cell index column (``cy`` or ``cx``)."""
+    return f"(({alias}.{col} + 5e-1) / {float(CELLS_PER_DEG):.1e})"
+
+
+@dataclass
+class AssociateQuery(Query):
+    """The association as one SQL text (Spark, reference) and as its parts (DuckDB fast path):
+    ``cand_sql`` gives the candidates, the history comes from the presence index for
+    (``lat, lon, radius_km, day_from, day_to``), and ``score_sql`` ranks over the tables
+    ``cand``, ``hist`` and ``watchlist``."""
+
+    cand_sql: str = ""
+    score_sql: str = ""
+    area: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    day_from: int = 0
+    day_to: int = 0
+
+
 def associate(
     *,
     lat: float,
@@ -151,14 +182,17 @@ def associate(
     only_watchlist: bool = False,
     lookback_days: int = 14,
     limit: int | None = None,
-) -> Query:
+) -> AssociateQuery:
     """Vehicles read within ``radius_km`` of a scene in [t0, t1], ranked for an investigator.
 
     Order: watchlist hits first, then ``score`` = 0.5·rarity + 0.3·closeness in space +
-    0.2·closeness in time, where rarity = 1 / (1 + days the vehicle was read in the same circle
-    in the ``lookback_days`` before the window) — a daily commuter ranks below a vehicle never
-    seen there before; closeness in space = 1 − min distance / radius; closeness in time =
-    1 − (min |read − window middle|) / (half the window). Every component is returned.
+    0.2·closeness in time, where rarity = 1 / (1 + days seen before) — a daily commuter ranks
+    below a vehicle never seen there before. Days seen before: the whole UTC days among the
+    ``lookback_days`` days before the window's first day on which the vehicle was read in the
+    scene's area, i.e. in a presence grid cell (0.001°) whose centre lies within the radius
+    (see :mod:`precinct.anpr.presence`). Closeness in space = 1 − min distance / radius;
+    closeness in time = 1 − (min |read − window middle|) / (half the window). Every component is
+    returned.
     """
     check_scene(lat, lon, radius_km, t0_us, t1_us)
     if lookback_days < 0 or lookback_days > 366:
@@ -166,35 +200,36 @@ def associate(
     mid = (t0_us + t1_us) // 2
     half_s = max((t1_us - t0_us) / 2e6, 1.0)
     d = distance_km("lat", "lon", num(lat), num(lon))
-    hd = distance_km("h.lat", "h.lon", num(lat), num(lon))
-    lb0 = t0_us - lookback_days * DAY_US
+    day_to = t0_us // DAY_US
+    day_from = day_to - lookback_days
     watch_filter = "WHERE c.plate IN (SELECT plate FROM watchlist)" if only_watchlist else ""
-    hist = (
-        f"""
-hist AS (
-    SELECT h.plate, count(DISTINCT h.ts_us - ((h.ts_us % {DAY_US}) + {DAY_US}) % {DAY_US}) AS days_seen
-    FROM {READS} h
-    WHERE h.ts_us >= {lb0} AND h.ts_us < {t0_us} AND {bbox(lat, lon, radius_km, alias="h")}
-      AND {hd} <= {num(radius_km)} AND h.plate IN (SELECT plate FROM cand)
-    GROUP BY h.plate
-)"""
-        if lookback_days > 0
-        else """
-hist AS (SELECT plate, 0 AS days_seen FROM cand WHERE 1 = 0)"""
-    )
-    sql = f"""
-WITH near AS (
-    SELECT plate, ts_us, {d} AS d_km
-    FROM {READS}
-    WHERE ts_us BETWEEN {t0_us} AND {t1_us} AND {bbox(lat, lon, radius_km)}
-),
-cand AS (
+    cand_sql = f"""
     SELECT plate, count(*) AS n_reads, min(ts_us) AS first_us, max(ts_us) AS last_us,
            min(d_km) AS min_d, min(abs(ts_us - {mid})) AS min_dt
-    FROM near WHERE d_km <= {num(radius_km)}
-    GROUP BY plate
-),{hist},
-scored AS (
+    FROM (
+        SELECT plate, ts_us, {d} AS d_km
+        FROM {BY_TIME}
+        WHERE ts_us BETWEEN {t0_us} AND {t1_us} AND {bbox(lat, lon, radius_km)}
+    ) near WHERE d_km <= {num(radius_km)}
+    GROUP BY plate"""
+    clat, clon = cell_centre("cy"), cell_centre("cx")
+    hd = distance_km(clat, clon, num(lat), num(lon))
+    box = bbox(lat, lon, radius_km).replace("lat BETWEEN", f"{clat} BETWEEN").replace(
+        "lon BETWEEN", f"{clon} BETWEEN"
+    )
+    hist_sql = (
+        f"""
+    SELECT h.plate, count(DISTINCT h.day) AS days_seen
+    FROM {PRESENCE} h
+    WHERE h.day >= {day_from} AND h.day < {day_to} AND h.plate IN (SELECT plate FROM cand)
+      AND {box} AND {hd} <= {num(radius_km)}
+    GROUP BY h.plate"""
+        if lookback_days > 0
+        else """
+    SELECT plate, 0 AS days_seen FROM cand WHERE 1 = 0"""
+    )
+    score_sql = f"""
+WITH scored AS (
     SELECT c.plate, c.n_reads, c.first_us, c.last_us, c.min_d, c.min_dt / 1e6 AS min_dt_s,
            coalesce(h.days_seen, 0) AS days_seen,
            CASE WHEN w.plate IS NULL THEN 0 ELSE 1 END AS on_watchlist,
@@ -213,13 +248,23 @@ FROM scored
 ORDER BY on_watchlist DESC, score DESC, plate
 {f"LIMIT {int(limit)}" if limit else ""}
 """
-    return Query(sql, {"watchlist": plate_table(watchlist)}, ASSOC_COLUMNS)
+    sql = f"WITH cand AS ({cand_sql}\n),\nhist AS ({hist_sql}\n),\n" + score_sql.lstrip().removeprefix("WITH ")
+    return AssociateQuery(
+        sql,
+        {"watchlist": plate_table(watchlist)},
+        ASSOC_COLUMNS,
+        cand_sql=cand_sql,
+        score_sql=score_sql,
+        area=(lat, lon, radius_km),
+        day_from=day_from,
+        day_to=day_to if lookback_days > 0 else day_from,
+    )
 
 
 def scanned_reads(*, lat: float, lon: float, radius_km: float, t0_us: int, t1_us: int) -> Query:
     d = distance_km("lat", "lon", num(lat), num(lon))
     return Query(
-        f"SELECT count(*) FROM {READS} WHERE ts_us BETWEEN {t0_us} AND {t1_us} AND "
+        f"SELECT count(*) FROM {BY_TIME} WHERE ts_us BETWEEN {t0_us} AND {t1_us} AND "
         f"{bbox(lat, lon, radius_km)} AND {d} <= {num(radius_km)}"
     )
 
@@ -254,7 +299,7 @@ def series(*, scenes: Sequence[Scene], min_cases: int) -> Query:
         d = distance_km("lat", "lon", num(s.lat), num(s.lon))
         parts.append(
             f"SELECT {lit(s.case_id)} AS case_id, plate, count(*) AS n_reads, min(ts_us) AS first_us, "
-            f"max(ts_us) AS last_us, min({d}) AS min_d FROM {READS} "
+            f"max(ts_us) AS last_us, min({d}) AS min_d FROM {BY_TIME} "
             f"WHERE ts_us BETWEEN {s.t0_us} AND {s.t1_us} AND {bbox(s.lat, s.lon, s.radius_km)} "
             f"AND {d} <= {num(s.radius_km)} GROUP BY plate"
         )

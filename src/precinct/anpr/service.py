@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
 
-from precinct.anpr import parse, store
+from precinct.anpr import parse, presence, store
 from precinct.anpr.models import Alert, Camera, CaseRead, HotlistEntry
 from precinct.anpr.normalize import normalize_plate
 from precinct.config import Settings
@@ -308,10 +308,22 @@ def ingest(
                 hits=[],
             )
 
+        # validation of chunk k+1 (a worker thread) overlaps the store of chunk k (this thread)
+        pending: collections.deque[Future[tuple[pa.Table, list[parse.Reject]]]] = collections.deque()
+        pool: list[ThreadPoolExecutor] = []
+
         def consume(chunk: parse.RawChunk) -> None:
-            table, rejects = parse.validate(chunk, cameras=cams)
+            if not pool:
+                pool.append(ThreadPoolExecutor(1, thread_name_prefix="anpr-validate"))
+            pending.append(pool[0].submit(parse.validate, chunk, cameras=cams))
+            while len(pending) > 1:
+                store_validated(pending.popleft())
+
+        def store_validated(validated: Future[tuple[pa.Table, list[parse.Reject]]]) -> None:
+            table, rejects = validated.result()
             state["rejects"].add(rejects)
             appended = store.append_chunk(cur, table, batch_id=state["batch"])
+            presence.record(cur, appended.stored)  # the query-side projections (anpr/presence.py)
             state["stored"] += appended.stored.num_rows
             state["dups"] += appended.duplicates
             if len(hot_plates) and appended.stored.num_rows:

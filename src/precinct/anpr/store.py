@@ -270,6 +270,9 @@ def erase_older_than(
             row = cur.execute(
                 f"DELETE FROM anpr_reads WHERE ts_us < {cut} AND rid NOT IN (SELECT rid FROM keep)"
             ).fetchone()
+            from precinct.anpr import presence
+
+            presence.erase_older_than(cur, cut_us=cut, keep="keep")  # the derived projections too
         finally:
             cur.unregister("keep")
         erased, kept = (int(row[0]) if row else 0), (int(kept_row[0]) if kept_row else 0)
