@@ -308,19 +308,8 @@ def ingest(
                 hits=[],
             )
 
-        # validation of chunk k+1 (a worker thread) overlaps the store of chunk k (this thread)
-        pending: collections.deque[Future[tuple[pa.Table, list[parse.Reject]]]] = collections.deque()
-        pool: list[ThreadPoolExecutor] = []
-
         def consume(chunk: parse.RawChunk) -> None:
-            if not pool:
-                pool.append(ThreadPoolExecutor(1, thread_name_prefix="anpr-validate"))
-            pending.append(pool[0].submit(parse.validate, chunk, cameras=cams))
-            while len(pending) > 1:
-                store_validated(pending.popleft())
-
-        def store_validated(validated: Future[tuple[pa.Table, list[parse.Reject]]]) -> None:
-            table, rejects = validated.result()
+            table, rejects = parse.validate(chunk, cameras=cams)
             state["rejects"].add(rejects)
             appended = store.append_chunk(cur, table, batch_id=state["batch"])
             presence.record(cur, appended.stored)  # the query-side projections (anpr/presence.py)
