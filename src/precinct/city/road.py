@@ -11,10 +11,11 @@ import numpy as np
 import numpy.typing as npt
 
 from precinct.city import routing
-from precinct.city.ch import Hierarchy, build_hierarchy, morton_key
+from precinct.city.ch import build_hierarchy, morton_key
 from precinct.city.congestion import FACTORS, check_hour
 from precinct.city.geo import FloatArray, check_latlon, check_points
 from precinct.city.graph import IntArray, RoadGraphBase
+from precinct.city.hierarchy import Hierarchy
 from precinct.city.snapping import GridIndex, Snap, Snaps, snap_points
 from precinct.errors import BadInput
 

@@ -19,8 +19,8 @@ from precinct.city.snapping import Snap, Snaps
 from precinct.errors import Unreachable
 
 if TYPE_CHECKING:
-    from precinct.city.ch import Hierarchy
     from precinct.city.graph import Adjacency, IntArray, RoadGraphBase
+    from precinct.city.hierarchy import Hierarchy
 
 _NO_STOP = np.zeros(0, dtype=np.int64)
 

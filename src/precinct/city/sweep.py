@@ -29,6 +29,7 @@ restricted sweep. Every variant gives the same, exact, costs.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -232,6 +233,65 @@ def rphast_selected(up_indptr: np.ndarray, up_adj: np.ndarray, up_w: FloatArray,
     return out
 
 
+@njit(cache=True, nogil=True)
+def _compact(down_indptr: np.ndarray, down_adj: np.ndarray, down_w: FloatArray,
+             selected: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, FloatArray]:
+    """The restricted sweep as its own CSR: ``(local id of each k, indptr, adj, w)``.
+
+    Local node ``i`` is ``selected[i]``; it pulls from local nodes ``adj[indptr[i]:indptr[i+1]]``
+    (all smaller than ``i``). ``local`` is only meaningful at selected k.
+    """
+    n = down_indptr.size - 1
+    m = selected.size
+    local = np.empty(n, np.int32)
+    n_edges = 0
+    for i in range(m):
+        k = selected[i]
+        local[k] = i
+        n_edges += down_indptr[k + 1] - down_indptr[k]
+    indptr = np.empty(m + 1, np.int64)
+    adj = np.empty(n_edges, np.int32)
+    w = np.empty(n_edges, np.float64)
+    indptr[0] = 0
+    e = 0
+    for i in range(m):
+        k = selected[i]
+        for j in range(down_indptr[k], down_indptr[k + 1]):
+            adj[e] = local[down_adj[j]]
+            w[e] = down_w[j]
+            e += 1
+        indptr[i + 1] = e
+    return local, indptr, adj, w
+
+
+@njit(cache=True, nogil=True)  # no GIL: API worker threads query in parallel
+def rphast_compact(up_indptr: np.ndarray, up_adj: np.ndarray, up_w: FloatArray,
+                   down_indptr: np.ndarray, down_adj: np.ndarray, down_w: FloatArray,
+                   seed_k: np.ndarray, seed_d: FloatArray, selected: np.ndarray,
+                   indptr: np.ndarray, adj: np.ndarray, w: FloatArray,
+                   targets_local: np.ndarray) -> FloatArray:
+    """:func:`rphast_selected` over the selection's own CSR (see :func:`_compact`).
+
+    The sweep then streams a few MB and keeps its costs in a small array (cache-resident),
+    instead of reading scattered rows of the whole hierarchy.
+    """
+    d = np.full(up_indptr.size - 1, np.inf)
+    _upward_search(up_indptr, up_adj, up_w, seed_k, seed_d, d, down_indptr, down_adj, down_w)
+    m = selected.size
+    dl = np.empty(m, np.float64)
+    for i in range(m):
+        best = d[selected[i]]
+        for j in range(indptr[i], indptr[i + 1]):
+            c = dl[adj[j]] + w[j]
+            if c < best:
+                best = c
+        dl[i] = best
+    out = np.empty(targets_local.size, np.float64)
+    for q in range(targets_local.size):
+        out[q] = dl[targets_local[q]]
+    return out
+
+
 @njit(cache=True)
 def _space_below(down_indptr: np.ndarray, down_adj: np.ndarray, sample_k: np.ndarray,
                  cuts: np.ndarray) -> FloatArray:
@@ -293,6 +353,16 @@ class CutModel:
         return int(self.cuts[int(np.argmin(cost))])
 
 
+@dataclass(frozen=True)
+class Compact:
+    """A kept selection laid out as its own CSR (see :func:`_compact`)."""
+
+    local: np.ndarray
+    indptr: np.ndarray
+    adj: np.ndarray
+    w: FloatArray
+
+
 # A fleet counts as "the same as last time" when this share of its target nodes was also in
 # the previous query's; only then is the kept selection extended for it.
 SAME_FLEET = 0.9
@@ -319,9 +389,11 @@ class FleetSelection:
     one does not mostly cover gets the stateless :func:`rphast` instead.
     """
 
-    def __init__(self, down_indptr: np.ndarray, down_adj: np.ndarray) -> None:
+    def __init__(self, down_indptr: np.ndarray, down_adj: np.ndarray,
+                 down_w: FloatArray | None = None) -> None:
         self._indptr = down_indptr
         self._adj = down_adj
+        self._w = down_w
         self._n = down_indptr.size - 1
         self._top = int(KEEP_TOP * self._n)
         self._lock = threading.Lock()
@@ -329,25 +401,38 @@ class FleetSelection:
         self._selected = np.zeros(0, np.int64)
         self._built = 0
         self._previous = np.zeros(0, np.int64)
+        self._unchanged = 0
+        self._compact: Compact | None = None
 
     def selected_for(self, targets_k: np.ndarray) -> np.ndarray | None:
         """Sorted nodes to sweep for ``targets_k``, or ``None`` (use the stateless sweep)."""
+        plan = self.plan(targets_k)
+        return None if plan is None else plan[0]
+
+    def plan(self, targets_k: np.ndarray) -> tuple[np.ndarray, Compact | None] | None:
+        """The kept nodes to sweep for ``targets_k`` and, once the kept set has served two
+        queries unchanged, its compact layout (built then, kept until the set changes);
+        ``None``: use the stateless sweep."""
         with self._lock:
             if self._mark is not None:
                 covered = float(self._mark[targets_k].mean()) if targets_k.size else 1.0
                 if covered == 1.0:
-                    return self._selected
+                    self._unchanged += 1
+                    if self._compact is None and self._unchanged >= 2 and self._w is not None:
+                        self._compact = Compact(*_compact(self._indptr, self._adj, self._w,
+                                                          self._selected))
+                    return self._selected, self._compact
                 if covered >= SAME_FLEET:
                     if self._selected.size > MAX_GROWTH * self._built:
-                        return self._rebuild(targets_k)
-                    return self._extend(targets_k)
+                        return self._rebuild(targets_k), None
+                    return self._extend(targets_k), None
             # Not (enough) kept for this fleet: keep one only once it shows up twice.
             unique = np.unique(targets_k)
             same = np.isin(unique, self._previous, assume_unique=True).mean() if unique.size else 1
             self._previous = unique
             if same < SAME_FLEET:
                 return None
-            return self._rebuild(unique)
+            return self._rebuild(unique), None
 
     def _rebuild(self, targets_k: np.ndarray) -> np.ndarray:
         if self._mark is None:
@@ -361,6 +446,8 @@ class FleetSelection:
 
     def _extend(self, targets_k: np.ndarray) -> np.ndarray:
         assert self._mark is not None
+        self._unchanged = 0
+        self._compact = None
         new = _grow(self._mark, self._indptr, self._adj, targets_k)
         if new.size:  # new nodes were unmarked, so not in the sorted kept list yet
             self._selected = np.insert(self._selected, np.searchsorted(self._selected, new), new)
