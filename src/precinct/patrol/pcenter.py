@@ -10,7 +10,7 @@ the rows in ``S``, the search runs over those values only (a few hundred thousan
 The search spends its effort where it is cheap: a bisection decided only by greedy / local-search
 covers (which lower the upper bound) and LP relaxations (which lift the lower bound) until only
 radii that need a MILP remain; then each MILP is asked at the largest remaining radius, so that a
-single "no" closes the gap (two "yes" answers in a row switch to bisection).
+single "no" closes the gap (after four MILP "yes" answers it bisects instead).
 
 References
 ----------
@@ -106,7 +106,7 @@ class _Search:
             self.ub, self.posts = float(near.max()), posts
         return near
 
-    def decide(self, r: float, *, exact: bool, cheap_done: bool = False) -> Answer:
+    def decide(self, r: float, *, exact: bool, cheap_done: bool = False, local: bool = True) -> Answer:
         """Decide radius ``r`` for all rows by row generation over the subset.
 
         ``exact=False`` uses only greedy, LP and local search and may answer ``"undecided"``.
@@ -115,7 +115,7 @@ class _Search:
         start = self.posts
         while True:
             res = decide_cover(self.d[self.subset], r, self.p, self.stats, self.deadline, start=start, exact=exact,
-                               cheap_done=cheap_done)
+                               cheap_done=cheap_done, local=local)
             if res is None:
                 self._proved_no(r)
                 return "no"
@@ -144,25 +144,26 @@ class _Search:
             if progress is not None:
                 progress(f"p-center: {self.lb:.1f} .. {self.ub:.1f} s",
                          self.stats["decisions"] / (self.stats["decisions"] + math.log2(g.size + 1) + 1))
+            below = False
             if math.isnan(hard_low):
                 side = g
             else:
                 side = g[g > hard_high]  # above the zone: local search may still lower ub
                 if side.size == 0:
-                    side = g[g < hard_low]  # below it: an LP may still lift lb
+                    side, below = g[g < hard_low], True  # below it: an LP may still lift lb
             if side.size:
                 r = float(side[side.size // 2])
-                if self.decide(r, exact=False) == "undecided":
+                if self.decide(r, exact=False, local=not below) == "undecided":
                     cheap_tried[r] = len(self.subset)
                     hard_low = r if math.isnan(hard_low) else min(hard_low, r)
                     hard_high = r if math.isnan(hard_high) else max(hard_high, r)
                 continue
             self.stats["exact_decisions"] += 1
-            r = float(g[-1] if exact_yes < 2 else g[g.size // 2])
+            r = float(g[-1] if exact_yes < 4 else g[g.size // 2])
             milps = self.stats["milps"]
             if self.decide(r, exact=True, cheap_done=cheap_tried.get(r) == len(self.subset)) == "yes" \
                     and self.stats["milps"] > milps:
-                exact_yes += 1  # a MILP found a cover below ub: the heuristics were far off, bisect
+                exact_yes += 1  # a MILP found a cover the heuristics missed
 
 
 def p_center(cost: np.ndarray, p: int, *, time_limit: float | None = None,
