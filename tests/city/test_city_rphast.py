@@ -16,6 +16,7 @@ from precinct.city.sweep import (
     FleetSelection,
     phast,
     rphast,
+    rphast_compact,
     rphast_selected,
 )
 
@@ -154,3 +155,53 @@ def test_travel_times_use_the_selection(city: RoadGraph) -> None:
     ref = routing.many_to_one(city, city.snap(32.49, 119.92), city.snap_many(fleet), w)
     np.testing.assert_allclose(a, ref, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(a, b)
+
+
+def test_compact_layout_of_a_stable_fleet(city: RoadGraph) -> None:
+    """A kept set that serves queries unchanged gets its own CSR; answers stay the same."""
+    h = city.hierarchy
+    assert h is not None
+    fs = FleetSelection(h.out_indptr, h.out_adj, h.out_w)
+    rng = np.random.default_rng(7)
+    tk = rng.choice(city.n_nodes, size=80, replace=False).astype(np.int64)
+    plans = [fs.plan(tk) for _ in range(5)]
+    assert plans[0] is None and all(p is not None for p in plans[1:])
+    compacts = [p[1] for p in plans[1:] if p is not None]
+    assert compacts[0] is None and compacts[-1] is not None
+    compact = compacts[-1]
+    selected = plans[-1][0]  # type: ignore[index]
+    for source in (3, 50, 400):
+        sk = h.kpos[np.array([source])]
+        want = phast(h.in_indptr, h.in_adj, h.in_w, h.out_indptr, h.out_adj, h.out_w, sk,
+                     np.zeros(1))[tk]
+        got = rphast_compact(h.in_indptr, h.in_adj, h.in_w, h.out_indptr, h.out_adj, h.out_w,
+                             sk, np.zeros(1), selected, compact.indptr, compact.adj, compact.w,
+                             compact.local[tk])
+        np.testing.assert_array_equal(got, want)
+    # A unit moves: the kept set grows and the compact layout is dropped until stable again.
+    moved = tk.copy()
+    moved[0] = int(np.setdiff1d(np.arange(city.n_nodes), selected)[0])
+    after = fs.plan(moved)
+    assert after is not None and after[1] is None and after[0].size > selected.size
+
+
+def test_repeated_dispatch_queries_equal_dijkstra(city: RoadGraph) -> None:
+    rng = np.random.default_rng(8)
+    la0, lo0, la1, lo1 = city.bbox
+    fleet = np.column_stack([rng.uniform(la0, la1, 120), rng.uniform(lo0, lo1, 120)])
+    w = city.weights("time")
+    snaps = city.snap_many(fleet)
+    for _ in range(6):  # stateless, kept, kept, compact, compact, compact
+        lat, lon = rng.uniform(la0, la1), rng.uniform(lo0, lo1)
+        got = city.travel_times_to(lat, lon, fleet)
+        want = routing.many_to_one(city, city.snap(lat, lon), snaps, w)
+        assert np.array_equal(np.isinf(got), np.isinf(want))
+        fin = np.isfinite(want)
+        assert np.abs(got[fin] - want[fin]).max() < 1e-9
+    assert h_compact(city) is not None
+
+
+def h_compact(city: RoadGraph) -> object:
+    h = city.hierarchy
+    assert h is not None
+    return h._fleets[True]._compact
