@@ -37,6 +37,15 @@ LAST_JOB_S = 15 * 60  # a unit this close to the end of its duty is not sent to 
 HEARTBEAT_S = 10 * 60  # simulated seconds between the fixes of a unit waiting at its post
 # Top speed (m/s) of units that do not drive; a car follows the road graph's travel times.
 MODE_SPEED = {"ebike": 5.0, "foot": 1.4}
+# Between jobs a unit patrols its beat: out to a road node within this radius of its post and back,
+# then a rest at the post; special units wait at their post.
+BEAT_M = {
+    ("car", "patrol"): 3000.0,
+    ("car", "traffic"): 3000.0,
+    ("ebike", "patrol"): 1500.0,
+    ("foot", "community"): 600.0,
+}
+REST_S = (600.0, 1800.0)
 
 
 def create_account(api: ApiClient, account: Account) -> None:
@@ -67,7 +76,7 @@ class SimUnit:
     mode: str
     post: tuple[float, float]
     pos: tuple[float, float]
-    state: str = "off"  # off, idle, dispatched, enroute, onscene, returning
+    state: str = "off"  # off, idle, patrol, dispatched, enroute, onscene, returning
     incident: str | None = None
     duty_end: float = 0.0
     path: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
@@ -75,6 +84,7 @@ class SimUnit:
     t0: float = 0.0
     until: float = 0.0
     last_fix: float = -np.inf
+    beat: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # road nodes it patrols (lat, lon)
 
 
 @dataclass
@@ -99,7 +109,7 @@ class Fleet:
         The fleet (default: the demo fleet).
     stats
         Counters shared with the driver (``dispatches``, ``positions``, ``cleared``, ``duty_starts``,
-        ``duty_ends``).
+        ``duty_ends``, ``patrols``).
     """
 
     def __init__(
@@ -119,7 +129,7 @@ class Fleet:
         self.position_every_s = 2.0  # wall-clock seconds between a moving unit's fixes
         self._last_pos = 0.0
         self._duty_i = 0
-        for key in ("dispatches", "positions", "cleared", "duty_starts", "duty_ends"):
+        for key in ("dispatches", "positions", "cleared", "duty_starts", "duty_ends", "patrols"):
             stats.setdefault(key, 0)
 
     # -- set-up ------------------------------------------------------------------------------
@@ -131,7 +141,12 @@ class Fleet:
         posts = rng.choice(geo.node_lat.size, size=len(squads), replace=False, p=geo.node_weight)
         for (sq, uid), node in zip(squads, posts, strict=True):
             post = (float(geo.node_lat[node]), float(geo.node_lon[node]))
-            self.units[uid] = SimUnit(uid, sq.unit_type, sq.mode, post, post)
+            u = self.units[uid] = SimUnit(uid, sq.unit_type, sq.mode, post, post)
+            radius = BEAT_M.get((sq.mode, sq.unit_type), 0.0)
+            if radius > 0:
+                d = haversine_m(post[0], post[1], geo.node_lat, geo.node_lon)
+                near = (d > radius / 4) & (d <= radius)
+                u.beat = np.column_stack([geo.node_lat[near], geo.node_lon[near]])
 
         # A data directory the demo ran on before may hold units still on a job of that run.
         r = self.api.request("units", "dispatcher", "GET", "/units")
@@ -195,7 +210,7 @@ class Fleet:
         u.duty_end = max(u.duty_end, end)
         if u.state != "off":
             return  # still on (a job ran into the next duty): the duty is simply longer
-        u.pos, u.state = u.post, "idle"
+        u.pos, u.state, u.until = u.post, "idle", now + float(self.rng.uniform(0, REST_S[0]))
         self._status(u, "available")
         self.stats["duty_starts"] += 1
         self._fix(u, now)
@@ -246,7 +261,11 @@ class Fleet:
         self.pending = waiting
 
     def _pick(self, p: Pending, now: float) -> SimUnit | None:
-        free = {u.id: u for u in self.units.values() if u.state == "idle" and now < u.duty_end - LAST_JOB_S}
+        free = {
+            u.id: u
+            for u in self.units.values()
+            if u.state in ("idle", "patrol", "returning") and u.incident is None and now < u.duty_end - LAST_JOB_S
+        }
         if not free:
             return None
         r = self.api.request("recommend", "dispatcher", "GET", f"/incidents/{p.incident_id}/recommendations?limit=10")
@@ -297,6 +316,16 @@ class Fleet:
         self.stats["positions"] += r is not None
         u.last_fix = now
 
+    def _start_beat(self, u: SimUnit, now: float) -> None:
+        """Out to a random node of the unit's beat, if there and back fits before its last job."""
+        lat, lon = u.beat[self.rng.integers(len(u.beat))]
+        self._route(u, (float(lat), float(lon)), now)
+        if now + 2 * (u.until - now) < u.duty_end - LAST_JOB_S:
+            u.state = "patrol"
+            self.stats["patrols"] += 1
+        else:  # too close to the end of duty: stay at the post
+            u.pos, u.until = u.post, u.duty_end
+
     def move(self, now: float) -> None:
         """Advance every unit to ``now``: job steps, routes, positions, going off after a job."""
         post_positions = time.monotonic() - self._last_pos >= self.position_every_s
@@ -315,13 +344,20 @@ class Fleet:
                 self.stats["cleared"] += 1
                 self._route(u, u.post, now)
                 u.state, u.incident = "returning", None
+            elif u.state == "patrol" and now >= u.until:
+                u.pos = (float(u.path[-1, 0]), float(u.path[-1, 1]))
+                self._route(u, u.post, now)  # the beat's far end: back to the post
+                u.state = "returning"
             elif u.state == "returning" and now >= u.until:
                 u.pos, u.state = u.post, "idle"
+                u.until = now + float(self.rng.uniform(*REST_S))
                 self._fix(u, now)
                 if now >= u.duty_end:  # the job that ran past the end of duty is done
                     self._go_off(u)
                 continue
-            if u.state in ("enroute", "returning"):
+            elif u.state == "idle" and now >= u.until and len(u.beat):
+                self._start_beat(u, now)
+            if u.state in ("enroute", "returning", "patrol"):
                 k = min(max(now - u.t0, 0.0), float(u.cum_t[-1]) if u.cum_t.size else 0.0)
                 u.pos = (
                     float(np.interp(k, u.cum_t, u.path[:, 0])),
