@@ -9,8 +9,10 @@ would send it:
 - the dispatcher sends a free on-duty unit to each new incident (not one in its last quarter hour
   of duty: the incoming shift takes those), the unit's device acknowledges, the unit follows the
   road route at its own pace (car, e-bike or on foot), arrives, stays a while and clears;
-- positions are sent only while a unit is on duty: along its route, and now and then while it
-  waits at its post.
+- between jobs a unit patrols its beat (out to a road node near its post and back, by car, e-bike
+  or on foot, only if the round fits before its last quarter hour) and rests at its post;
+- positions are sent only while a unit is on duty: along its routes, and now and then while it
+  waits.
 """
 
 from __future__ import annotations
