@@ -275,20 +275,19 @@ def ingest(
         if table.num_rows:
             ts = table.column("ts_us")
             lo, hi = int(pc.min(ts).as_py()), int(pc.max(ts).as_py())
-            cur.register("links_in", table)
-            try:
-                fresh = cur.sql(_FRESH_LINKS.format(lo=lo, hi=hi)).to_arrow_table()
-            finally:
-                cur.unregister("links_in")
-            cur.register("links_fresh", fresh)
-            try:
-                cur.execute(
-                    "INSERT INTO anpr_links (person_id, plate, ts_us, source, batch, link_id) "
-                    f"SELECT person_id, plate, ts_us, source, {batch}, link_id FROM links_fresh"
-                )
-            finally:
-                cur.unregister("links_fresh")
-            stored = fresh.num_rows
+            fresh = store.query_arrow(cur, table, "links_in", _FRESH_LINKS.format(lo=lo, hi=hi))
+            rows = pa.table(  # the column order of anpr_links
+                {
+                    "person_id": fresh.column("person_id"),
+                    "plate": fresh.column("plate"),
+                    "ts_us": fresh.column("ts_us"),
+                    "source": fresh.column("source"),
+                    "batch": pa.array(np.full(fresh.num_rows, batch, dtype=np.int64)),
+                    "link_id": fresh.column("link_id"),
+                }
+            )
+            cur.from_arrow(rows).insert_into("anpr_links")
+            stored = rows.num_rows
         result = LinksResult(batch, stored, table.num_rows - stored, rejects.count, rejects.details)
         with db.session() as s:
             audit.append(

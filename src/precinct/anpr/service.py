@@ -16,11 +16,14 @@ not acknowledged; the sender retries, and the retry is audited again.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -308,8 +311,19 @@ def ingest(
                 hits=[],
             )
 
+        # validation of chunk k+1 (a worker thread) overlaps the store of chunk k (this thread)
+        pending: collections.deque[Future[tuple[pa.Table, list[parse.Reject]]]] = collections.deque()
+        pool: list[ThreadPoolExecutor] = []
+
         def consume(chunk: parse.RawChunk) -> None:
-            table, rejects = parse.validate(chunk, cameras=cams)
+            if not pool:
+                pool.append(ThreadPoolExecutor(1, thread_name_prefix="anpr-validate"))
+            pending.append(pool[0].submit(parse.validate, chunk, cameras=cams))
+            while len(pending) > 1:
+                store_validated(pending.popleft())
+
+        def store_validated(validated: Future[tuple[pa.Table, list[parse.Reject]]]) -> None:
+            table, rejects = validated.result()
             state["rejects"].add(rejects)
             appended = store.append_chunk(cur, table, batch_id=state["batch"])
             presence.record(cur, appended.stored)  # the query-side projections (anpr/presence.py)
@@ -322,12 +336,21 @@ def ingest(
                     state["hits"].append(hits.drop_columns(["line"]))
 
         def restart() -> None:
+            while pending:  # validated chunks of the abandoned reading are dropped
+                with contextlib.suppress(Exception):
+                    pending.popleft().result()
             cur.execute("ROLLBACK")
             cur.execute("BEGIN TRANSACTION")
             reset()
 
         reset()
-        source(consume, restart)
+        try:
+            source(consume, restart)
+            while pending:
+                store_validated(pending.popleft())
+        finally:
+            for p in pool:
+                p.shutdown(wait=True, cancel_futures=True)
         rej: parse.Rejects = state["rejects"]
         result = IngestResult(
             batch=state["batch"],

@@ -144,6 +144,18 @@ def storage_order(plate: pa.Array | pa.ChunkedArray, ts_us: np.ndarray) -> np.nd
     return np.lexsort((ts_us, major)).astype(np.int64)
 
 
+def query_arrow(cur: duckdb.DuckDBPyConnection, table: pa.Table, name: str, sql: str) -> pa.Table:
+    """Run ``sql`` with ``table`` visible as ``name``, inside the cursor's transaction.
+
+    A relation rather than ``register()``: DuckDB keeps a registered table alive until the
+    transaction ends, which in a 100-million-read import is every chunk ever registered.
+    """
+    rel = cur.from_arrow(table).query(name, sql)
+    assert rel is not None  # a SELECT always yields a relation
+    result: pa.Table = rel.to_arrow_table()
+    return result
+
+
 def _duplicate_lines(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Array | None:
     """Lines of ``table`` that repeat an earlier or a stored (read_id, ts_us); None if there are none.
 
@@ -170,11 +182,7 @@ def _duplicate_lines(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Arra
     if not maybe.any():
         return None
     candidates = table.filter(pa.array(maybe)).select(["read_id", "ts_us", "line"])
-    cur.register("batch", candidates)
-    try:
-        found = cur.sql(_DUPLICATES_SQL.format(lo=lo, hi=hi)).to_arrow_table()
-    finally:
-        cur.unregister("batch")
+    found = query_arrow(cur, candidates, "batch", _DUPLICATES_SQL.format(lo=lo, hi=hi))
     return found.column("line").combine_chunks() if found.num_rows else None
 
 
@@ -218,11 +226,9 @@ def append_chunk(cur: duckdb.DuckDBPyConnection, table: pa.Table, *, batch_id: i
     base = next_counter(cur, "rid", m) if m else 0
     fresh = fresh.append_column("rid", pa.array(np.arange(base, base + m, dtype=np.int64)))
     fresh = fresh.append_column("batch", pa.array(np.full(m, batch_id, dtype=np.int64)))
-    cur.register("fresh", fresh)
-    try:
-        cur.execute(f"INSERT INTO anpr_reads SELECT {READ_COLUMNS} FROM fresh").fetchall()
-    finally:
-        cur.unregister("fresh")
+    # from_arrow, not register(): a registered table would stay in memory until the (possibly
+    # 100-million-row) import commits
+    cur.from_arrow(fresh.select([c.strip() for c in READ_COLUMNS.split(",")])).insert_into("anpr_reads")
     return Appended(fresh, n - m)
 
 
