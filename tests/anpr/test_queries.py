@@ -213,25 +213,34 @@ def test_trajectory_reads_in_order_and_next_cameras(
     mine = sorted((x for x in loaded if x["plate"] == plate), key=lambda x: x["ts_us"])
     assert [r["ts"] for r in got["reads"]] == [iso(x["ts_us"]) for x in mine]
     assert got["last_seen"]["camera_id"] == mine[-1]["camera_id"]
-    # likely next = where vehicles read at the last camera in the 24 h before were read next
+    # likely next = where vehicles read at the last camera in the look-back were read next; the
+    # look-back widens from 1 h to 6 h to 24 h while the top five hold fewer than 100 transitions
     last_cam, before = mine[-1]["camera_id"], mine[-1]["ts_us"]
-    lo, hi = before - DAY_US, before + 1800 * 1_000_000
-    trans: dict[str, int] = defaultdict(int)
-    by_plate: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for x in loaded:
-        if lo <= x["ts_us"] <= hi:
-            by_plate[x["plate"]].append(x)
-    for seq in by_plate.values():
-        seq.sort(key=lambda x: x["ts_us"])
-        for a, b in itertools.pairwise(seq):
-            if (
-                a["camera_id"] == last_cam
-                and a["ts_us"] <= before
-                and b["camera_id"] != last_cam
-                and b["ts_us"] - a["ts_us"] <= 1800e6
-            ):
-                trans[b["camera_id"]] += 1
-    want = sorted(trans.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+
+    def top(lookback_us: int) -> list[tuple[str, int]]:
+        lo, hi = before - lookback_us, before + 1800 * 1_000_000
+        trans: dict[str, int] = defaultdict(int)
+        by_plate: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for x in loaded:
+            if lo <= x["ts_us"] <= hi:
+                by_plate[x["plate"]].append(x)
+        for seq in by_plate.values():
+            seq.sort(key=lambda x: x["ts_us"])
+            for a, b in itertools.pairwise(seq):
+                if (
+                    a["camera_id"] == last_cam
+                    and a["ts_us"] <= before
+                    and b["camera_id"] != last_cam
+                    and b["ts_us"] - a["ts_us"] <= 1800e6
+                ):
+                    trans[b["camera_id"]] += 1
+        return sorted(trans.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+
+    for lookback in (HOUR_US, 6 * HOUR_US, DAY_US):
+        want = top(lookback)
+        if sum(n for _, n in want) >= analysis.NEXT_ENOUGH:
+            break
+    assert got["likely_next_lookback_s"] == lookback // 1_000_000
     assert [(c["camera_id"], c["transitions"]) for c in got["likely_next"]] == want
 
 
@@ -370,3 +379,21 @@ def test_bad_query_parameters_are_bad_input() -> None:
         queries.trajectory(plate="a\\b", t0_us=0, t1_us=1)
     q = queries.trajectory(plate="O'BRIEN", t0_us=0, t1_us=1)
     assert "'O''BRIEN'" in q.sql
+
+
+def test_likely_next_uses_the_last_hour_at_a_busy_camera(db: Database, wh: Warehouse) -> None:
+    t = T0_US + 2 * DAY_US
+    rows = []
+    for i in range(150):  # in the last hour: A -> B
+        a = t - 1800 * 1_000_000 + i * 1_000_000
+        rows.append({"plate": f"B{i:04d}", "ts": iso(a), "lat": 31.30, "lon": 120.60, "camera_id": "A"})
+        rows.append({"plate": f"B{i:04d}", "ts": iso(a + 300_000_000), "lat": 31.31, "lon": 120.60, "camera_id": "B"})
+    for i in range(300):  # three hours earlier, more of them: A -> C
+        a = t - 3 * HOUR_US + i * 1_000_000
+        rows.append({"plate": f"C{i:04d}", "ts": iso(a), "lat": 31.30, "lon": 120.60, "camera_id": "A"})
+        rows.append({"plate": f"C{i:04d}", "ts": iso(a + 300_000_000), "lat": 31.29, "lon": 120.60, "camera_id": "C"})
+    rows.append({"plate": "TGT", "ts": iso(t), "lat": 31.30, "lon": 120.60, "camera_id": "A"})
+    ingest_rows(db, wh, rows)
+    got = analysis.trajectory(DuckEngine(wh), plate="TGT", t0_us=T0_US, t1_us=t + DAY_US, paths=False)
+    assert got["likely_next_lookback_s"] == 3600
+    assert [(c["camera_id"], c["transitions"]) for c in got["likely_next"]] == [("B", 150)]

@@ -54,21 +54,22 @@ def associate(
     cols = _run_associate(engine, q)
     plate, n, first, last, min_d, min_dt, days, on_wl, rarity, c_space, c_time, score = cols
     first_iso, last_iso = iso_many(first), iso_many(last)
+    # values are already Python ints/floats (Arrow's to_pylist or the engine's rows)
     candidates = [
         {
             "plate": p,
-            "reads": int(k),
+            "reads": k,
             "first_seen": f,
             "last_seen": la,
-            "min_distance_km": float(d),
-            "on_watchlist": bool(w),
-            "score": float(sc),
+            "min_distance_km": d,
+            "on_watchlist": w == 1,
+            "score": sc,
             "components": {
-                "rarity": float(ra),
-                "days_seen_before": int(ds),
-                "closeness_space": float(cs),
-                "closeness_time": float(ct),
-                "min_time_from_middle_s": float(dt_),
+                "rarity": ra,
+                "days_seen_before": ds,
+                "closeness_space": cs,
+                "closeness_time": ct,
+                "min_time_from_middle_s": dt_,
             },
         }
         for p, k, f, la, d, w, sc, ra, ds, cs, ct, dt_ in zip(
@@ -153,6 +154,12 @@ def series(engine: QueryEngine, *, scenes: Sequence[Scene], min_cases: int) -> d
     return {"candidates": out, "scenes": len(scenes), "min_cases": min_cases}
 
 
+#: Likely next cameras: transitions seen in the last hour before the last read, widened to 6 h and
+#: then 24 h while the top cameras account for fewer than ``NEXT_ENOUGH`` transitions.
+NEXT_LOOKBACKS_US = (3_600_000_000, 6 * 3_600_000_000, 24 * 3_600_000_000)
+NEXT_ENOUGH = 100
+
+
 def trajectory(
     engine: QueryEngine,
     *,
@@ -169,7 +176,8 @@ def trajectory(
 
     Paths come from the city's fastest route between consecutive reads (the ``max_legs`` most
     recent legs, legs longer than 2 hours apart are not joined). Likely next cameras: the cameras
-    other vehicles read at the last camera were read at next in the 24 hours before, with road
+    other vehicles read at the last camera were read at next in the hour before (widened to 6 h,
+    then 24 h, while fewer than ``NEXT_ENOUGH`` transitions are found), with road
     travel times from the last position when the city is available; without transition history,
     the nearest cameras by travel time.
     """
@@ -214,9 +222,14 @@ def trajectory(
         result["legs"] = legs
     nxt: list[dict[str, Any]] = []
     if last[4]:
-        for cam, n in engine.run(
-            queries.next_cameras(camera_id=last[4], before_us=last[1], limit=next_k)
-        ):
+        for lookback_us in NEXT_LOOKBACKS_US:  # a busy camera answers from its last hour
+            found = engine.run(
+                queries.next_cameras(camera_id=last[4], before_us=last[1], lookback_us=lookback_us, limit=next_k)
+            )
+            if sum(int(n) for _, n in found) >= NEXT_ENOUGH:
+                break
+        result["likely_next_lookback_s"] = lookback_us // 1_000_000
+        for cam, n in found:
             nxt.append({"camera_id": cam, "transitions": int(n), "basis": "observed transitions"})
         total = sum(c["transitions"] for c in nxt) or 1
         for c in nxt:

@@ -3,7 +3,7 @@
 ``anpr_reads`` is laid out by (day, plate) for plate lookups (trajectories). Two more tables serve
 the area queries (association, series), written in the ingest transaction by :func:`record`:
 
-``anpr_reads_by_time`` (rid, ts_us, lat, lon, plate)
+``anpr_reads_by_time`` (rid, ts_us, lat, lon, plate, camera_id)
     The same reads, appended in time order, so a two-hour window reads only its own row groups
     (DuckDB's min/max statistics per row group) instead of whole days.
 
@@ -29,12 +29,13 @@ from precinct.core.warehouse import Warehouse
 DAY_US = 86_400_000_000
 CELLS_PER_DEG = 1000
 BY_TIME = "anpr_reads_by_time"
+BY_TIME_COLUMNS = "rid, ts_us, lat, lon, plate, camera_id"
 PRESENCE = "anpr_presence"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {BY_TIME} (
     rid BIGINT NOT NULL, ts_us BIGINT NOT NULL, lat DOUBLE NOT NULL, lon DOUBLE NOT NULL,
-    plate VARCHAR NOT NULL
+    plate VARCHAR NOT NULL, camera_id VARCHAR
 );
 CREATE TABLE IF NOT EXISTS {PRESENCE} (
     plate VARCHAR NOT NULL, day INTEGER NOT NULL, cy INTEGER NOT NULL, cx INTEGER NOT NULL,
@@ -54,7 +55,7 @@ def _presence_select(source: str, batch: str = "batch") -> str:
 
 #: The projections as Spark SQL views over ``anpr_reads`` (same columns, same cells).
 SPARK_VIEWS = {
-    BY_TIME: "SELECT rid, ts_us, lat, lon, plate FROM anpr_reads",
+    BY_TIME: f"SELECT {BY_TIME_COLUMNS} FROM anpr_reads",
     PRESENCE: (
         f"SELECT DISTINCT plate, CAST(floor(ts_us / {DAY_US}) AS INT) AS day, "
         f"CAST(floor(lat * {CELLS_PER_DEG}) AS INT) AS cy, CAST(floor(lon * {CELLS_PER_DEG}) AS INT) AS cx, "
@@ -68,18 +69,25 @@ def _exec(cur: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 def _initialised(cur: duckdb.DuckDBPyConnection) -> bool:
+    """The projections exist in the current layout (state table, and camera_id in the copy)."""
     rows = cur.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'anpr_presence_state'"
     ).fetchall()
-    return bool(rows[0][0])
+    if not rows[0][0]:
+        return False
+    cols = cur.execute(
+        f"SELECT count(*) FROM information_schema.columns WHERE table_name = '{BY_TIME}' "
+        "AND column_name = 'camera_id'"
+    ).fetchall()
+    return bool(cols[0][0])
 
 
 def _backfill(cur: duckdb.DuckDBPyConnection) -> None:
     """Create the projections and fill them from every stored read (inside the caller's transaction)."""
+    for table in (BY_TIME, PRESENCE, "anpr_presence_state"):  # an older layout is replaced whole
+        _exec(cur, f"DROP TABLE IF EXISTS {table}")
     _exec(cur, _SCHEMA)
-    _exec(cur, f"DELETE FROM {BY_TIME}")
-    _exec(cur, f"DELETE FROM {PRESENCE}")
-    _exec(cur, f"INSERT INTO {BY_TIME} SELECT rid, ts_us, lat, lon, plate FROM anpr_reads ORDER BY ts_us")
+    _exec(cur, f"INSERT INTO {BY_TIME} SELECT {BY_TIME_COLUMNS} FROM anpr_reads ORDER BY ts_us")
     _exec(cur, f"INSERT INTO {PRESENCE} {_presence_select('anpr_reads')} ORDER BY batch, plate")
     _exec(cur, "DELETE FROM anpr_presence_state")
     _exec(cur, "INSERT INTO anpr_presence_state VALUES (1, 1)")
@@ -122,7 +130,7 @@ def record(cur: duckdb.DuckDBPyConnection, stored: pa.Table) -> None:
     cur.register("_presence_new", stored)
     try:
         _exec(cur,
-            f"INSERT INTO {BY_TIME} SELECT rid, ts_us, lat, lon, plate FROM _presence_new ORDER BY ts_us"
+            f"INSERT INTO {BY_TIME} SELECT {BY_TIME_COLUMNS} FROM _presence_new ORDER BY ts_us"
         )
         _exec(cur, f"INSERT INTO {PRESENCE} {_presence_select('_presence_new')}")
     finally:

@@ -367,18 +367,19 @@ def next_cameras(
     """Cameras that vehicles read at ``camera_id`` in the ``lookback_us`` before ``before_us``
     were read at next, if that next read came within ``max_gap_s`` (a next read at the same
     camera counts for none). A join from those reads to each vehicle's following reads, not a
-    window over all traffic, so it touches only the vehicles that passed the camera."""
+    window over all traffic, so it touches only the vehicles that passed the camera; both sides
+    read the time-ordered copy, so only the look-back's row groups are scanned."""
     gap = int(max_gap_s) * 1_000_000
     lo = before_us - lookback_us
     sql = f"""
 WITH a AS (
-    SELECT plate, ts_us, rid FROM {READS}
+    SELECT plate, ts_us, rid FROM {BY_TIME}
     WHERE camera_id = {lit(camera_id)} AND ts_us BETWEEN {lo} AND {before_us}
 ),
 following AS (
     SELECT a.rid AS a_rid, b.camera_id AS cam,
            row_number() OVER (PARTITION BY a.rid ORDER BY b.ts_us, b.rid) AS k
-    FROM a JOIN {READS} b ON b.plate = a.plate
+    FROM a JOIN {BY_TIME} b ON b.plate = a.plate
     WHERE b.ts_us BETWEEN {lo} AND {before_us + gap}
       AND (b.ts_us > a.ts_us OR (b.ts_us = a.ts_us AND b.rid > a.rid))
       AND b.ts_us - a.ts_us <= {gap}
