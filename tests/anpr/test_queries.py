@@ -214,7 +214,7 @@ def test_trajectory_reads_in_order_and_next_cameras(
     assert [r["ts"] for r in got["reads"]] == [iso(x["ts_us"]) for x in mine]
     assert got["last_seen"]["camera_id"] == mine[-1]["camera_id"]
     # likely next = where vehicles read at the last camera in the look-back were read next; the
-    # look-back widens from 1 h to 6 h to 24 h while the top five hold fewer than 100 transitions
+    # look-back is the last hour, or 24 h when the hour's top five hold fewer than 100 transitions
     last_cam, before = mine[-1]["camera_id"], mine[-1]["ts_us"]
 
     def top(lookback_us: int) -> list[tuple[str, int]]:
@@ -236,7 +236,7 @@ def test_trajectory_reads_in_order_and_next_cameras(
                     trans[b["camera_id"]] += 1
         return sorted(trans.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
 
-    for lookback in (HOUR_US, 6 * HOUR_US, DAY_US):
+    for lookback in (HOUR_US, DAY_US):
         want = top(lookback)
         if sum(n for _, n in want) >= analysis.NEXT_ENOUGH:
             break

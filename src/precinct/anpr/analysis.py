@@ -154,9 +154,9 @@ def series(engine: QueryEngine, *, scenes: Sequence[Scene], min_cases: int) -> d
     return {"candidates": out, "scenes": len(scenes), "min_cases": min_cases}
 
 
-#: Likely next cameras: transitions seen in the last hour before the last read, widened to 6 h and
-#: then 24 h while the top cameras account for fewer than ``NEXT_ENOUGH`` transitions.
-NEXT_LOOKBACKS_US = (3_600_000_000, 6 * 3_600_000_000, 24 * 3_600_000_000)
+#: Likely next cameras: transitions seen in the last hour before the last read, or in the 24 h
+#: before when the top cameras of the last hour account for fewer than ``NEXT_ENOUGH``.
+NEXT_LOOKBACKS_US = (3_600_000_000, 24 * 3_600_000_000)
 NEXT_ENOUGH = 100
 
 
@@ -176,8 +176,8 @@ def trajectory(
 
     Paths come from the city's fastest route between consecutive reads (the ``max_legs`` most
     recent legs, legs longer than 2 hours apart are not joined). Likely next cameras: the cameras
-    other vehicles read at the last camera were read at next in the hour before (widened to 6 h,
-    then 24 h, while fewer than ``NEXT_ENOUGH`` transitions are found), with road
+    other vehicles read at the last camera were read at next in the hour before (in the 24 hours
+    before when the hour gives fewer than ``NEXT_ENOUGH`` transitions), with road
     travel times from the last position when the city is available; without transition history,
     the nearest cameras by travel time.
     """
