@@ -105,17 +105,22 @@ def bench(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int, paths: 
     watch += [f"W{i:07d}" for i in range(watch_n - len(watch))]  # half are not in the data
     scenes = ab.pick_scenes(wh, runs + 3, seed)
 
-    def assoc(lookback: int) -> Any:
+    def assoc(lookback: int, only: bool = False) -> Any:
         def f(i: int) -> Any:
             lat, lon, t0, t1 = scenes[i]
             return analysis.associate(
-                eng, lat=lat, lon=lon, radius_km=5.0, t0_us=t0, t1_us=t1, watchlist=watch, lookback_days=lookback
+                eng, lat=lat, lon=lon, radius_km=5.0, t0_us=t0, t1_us=t1, watchlist=watch, lookback_days=lookback,
+                only_watchlist=only,
             )
 
         return f
 
-    for label, lb in (("associate", 14), ("associate_no_rarity", 0)):
-        stats, outs = measure(assoc(lb), runs)
+    for label, lb, only in (
+        ("associate", 14, False),
+        ("associate_no_rarity", 0, False),
+        ("associate_only_watchlist", 14, True),
+    ):
+        stats, outs = measure(assoc(lb, only), runs)
         res[label] = stats | {
             "candidates_median": statistics.median(len(o["candidates"]) for o in outs),
             "scanned_median": statistics.median(o["scanned_reads"] for o in outs),
@@ -166,6 +171,7 @@ def summary(r: dict[str, Any], pg: dict[str, Any] | None, load_avg: tuple[float,
     for key, label in (
         ("associate", "association 5 km 2 h 16k watchlist"),
         ("associate_no_rarity", "  same without rarity history"),
+        ("associate_only_watchlist", "  same, watchlist hits only"),
         ("series20", "series over 20 scenes"),
         ("trajectory", "trajectory over a month"),
         ("trajectory_paths", "  same with road paths"),

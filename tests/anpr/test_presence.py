@@ -25,7 +25,7 @@ def _one_query(wh: Warehouse, **kw: Any) -> list[tuple[Any, ...]]:
 
 
 def _fast(wh: Warehouse, **kw: Any) -> list[tuple[Any, ...]]:
-    cols = analysis._run_associate(DuckEngine(wh), queries.associate(**kw))
+    cols, _scanned = analysis._run_associate(DuckEngine(wh), queries.associate(**kw))
     return list(zip(*cols, strict=True))
 
 

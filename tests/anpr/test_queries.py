@@ -142,6 +142,9 @@ def test_associate_matches_brute_force(
     assert {c["plate"] for c in only["candidates"]} == {
         w["plate"] for w in want if w["on_watchlist"]
     }
+    assert only["scanned_reads"] == got["scanned_reads"]
+    for c in only["candidates"]:  # ranked as in the full list
+        assert c == next(g for g in got["candidates"] if g["plate"] == c["plate"])
 
 
 def test_commuter_ranks_below_newcomer(db: Database, wh: Warehouse) -> None:

@@ -51,7 +51,7 @@ def associate(
         lookback_days=lookback_days,
         limit=limit,
     )
-    cols = _run_associate(engine, q)
+    cols, scanned_all = _run_associate(engine, q)
     plate, n, first, last, min_d, min_dt, days, on_wl, rarity, c_space, c_time, score = cols
     first_iso, last_iso = iso_many(first), iso_many(last)
     # values are already Python ints/floats (Arrow's to_pylist or the engine's rows)
@@ -77,7 +77,9 @@ def associate(
             strict=True,
         )
     ]
-    if only_watchlist or limit:  # the candidates no longer cover every read in the circle
+    if scanned_all is not None:  # counted from all candidates before filtering and limiting
+        scanned = scanned_all
+    elif only_watchlist or limit:  # the candidates no longer cover every read in the circle
         q2 = queries.scanned_reads(lat=lat, lon=lon, radius_km=radius_km, t0_us=t0_us, t1_us=t1_us)
         scanned = int(engine.run(q2)[0][0])
     else:
@@ -94,15 +96,16 @@ def associate(
     }
 
 
-def _run_associate(engine: QueryEngine, q: queries.AssociateQuery) -> list[list[Any]]:
-    """The association's result as columns (lists in ``ASSOC_COLUMNS`` order).
+def _run_associate(engine: QueryEngine, q: queries.AssociateQuery) -> tuple[list[list[Any]], int | None]:
+    """The association's result as columns (lists in ``ASSOC_COLUMNS`` order), and the reads in
+    the circle when known without another query.
 
     On the embedded warehouse: candidates by SQL, their history from the in-memory presence
     index, then the ranking SQL over three small tables (the same text that ends the one query
     Spark runs); elsewhere the one query."""
     if not isinstance(engine, DuckEngine):
         rows = engine.run(q)
-        return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in q.columns]
+        return ([list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in q.columns]), None
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -112,15 +115,22 @@ def _run_associate(engine: QueryEngine, q: queries.AssociateQuery) -> list[list[
     cand = wh.query_arrow(q.cand_sql)
     lat, lon, radius_km = q.area
     plates = cand.column("plate")
-    hist = history.history_table(
-        wh, plates.to_pylist(), lat=lat, lon=lon, radius_km=radius_km, day_from=q.day_from, day_to=q.day_to
-    )
     watch = q.tables["watchlist"].column("plate")
     hits = plates.filter(pc.is_in(plates, value_set=watch)) if len(watch) else pa.array([], pa.string())
+    hist = history.history_table(  # only the watchlist's vehicles are ranked when only they are kept
+        wh,
+        (hits if q.only_watchlist else plates).to_pylist(),
+        lat=lat,
+        lon=lon,
+        radius_km=radius_km,
+        day_from=q.day_from,
+        day_to=q.day_to,
+    )
     out = wh.query_arrow(
         q.score_sql, tables={"cand": cand, "hist": hist, "watchlist": pa.table({"plate": hits})}
     )
-    return [c.to_pylist() for c in out.columns]
+    scanned = int(pc.sum(cand.column("n_reads")).as_py() or 0)
+    return [c.to_pylist() for c in out.columns], scanned
 
 
 def iso_many(ts_us: Sequence[int]) -> list[str]:

@@ -169,6 +169,7 @@ class AssociateQuery(Query):
     area: tuple[float, float, float] = (0.0, 0.0, 0.0)
     day_from: int = 0
     day_to: int = 0
+    only_watchlist: bool = False
 
 
 def associate(
@@ -258,6 +259,7 @@ ORDER BY on_watchlist DESC, score DESC, plate
         area=(lat, lon, radius_km),
         day_from=day_from,
         day_to=day_to if lookback_days > 0 else day_from,
+        only_watchlist=only_watchlist,
     )
 
 
