@@ -97,8 +97,11 @@ def local_cover(mask: np.ndarray, p: int, start: np.ndarray | None, iters: int =
     weight = np.ones(nr, dtype=np.float32)
     tabu = np.full(nc, -1)
     best_unc, last_gain = nr + 1, 0
+    fs = sp.csr_matrix(f)  # a column covers few rows at radii near the optimum: sparse products
+    fst = fs.T.tocsr()
     for it in range(max_iters):
-        cnt = f[:, sel].sum(axis=1)
+        cov = mask[:, sel]
+        cnt = cov.sum(axis=1)
         unc = cnt == 0
         n_unc = int(unc.sum())
         if n_unc == 0:
@@ -108,10 +111,12 @@ def local_cover(mask: np.ndarray, p: int, start: np.ndarray | None, iters: int =
         elif it - last_gain > iters:
             break  # stalled
         weight[unc] += 1.0
-        gain = (weight * unc) @ f  # weighted rows each column would newly cover
-        only = (cnt == 1)[:, None] & mask[:, sel]  # rows covered by exactly that chosen column
-        loss_base = (weight[:, None] * only).sum(axis=0)  # per chosen column
-        keep = (weight[:, None] * only).T @ f  # (p, nc): of those, still covered by the new column
+        gain = fst @ (weight * unc)  # weighted rows each column would newly cover
+        one = np.flatnonzero(cnt == 1)  # rows covered by exactly one chosen column ...
+        by = np.argmax(cov[one], axis=1)  # ... which is sel[by]
+        loss_base = np.bincount(by, weights=weight[one], minlength=sel.size)  # lost by removing sel[o]
+        w_only = sp.csr_matrix((weight[one], (by, one)), shape=(sel.size, nr))
+        keep = (w_only @ fs).toarray()  # (p, nc): of those, still covered by the new column
         delta = gain[None, :] - (loss_base[:, None] - keep)
         delta[:, sel] = -np.inf
         delta[:, tabu > it] = -np.inf
