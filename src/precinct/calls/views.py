@@ -196,13 +196,13 @@ def get_incident(
         return out
 
 
-def _change(request: Request, incident_id: str, fn: Any) -> dict[str, Any]:
+def _change(request: Request, incident_id: str, fn: Any) -> JSONResponse:
     with get_db(request).session() as s:
         fn(s)
         s.flush()
         out = full_incident(s, incident_id)
     publish_incident(request, "incidents.updated", out)
-    return out
+    return JSONResponse(out)  # rendered in this worker thread, not on the event loop
 
 
 @router.post("/incidents/{incident_id}/priority")
@@ -211,7 +211,7 @@ def change_priority(
     incident_id: str,
     body: PriorityChange,
     principal: Annotated[Principal, allow(*INTAKE)],
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Raise or lower the five-colour priority (history records who and why)."""
     return _change(
         request,
@@ -250,7 +250,7 @@ def close(
     incident_id: str,
     body: CloseRequest,
     principal: Annotated[Principal, allow(*COMMAND)],
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Close a cleared incident (or a new one handled without units) with a disposition."""
     return _change(
         request,

@@ -81,12 +81,14 @@ def recommendations(
     principal: Annotated[Principal, allow(Role.call_taker, *COMMAND)],
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     all_types: bool = False,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Available units ranked by road travel time (fastest first) against the response plan."""
     city = city_for(request.app.state)
     with get_db(request).sessionmaker() as s:
         inc = calls_svc.get_incident(s, incident_id)
-        return recommend(s, incident=inc, city=city, limit=limit, all_types=all_types)
+        # rendered here, in the worker thread (a dict would be validated in another thread hop
+        # and encoded on the event loop)
+        return JSONResponse(recommend(s, incident=inc, city=city, limit=limit, all_types=all_types))
 
 
 @router.post("/incidents/{incident_id}/dispatch", status_code=201)
@@ -267,7 +269,7 @@ def get_unit(request: Request, unit_id: str, principal: Annotated[Principal, all
 @router.post("/units/{unit_id}/position")
 def post_position(
     request: Request, unit_id: str, body: Position, principal: Annotated[Principal, allow(*FIELD)]
-) -> dict[str, Any]:
+) -> JSONResponse:
     """A unit's GPS fix (a patrol device for its own unit)."""
     svc.check_own_unit(principal, unit_id)
     with get_db(request).session() as s:
@@ -283,7 +285,7 @@ def post_position(
             "position_at": out["position_at"],
         },
     )
-    return out
+    return JSONResponse(out)
 
 
 @router.post("/units/{unit_id}/status")
