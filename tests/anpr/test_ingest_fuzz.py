@@ -96,3 +96,10 @@ def test_fuzz_links_csv(rows: list[list[str]]) -> None:
         table, rejects = links.validate(chunk)
         assert table.num_rows + len(rejects) >= chunk.num_rows
         assert len(set(table.column("line").to_pylist()) & {r.line for r in rejects}) == 0
+
+
+def test_a_carriage_return_inside_the_header_is_bad_input() -> None:
+    """Found by the byte fuzzer: the header reader raised csv.Error instead of BadInput."""
+    with pytest.raises(BadInput) as err:
+        parse.parse_csv(b"plate\rx,ts\n1,2\n")
+    assert err.value.detail["line"] == 1

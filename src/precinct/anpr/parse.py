@@ -155,7 +155,12 @@ def _read_header(source: Path | bytes) -> tuple[list[str], int]:
         raise BadInput(
             "the header line is not valid UTF-8", detail={"line": 1, "field": "header"}
         ) from None
-    names = next(csv.reader([text.rstrip("\r\n")]))
+    try:
+        names = next(csv.reader([text.rstrip("\r\n")]))
+    except csv.Error as exc:  # e.g. a bare carriage return inside the header
+        raise BadInput(
+            f"the header line is not valid CSV: {exc}", detail={"line": 1, "field": "header"}
+        ) from None
     return names, len(first)
 
 
@@ -337,11 +342,26 @@ def iter_parquet(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterato
     names = pf.schema_arrow.names
     mapping = check_header(names, where="Parquet schema")
     row = 1
+    pending: list[pa.RecordBatch] = []
+
+    def chunk() -> RawChunk:
+        table = pa.Table.from_batches(pending)
+        cols = {mapping[n]: table.column(n).combine_chunks() for n in table.column_names}
+        pending.clear()
+        return RawChunk(cols, np.arange(row, row + table.num_rows, dtype=np.int64))
+
     try:
-        for batch in pf.iter_batches(batch_size=chunk_rows, columns=list(mapping)):
-            cols = {mapping[n]: batch.column(n) for n in batch.schema.names}
-            yield RawChunk(cols, np.arange(row, row + batch.num_rows, dtype=np.int64))
-            row += batch.num_rows
+        # one reader per row group: a single reader over the whole file holds on to memory in
+        # proportion to what it has read (hundreds of MiB over 100 million reads)
+        for group in range(pf.num_row_groups):
+            for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=[group], columns=list(mapping)):
+                pending.append(batch)
+                if sum(b.num_rows for b in pending) >= chunk_rows:
+                    out = chunk()
+                    yield out
+                    row += out.num_rows
+        if pending:
+            yield chunk()
     except (pa.ArrowInvalid, OSError) as exc:
         raise BadInput(
             f"Parquet file unreadable after row {row - 1} (truncated or corrupt): "
