@@ -103,3 +103,38 @@ def test_a_carriage_return_inside_the_header_is_bad_input() -> None:
     with pytest.raises(BadInput) as err:
         parse.parse_csv(b"plate\rx,ts\n1,2\n")
     assert err.value.detail["line"] == 1
+
+
+_read_value = (
+    _scalar | st.text(st.characters(categories=["Cs", "Lu", "Nd"]), max_size=3)
+    | st.lists(st.integers(), max_size=2) | st.sampled_from(["2026-03-01T08:00:00+08:00", "苏E·1"])
+)
+
+
+def _chunk_key(chunks: list[parse.RawChunk]) -> tuple[Any, ...]:
+    (c,) = chunks
+    return (c.lines.tolist(), c.rejects, {k: v.to_pylist() for k, v in sorted(c.columns.items())})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from([*parse.COLUMNS, "extra"]), _read_value, max_size=9) | _scalar,
+        max_size=12,
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+def test_typed_json_path_equals_the_general_path(items: list[Any], wrapped: bool, ascii_only: bool) -> None:
+    body = json.dumps({"reads": items} if wrapped else items, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    try:
+        fast = _chunk_key(parse.parse_json(body))
+    except BadInput:
+        fast = ("bad",)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parse, "_typed_reads", lambda _data: None)
+        try:
+            general = _chunk_key(parse.parse_json(body))
+        except BadInput:
+            general = ("bad",)
+    assert fast == general

@@ -410,6 +410,16 @@ def parse_json(
     ``columns`` and ``string_fields`` describe another batch format (person–vehicle links).
     """
     strings = _STRING_FIELDS if string_fields is None else string_fields
+    if key == "reads" and columns == COLUMNS:
+        typed = _typed_reads(data)
+        if typed is not None:  # every item an object with scalar fields: no per-item checks
+            numbers = list(range(1, len(typed) + 1))
+            found: dict[int, tuple[str, str]] = {}
+            cols = {
+                name: _json_column(name, [getattr(o, name) for o in typed], numbers, found, strings)
+                for name in columns
+            }
+            return _json_chunk(cols, numbers, found)
     doc = _decode_json(data)
     items = doc.get(key) if isinstance(doc, dict) else doc
     if not isinstance(items, list):
@@ -428,6 +438,12 @@ def parse_json(
     for name in columns:
         values = [o.get(name) for o in objs]
         arrays[name] = _json_column(name, values, numbers, problems, strings)
+    return _json_chunk(arrays, numbers, problems)
+
+
+def _json_chunk(
+    arrays: dict[str, pa.Array], numbers: list[int], problems: dict[int, tuple[str, str]]
+) -> list[RawChunk]:
     keep = np.array([n not in problems for n in numbers], dtype=bool)
     if not keep.all():
         mask = pa.array(keep)
@@ -438,6 +454,40 @@ def parse_json(
 
 
 _STRING_FIELDS = ("plate", "ts", "camera_id", "read_id", "kind")
+_Scalar = str | int | float | None  # msgspec refuses true/false, objects and lists here
+
+
+class _Read(msgspec.Struct):
+    plate: _Scalar = None
+    ts: _Scalar = None
+    lat: _Scalar = None
+    lon: _Scalar = None
+    camera_id: _Scalar = None
+    read_id: _Scalar = None
+    kind: _Scalar = None
+    confidence: _Scalar = None
+
+
+class _ReadsDoc(msgspec.Struct):
+    reads: list[_Read]
+
+
+_READS_LIST = msgspec.json.Decoder(list[_Read])
+_READS_DOC = msgspec.json.Decoder(_ReadsDoc)
+
+
+def _typed_reads(data: bytes | str) -> list[_Read] | None:
+    """The reads of a clean batch decoded straight into records, or None when anything is unusual
+    (an item that is not an object, a field that is not a scalar, a value JSON allows but msgspec
+    does not): then :func:`parse_json` takes the general path, item by item."""
+    raw = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else data.encode("utf-8")
+    raw = raw.removeprefix(codecs.BOM_UTF8)
+    try:
+        if raw.lstrip()[:1] == b"[":
+            return _READS_LIST.decode(raw)
+        return _READS_DOC.decode(raw).reads
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
 
 
 def _decode_json(data: bytes | str) -> Any:
@@ -485,6 +535,9 @@ def _json_column(
             out.append(None)
         elif name in string_fields and isinstance(value, float):
             problems.setdefault(n, (name, f"{name} must be a string"))
+            out.append(None)
+        elif isinstance(value, str) and _has_surrogates(value):  # a lone \uD800-style escape
+            problems.setdefault(n, (name, f"{name} is not valid Unicode (a lone surrogate)"))
             out.append(None)
         else:
             out.append(value if isinstance(value, str) else repr(value))
