@@ -127,14 +127,16 @@ def record(cur: duckdb.DuckDBPyConnection, stored: pa.Table) -> None:
     if not _initialised(cur):  # first ingest since the upgrade: build from everything stored
         _backfill(cur)
         return
-    cur.register("_presence_new", stored)
-    try:
-        _exec(cur,
-            f"INSERT INTO {BY_TIME} SELECT {BY_TIME_COLUMNS} FROM _presence_new ORDER BY ts_us"
-        )
-        _exec(cur, f"INSERT INTO {PRESENCE} {_presence_select('_presence_new')}")
-    finally:
-        cur.unregister("_presence_new")
+    # a relation, not register(): DuckDB keeps a registered table alive until the transaction
+    # ends, which for a 100-million-read import is every chunk
+    rel = cur.from_arrow(stored)
+    for sql in (
+        f"INSERT INTO {BY_TIME} SELECT {BY_TIME_COLUMNS} FROM _presence_new ORDER BY ts_us",
+        f"INSERT INTO {PRESENCE} {_presence_select('_presence_new')}",
+    ):
+        done = rel.query("_presence_new", sql)
+        if done is not None:
+            done.fetchall()
     _exec(cur, "UPDATE anpr_presence_state SET version = version + 1")
 
 
