@@ -69,11 +69,13 @@ def load_or_build(size_km: float, seed: int) -> tuple[RoadGraph, dict[str, float
     return g, info
 
 
-def _fresh(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+def _fresh(cmd: list[str], env: dict[str, str] | None = None,
+           unset: tuple[str, ...] = ()) -> tuple[float, float]:
     """Wall and CPU seconds of a fresh process (CPU: user + system of the child)."""
+    child_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, **(env or {})})
+    subprocess.run(cmd, check=True, capture_output=True, env=child_env)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -110,6 +112,15 @@ def helsinki_times() -> dict[str, float]:
         helps = [_fresh([str(exe), "--help"]) for _ in range(3)]
         out["cli_help_s"] = float(np.median([r[0] for r in helps]))
         out["cli_help_cpu_s"] = float(np.median([r[1] for r in helps]))
+        # Python's default is to cache bytecode (.pyc); this environment may turn that off
+        # (PYTHONDONTWRITEBYTECODE), which recompiles Precinct's sources in every process.
+        # Measure with a bytecode cache too (in a temporary directory, primed by one run).
+        pyc = {**env, "PYTHONPYCACHEPREFIX": str(tmp / "pyc")}
+        _fresh(build, pyc, unset=("PYTHONDONTWRITEBYTECODE",))
+        runs = [_fresh(build, pyc, unset=("PYTHONDONTWRITEBYTECODE",)) for _ in range(3)]
+        out["cli_build_pyc_s"] = float(np.median([r[0] for r in runs]))
+        out["cli_build_pyc_cpu_s"] = float(np.median([r[1] for r in runs]))
+        out["bytecode_off"] = float(bool(os.environ.get("PYTHONDONTWRITEBYTECODE")))
         # The first run on a machine: numba compiles the kernels (an empty cache directory).
         cold = _fresh(build, {**env, "NUMBA_CACHE_DIR": str(tmp / "numba")})
         out["cli_build_cold_cache_s"], out["cli_build_cold_cache_cpu_s"] = cold
@@ -294,7 +305,8 @@ def main() -> None:
               f"{res['helsinki_hierarchy_s']:.2f} s; `precinct city build --osm` as a fresh "
               f"process {res['cli_build_s']:.2f} s (CPU {res['cli_build_cpu_s']:.2f} s), of "
               f"which `precinct --help` alone {res['cli_help_s']:.2f} s (CPU "
-              f"{res['cli_help_cpu_s']:.2f} s); first run with an empty numba cache "
+              f"{res['cli_help_cpu_s']:.2f} s); with cached bytecode {res['cli_build_pyc_s']:.2f} s "
+              f"(CPU {res['cli_build_pyc_cpu_s']:.2f} s); first run with an empty numba cache "
               f"{res['cli_build_cold_cache_s']:.1f} s", flush=True)
     res["loadavg_end"] = os.getloadavg()[0]
     summary(res)
@@ -318,6 +330,8 @@ def target_rows(r: dict[str, object]) -> list[tuple[str, float, str, bool]]:
         ("vs pandana at p50 (x)", f("speedup_vs_pandana_p50"), "> 1",
          f("speedup_vs_pandana_p50") > 1),
         ("Helsinki build, fresh CLI process (s)", f("cli_build_s"), "< 3", f("cli_build_s") < 3),
+        ("  same, with cached bytecode (s)", f("cli_build_pyc_s"), "< 3",
+         f("cli_build_pyc_s") < 3),
         ("cached 1M-edge load (s)", f("load_s_median"), "< 1", f("load_s_median") < 1),
     ]
 
@@ -400,7 +414,10 @@ hierarchy {r.get('helsinki_hierarchy_s', float('nan')):.2f} s. `precinct city bu
 Helsinki.osm.pbf --force` as a fresh process: **{r.get('cli_build_s', float('nan')):.2f} s** wall,
 {r.get('cli_build_cpu_s', float('nan')):.2f} s CPU; `precinct --help` alone (the CLI importing
 every domain) takes {r.get('cli_help_s', float('nan')):.2f} s wall,
-{r.get('cli_help_cpu_s', float('nan')):.2f} s CPU of that. The very first run on a machine, with
+{r.get('cli_help_cpu_s', float('nan')):.2f} s CPU of that. This environment sets
+`PYTHONDONTWRITEBYTECODE` (every process recompiles Precinct's own sources); with Python's
+default bytecode cache the same fresh process takes **{r.get('cli_build_pyc_s', float('nan')):.2f} s**
+wall, {r.get('cli_build_pyc_cpu_s', float('nan')):.2f} s CPU. The very first run on a machine, with
 an empty numba cache (the kernels compile once and are cached), takes
 {r.get('cli_build_cold_cache_s', float('nan')):.1f} s wall,
 {r.get('cli_build_cold_cache_cpu_s', float('nan')):.1f} s CPU.
