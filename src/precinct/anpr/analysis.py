@@ -133,7 +133,7 @@ def _run_associate(engine: QueryEngine, q: queries.AssociateQuery) -> tuple[list
     return [c.to_pylist() for c in out.columns], scanned
 
 
-def iso_many(ts_us: Sequence[int]) -> list[str]:
+def iso_many(ts_us: Sequence[int] | np.ndarray) -> list[str]:
     """:func:`iso` for many times at once (NumPy), the same text."""
     if len(ts_us) == 0:
         return []
@@ -147,20 +147,38 @@ def iso_many(ts_us: Sequence[int]) -> list[str]:
 
 
 def series(engine: QueryEngine, *, scenes: Sequence[Scene], min_cases: int) -> dict[str, Any]:
+    """Vehicles read near at least ``min_cases`` of the scenes, most scenes first, then by plate.
+
+    The per-(vehicle, scene) rows come sorted by plate and case; each vehicle's totals are
+    reduced with NumPy over its run of rows (tens of thousands of vehicles in a busy city).
+    """
     rows = engine.run(queries.series(scenes=scenes, min_cases=min_cases))
-    out = []
-    for c in queries.gather_series(rows):
-        out.append(
-            {
-                "plate": c["plate"],
-                "cases": c["cases"],
-                "n_cases": len(c["cases"]),
-                "reads": c["reads"],
-                "first_seen": iso(c["first_us"]),
-                "last_seen": iso(c["last_us"]),
-                "per_case": c["per_case"],
-            }
-        )
+    out: list[dict[str, Any]] = []
+    if rows:
+        plates, cases, ns, firsts, lasts, mins = (list(c) for c in zip(*rows, strict=True))
+        p = np.asarray(plates, dtype=object)
+        starts = np.flatnonzero(np.concatenate([[True], p[1:] != p[:-1]]))
+        ends = np.append(starts[1:], len(p))
+        n_arr = np.asarray(ns, dtype=np.int64)
+        reads = np.add.reduceat(n_arr, starts).tolist()
+        first_iso = iso_many(np.minimum.reduceat(np.asarray(firsts, dtype=np.int64), starts))
+        last_iso = iso_many(np.maximum.reduceat(np.asarray(lasts, dtype=np.int64), starts))
+        for k, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            out.append(
+                {
+                    "plate": plates[a],
+                    "cases": cases[a:b],
+                    "n_cases": b - a,
+                    "reads": reads[k],
+                    "first_seen": first_iso[k],
+                    "last_seen": last_iso[k],
+                    "per_case": [
+                        {"case_id": c, "reads": int(n), "min_distance_km": float(d)}
+                        for c, n, d in zip(cases[a:b], ns[a:b], mins[a:b], strict=True)
+                    ],
+                }
+            )
+        out.sort(key=lambda c: -c["n_cases"])  # stable: plates stay in order within a count
     return {"candidates": out, "scenes": len(scenes), "min_cases": min_cases}
 
 

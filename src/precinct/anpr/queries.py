@@ -318,30 +318,6 @@ ORDER BY p.plate, p.case_id
     return Query(sql, {}, SERIES_COLUMNS)
 
 
-def gather_series(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    """Group per-(vehicle, scene) rows into one candidate per vehicle, most scenes first."""
-    by_plate: dict[str, dict[str, Any]] = {}
-    for plate, case_id, n, first, last, min_d in rows:
-        c = by_plate.setdefault(
-            plate,
-            {
-                "plate": plate,
-                "cases": [],
-                "reads": 0,
-                "first_us": first,
-                "last_us": last,
-                "per_case": [],
-            },
-        )
-        c["cases"].append(case_id)
-        c["reads"] += int(n)
-        c["first_us"], c["last_us"] = min(c["first_us"], first), max(c["last_us"], last)
-        c["per_case"].append({"case_id": case_id, "reads": int(n), "min_distance_km": float(min_d)})
-    out = list(by_plate.values())
-    out.sort(key=lambda c: (-len(c["cases"]), c["plate"]))
-    return out
-
-
 # --- trajectory -----------------------------------------------------------------------------------
 
 TRAJ_COLUMNS = ("rid", "ts_us", "lat", "lon", "camera_id", "kind", "confidence")
