@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -29,6 +30,8 @@ NAMING = {
 }
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# A pooled PostgreSQL connection idle longer than this is pinged before use (see ``_ping_if_idle``).
+PING_AFTER_IDLE_S = 10.0
 
 
 class Base(DeclarativeBase):
@@ -94,10 +97,38 @@ def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
             conn.exec_driver_sql(begin)
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_if_idle(engine)
+    return engine
+
+
+def _ping_if_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it sat idle in the pool for a while.
+
+    ``pool_pre_ping`` costs a ``SELECT 1`` round trip (and autocommit toggles) on every checkout,
+    twice per request (token check and route); under load that is most of a read's round trips.
+    A connection in steady use is known to be alive; one idle for ``PING_AFTER_IDLE_S`` (the
+    server may have restarted meanwhile) is pinged, and a dead one is replaced before use.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_conn: Any, record: Any) -> None:
+        record.info["precinct_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("precinct_idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return  # just connected, or in steady use
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as err:  # any failure means: replace the connection
+            raise exc.DisconnectionError(f"idle pooled connection is dead: {err}") from err
+        if not alive:
+            raise exc.DisconnectionError("idle pooled connection is dead")
 
 
 class Database:
@@ -113,6 +144,13 @@ class Database:
         self.engine = make_engine(url)
         self.read_engine = make_engine(url, read_only=True) if self.engine.dialect.name == "sqlite" else self.engine
         self.sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
+        # Reads whose statements may each see the latest committed data (PostgreSQL's READ COMMITTED
+        # gives no more inside a transaction): autocommit, so no BEGIN / ROLLBACK round trips.
+        self.statement_reads = (
+            sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+            if self.engine.dialect.name == "postgresql"
+            else self.sessionmaker
+        )
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing this process's writers on a lock wakes the next
         # one as soon as the lock is free, instead of SQLite's busy handler sleeping 1..100 ms.

@@ -84,7 +84,8 @@ def recommendations(
 ) -> JSONResponse:
     """Available units ranked by road travel time (fastest first) against the response plan."""
     city = city_for(request.app.state)
-    with get_db(request).sessionmaker() as s:
+    # statement reads: an advisory ranking needs no snapshot across its queries (dispatch re-checks)
+    with get_db(request).statement_reads() as s:
         inc = calls_svc.get_incident(s, incident_id)
         # rendered here, in the worker thread (a dict would be validated in another thread hop
         # and encoded on the event loop)
