@@ -193,6 +193,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
             for hook in getattr(app.state, "shutdown_hooks", []):
                 await hook(app)
             await bus.stop()
+            # frozen objects are never collected, so at exit native bindings (DuckDB's nanobind)
+            # would find theirs still alive and print a wall of "leaked function" warnings
+            gc.unfreeze()
 
     app = FastAPI(title="Precinct", version=__version__, lifespan=lifespan,
                   description="Police operations platform API (情指勤舆督一体化). "
