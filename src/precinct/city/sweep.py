@@ -88,6 +88,17 @@ def _upward_search(indptr: np.ndarray, adj: np.ndarray, wt: FloatArray, seed_k: 
                 size = _push(hk, hv, size, nd, y)
 
 
+@njit(cache=True, inline="always")
+def _settle(d: FloatArray, k: int, down_indptr: np.ndarray, down_adj: np.ndarray, down_w: FloatArray) -> None:
+    """The sweep's step: node ``k`` takes the best cost flowing down from its higher neighbours."""
+    best = d[k]
+    for j in range(down_indptr[k], down_indptr[k + 1]):
+        c = d[down_adj[j]] + down_w[j]
+        if c < best:
+            best = c
+    d[k] = best
+
+
 @njit(cache=True, nogil=True)  # no GIL: API worker threads query in parallel
 def phast(up_indptr: np.ndarray, up_adj: np.ndarray, up_w: FloatArray,
           down_indptr: np.ndarray, down_adj: np.ndarray, down_w: FloatArray,
@@ -101,12 +112,7 @@ def phast(up_indptr: np.ndarray, up_adj: np.ndarray, up_w: FloatArray,
     d = np.full(n, np.inf)
     _upward_search(up_indptr, up_adj, up_w, seed_k, seed_d, d, down_indptr, down_adj, down_w)
     for k in range(n):
-        best = d[k]
-        for j in range(down_indptr[k], down_indptr[k + 1]):
-            c = d[down_adj[j]] + down_w[j]
-            if c < best:
-                best = c
-        d[k] = best
+        _settle(d, k, down_indptr, down_adj, down_w)
     return d
 
 
@@ -159,20 +165,10 @@ def rphast(up_indptr: np.ndarray, up_adj: np.ndarray, up_w: FloatArray,
     d = np.full(n, np.inf)
     _upward_search(up_indptr, up_adj, up_w, seed_k, seed_d, d, down_indptr, down_adj, down_w)
     for k in range(min(cut, n)):
-        best = d[k]
-        for j in range(down_indptr[k], down_indptr[k + 1]):
-            c = d[down_adj[j]] + down_w[j]
-            if c < best:
-                best = c
-        d[k] = best
+        _settle(d, k, down_indptr, down_adj, down_w)
     for i in range(below.size):
         k = below[i]
-        best = d[k]
-        for j in range(down_indptr[k], down_indptr[k + 1]):
-            c = d[down_adj[j]] + down_w[j]
-            if c < best:
-                best = c
-        d[k] = best
+        _settle(d, k, down_indptr, down_adj, down_w)
     out = np.empty(targets_k.size, np.float64)
     for q in range(targets_k.size):
         out[q] = d[targets_k[q]]
@@ -221,12 +217,7 @@ def rphast_selected(up_indptr: np.ndarray, up_adj: np.ndarray, up_w: FloatArray,
     _upward_search(up_indptr, up_adj, up_w, seed_k, seed_d, d, down_indptr, down_adj, down_w)
     for i in range(selected.size):
         k = selected[i]
-        best = d[k]
-        for j in range(down_indptr[k], down_indptr[k + 1]):
-            c = d[down_adj[j]] + down_w[j]
-            if c < best:
-                best = c
-        d[k] = best
+        _settle(d, k, down_indptr, down_adj, down_w)
     out = np.empty(targets_k.size, np.float64)
     for q in range(targets_k.size):
         out[q] = d[targets_k[q]]
