@@ -13,7 +13,6 @@ committed before the warehouse commits, so the audit log never under-reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -211,25 +210,8 @@ ORDER BY person_id, ts_us, line
 """
 
 
-@dataclass
-class LinksResult:
+class LinksResult(parse.BatchResult):
     """What one links batch did: stored, duplicate and rejected counts, and the reject details."""
-
-    batch: int
-    stored: int
-    duplicates: int
-    rejected: int
-    rejects: list[parse.Reject]
-
-    def as_dict(self, unit: str = "line") -> dict[str, Any]:
-        """The result as JSON-ready data, rejects located by ``unit`` (line or item)."""
-        return {
-            "batch": self.batch,
-            "stored": self.stored,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "rejects": [r.as_dict(unit) for r in self.rejects],
-        }
 
 
 def ingest(

@@ -68,6 +68,27 @@ class Reject:
 
 
 @dataclass
+class BatchResult:
+    """What one ingest batch did: stored, duplicate and rejected counts, and the reject details."""
+
+    batch: int
+    stored: int
+    duplicates: int
+    rejected: int
+    rejects: list[Reject]
+
+    def as_dict(self, unit: str = "line") -> dict[str, Any]:
+        """The result as JSON-ready data, rejects located by ``unit`` (line or item)."""
+        return {
+            "batch": self.batch,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejects": [r.as_dict(unit) for r in self.rejects],
+        }
+
+
+@dataclass
 class RawChunk:
     columns: dict[str, pa.Array]
     lines: np.ndarray  # int64 source location of each row

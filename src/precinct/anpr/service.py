@@ -259,24 +259,14 @@ def hotlist_dict(e: HotlistEntry) -> dict[str, Any]:
 
 
 @dataclass
-class IngestResult:
-    batch: int
-    stored: int
-    duplicates: int
-    rejected: int
-    rejects: list[parse.Reject]
+class IngestResult(parse.BatchResult):
+    """A reads batch's result, with the hotlist alerts it raised."""
+
     alerts: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
     def as_dict(self, unit: str = "line") -> dict[str, Any]:
-        return {
-            "batch": self.batch,
-            "stored": self.stored,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "rejects": [r.as_dict(unit) for r in self.rejects],
-            "alerts": len(self.alerts),
-        }
+        return {**super().as_dict(unit), "alerts": len(self.alerts)}
 
 
 def ingest(
