@@ -70,13 +70,15 @@ def list_cmd(
     as_user: AsUser = None, open_only: Annotated[bool, typer.Option("--open")] = False, limit: int = 50
 ) -> None:
     """Recent incidents as JSON (caller numbers are never shown here)."""
-    from precinct.calls.service import incident_view, list_incidents
+    from precinct.calls.paging import incidents_page
+    from precinct.calls.service import incident_view
     from precinct.core.access import cli_principal
 
     db = open_db()
     cli_principal(db, as_user, (*COMMAND, Role.call_taker, Role.analyst), resource="incidents.list")
     with db.sessionmaker() as s:
-        emit_json([incident_view(i) for i in list_incidents(s, open_only=open_only, limit=limit)])
+        rows, _ = incidents_page(s, open_only=open_only, limit=limit)
+        emit_json([incident_view(i) for i in rows])
 
 
 @incidents_app.command("export-eido")

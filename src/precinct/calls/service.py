@@ -428,28 +428,6 @@ def incident_view(
     return out
 
 
-def list_incidents(
-    session: Session,
-    *,
-    status: list[str] | None = None,
-    open_only: bool = False,
-    priority: str | None = None,
-    limit: int = 200,
-    since: dt.datetime | None = None,
-) -> list[Incident]:
-    """Incidents newest first, filtered by status / priority / creation time."""
-    q = select(Incident).order_by(Incident.created_at.desc()).limit(limit)
-    if open_only:
-        q = q.where(Incident.status.in_(BOARD_STATUSES))
-    if status:
-        q = q.where(Incident.status.in_(status))
-    if priority:
-        q = q.where(Incident.priority == priority)
-    if since is not None:
-        q = q.where(Incident.created_at >= since)
-    return list(session.scalars(q).all())
-
-
 def calls_count(session: Session, incident_ids: list[str]) -> dict[str, int]:
     if not incident_ids:
         return {}
