@@ -138,3 +138,10 @@ def test_typed_json_path_equals_the_general_path(items: list[Any], wrapped: bool
         except BadInput:
             general = ("bad",)
     assert fast == general
+
+
+def test_a_body_that_is_not_utf8_is_bad_input() -> None:
+    """Found by the fuzzer above: msgspec raised UnicodeDecodeError (a 500) on an encoded surrogate."""
+    with pytest.raises(BadInput) as err:
+        parse.parse_json(b'[{"plate": "\xed\xa0\x80"}]')
+    assert err.value.detail["field"] == "body"

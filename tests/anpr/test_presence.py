@@ -86,11 +86,12 @@ def test_days_seen_counts_whole_days_in_the_area() -> None:
         rows = []
         # V1 inside on days 100..129 (crosses the 64-day block at 128); V2 only 3 km away (outside 2 km)
         for d in range(100, 130):
-            rows.append(("V1", d, math.floor(lat * 1000), math.floor(lon * 1000), 1))
-            rows.append(("V2", d, math.floor((lat + 0.027) * 1000), math.floor(lon * 1000), 1))
-        rows.append(("V1", 100, 0, 0, 1))  # the same day elsewhere: counted once
+            rows.append(("V1", d, math.floor(lat * 1000), math.floor(lon * 1000), 1, 0))
+            rows.append(("V2", d, math.floor((lat + 0.027) * 1000), math.floor(lon * 1000), 1, 1))
+        rows.append(("V1", 100, 0, 0, 1, 0))  # the same day elsewhere: counted once
         with wh.transaction() as cur:
-            cur.executemany(f"INSERT INTO {presence.PRESENCE} VALUES (?, ?, ?, ?, ?)", rows)
+            cur.executemany(f"INSERT INTO {presence.VEHICLES} VALUES (?, ?)", [(0, "V1"), (1, "V2")])
+            cur.executemany(f"INSERT INTO {presence.PRESENCE} VALUES (?, ?, ?, ?, ?, ?)", rows)
             cur.execute("UPDATE anpr_presence_state SET version = version + 1")
         idx = history.index_for(wh)
         for day_from, day_to in ((100, 130), (110, 129), (127, 129), (90, 101), (130, 140)):
@@ -135,3 +136,18 @@ def test_projections_built_for_a_warehouse_that_predates_them(db: Database, wh: 
     assert got == wh.query("SELECT rid, ts_us, lat, lon, plate FROM anpr_reads ORDER BY rid")
     n = wh.query(f"SELECT count(*) FROM (SELECT DISTINCT plate, day FROM {presence.PRESENCE})")[0][0]
     assert n == len({(r["plate"], us(r["ts"]) // DAY_US) for r in rows})
+
+
+def test_series_fast_path_equals_one_query(db: Database, wh: Warehouse) -> None:
+    rows = random_reads(3000, seed=12, plates=90, days=6)
+    ingest_rows(db, wh, rows)
+    scenes = [
+        queries.Scene(f"S{j}", rows[j * 7]["lat"] + 0.001, rows[j * 7]["lon"], T0_US + j * HOUR_US * 9,
+                      T0_US + j * HOUR_US * 9 + 2 * DAY_US, 1.0 + j / 2)
+        for j in range(5)
+    ]
+    for k in (1, 2, 3):
+        q = queries.series(scenes=scenes, min_cases=k)
+        fast = list(zip(*analysis._run_series(DuckEngine(wh), q), strict=True))
+        assert fast, "the scenario should find vehicles"
+        assert fast == wh.query(q.sql)

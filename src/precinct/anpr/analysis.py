@@ -16,6 +16,8 @@ import numpy as np
 
 from precinct.anpr import queries
 from precinct.anpr.queries import DuckEngine, QueryEngine, Scene
+from precinct.anpr.timetext import iso_many
+from precinct.core import gcpause
 from precinct.errors import BadInput
 
 log = logging.getLogger("precinct.anpr")
@@ -54,8 +56,35 @@ def associate(
     cols, scanned_all = _run_associate(engine, q)
     plate, n, first, last, min_d, min_dt, days, on_wl, rarity, c_space, c_time, score = cols
     first_iso, last_iso = iso_many(first), iso_many(last)
-    # values are already Python ints/floats (Arrow's to_pylist or the engine's rows)
-    candidates = [
+    # values are already Python ints/floats (NumPy's tolist or the engine's rows)
+    with gcpause.paused():
+        candidates = _candidates(plate, n, first_iso, last_iso, min_d, on_wl, score, rarity, days, c_space, c_time,
+                                 min_dt)
+    if scanned_all is not None:  # counted from all candidates before filtering and limiting
+        scanned = scanned_all
+    elif only_watchlist or limit:  # the candidates no longer cover every read in the circle
+        q2 = queries.scanned_reads(lat=lat, lon=lon, radius_km=radius_km, t0_us=t0_us, t1_us=t1_us)
+        scanned = int(engine.run(q2)[0][0])
+    else:
+        scanned = sum(c["reads"] for c in candidates)
+    return {
+        "candidates": candidates,
+        "scanned_reads": scanned,
+        "scoring": {
+            "order": "on_watchlist first, then score",
+            "score": f"{queries.W_RARITY}*rarity + {queries.W_SPACE}*closeness_space + "
+            f"{queries.W_TIME}*closeness_time",
+            "lookback_days": lookback_days,
+        },
+    }
+
+
+def _candidates(
+    plate: list[Any], n: list[Any], first_iso: list[str], last_iso: list[str], min_d: list[Any], on_wl: list[Any],
+    score: list[Any], rarity: list[Any], days: list[Any], c_space: list[Any], c_time: list[Any], min_dt: list[Any],
+) -> list[dict[str, Any]]:
+    """The association's candidates as the CLI and the API print them."""
+    return [
         {
             "plate": p,
             "reads": k,
@@ -77,72 +106,72 @@ def associate(
             strict=True,
         )
     ]
-    if scanned_all is not None:  # counted from all candidates before filtering and limiting
-        scanned = scanned_all
-    elif only_watchlist or limit:  # the candidates no longer cover every read in the circle
-        q2 = queries.scanned_reads(lat=lat, lon=lon, radius_km=radius_km, t0_us=t0_us, t1_us=t1_us)
-        scanned = int(engine.run(q2)[0][0])
-    else:
-        scanned = sum(c["reads"] for c in candidates)
-    return {
-        "candidates": candidates,
-        "scanned_reads": scanned,
-        "scoring": {
-            "order": "on_watchlist first, then score",
-            "score": f"{queries.W_RARITY}*rarity + {queries.W_SPACE}*closeness_space + "
-            f"{queries.W_TIME}*closeness_time",
-            "lookback_days": lookback_days,
-        },
-    }
 
 
 def _run_associate(engine: QueryEngine, q: queries.AssociateQuery) -> tuple[list[list[Any]], int | None]:
     """The association's result as columns (lists in ``ASSOC_COLUMNS`` order), and the reads in
     the circle when known without another query.
 
-    On the embedded warehouse: candidates by SQL, their history from the in-memory presence
-    index, then the ranking SQL over three small tables (the same text that ends the one query
-    Spark runs); elsewhere the one query."""
+    On the embedded warehouse: the window's reads from DuckDB, totalled per vehicle id
+    (:mod:`precinct.anpr.areascan`), the history from the in-memory presence index, and the
+    ranking in NumPy with the SQL text's formulas, rounding and order; elsewhere the one query."""
     if not isinstance(engine, DuckEngine):
         rows = engine.run(q)
         return ([list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in q.columns]), None
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from precinct.anpr import history
+    from precinct.anpr import areascan, history
 
     wh = engine.warehouse
-    cand = wh.query_arrow(q.cand_sql)
+    window = wh.query_arrow(q.window_sql)  # before the index refresh: every vid in it is then known
+    idx = history.index_for(wh)
     lat, lon, radius_km = q.area
-    plates = cand.column("plate")
-    watch = q.tables["watchlist"].column("plate")
-    hits = plates.filter(pc.is_in(plates, value_set=watch)) if len(watch) else pa.array([], pa.string())
-    hist = history.history_table(  # only the watchlist's vehicles are ranked when only they are kept
-        wh,
-        (hits if q.only_watchlist else plates).to_pylist(),
-        lat=lat,
-        lon=lon,
-        radius_km=radius_km,
-        day_from=q.day_from,
-        day_to=q.day_to,
-    )
-    out = wh.query_arrow(
-        q.score_sql, tables={"cand": cand, "hist": hist, "watchlist": pa.table({"plate": hits})}
-    )
-    scanned = int(pc.sum(cand.column("n_reads")).as_py() or 0)
-    return [c.to_pylist() for c in out.columns], scanned
+    reads = areascan.WindowReads.from_arrow(window)
+    with idx.lock:
+        tot = areascan.totals(reads, lat=lat, lon=lon, radius_km=radius_km, mid_us=q.mid_us, scratch=idx.scratch)
+        plates = idx.plates[tot.vid]
+        plate_arr = pa.array(plates, pa.string())
+        on_wl = pc.is_in(plate_arr, value_set=q.tables["watchlist"].column("plate")).to_numpy(zero_copy_only=False)
+        scanned = int(tot.reads.sum())
+        if q.only_watchlist:
+            keep = np.flatnonzero(on_wl)
+            tot, on_wl, plates, plate_arr = tot.take(keep), on_wl[keep], plates[keep], plate_arr.take(keep)
+        days = idx.days_seen(
+            vids=tot.vid, lat=lat, lon=lon, radius_km=radius_km, day_from=q.day_from, day_to=q.day_to
+        )
+    min_dt_s = tot.min_dt_us / 1e6
+    rarity = 1.0 / (1 + days)
+    c_space = np.maximum(0.0, 1.0 - tot.min_distance_km / radius_km)
+    c_time = np.maximum(0.0, 1.0 - min_dt_s / q.half_s)
+    score = _round(queries.W_RARITY * rarity + queries.W_SPACE * c_space + queries.W_TIME * c_time, 6)
+    order = pc.sort_indices(
+        pa.table({"w": on_wl, "s": score, "p": plate_arr}),
+        sort_keys=[("w", "descending"), ("s", "descending"), ("p", "ascending")],
+    ).to_numpy()
+    if q.limit:
+        order = order[: q.limit]
+    cols = [
+        plates[order],
+        tot.reads[order],
+        tot.first_us[order],
+        tot.last_us[order],
+        _round(tot.min_distance_km[order], 6),
+        _round(min_dt_s[order], 3),
+        days[order],
+        on_wl[order].astype(np.int64),
+        _round(rarity[order], 6),
+        _round(c_space[order], 6),
+        _round(c_time[order], 6),
+        score[order],
+    ]
+    return [c.tolist() for c in cols], scanned
 
 
-def iso_many(ts_us: Sequence[int] | np.ndarray) -> list[str]:
-    """:func:`iso` for many times at once (NumPy), the same text."""
-    if len(ts_us) == 0:
-        return []
-    us = np.asarray(ts_us, dtype=np.int64)
-    t = us.astype("datetime64[us]")
-    text = np.where(
-        us % 1_000_000 == 0, np.datetime_as_string(t, unit="s"), np.datetime_as_string(t, unit="us")
-    )
-    out: list[str] = np.char.add(text, "Z").tolist()
+def _round(x: np.ndarray, digits: int) -> np.ndarray:
+    """DuckDB's ``round(x, digits)`` for doubles: half away from zero at ``digits`` decimals."""
+    scale = 10.0**digits
+    out: np.ndarray = np.copysign(np.floor(np.abs(x) * scale + 0.5), x) / scale
     return out
 
 
@@ -152,34 +181,103 @@ def series(engine: QueryEngine, *, scenes: Sequence[Scene], min_cases: int) -> d
     The per-(vehicle, scene) rows come sorted by plate and case; each vehicle's totals are
     reduced with NumPy over its run of rows (tens of thousands of vehicles in a busy city).
     """
-    rows = engine.run(queries.series(scenes=scenes, min_cases=min_cases))
+    q = queries.series(scenes=scenes, min_cases=min_cases)
+    if isinstance(engine, DuckEngine):
+        plates, cases, ns, firsts, lasts, mins = _run_series(engine, q)
+    else:
+        rows = engine.run(q)
+        plates, cases, ns, firsts, lasts, mins = (
+            [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in q.columns]
+        )
     out: list[dict[str, Any]] = []
-    if rows:
-        plates, cases, ns, firsts, lasts, mins = (list(c) for c in zip(*rows, strict=True))
+    with gcpause.paused():
+        _series_candidates(out, plates, cases, ns, firsts, lasts, mins)
+    return {"candidates": out, "scenes": len(scenes), "min_cases": min_cases}
+
+
+def _series_candidates(
+    out: list[dict[str, Any]], plates: list[Any], cases: list[Any], ns: list[Any], firsts: list[Any],
+    lasts: list[Any], mins: list[Any],
+) -> None:
+    """One entry per vehicle from the (vehicle, scene) rows sorted by plate and case."""
+    if plates:
         p = np.asarray(plates, dtype=object)
         starts = np.flatnonzero(np.concatenate([[True], p[1:] != p[:-1]]))
         ends = np.append(starts[1:], len(p))
-        n_arr = np.asarray(ns, dtype=np.int64)
-        reads = np.add.reduceat(n_arr, starts).tolist()
+        reads = np.add.reduceat(np.asarray(ns, dtype=np.int64), starts).tolist()
         first_iso = iso_many(np.minimum.reduceat(np.asarray(firsts, dtype=np.int64), starts))
         last_iso = iso_many(np.maximum.reduceat(np.asarray(lasts, dtype=np.int64), starts))
-        for k, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        per_case = [  # Spark's numbers may be NumPy or Decimal: plain int / float for JSON
+            {"case_id": c, "reads": int(n), "min_distance_km": float(d)}
+            for c, n, d in zip(cases, ns, mins, strict=True)
+        ]
+        n_cases = (ends - starts).tolist()
+        starts_l, ends_l = starts.tolist(), ends.tolist()
+        # most scenes first; a stable sort keeps plates in order within a count
+        for k in np.argsort(-(ends - starts), kind="stable").tolist():
+            a, b = starts_l[k], ends_l[k]
             out.append(
                 {
                     "plate": plates[a],
                     "cases": cases[a:b],
-                    "n_cases": b - a,
+                    "n_cases": n_cases[k],
                     "reads": reads[k],
                     "first_seen": first_iso[k],
                     "last_seen": last_iso[k],
-                    "per_case": [
-                        {"case_id": c, "reads": int(n), "min_distance_km": float(d)}
-                        for c, n, d in zip(cases[a:b], ns[a:b], mins[a:b], strict=True)
-                    ],
+                    "per_case": per_case[a:b],
                 }
             )
-        out.sort(key=lambda c: -c["n_cases"])  # stable: plates stay in order within a count
-    return {"candidates": out, "scenes": len(scenes), "min_cases": min_cases}
+
+
+def _run_series(engine: DuckEngine, q: queries.SeriesQuery) -> list[list[Any]]:
+    """The series SQL's rows as columns, on the embedded warehouse: every scene's reads in one
+    query, totalled per (scene, vehicle id) by :mod:`precinct.anpr.areascan`, then kept for the
+    vehicles near at least ``min_cases`` scenes and sorted by plate and case id as the SQL sorts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from precinct.anpr import areascan, history
+
+    wh = engine.warehouse
+    window = wh.query_arrow(q.window_sql)  # before the index refresh: every vid in it is then known
+    idx = history.index_for(wh)
+    reads = areascan.WindowReads.from_arrow(window)
+    scene = window.column("scene").to_numpy()
+    by_scene = np.argsort(scene, kind="stable")
+    bounds = np.searchsorted(scene[by_scene], np.arange(len(q.scenes) + 1))
+    parts: list[tuple[int, areascan.VehicleTotals]] = []
+    with idx.lock:
+        for j, s in enumerate(q.scenes):
+            mine = reads.take(by_scene[bounds[j] : bounds[j + 1]])
+            tot = areascan.totals(
+                mine, lat=s.lat, lon=s.lon, radius_km=s.radius_km, mid_us=s.t0_us, scratch=idx.scratch
+            )
+            parts.append((j, tot))
+        plates_by_vid = idx.plates
+    vid = np.concatenate([t.vid for _, t in parts]) if parts else np.zeros(0, dtype=np.int64)
+    which = np.concatenate([np.full(len(t.vid), j) for j, t in parts]) if parts else np.zeros(0, dtype=np.int64)
+    near = np.bincount(vid, minlength=len(plates_by_vid)) if len(vid) else np.zeros(0, dtype=np.int64)
+    keep = np.flatnonzero(near[vid] >= q.min_cases) if len(vid) else vid
+    case_ids = np.array([s.case_id for s in q.scenes], dtype=object)
+    plates = pa.array(plates_by_vid[vid[keep]], pa.string())
+    cases = pa.array(case_ids[which[keep]], pa.string())
+    order = keep[
+        pc.sort_indices(
+            pa.table({"p": plates, "c": cases}), sort_keys=[("p", "ascending"), ("c", "ascending")]
+        ).to_numpy()
+    ]
+
+    def col(name: str) -> np.ndarray:
+        return np.concatenate([getattr(t, name) for _, t in parts])[order]
+
+    return [
+        plates_by_vid[vid[order]].tolist(),
+        case_ids[which[order]].tolist(),
+        col("reads").tolist(),
+        col("first_us").tolist(),
+        col("last_us").tolist(),
+        _round(col("min_distance_km"), 6).tolist(),
+    ]
 
 
 #: Likely next cameras: transitions seen in the last hour before the last read, or in the 24 h
@@ -252,7 +350,10 @@ def trajectory(
     if last[4]:
         for lookback_us in NEXT_LOOKBACKS_US:  # a busy camera answers from its last hour
             found = engine.run(
-                queries.next_cameras(camera_id=last[4], before_us=last[1], lookback_us=lookback_us, limit=next_k)
+                queries.next_cameras(
+                    camera_id=last[4], before_us=last[1], lookback_us=lookback_us, limit=next_k,
+                    vehicle="vid" if isinstance(engine, DuckEngine) else "plate",
+                )
             )
             if sum(int(n) for _, n in found) >= NEXT_ENOUGH:
                 break

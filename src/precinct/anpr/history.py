@@ -5,9 +5,10 @@ The association's rarity needs, for every candidate vehicle, the number of whole
 within the radius (see :mod:`precinct.anpr.presence`). A SQL join of the candidates against the
 presence table reads a third of the city's history; this index is laid out per vehicle instead:
 
-* rows ``(plate, cell, block)`` with a 64-bit mask of the days ``block * 64 + bit`` it was seen,
-  sorted by plate, so one vehicle's history is one contiguous slice;
-* a hash index (pandas) from plate to slice.
+* rows ``(vehicle id, cell, block)`` with a 64-bit mask of the days ``block * 64 + bit`` it was
+  seen, sorted by vehicle id, so one vehicle's history is one contiguous slice, found by array
+  lookup (``starts[vid]``, ``stops[vid]``);
+* the vehicle dictionary (``anpr_vehicles``): plate by id, and a hash index (pandas) back.
 
 A query decides which cells are inside the circle (haversine on the few thousand distinct cell
 centres, not per row), then one compiled pass (numba) over the candidates' slices ORs each row's
@@ -24,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from precinct.anpr import presence
 from precinct.core.warehouse import Warehouse
@@ -69,10 +69,9 @@ def haversine_km(lat0: float, lon0: float, lat: np.ndarray, lon: np.ndarray) -> 
 
 @dataclass
 class _Part:
-    """One sorted slice set: plate -> rows [start, stop) of (cell code, block, mask)."""
+    """One sorted slice set: vehicle id -> rows [start, stop) of (cell code, block, mask)."""
 
-    plates: pd.Index
-    starts: np.ndarray
+    starts: np.ndarray  # int64, indexed by vid (rows of vids above the part's range: none)
     stops: np.ndarray
     code: np.ndarray  # int32 index into PresenceIndex.cells
     block: np.ndarray  # int32
@@ -82,10 +81,17 @@ class _Part:
     def rows(self) -> int:
         return len(self.code)
 
+    def slices(self, vids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(positions in ``vids`` with rows here, their starts, their stops)."""
+        inside = np.flatnonzero(vids < len(self.starts))
+        v = vids[inside]
+        keep = self.stops[v] > self.starts[v]
+        return inside[keep], self.starts[v[keep]], self.stops[v[keep]]
+
 
 @dataclass
 class PresenceIndex:
-    """The per-vehicle presence of one warehouse (see the module docstring)."""
+    """The per-vehicle presence of one warehouse, and its vehicle dictionary (module docstring)."""
 
     wh: Warehouse
     version: int = -1
@@ -95,15 +101,20 @@ class PresenceIndex:
     cell_lat: np.ndarray = field(default_factory=lambda: np.empty(0))
     cell_lon: np.ndarray = field(default_factory=lambda: np.empty(0))
     parts: list[_Part] = field(default_factory=list)
+    #: plate of each vehicle id (None for ids no longer used), and the way back
+    plates: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    vid_of: dict[str, int] = field(default_factory=dict)
+    #: per vehicle id: -1, or a slot while an area scan runs (see :mod:`precinct.anpr.areascan`)
+    scratch: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- loading ---------------------------------------------------------------------------
 
     def _load(self, where: str) -> _Part | None:
         t = self.wh.query_arrow(
-            f"SELECT plate, cy, cx, (day // {BLOCK})::INTEGER AS block, "
+            f"SELECT vid, cy, cx, (day // {BLOCK})::INTEGER AS block, "
             f"bit_or((1::UBIGINT) << (day % {BLOCK})::UBIGINT) AS mask "
-            f"FROM {presence.PRESENCE} WHERE {where} GROUP BY plate, cy, cx, block ORDER BY plate"
+            f"FROM {presence.PRESENCE} WHERE {where} GROUP BY vid, cy, cx, block ORDER BY vid"
         )
         if t.num_rows == 0:
             return None
@@ -119,21 +130,34 @@ class PresenceIndex:
         self.cell_lon = (keys[:, 1] + 0.5) / presence.CELLS_PER_DEG
         lookup = pd.Index(keys[:, 0] * 1_000_000 + keys[:, 1])
         code = lookup.get_indexer(cy.astype(np.int64) * 1_000_000 + cx).astype(np.int32)
-        plate = t.column("plate")
-        boundaries = np.flatnonzero(
-            np.concatenate([[True], pa.compute.not_equal(plate[1:], plate[:-1]).to_numpy(zero_copy_only=False)])
-        )
-        starts = boundaries.astype(np.int64)
-        stops = np.append(boundaries[1:], t.num_rows).astype(np.int64)
-        names = plate.take(pa.array(starts)).to_numpy(zero_copy_only=False)
+        vid = t.column("vid").to_numpy()
+        top = int(vid[-1]) + 1
+        starts = np.searchsorted(vid, np.arange(top), side="left").astype(np.int64)
+        stops = np.searchsorted(vid, np.arange(top), side="right").astype(np.int64)
         return _Part(
-            plates=pd.Index(names),
             starts=starts,
             stops=stops,
             code=code,
             block=t.column("block").to_numpy().astype(np.int32),
             mask=t.column("mask").to_numpy().astype(np.uint64),
         )
+
+    def _load_vehicles(self, rebuild: bool) -> None:
+        known = -1 if rebuild else len(self.plates) - 1
+        t = self.wh.query_arrow(
+            f"SELECT vid, plate FROM {presence.VEHICLES} WHERE vid > {known} ORDER BY vid"
+        )
+        if rebuild:
+            self.plates, self.vid_of = np.empty(0, dtype=object), {}
+        if t.num_rows:
+            vid = t.column("vid").to_numpy()
+            plates = t.column("plate").to_pylist()
+            grown = np.full(int(vid[-1]) + 1, None, dtype=object)
+            grown[: len(self.plates)] = self.plates
+            grown[vid] = plates
+            self.plates = grown
+            self.vid_of.update(zip(plates, vid.tolist(), strict=True))
+        self.scratch = np.full(len(self.plates), -1, dtype=np.int32)
 
     def refresh(self) -> None:
         """Follow the warehouse: load what was ingested since the last call; rebuild after erasure."""
@@ -142,37 +166,59 @@ class PresenceIndex:
         if version == self.version:
             return
         top = self.wh.query(f"SELECT coalesce(max(batch), -1) FROM {presence.PRESENCE}")[0][0]
-        if epoch != self.epoch or len(self.parts) > 8:
+        rebuild = epoch != self.epoch or len(self.parts) > 8
+        if rebuild:
             self.parts, self.cells = [], {}
             part = self._load("TRUE")
         else:
             part = self._load(f"batch > {self.max_batch}")
         if part is not None:
             self.parts.append(part)
+        self._load_vehicles(rebuild)
         self.version, self.epoch, self.max_batch = version, epoch, int(top)
 
     # --- querying ---------------------------------------------------------------------------
 
+    def vids_of(self, plates: list[str] | np.ndarray) -> np.ndarray:
+        """Vehicle ids of ``plates`` (normalised), -1 for plates never read."""
+        if len(plates) == 0:
+            return np.zeros(0, dtype=np.int64)
+        get = self.vid_of.get
+        return np.fromiter((get(p, -1) for p in plates), dtype=np.int64, count=len(plates))
+
     def days_seen(
-        self, plates: list[str], *, lat: float, lon: float, radius_km: float, day_from: int, day_to: int
+        self,
+        plates: list[str] | None = None,
+        *,
+        lat: float,
+        lon: float,
+        radius_km: float,
+        day_from: int,
+        day_to: int,
+        vids: np.ndarray | None = None,
     ) -> np.ndarray:
-        """For each plate, the number of days in [day_from, day_to) it was seen in the area.
+        """For each vehicle, the number of days in [day_from, day_to) it was seen in the area.
 
         Parameters
         ----------
-        plates : list of str
-            The vehicles (normalised plates).
+        plates : list of str, optional
+            The vehicles (normalised plates); or give ``vids``.
         lat, lon, radius_km : float
             The scene; a cell is in the area when its centre is within ``radius_km``.
         day_from, day_to : int
             Epoch days, half-open.
+        vids : numpy.ndarray, optional
+            Vehicle ids (``anpr_vehicles``) instead of plates; -1 counts nothing.
 
         Returns
         -------
         numpy.ndarray
-            int64 counts, aligned with ``plates``.
+            int64 counts, aligned with the vehicles given.
         """
-        n = len(plates)
+        if vids is None:
+            vids = self.vids_of(plates or [])
+        vids = np.asarray(vids, dtype=np.int64)
+        n = len(vids)
         if n == 0 or day_to <= day_from or not self.parts:
             return np.zeros(n, dtype=np.int64)
         in_area = haversine_km(lat, lon, self.cell_lat, self.cell_lon) <= radius_km
@@ -188,14 +234,11 @@ class PresenceIndex:
             window[i] = bits << np.uint64(lo)
         acc = np.zeros(n * nb, dtype=np.uint64)
         kernel = _kernel()
+        known = np.where(vids >= 0, vids, np.iinfo(np.int64).max)  # -1: beyond every part
         for part in self.parts:
-            pos = part.plates.get_indexer(pd.Index(plates))
-            hit = np.flatnonzero(pos >= 0)
+            hit, starts, stops = part.slices(known)
             if len(hit):
-                kernel(
-                    hit, part.starts[pos[hit]], part.stops[pos[hit]], part.code, part.block, part.mask,
-                    in_area, window, b0, nb, acc,
-                )
+                kernel(hit, starts, stops, part.code, part.block, part.mask, in_area, window, b0, nb, acc)
         counts: np.ndarray = np.bitwise_count(acc).reshape(n, nb).sum(axis=1).astype(np.int64)
         return counts
 
@@ -221,19 +264,3 @@ def index_for(wh: Warehouse) -> PresenceIndex:
     with idx.lock:
         idx.refresh()
     return idx
-
-
-def history_table(
-    wh: Warehouse, plates: list[str], *, lat: float, lon: float, radius_km: float, day_from: int, day_to: int
-) -> pa.Table:
-    """``(plate, days_seen)`` for the plates seen at least once (the SQL ``hist`` CTE's rows)."""
-    idx = index_for(wh)
-    with idx.lock:
-        counts = idx.days_seen(plates, lat=lat, lon=lon, radius_km=radius_km, day_from=day_from, day_to=day_to)
-    nz = np.flatnonzero(counts)
-    return pa.table(
-        {
-            "plate": pa.array([plates[i] for i in nz], pa.string()),
-            "days_seen": pa.array(counts[nz], pa.int64()),
-        }
-    )

@@ -507,7 +507,7 @@ def _typed_reads(data: bytes | str) -> list[_Read] | None:
         if raw.lstrip()[:1] == b"[":
             return _READS_LIST.decode(raw)
         return _READS_DOC.decode(raw).reads
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError):
         return None
 
 
@@ -518,7 +518,7 @@ def _decode_json(data: bytes | str) -> Any:
     raw = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else data.encode("utf-8")
     try:
         return msgspec.json.decode(raw.removeprefix(codecs.BOM_UTF8))
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):  # msgspec raises the last on bad UTF-8
         pass
     try:
         return json.loads(codecs.decode(raw, "utf-8-sig"))

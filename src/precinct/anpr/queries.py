@@ -159,17 +159,28 @@ def cell_centre(col: str, alias: str = "h") -> str:
 
 @dataclass
 class AssociateQuery(Query):
-    """The association as one SQL text (Spark, reference) and as its parts (DuckDB fast path):
-    ``cand_sql`` gives the candidates, the history comes from the presence index for
-    (``lat, lon, radius_km, day_from, day_to``), and ``score_sql`` ranks over the tables
-    ``cand``, ``hist`` and ``watchlist``."""
+    """The association as one SQL text (Spark, reference) and as the parameters of the DuckDB
+    fast path (:func:`precinct.anpr.analysis.associate`): ``window_sql`` fetches the window's
+    reads in the circle's bounding box, :mod:`precinct.anpr.areascan` totals them per vehicle,
+    the presence index counts the history for (``area``, ``day_from``, ``day_to``), and the
+    ranking is computed as the SQL text computes it."""
 
-    cand_sql: str = ""
-    score_sql: str = ""
+    window_sql: str = ""
     area: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    mid_us: int = 0
+    half_s: float = 1.0
     day_from: int = 0
     day_to: int = 0
     only_watchlist: bool = False
+    limit: int | None = None
+
+
+def window_sql(*, lat: float, lon: float, radius_km: float, t0_us: int, t1_us: int) -> str:
+    """The time-ordered copy's reads in [t0, t1] inside the circle's bounding box, with vehicle ids."""
+    return (
+        f"SELECT ts_us, lat, lon, vid FROM {BY_TIME} "
+        f"WHERE ts_us BETWEEN {int(t0_us)} AND {int(t1_us)} AND {bbox(lat, lon, radius_km)}"
+    )
 
 
 def associate(
@@ -254,12 +265,14 @@ ORDER BY on_watchlist DESC, score DESC, plate
         sql,
         {"watchlist": plate_table(watchlist)},
         ASSOC_COLUMNS,
-        cand_sql=cand_sql,
-        score_sql=score_sql,
+        window_sql=window_sql(lat=lat, lon=lon, radius_km=radius_km, t0_us=t0_us, t1_us=t1_us),
         area=(lat, lon, radius_km),
+        mid_us=mid,
+        half_s=half_s,
         day_from=day_from,
         day_to=day_to if lookback_days > 0 else day_from,
         only_watchlist=only_watchlist,
+        limit=limit,
     )
 
 
@@ -287,7 +300,17 @@ class Scene:
 SERIES_COLUMNS = ("plate", "case_id", "reads", "first_us", "last_us", "min_distance_km")
 
 
-def series(*, scenes: Sequence[Scene], min_cases: int) -> Query:
+@dataclass
+class SeriesQuery(Query):
+    """The series as one SQL text (Spark, reference) and, for the DuckDB fast path, one query for
+    the reads in every scene's window and bounding box (column ``scene``: the scene's position)."""
+
+    window_sql: str = ""
+    scenes: tuple[Scene, ...] = ()
+    min_cases: int = 1
+
+
+def series(*, scenes: Sequence[Scene], min_cases: int) -> SeriesQuery:
     """Per (vehicle, scene) rows for vehicles read near at least ``min_cases`` scenes."""
     if not scenes:
         raise BadInput("no scenes given", detail={"field": "cases"})
@@ -315,7 +338,13 @@ SELECT p.plate, p.case_id, p.n_reads, p.first_us, p.last_us, round(p.min_d, 6)
 FROM per_case p JOIN qual q ON p.plate = q.plate
 ORDER BY p.plate, p.case_id
 """
-    return Query(sql, {}, SERIES_COLUMNS)
+    windows = "\nUNION ALL\n".join(
+        f"SELECT {j}::INTEGER AS scene, * FROM ("
+        + window_sql(lat=s.lat, lon=s.lon, radius_km=s.radius_km, t0_us=s.t0_us, t1_us=s.t1_us)
+        + ")"
+        for j, s in enumerate(scenes)
+    )
+    return SeriesQuery(sql, {}, SERIES_COLUMNS, window_sql=windows, scenes=tuple(scenes), min_cases=int(min_cases))
 
 
 # --- trajectory -----------------------------------------------------------------------------------
@@ -341,23 +370,28 @@ def next_cameras(
     lookback_us: int = DAY_US,
     max_gap_s: int = 1800,
     limit: int = 5,
+    vehicle: str = "plate",
 ) -> Query:
     """Cameras that vehicles read at ``camera_id`` in the ``lookback_us`` before ``before_us``
     were read at next, if that next read came within ``max_gap_s`` (a next read at the same
     camera counts for none). A join from those reads to each vehicle's following reads, not a
     window over all traffic, so it touches only the vehicles that passed the camera; both sides
-    read the time-ordered copy, so only the look-back's row groups are scanned."""
+    read the time-ordered copy, so only the look-back's row groups are scanned. ``vehicle``:
+    the column that names a vehicle, ``plate`` (both engines) or ``vid`` (the embedded
+    warehouse's integer id: the same answer, a cheaper join)."""
+    if vehicle not in ("plate", "vid"):
+        raise ValueError(vehicle)
     gap = int(max_gap_s) * 1_000_000
     lo = before_us - lookback_us
     sql = f"""
 WITH a AS (
-    SELECT plate, ts_us, rid FROM {BY_TIME}
+    SELECT {vehicle}, ts_us, rid FROM {BY_TIME}
     WHERE camera_id = {lit(camera_id)} AND ts_us BETWEEN {lo} AND {before_us}
 ),
 following AS (
     SELECT a.rid AS a_rid, b.camera_id AS cam,
            row_number() OVER (PARTITION BY a.rid ORDER BY b.ts_us, b.rid) AS k
-    FROM a JOIN {BY_TIME} b ON b.plate = a.plate
+    FROM a JOIN {BY_TIME} b ON b.{vehicle} = a.{vehicle}
     WHERE b.ts_us BETWEEN {lo} AND {before_us + gap}
       AND (b.ts_us > a.ts_us OR (b.ts_us = a.ts_us AND b.rid > a.rid))
       AND b.ts_us - a.ts_us <= {gap}
