@@ -151,3 +151,23 @@ def test_series_fast_path_equals_one_query(db: Database, wh: Warehouse) -> None:
         fast = list(zip(*analysis._run_series(DuckEngine(wh), q), strict=True))
         assert fast, "the scenario should find vehicles"
         assert fast == wh.query(q.sql)
+
+
+def test_compaction_sorts_each_day_by_plate_and_keeps_every_read(db: Database, wh: Warehouse) -> None:
+    rows = random_reads(3000, seed=14, plates=60, days=4)
+    rows.sort(key=lambda r: r["ts"])
+    for i in range(0, len(rows), 250):  # live micro-batches in time order
+        ingest_rows(db, wh, rows[i : i + 250])
+    cols = "rid, plate, ts_us, lat, lon, camera_id, read_id, kind, confidence, batch"
+    before = sorted(wh.query(f"SELECT {cols} FROM anpr_reads"))
+    traj = analysis.trajectory(DuckEngine(wh), plate=rows[0]["plate"], t0_us=T0_US, t1_us=T0_US + 5 * DAY_US,
+                               paths=False)
+    steps: list[tuple[int, int, int]] = []
+    assert store.compact(wh, progress=lambda *a: steps.append(a)) == len(rows)
+    assert [s[:2] for s in steps] == [(k, 4) for k in range(1, 5)]
+    assert sorted(wh.query(f"SELECT {cols} FROM anpr_reads")) == before
+    stored = wh.query("SELECT ts_us // 86400000000, plate, ts_us, rid FROM anpr_reads ORDER BY rowid")
+    assert stored == sorted(stored), "each day in plate order, days in order"
+    again = analysis.trajectory(DuckEngine(wh), plate=rows[0]["plate"], t0_us=T0_US, t1_us=T0_US + 5 * DAY_US,
+                                paths=False)
+    assert again == traj

@@ -165,10 +165,19 @@ def import_reads(
 
 @app.command("compact")
 def compact(as_user: AsUser = None) -> None:
-    """Re-sort stored reads by (day, plate) so time windows and plate lookups prune well."""
+    """Re-sort stored reads by (day, plate) so time windows and plate lookups prune well
+    (run after live ingest, e.g. nightly: one day per transaction)."""
+    from precinct.core.clikit import progress_bar
+
     db = open_db()
     cli_principal(db, as_user, (Role.admin,), resource="anpr.reads")
-    n = store.compact(service.warehouse(get_settings()))
+    with progress_bar(transient=True) as bar:
+        task = bar.add_task("compacting days", total=None)
+
+        def step(done: int, days: int, _rows: int) -> None:
+            bar.update(task, completed=done, total=days)
+
+        n = store.compact(service.warehouse(get_settings()), progress=step)
     typer.echo(f"compacted {n} reads")
 
 

@@ -22,6 +22,7 @@ from precinct.anpr.queries import DuckEngine
 from precinct.config import Settings
 from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data
 from precinct.core.identity import Principal
+from precinct.core.jsonbody import FastJSON
 from precinct.core.roles import Role
 from precinct.errors import BadInput
 
@@ -259,15 +260,17 @@ class AssociateIn(BaseModel):
     limit: int | None = Field(default=None, ge=1, le=100_000)
 
 
-@router.post("/anpr/associate")
+@router.post("/anpr/associate", response_class=FastJSON, response_model=None)
 def associate(
     body: AssociateIn,
     request: Request,
     grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.associate")],
-) -> dict[str, Any]:
+) -> FastJSON:
     """Vehicle–case association (车案关联): vehicles read within radius_km of a scene in its window,
     watchlist hits first, then by rarity there and closeness in space and time."""
-    return investigate.associate(grant, _engine(get_settings_dep(request)), **body.model_dump())
+    return FastJSON(
+        investigate.associate(grant, _engine(get_settings_dep(request)), **body.model_dump())
+    )
 
 
 class SceneIn(BaseModel):
@@ -285,23 +288,25 @@ class SeriesIn(BaseModel):
     radius_km: float = Field(default=2.0, gt=0, le=500)
 
 
-@router.post("/anpr/series")
+@router.post("/anpr/series", response_class=FastJSON, response_model=None)
 def series(
     body: SeriesIn,
     request: Request,
     grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.series")],
-) -> dict[str, Any]:
+) -> FastJSON:
     """Vehicles read near at least ``min_cases`` of the scenes, each in its own window."""
-    return investigate.series(
-        grant,
-        _engine(get_settings_dep(request)),
-        cases=[c.model_dump() for c in body.cases],
-        min_cases=body.min_cases,
-        radius_km=body.radius_km,
+    return FastJSON(
+        investigate.series(
+            grant,
+            _engine(get_settings_dep(request)),
+            cases=[c.model_dump() for c in body.cases],
+            min_cases=body.min_cases,
+            radius_km=body.radius_km,
+        )
     )
 
 
-@router.get("/anpr/trajectory/{plate}")
+@router.get("/anpr/trajectory/{plate}", response_class=FastJSON, response_model=None)
 def trajectory(
     plate: str,
     start: str,
@@ -309,7 +314,7 @@ def trajectory(
     request: Request,
     grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.trajectory")],
     paths: bool = True,
-) -> dict[str, Any]:
+) -> FastJSON:
     """A vehicle's reads in order, the likely road path between them, last seen, likely next cameras."""
     settings, db = get_settings_dep(request), get_db(request)
     city = None
@@ -320,19 +325,21 @@ def trajectory(
             city = current_city(settings)
         except Exception:  # reads still answer without a road graph
             city = None
-    return investigate.trajectory(
-        grant,
-        _engine(settings),
-        plate=plate,
-        start=start,
-        end=end,
-        paths=paths,
-        city=city,
-        cameras=service.cameras(db) if city is not None else None,
+    return FastJSON(
+        investigate.trajectory(
+            grant,
+            _engine(settings),
+            plate=plate,
+            start=start,
+            end=end,
+            paths=paths,
+            city=city,
+            cameras=service.cameras(db) if city is not None else None,
+        )
     )
 
 
-@router.get("/anpr/convoy/{plate}")
+@router.get("/anpr/convoy/{plate}", response_class=FastJSON, response_model=None)
 def convoy(
     plate: str,
     start: str,
@@ -341,20 +348,22 @@ def convoy(
     grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.convoy")],
     max_gap_s: Annotated[float, Query(gt=0, le=3600)] = 60.0,
     min_cameras: Annotated[int, Query(ge=1, le=1000)] = 3,
-) -> dict[str, Any]:
+) -> FastJSON:
     """Vehicles read with the target within ``max_gap_s`` at ``min_cameras`` or more cameras."""
-    return investigate.convoy(
-        grant,
-        _engine(get_settings_dep(request)),
-        plate=plate,
-        start=start,
-        end=end,
-        max_gap_s=max_gap_s,
-        min_cameras=min_cameras,
+    return FastJSON(
+        investigate.convoy(
+            grant,
+            _engine(get_settings_dep(request)),
+            plate=plate,
+            start=start,
+            end=end,
+            max_gap_s=max_gap_s,
+            min_cameras=min_cameras,
+        )
     )
 
 
-@router.get("/anpr/cloned")
+@router.get("/anpr/cloned", response_class=FastJSON, response_model=None)
 def cloned(
     start: str,
     end: str,
@@ -363,20 +372,22 @@ def cloned(
     plate: str | None = None,
     max_speed_kmh: Annotated[float, Query(gt=0, le=100_000)] = 250.0,
     min_distance_km: Annotated[float, Query(ge=0, le=20_000)] = 1.0,
-) -> dict[str, Any]:
+) -> FastJSON:
     """The same plate at two places too far apart for the time between them."""
-    return investigate.cloned(
-        grant,
-        _engine(get_settings_dep(request)),
-        start=start,
-        end=end,
-        plate=plate,
-        max_speed_kmh=max_speed_kmh,
-        min_distance_km=min_distance_km,
+    return FastJSON(
+        investigate.cloned(
+            grant,
+            _engine(get_settings_dep(request)),
+            start=start,
+            end=end,
+            plate=plate,
+            max_speed_kmh=max_speed_kmh,
+            min_distance_km=min_distance_km,
+        )
     )
 
 
-@router.get("/anpr/person-vehicles")
+@router.get("/anpr/person-vehicles", response_class=FastJSON, response_model=None)
 def person_vehicles(
     request: Request,
     grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.person_links")],
@@ -384,15 +395,17 @@ def person_vehicles(
     days: Annotated[float, Query(gt=0, le=366)] = 9.0,
     start: str | None = None,
     end: str | None = None,
-) -> dict[str, Any]:
+) -> FastJSON:
     """People linked to at least ``min_vehicles`` distinct vehicles within ``days`` days."""
-    return investigate.person_vehicles(
-        grant,
-        _engine(get_settings_dep(request)),
-        min_vehicles=min_vehicles,
-        days=days,
-        start=start,
-        end=end,
+    return FastJSON(
+        investigate.person_vehicles(
+            grant,
+            _engine(get_settings_dep(request)),
+            min_vehicles=min_vehicles,
+            days=days,
+            start=start,
+            end=end,
+        )
     )
 
 
