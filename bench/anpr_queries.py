@@ -68,6 +68,7 @@ def load(data: Path, settings: Any, *, chunk_rows: int = 2_000_000) -> dict[str,
     # what an operator runs after a day of live ingest (`precinct anpr compact`): each day by plate
     t = time.perf_counter()
     store.compact(wh)
+    presence.compact(wh)
     info["compact_seconds"] = time.perf_counter() - t
     return info
 

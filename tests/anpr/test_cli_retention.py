@@ -256,20 +256,6 @@ def test_hotlist_cli_and_camera_positions(
     assert json.loads(r.output)["entries"][0]["plate"] == "苏A77777"
 
 
-def test_compaction_keeps_every_read(db: Database, settings: Settings, wh: Warehouse) -> None:
-    from precinct.anpr import store
-
-    rows = random_reads(600, seed=13)
-    ingest_rows(db, wh, rows[:300])
-    ingest_rows(db, wh, rows[300:])
-    before = sorted(wh.query("SELECT rid, plate, ts_us, lat, lon, read_id FROM anpr_reads"))
-    assert store.compact(wh) == 600
-    after = wh.query("SELECT rid, plate, ts_us, lat, lon, read_id FROM anpr_reads")
-    assert sorted(after) == before
-    keys = [(r[2] // DAY_US, r[1]) for r in after]
-    assert keys == sorted(keys), "stored in (day, plate) order after compaction"
-
-
 def test_alert_names_nearest_available_units_by_travel_time(db: Database, settings: Settings) -> None:
     from sqlalchemy import inspect, text
 

@@ -171,3 +171,9 @@ def test_compaction_sorts_each_day_by_plate_and_keeps_every_read(db: Database, w
     again = analysis.trajectory(DuckEngine(wh), plate=rows[0]["plate"], t0_us=T0_US, t1_us=T0_US + 5 * DAY_US,
                                 paths=False)
     assert again == traj
+    copy = f"SELECT rid, ts_us, lat, lon, plate, camera_id, vid FROM {presence.BY_TIME}"
+    kept = sorted(wh.query(copy))
+    assert presence.compact(wh) == len(rows)
+    assert sorted(wh.query(copy)) == kept
+    order = wh.query(f"SELECT ts_us, rid FROM {presence.BY_TIME} ORDER BY rowid")
+    assert order == sorted(order), "the copy in time order"

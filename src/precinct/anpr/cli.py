@@ -171,13 +171,14 @@ def compact(as_user: AsUser = None) -> None:
 
     db = open_db()
     cli_principal(db, as_user, (Role.admin,), resource="anpr.reads")
+    from precinct.anpr import presence
+
+    wh = service.warehouse(get_settings())
     with progress_bar(transient=True) as bar:
-        task = bar.add_task("compacting days", total=None)
-
-        def step(done: int, days: int, _rows: int) -> None:
-            bar.update(task, completed=done, total=days)
-
-        n = store.compact(service.warehouse(get_settings()), progress=step)
+        by_plate = bar.add_task("reads by plate, day by day", total=None)
+        by_time = bar.add_task("time-ordered copy, day by day", total=None)
+        n = store.compact(wh, progress=lambda done, days, _n: bar.update(by_plate, completed=done, total=days))
+        presence.compact(wh, progress=lambda done, days, _n: bar.update(by_time, completed=done, total=days))
     typer.echo(f"compacted {n} reads")
 
 

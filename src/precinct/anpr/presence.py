@@ -211,18 +211,35 @@ def erase_older_than(cur: duckdb.DuckDBPyConnection, *, cut_us: int, keep: str |
     _exec(cur, "UPDATE anpr_presence_state SET version = version + 1, epoch = epoch + 1")
 
 
-def compact(wh: Warehouse) -> None:
-    """Re-sort the time-ordered copy (after imports that arrived out of time order).
+def compact(wh: Warehouse, *, progress: Callable[[int, int, int], None] | None = None) -> int:
+    """Re-sort the time-ordered copy a day per transaction (after imports that arrived out of time
+    order; rewriting also lays old days out in the warehouse's current row-group size).
 
     Parameters
     ----------
     wh : Warehouse
         The analytics warehouse.
+    progress : callable, optional
+        Called as ``progress(done_days, all_days, rows)`` after each day.
+
+    Returns
+    -------
+    int
+        Rows rewritten.
     """
     ensure(wh)
-    with wh.transaction() as cur:
-        _exec(cur, f"CREATE TEMP TABLE _by_time AS SELECT * FROM {BY_TIME} ORDER BY ts_us")
-        _exec(cur, f"DELETE FROM {BY_TIME}")
-        _exec(cur, f"INSERT INTO {BY_TIME} SELECT * FROM _by_time")
-        _exec(cur, "DROP TABLE _by_time")
+    days = [int(r[0]) for r in wh.query(f"SELECT DISTINCT ts_us // {DAY_US} FROM {BY_TIME} ORDER BY 1")]
+    total = 0
+    for done, day in enumerate(days, start=1):
+        span = f"ts_us >= {day * DAY_US} AND ts_us < {(day + 1) * DAY_US}"
+        with wh.transaction() as cur:
+            _exec(cur, f"CREATE TEMP TABLE _by_time AS SELECT * FROM {BY_TIME} WHERE {span} ORDER BY ts_us, rid")
+            _exec(cur, f"DELETE FROM {BY_TIME} WHERE {span}")
+            rows = cur.execute(f"INSERT INTO {BY_TIME} SELECT * FROM _by_time").fetchall()
+            _exec(cur, "DROP TABLE _by_time")
+        n = int(rows[0][0]) if rows else 0
+        total += n
+        if progress:
+            progress(done, len(days), n)
     wh.checkpoint()
+    return total
