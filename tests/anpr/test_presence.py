@@ -177,3 +177,22 @@ def test_compaction_sorts_each_day_by_plate_and_keeps_every_read(db: Database, w
     assert sorted(wh.query(copy)) == kept
     order = wh.query(f"SELECT ts_us, rid FROM {presence.BY_TIME} ORDER BY rowid")
     assert order == sorted(order), "the copy in time order"
+
+
+def test_server_start_builds_the_presence_index_in_the_background(db: Database, wh: Warehouse) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from precinct.app import create_app
+    from precinct.config import get_settings
+
+    ingest_rows(db, wh, random_reads(400, seed=15, plates=30, days=3))
+    history._INDEXES.clear()
+    with TestClient(create_app(get_settings(), db=db)) as client:
+        assert client.get("/api/v1/health").status_code == 200
+        deadline = time.monotonic() + 20
+        while not any(i.version >= 1 for i in history._INDEXES.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (idx,) = history._INDEXES.values()
+        assert idx.version >= 1 and sum(p.rows for p in idx.parts) > 0

@@ -227,19 +227,7 @@ def compact(wh: Warehouse, *, progress: Callable[[int, int, int], None] | None =
     int
         Rows rewritten.
     """
+    from precinct.anpr.store import rewrite_days
+
     ensure(wh)
-    days = [int(r[0]) for r in wh.query(f"SELECT DISTINCT ts_us // {DAY_US} FROM {BY_TIME} ORDER BY 1")]
-    total = 0
-    for done, day in enumerate(days, start=1):
-        span = f"ts_us >= {day * DAY_US} AND ts_us < {(day + 1) * DAY_US}"
-        with wh.transaction() as cur:
-            _exec(cur, f"CREATE TEMP TABLE _by_time AS SELECT * FROM {BY_TIME} WHERE {span} ORDER BY ts_us, rid")
-            _exec(cur, f"DELETE FROM {BY_TIME} WHERE {span}")
-            rows = cur.execute(f"INSERT INTO {BY_TIME} SELECT * FROM _by_time").fetchall()
-            _exec(cur, "DROP TABLE _by_time")
-        n = int(rows[0][0]) if rows else 0
-        total += n
-        if progress:
-            progress(done, len(days), n)
-    wh.checkpoint()
-    return total
+    return rewrite_days(wh, BY_TIME, f"{BY_TIME_COLUMNS}, vid", "ts_us, rid", progress=progress)

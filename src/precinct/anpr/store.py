@@ -266,18 +266,47 @@ def compact(
         cond += f" AND ts_us >= {int(day_from) * DAY_US}"
     if day_to is not None:
         cond += f" AND ts_us < {(int(day_to) + 1) * DAY_US}"
-    days = [int(r[0]) for r in wh.query(f"SELECT DISTINCT ts_us // {DAY_US} FROM anpr_reads WHERE {cond} ORDER BY 1")]
+    return rewrite_days(wh, "anpr_reads", READ_COLUMNS, "plate, ts_us, rid", where=cond, progress=progress)
+
+
+def rewrite_days(
+    wh: Warehouse,
+    table: str,
+    columns: str,
+    order: str,
+    *,
+    where: str = "TRUE",
+    progress: Callable[[int, int, int], None] | None = None,
+) -> int:
+    """Rewrite ``table`` a UTC day (by ``ts_us``) per transaction, each day sorted by ``order``.
+
+    Parameters
+    ----------
+    wh : Warehouse
+        The analytics warehouse.
+    table, columns, order : str
+        The table, all its columns (in order) and the sort within a day.
+    where : str
+        Which rows' days to rewrite.
+    progress : callable, optional
+        Called as ``progress(done_days, all_days, rows)`` after each day.
+
+    Returns
+    -------
+    int
+        Rows rewritten.
+    """
+    days = [int(r[0]) for r in wh.query(f"SELECT DISTINCT ts_us // {DAY_US} FROM {table} WHERE {where} ORDER BY 1")]
     total = 0
     for done, day in enumerate(days, start=1):
         span = f"ts_us >= {day * DAY_US} AND ts_us < {(day + 1) * DAY_US}"
         with wh.transaction() as cur:
             cur.execute(
-                f"CREATE TEMP TABLE _compact AS SELECT {READ_COLUMNS} FROM anpr_reads WHERE {span} "
-                "ORDER BY plate, ts_us, rid"
+                f"CREATE TEMP TABLE _rewrite AS SELECT {columns} FROM {table} WHERE {span} ORDER BY {order}"
             ).fetchall()
-            cur.execute(f"DELETE FROM anpr_reads WHERE {span}").fetchall()
-            row = cur.execute(f"INSERT INTO anpr_reads SELECT {READ_COLUMNS} FROM _compact").fetchall()
-            cur.execute("DROP TABLE _compact").fetchall()
+            cur.execute(f"DELETE FROM {table} WHERE {span}").fetchall()
+            row = cur.execute(f"INSERT INTO {table} SELECT {columns} FROM _rewrite").fetchall()
+            cur.execute("DROP TABLE _rewrite").fetchall()
         n = int(row[0][0]) if row else 0
         total += n
         if progress:
