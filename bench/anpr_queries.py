@@ -83,7 +83,10 @@ def pcts(wall: list[float], cpu: list[float]) -> dict[str, float]:
     }
 
 
-def measure(fn: Any, n: int, warm: int = 3) -> tuple[dict[str, float], list[Any]]:
+def measure(fn: Any, n: int, warm: int = 3) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Time ``fn(i)``; keep only each answer's sizes (a server does not keep its answers, and
+    holding hundreds of thousands of result objects would make every garbage collection in
+    the later calls slower than it is in a server)."""
     wall, cpu, outs = [], [], []
     for i in range(n + warm):
         with ab.Timer() as tm:
@@ -91,7 +94,8 @@ def measure(fn: Any, n: int, warm: int = 3) -> tuple[dict[str, float], list[Any]
         if i >= warm:
             wall.append(tm.wall)
             cpu.append(tm.cpu)
-            outs.append(out)
+            outs.append({k: (len(v) if isinstance(v, list) else v) for k, v in out.items() if not isinstance(v, dict)})
+        del out
     return pcts(wall, cpu), outs
 
 
@@ -131,7 +135,7 @@ def bench(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int, paths: 
     ):
         stats, outs = measure(assoc(lb, only), runs)
         res[label] = stats | {
-            "candidates_median": statistics.median(len(o["candidates"]) for o in outs),
+            "candidates_median": statistics.median(o["candidates"] for o in outs),
             "scanned_median": statistics.median(o["scanned_reads"] for o in outs),
         }
         log(f"{label}: {res[label]}")
@@ -140,7 +144,7 @@ def bench(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int, paths: 
         sc = ab.pick_scenes(wh, 20, seed + 100 + k, hours=3)
         sc20.append([Scene(f"S{j}", a, b, c, d, 1.0) for j, (a, b, c, d) in enumerate(sc)])
     stats, outs = measure(lambda i: analysis.series(eng, scenes=sc20[i], min_cases=2), len(sc20) - 3)
-    res["series20"] = stats | {"candidates_median": statistics.median(len(o["candidates"]) for o in outs)}
+    res["series20"] = stats | {"candidates_median": statistics.median(o["candidates"] for o in outs)}
     log(f"series20: {res['series20']}")
     lo, hi = wh.query("SELECT min(ts_us), max(ts_us) FROM anpr_reads")[0]
     t0 = max(lo, hi - 30 * DAY_US)
@@ -166,7 +170,7 @@ def bench(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int, paths: 
             ),
             min(runs, len(busy) - 3),
         )
-        res[label] = stats | {"reads_median": statistics.median(len(o["reads"]) for o in outs)}
+        res[label] = stats | {"reads_median": statistics.median(o["reads"] for o in outs)}
         log(f"{label}: {res[label]}")
     res["scenes"], res["watch"] = scenes, watch
     return res

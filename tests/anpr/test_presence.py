@@ -115,14 +115,12 @@ def test_retention_erases_the_projections_and_the_index_follows(db: Database, wh
     store.erase_older_than(wh, cutoff=cut, keep_rids=set(), before_commit=lambda e, k: None)
     cut_us = T0_US + 9 * DAY_US
     assert wh.query(f"SELECT count(*) FROM {presence.BY_TIME} WHERE ts_us < {cut_us}")[0][0] == 0
-    assert wh.query(f"SELECT count(*) FROM {presence.BY_TILE} WHERE ts_us < {cut_us}")[0][0] == 0
     assert wh.query(f"SELECT count(*) FROM {presence.PRESENCE} WHERE day < {cut_us // DAY_US}")[0][0] == 0
     after = _fast(wh, **kw)
     assert after == _one_query(wh, **kw)
     assert not any(r[6] for r in after), "nothing before the window's day is left to count"
     n = wh.query(f"SELECT count(*) FROM {presence.BY_TIME}")[0][0]
     assert n == wh.query("SELECT count(*) FROM anpr_reads")[0][0]
-    assert n == wh.query(f"SELECT count(*) FROM {presence.BY_TILE}")[0][0]
     left = wh.query(f"SELECT count(*) FROM {presence.VEHICLES}")[0][0]
     assert left == wh.query("SELECT count(DISTINCT plate) FROM anpr_reads")[0][0], "erased plates leave the dictionary"
 
@@ -181,9 +179,6 @@ def test_compaction_sorts_each_day_by_plate_and_keeps_every_read(db: Database, w
     assert sorted(wh.query(copy)) == kept
     order = wh.query(f"SELECT ts_us, rid FROM {presence.BY_TIME} ORDER BY rowid")
     assert order == sorted(order), "the copy in time order"
-    tiles = wh.query(f"SELECT ts_us // {DAY_US}, ty, tx, ts_us, rid, vid FROM {presence.BY_TILE} ORDER BY rowid")
-    assert tiles == sorted(tiles), "each day of the tile copy in (tile, time) order"
-    assert sorted((r[4], r[3], r[5]) for r in tiles) == sorted((r[0], r[1], r[6]) for r in kept)
 
 
 def test_server_start_builds_the_presence_index_in_the_background(db: Database, wh: Warehouse) -> None:

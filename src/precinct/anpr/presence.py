@@ -11,12 +11,6 @@ the area queries (association, series), written in the ingest transaction by :fu
     The same reads, appended in time order, so a two-hour window reads only its own row groups
     (DuckDB's min/max statistics per row group) instead of whole days.
 
-``anpr_reads_by_tile`` (rid, ts_us, lat, lon, vid, ty, tx)
-    The same reads by 0.02° tile (``ty = floor(lat * 50)``, ``tx = floor(lon * 50)``, about
-    2.2 km × 1.9 km here), each compacted day sorted by (ty, tx, time): a 1 km scene reads the
-    few tiles its circle touches, and only their hours, instead of every reader in the city
-    (the series over 20 scenes; live, not yet compacted days are pruned by time only).
-
 ``anpr_presence`` (plate, day, cy, cx, batch, vid)
     One row per vehicle, UTC day and grid cell it was read in, where the cell of a point is
     ``cy = floor(lat * 1000)``, ``cx = floor(lon * 1000)`` (0.001°, about 110 m × 95 m here).
@@ -25,7 +19,7 @@ the area queries (association, series), written in the ingest transaction by :fu
     radius: that is the scene's "area". The in-memory index of :mod:`precinct.anpr.history` answers
     that for thousands of vehicles in milliseconds.
 
-All of these are derived data: retention erases them with the reads (:func:`erase_older_than`; a
+All three are derived data: retention erases them with the reads (:func:`erase_older_than`; a
 plate with no read left leaves ``anpr_vehicles`` too), and on Spark the two read tables are views
 over ``anpr_reads`` (:data:`SPARK_VIEWS`, without ``vid``), so the shared SQL runs there.
 """
@@ -43,9 +37,6 @@ from precinct.core.warehouse import Warehouse
 DAY_US = 86_400_000_000
 CELLS_PER_DEG = 1000
 BY_TIME = "anpr_reads_by_time"
-BY_TILE = "anpr_reads_by_tile"
-BY_TILE_COLUMNS = "rid, ts_us, lat, lon, vid, ty, tx"
-TILES_PER_DEG = 50
 BY_TIME_COLUMNS = "rid, ts_us, lat, lon, plate, camera_id"
 PRESENCE = "anpr_presence"
 VEHICLES = "anpr_vehicles"
@@ -55,10 +46,6 @@ CREATE TABLE IF NOT EXISTS {VEHICLES} (vid INTEGER NOT NULL, plate VARCHAR NOT N
 CREATE TABLE IF NOT EXISTS {BY_TIME} (
     rid BIGINT NOT NULL, ts_us BIGINT NOT NULL, lat DOUBLE NOT NULL, lon DOUBLE NOT NULL,
     plate VARCHAR NOT NULL, camera_id VARCHAR, vid INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {BY_TILE} (
-    rid BIGINT NOT NULL, ts_us BIGINT NOT NULL, lat DOUBLE NOT NULL, lon DOUBLE NOT NULL, vid INTEGER NOT NULL,
-    ty SMALLINT NOT NULL, tx SMALLINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS {PRESENCE} (
     plate VARCHAR NOT NULL, day INTEGER NOT NULL, cy INTEGER NOT NULL, cx INTEGER NOT NULL,
@@ -75,14 +62,6 @@ def _presence_select(source: str, batch: str = "batch") -> str:
         f"SELECT DISTINCT plate, (ts_us // {DAY_US})::INTEGER AS day, "
         f"floor(lat * {CELLS_PER_DEG})::INTEGER AS cy, floor(lon * {CELLS_PER_DEG})::INTEGER AS cx, "
         f"{batch} AS batch, vid FROM {source}"
-    )
-
-
-def _tile_select(source: str) -> str:
-    """Rows for the tile copy from ``source`` (with ``vid``), in the order of a compacted day."""
-    return (
-        f"SELECT rid, ts_us, lat, lon, vid, floor(lat * {TILES_PER_DEG})::SMALLINT AS ty, "
-        f"floor(lon * {TILES_PER_DEG})::SMALLINT AS tx FROM {source} ORDER BY ty, tx, ts_us, rid"
     )
 
 
@@ -130,12 +109,11 @@ def _exec(cur: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 def _initialised(cur: duckdb.DuckDBPyConnection) -> bool:
-    """The projections exist in the current layout (state table, tile copy, camera_id and vid in the copy)."""
+    """The projections exist in the current layout (state table, and camera_id in the copy)."""
     rows = cur.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'anpr_presence_state'"
     ).fetchall()
-    tiles = cur.execute(f"SELECT count(*) FROM information_schema.tables WHERE table_name = '{BY_TILE}'").fetchall()
-    if not rows[0][0] or not tiles[0][0]:
+    if not rows[0][0]:
         return False
     cols = cur.execute(
         f"SELECT count(*) FROM information_schema.columns WHERE table_name = '{BY_TIME}' "
@@ -146,12 +124,11 @@ def _initialised(cur: duckdb.DuckDBPyConnection) -> bool:
 
 def _backfill(cur: duckdb.DuckDBPyConnection) -> None:
     """Create the projections and fill them from every stored read (inside the caller's transaction)."""
-    for table in (BY_TIME, BY_TILE, PRESENCE, VEHICLES, "anpr_presence_state"):  # an older layout is replaced whole
+    for table in (BY_TIME, PRESENCE, VEHICLES, "anpr_presence_state"):  # an older layout is replaced whole
         _exec(cur, f"DROP TABLE IF EXISTS {table}")
     _exec(cur, _SCHEMA)
     _add_vehicles(cur, "anpr_reads")
     _exec(cur, f"INSERT INTO {BY_TIME} SELECT {BY_TIME_COLUMNS}, vid FROM {_with_vid('anpr_reads')} ORDER BY ts_us")
-    _exec(cur, f"INSERT INTO {BY_TILE} {_tile_select(BY_TIME)}")
     _exec(cur, f"INSERT INTO {PRESENCE} {_presence_select(_with_vid('anpr_reads'))} ORDER BY batch, plate")
     _exec(cur, "DELETE FROM anpr_presence_state")
     _exec(cur, "INSERT INTO anpr_presence_state VALUES (1, 1)")
@@ -202,7 +179,6 @@ def record(cur: duckdb.DuckDBPyConnection, stored: pa.Table) -> None:
 
     _add_vehicles(cur, new, run)
     run(f"INSERT INTO {BY_TIME} SELECT {BY_TIME_COLUMNS}, vid FROM {_with_vid(new)} ORDER BY ts_us")
-    run(f"INSERT INTO {BY_TILE} {_tile_select(_with_vid(new))}")
     run(f"INSERT INTO {PRESENCE} {_presence_select(_with_vid(new))}")
     _exec(cur, "UPDATE anpr_presence_state SET version = version + 1")
 
@@ -225,7 +201,6 @@ def erase_older_than(cur: duckdb.DuckDBPyConnection, *, cut_us: int, keep: str |
         return
     keep_sql = f" AND rid NOT IN (SELECT rid FROM {keep})" if keep else ""
     _exec(cur, f"DELETE FROM {BY_TIME} WHERE ts_us < {int(cut_us)}{keep_sql}")
-    _exec(cur, f"DELETE FROM {BY_TILE} WHERE ts_us < {int(cut_us)}{keep_sql}")
     cut_day = int(cut_us) // DAY_US
     _exec(cur, f"DELETE FROM {PRESENCE} WHERE day <= {cut_day}")
     _exec(cur,   # the cut's own day again, from its reads at or after the cut only
@@ -238,7 +213,7 @@ def erase_older_than(cur: duckdb.DuckDBPyConnection, *, cut_us: int, keep: str |
 
 def compact(wh: Warehouse, *, progress: Callable[[int, int, int], None] | None = None) -> int:
     """Re-sort the time-ordered copy a day per transaction (after imports that arrived out of time
-    order; rewriting also lays old days out in the warehouse's current row-group size).
+    order).
 
     Parameters
     ----------
@@ -255,6 +230,4 @@ def compact(wh: Warehouse, *, progress: Callable[[int, int, int], None] | None =
     from precinct.anpr.store import rewrite_days
 
     ensure(wh)
-    n = rewrite_days(wh, BY_TIME, f"{BY_TIME_COLUMNS}, vid", "ts_us, rid", progress=progress)
-    rewrite_days(wh, BY_TILE, BY_TILE_COLUMNS, "ty, tx, ts_us, rid")
-    return n
+    return rewrite_days(wh, BY_TIME, f"{BY_TIME_COLUMNS}, vid", "ts_us, rid", progress=progress)

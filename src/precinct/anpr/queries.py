@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from precinct.anpr.presence import BY_TILE, BY_TIME, CELLS_PER_DEG, PRESENCE, TILES_PER_DEG
+from precinct.anpr.presence import BY_TIME, CELLS_PER_DEG, PRESENCE
 from precinct.errors import BadInput
 
 EARTH_KM = 6371.0088
@@ -114,15 +114,6 @@ def bbox(lat: float, lon: float, radius_km: float, *, alias: str = "") -> str:
         f"{p}lat BETWEEN {num(lat - dlat)} AND {num(lat + dlat)} AND "
         f"{p}lon BETWEEN {num(lon - dlon)} AND {num(lon + dlon)}"
     )
-
-
-def tiles(lat: float, lon: float, radius_km: float) -> str:
-    """The tile-copy condition for the tiles that the circle's bounding box touches."""
-    dlat = radius_km / KM_PER_DEG
-    dlon = min(180.0, radius_km / (KM_PER_DEG * max(math.cos(math.radians(lat)), 1e-6)))
-    ty0, ty1 = math.floor((lat - dlat) * TILES_PER_DEG), math.floor((lat + dlat) * TILES_PER_DEG)
-    tx0, tx1 = math.floor((lon - dlon) * TILES_PER_DEG), math.floor((lon + dlon) * TILES_PER_DEG)
-    return f"ty BETWEEN {ty0} AND {ty1} AND tx BETWEEN {tx0} AND {tx1}"
 
 
 def check_scene(lat: float, lon: float, radius_km: float, t0_us: int, t1_us: int) -> None:
@@ -348,8 +339,9 @@ FROM per_case p JOIN qual q ON p.plate = q.plate
 ORDER BY p.plate, p.case_id
 """
     windows = "\nUNION ALL\n".join(
-        f"SELECT {j}::INTEGER AS scene, ts_us, lat, lon, vid FROM {BY_TILE} WHERE {tiles(s.lat, s.lon, s.radius_km)} "
-        f"AND ts_us BETWEEN {int(s.t0_us)} AND {int(s.t1_us)} AND {bbox(s.lat, s.lon, s.radius_km)}"
+        f"SELECT {j}::INTEGER AS scene, * FROM ("
+        + window_sql(lat=s.lat, lon=s.lon, radius_km=s.radius_km, t0_us=s.t0_us, t1_us=s.t1_us)
+        + ")"
         for j, s in enumerate(scenes)
     )
     return SeriesQuery(sql, {}, SERIES_COLUMNS, window_sql=windows, scenes=tuple(scenes), min_cases=int(min_cases))

@@ -34,14 +34,6 @@ _REGISTRY: dict[Path, Warehouse] = {}
 MAX_DEFAULT_MEMORY = 4 << 30
 
 
-CATALOG = "warehouse"
-ROW_GROUP_SIZE = 16_384
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def default_memory_limit() -> str:
     """DuckDB's memory limit when none is given: a fifth of physical memory, 512 MiB..4 GiB.
 
@@ -86,13 +78,9 @@ class Warehouse:
         if threads:
             config["threads"] = threads
         config["memory_limit"] = memory_limit or default_memory_limit()
-        self._con = duckdb.connect(":memory:", config=config)
         try:
-            # Attached rather than opened, for the storage option: row groups of 16,384 rows (not
-            # 122,880) let a time window or a compacted plate lookup skip 7/8 more of each day.
-            self._con.execute(f"ATTACH {_sql_text(str(path))} AS {CATALOG} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+            self._con = duckdb.connect(str(path), config=config)
         except duckdb.IOException as exc:  # another process holds the write lock on the file
-            self._con.close()
             raise NotReady(
                 "the analytics warehouse is in use by another Precinct process (DuckDB allows one); "
                 "stop the server or run this through the API",
@@ -141,9 +129,7 @@ class Warehouse:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on the shared database (use from one thread, close when done)."""
-        cur = self._con.cursor()
-        cur.execute(f"USE {CATALOG}")  # each cursor has its own default catalog
-        return cur
+        return self._con.cursor()
 
     def query(
         self,
@@ -209,7 +195,7 @@ class Warehouse:
         with self._write_lock:
             cur = self.cursor()
             try:
-                cur.execute(f"CHECKPOINT {CATALOG}")
+                cur.execute("CHECKPOINT")
             finally:
                 cur.close()
 
