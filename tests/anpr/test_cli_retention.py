@@ -273,3 +273,16 @@ def test_alert_names_nearest_available_units_by_travel_time(db: Database, settin
     units = service.nearest_units(db, settings, 32.4905, 119.9205, k=3)
     assert [u["unit_id"] for u in units] == ["U-NEAR", "U-FAR"]
     assert units[0]["travel_time_s"] < units[1]["travel_time_s"]
+
+
+def test_compact_command_rewrites_every_day(db: Database, settings: Settings, tmp_path: Path) -> None:
+    admin = _user(db, "admin")
+    rows = random_reads(300, seed=16, days=3)
+    p = tmp_path / "reads.csv"
+    p.write_text(to_csv(rows).decode(), encoding="utf-8")
+    assert runner.invoke(root, ["anpr", "import", str(p), "--as", admin]).exit_code == 0
+    r = runner.invoke(root, ["anpr", "compact", "--as", admin])
+    assert r.exit_code == 0, r.output
+    assert "compacted 300 reads" in r.output
+    r = runner.invoke(root, ["anpr", "compact", "--as", _user(db, "dispatcher")])
+    assert r.exit_code != 0, "only an administrator compacts"
