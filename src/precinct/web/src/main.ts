@@ -107,7 +107,8 @@ function renderShell(): void {
     void initMap(opsMap);
   } else if (opsMap) {
     opsMap.renderPanel();
-    setTimeout(() => opsMap!.map.invalidateSize(), 0);
+    const m = opsMap;
+    setTimeout(() => { if (!m.removed) m.map.invalidateSize(); }, 0);
   }
   route();
 }
@@ -116,6 +117,7 @@ async function initMap(m: OpsMap): Promise<void> {
   const t0 = performance.now();
   performance.mark("precinct:map-init");
   const [roadsOk] = await Promise.all([loadRoads(m), refreshAll(), loadStatic()]);
+  if (m.removed) return; // logged out while loading
   if (!roadsOk) {
     m.panel.appendChild(h("p.small.muted#no-roads", t("map.noRoads")));
     m.fit();
@@ -170,7 +172,7 @@ function endSession(): void {
   session.me = null;
   resetRefusals();
   stopLive();
-  opsMap?.map.remove();
+  opsMap?.destroy();
   opsMap = null;
   document.getElementById("map")?.remove();
   cleanup?.();

@@ -59,6 +59,14 @@ export class OpsMap {
   private geo = new Map<LayerKey, L.GeoJSON | L.LayerGroup>();
   panes: GeoPanes;
 
+  /** Set by destroy(): the Leaflet map is gone (its panes too), so late data must not touch it. */
+  removed = false;
+
+  destroy(): void {
+    this.removed = true;
+    this.map.remove();
+  }
+
   constructor(el: HTMLElement) {
     this.map = L.map(el, { preferCanvas: true, zoomControl: true, attributionControl: true, minZoom: 3, maxZoom: 19 })
       .setView([32.49, 119.92], 12);
@@ -122,6 +130,7 @@ export class OpsMap {
   }
 
   fit(): void {
+    if (this.removed) return; // answers that arrive after logout find no map
     if (this.roadsBounds) this.map.fitBounds(this.roadsBounds, { padding: [10, 10] });
     else {
       const inc = this.sets.get("incidents");
@@ -133,6 +142,7 @@ export class OpsMap {
   }
 
   private putLayer(key: LayerKey, layer: L.Layer): void {
+    if (this.removed) return; // answers that arrive after logout find no map
     const old = this.layers.get(key);
     if (old) this.map.removeLayer(old);
     this.layers.set(key, layer);
@@ -140,6 +150,7 @@ export class OpsMap {
   }
 
   setRoads(roads: Roads): void {
+    if (this.removed) return; // answers that arrive after logout find no map
     this.putLayer("roads", new CanvasLayer(drawRoads(roads), 150));
     this.roadsBounds = roads.bounds;
     if (roads.bounds) {
@@ -188,6 +199,7 @@ export class OpsMap {
   geoLayer(key: LayerKey): L.GeoJSON | L.LayerGroup | null { return this.geo.get(key) ?? null; }
 
   fitTo(key: LayerKey): void {
+    if (this.removed) return; // answers that arrive after logout find no map
     const g = this.geo.get(key);
     const b = g && "getBounds" in g ? (g as L.GeoJSON).getBounds() : null;
     // Keep clear of the layer panel (top right).
@@ -196,6 +208,7 @@ export class OpsMap {
 
   /** Query results: points (rows with coordinates) and optional paths ([[lat,lon],...]). */
   showResults(rows: Row[], paths: [number, number][][] = []): void {
+    if (this.removed) return; // answers that arrive after logout find no map
     const group = L.layerGroup();
     for (const p of paths) if (p.length > 1) L.polyline(p, { color: "#d6336c", weight: 3, opacity: 0.85 }).addTo(group);
     rows.forEach((r, i) => {
@@ -214,6 +227,7 @@ export class OpsMap {
   }
 
   highlight(lat: number, lon: number): void {
+    if (this.removed) return; // answers that arrive after logout find no map
     this.map.setView([lat, lon], Math.max(this.map.getZoom(), 15));
     L.circleMarker([lat, lon], { radius: 14, color: "#000", weight: 2, fill: false }).addTo(this.map);
     const ring = L.circleMarker([lat, lon], { radius: 18, color: "#ff0", weight: 3, fill: false }).addTo(this.map);
