@@ -315,6 +315,28 @@ def bench_import(data: Path, work: Path, *, csv_rows: int) -> dict[str, Any]:
 # --- queries ---------------------------------------------------------------------------------
 
 
+def sample_watchlist(wh: Any, n: int, rng: np.random.Generator) -> list[str]:
+    """``n`` plates, half drawn from a fixed sample of the stored ones (every 499th read), half not
+    in the data, so runs on the same data and seed use the same watchlist."""
+    plates = [
+        r[0] for r in wh.query("SELECT DISTINCT plate FROM anpr_reads WHERE rid % 499 = 0 ORDER BY plate LIMIT 200000")
+    ]
+    watch = list(rng.choice(plates, size=min(n // 2, len(plates)), replace=False))
+    return watch + [f"W{i:07d}" for i in range(n - len(watch))]
+
+
+def trajectory_plates(wh: Any, n: int) -> list[str]:
+    """``n`` vehicles with 3..200 reads in a fixed sample (every 97th read): busy, not freak ones."""
+    return [
+        r[0]
+        for r in wh.query(
+            "SELECT plate FROM (SELECT plate, count(*) AS n FROM "
+            "(SELECT plate FROM anpr_reads WHERE rid % 97 = 0) GROUP BY plate) "
+            f"WHERE n BETWEEN 3 AND 200 ORDER BY hash(plate) LIMIT {int(n)}"
+        )
+    ]
+
+
 def pick_scenes(
     wh: Any, n: int, seed: int, hours: float = 2.0
 ) -> list[tuple[float, float, int, int]]:
@@ -340,11 +362,7 @@ def bench_queries(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int)
     eng = DuckEngine(wh)
     res: dict[str, Any] = {}
     rng = np.random.default_rng(seed)
-    plates = [
-        r[0] for r in wh.query("SELECT DISTINCT plate FROM anpr_reads WHERE rid % 499 = 0 ORDER BY plate LIMIT 200000")
-    ]
-    watch = list(rng.choice(plates, size=min(watch_n // 2, len(plates)), replace=False))
-    watch += [f"W{i:07d}" for i in range(watch_n - len(watch))]  # half are not in the data
+    watch = sample_watchlist(wh, watch_n, rng)
     res["watchlist"] = len(watch)
     scenes = pick_scenes(wh, runs + 5, seed)
     for label, lookback in (("associate", 14), ("associate_no_rarity", 0)):
@@ -387,14 +405,7 @@ def bench_queries(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int)
     lo, hi = wh.query("SELECT min(ts_us), max(ts_us) FROM anpr_reads")[0]
     t1 = hi
     t0 = max(lo, hi - 30 * DAY_US)
-    busy = [
-        r[0]
-        for r in wh.query(
-            "SELECT plate FROM (SELECT plate, count(*) AS n FROM "
-            "(SELECT plate FROM anpr_reads WHERE rid % 97 = 0) GROUP BY plate) "
-            f"WHERE n BETWEEN 3 AND 200 ORDER BY hash(plate) LIMIT {runs + 5}"
-        )
-    ]
+    busy = trajectory_plates(wh, runs + 5)
     for label, with_paths in (("trajectory", False), ("trajectory_paths", True)):
         city = None
         cams = None

@@ -111,11 +111,7 @@ def bench(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int, paths: 
     res["index"] = {"seconds": tm.wall, "rows": sum(p.rows for p in idx.parts), "cells": len(idx.cells)}
     log(f"presence index: {res['index']}")
     rng = np.random.default_rng(seed)
-    plates = [  # a fixed sample (every 499th read), so runs on the same data compare
-        r[0] for r in wh.query("SELECT DISTINCT plate FROM anpr_reads WHERE rid % 499 = 0 ORDER BY plate LIMIT 200000")
-    ]
-    watch = list(rng.choice(plates, size=min(watch_n // 2, len(plates)), replace=False))
-    watch += [f"W{i:07d}" for i in range(watch_n - len(watch))]  # half are not in the data
+    watch = ab.sample_watchlist(wh, watch_n, rng)
     scenes = ab.pick_scenes(wh, runs + 3, seed)
 
     def assoc(lookback: int, only: bool = False) -> Any:
@@ -148,14 +144,7 @@ def bench(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int, paths: 
     log(f"series20: {res['series20']}")
     lo, hi = wh.query("SELECT min(ts_us), max(ts_us) FROM anpr_reads")[0]
     t0 = max(lo, hi - 30 * DAY_US)
-    busy = [
-        r[0]
-        for r in wh.query(
-            "SELECT plate FROM (SELECT plate, count(*) AS n FROM "
-            "(SELECT plate FROM anpr_reads WHERE rid % 97 = 0) GROUP BY plate) "
-            f"WHERE n BETWEEN 3 AND 200 ORDER BY hash(plate) LIMIT {runs + 3}"
-        )
-    ]
+    busy = ab.trajectory_plates(wh, runs + 3)
     kinds = [("trajectory", False)] + ([("trajectory_paths", True)] if paths else [])
     for label, with_paths in kinds:
         city = cams = None

@@ -11,6 +11,8 @@ import datetime as dt
 import math
 from typing import Any
 
+import numpy as np
+
 from precinct.anpr import analysis, history, presence, queries, store
 from precinct.anpr.queries import DuckEngine
 from precinct.core.db import Database
@@ -95,11 +97,12 @@ def test_days_seen_counts_whole_days_in_the_area() -> None:
             cur.execute("UPDATE anpr_presence_state SET version = version + 1")
         idx = history.index_for(wh)
         for day_from, day_to in ((100, 130), (110, 129), (127, 129), (90, 101), (130, 140)):
-            got = idx.days_seen(["V1", "V2", "NONE"], lat=lat, lon=lon, radius_km=2.0, day_from=day_from,
+            # V1, V2 and a vehicle id never given
+            got = idx.days_seen(np.array([0, 1, -1]), lat=lat, lon=lon, radius_km=2.0, day_from=day_from,
                                 day_to=day_to)
             want = len(set(range(100, 130)) & set(range(day_from, day_to)))
             assert got.tolist() == [want, 0, 0]
-        got = idx.days_seen(["V2"], lat=lat, lon=lon, radius_km=4.0, day_from=100, day_to=130)
+        got = idx.days_seen(np.array([1]), lat=lat, lon=lon, radius_km=4.0, day_from=100, day_to=130)
         assert got.tolist() == [30]
     finally:
         wh.close()

@@ -138,7 +138,7 @@ def _run_associate(engine: QueryEngine, q: queries.AssociateQuery) -> tuple[list
             keep = np.flatnonzero(on_wl)
             tot, on_wl, plates, plate_arr = tot.take(keep), on_wl[keep], plates[keep], plate_arr.take(keep)
         days = idx.days_seen(
-            vids=tot.vid, lat=lat, lon=lon, radius_km=radius_km, day_from=q.day_from, day_to=q.day_to
+            tot.vid, lat=lat, lon=lon, radius_km=radius_km, day_from=q.day_from, day_to=q.day_to
         )
     min_dt_s = tot.min_dt_us / 1e6
     rarity = 1.0 / (1 + days)

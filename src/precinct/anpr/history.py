@@ -8,7 +8,7 @@ presence table reads a third of the city's history; this index is laid out per v
 * rows ``(vehicle id, cell, block)`` with a 64-bit mask of the days ``block * 64 + bit`` it was
   seen, sorted by vehicle id, so one vehicle's history is one contiguous slice, found by array
   lookup (``starts[vid]``, ``stops[vid]``);
-* the vehicle dictionary (``anpr_vehicles``): plate by id, and a hash index (pandas) back.
+* the vehicle dictionary (``anpr_vehicles``): plate by id, for the answers.
 
 A query decides which cells are inside the circle (haversine on the few thousand distinct cell
 centres, not per row), then one compiled pass (numba) over the candidates' slices ORs each row's
@@ -101,9 +101,8 @@ class PresenceIndex:
     cell_lat: np.ndarray = field(default_factory=lambda: np.empty(0))
     cell_lon: np.ndarray = field(default_factory=lambda: np.empty(0))
     parts: list[_Part] = field(default_factory=list)
-    #: plate of each vehicle id (None for ids no longer used), and the way back
+    #: plate of each vehicle id (None for ids no longer used)
     plates: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
-    vid_of: dict[str, int] = field(default_factory=dict)
     #: per vehicle id: -1, or a slot while an area scan runs (see :mod:`precinct.anpr.areascan`)
     scratch: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -148,7 +147,7 @@ class PresenceIndex:
             f"SELECT vid, plate FROM {presence.VEHICLES} WHERE vid > {known} ORDER BY vid"
         )
         if rebuild:
-            self.plates, self.vid_of = np.empty(0, dtype=object), {}
+            self.plates = np.empty(0, dtype=object)
         if t.num_rows:
             vid = t.column("vid").to_numpy()
             plates = t.column("plate").to_pylist()
@@ -156,7 +155,6 @@ class PresenceIndex:
             grown[: len(self.plates)] = self.plates
             grown[vid] = plates
             self.plates = grown
-            self.vid_of.update(zip(plates, vid.tolist(), strict=True))
         self.scratch = np.full(len(self.plates), -1, dtype=np.int32)
 
     def refresh(self) -> None:
@@ -179,44 +177,25 @@ class PresenceIndex:
 
     # --- querying ---------------------------------------------------------------------------
 
-    def vids_of(self, plates: list[str] | np.ndarray) -> np.ndarray:
-        """Vehicle ids of ``plates`` (normalised), -1 for plates never read."""
-        if len(plates) == 0:
-            return np.zeros(0, dtype=np.int64)
-        get = self.vid_of.get
-        return np.fromiter((get(p, -1) for p in plates), dtype=np.int64, count=len(plates))
-
     def days_seen(
-        self,
-        plates: list[str] | None = None,
-        *,
-        lat: float,
-        lon: float,
-        radius_km: float,
-        day_from: int,
-        day_to: int,
-        vids: np.ndarray | None = None,
+        self, vids: np.ndarray, *, lat: float, lon: float, radius_km: float, day_from: int, day_to: int
     ) -> np.ndarray:
         """For each vehicle, the number of days in [day_from, day_to) it was seen in the area.
 
         Parameters
         ----------
-        plates : list of str, optional
-            The vehicles (normalised plates); or give ``vids``.
+        vids : numpy.ndarray
+            Vehicle ids (``anpr_vehicles``); -1 counts nothing.
         lat, lon, radius_km : float
             The scene; a cell is in the area when its centre is within ``radius_km``.
         day_from, day_to : int
             Epoch days, half-open.
-        vids : numpy.ndarray, optional
-            Vehicle ids (``anpr_vehicles``) instead of plates; -1 counts nothing.
 
         Returns
         -------
         numpy.ndarray
-            int64 counts, aligned with the vehicles given.
+            int64 counts, aligned with ``vids``.
         """
-        if vids is None:
-            vids = self.vids_of(plates or [])
         vids = np.asarray(vids, dtype=np.int64)
         n = len(vids)
         if n == 0 or day_to <= day_from or not self.parts:
