@@ -30,6 +30,7 @@ from precinct.config import Settings
 from precinct.core import audit
 from precinct.core.db import Database
 from precinct.core.identity import Principal, principal_for, resolve_token
+from precinct.core.policy import resource_of, rule_for
 from precinct.core.roles import PURPOSE_ROLES, AuditAction, Purpose, Role
 from precinct.errors import Forbidden, NotAuthenticated
 
@@ -94,6 +95,7 @@ def refuse(db: Database, *, actor: str, role: str, resource: str, reason: str,
 
 def check_purpose(
     db: Database, principal: Principal, *, resource: str, case_id: str | None, purpose: str | None,
+    purposes: frozenset[Purpose] = frozenset(),
 ) -> tuple[str, Purpose]:
     """Validate case id and purpose for a personal-data read; refusals are audited."""
     actor, role = principal.username, principal.role.value
@@ -112,6 +114,10 @@ def check_purpose(
     if principal.role not in PURPOSE_ROLES[purpose_code]:
         raise refuse(db, actor=actor, role=role, resource=resource, case_id=case_id, purpose=purpose,
                      reason=f"role {role} may not read personal data for purpose {purpose}")
+    if purposes and purpose_code not in purposes:
+        raise refuse(db, actor=actor, role=role, resource=resource, case_id=case_id, purpose=purpose,
+                     reason=f"purpose {purpose} does not apply here; one of "
+                            f"{', '.join(sorted(p.value for p in purposes))}")
     return case_id, purpose_code
 
 
@@ -119,6 +125,7 @@ class AccessRule:
     """Base of the route access rules (inspected by the route-table test)."""
 
     roles: frozenset[Role] = frozenset()
+    action: str | None = None
     authenticated = True
     personal_data = False
 
@@ -134,9 +141,12 @@ public: Any = Depends(PublicRule())
 
 
 class RoleRule(AccessRule):
-    def __init__(self, roles: Iterable[Role], resource: str | None = None) -> None:
+    def __init__(self, roles: Iterable[Role], resource: str | None = None, action: str | None = None,
+                 purposes: frozenset[Purpose] = frozenset()) -> None:
         self.roles = frozenset(roles)
         self.resource = resource
+        self.action = action
+        self.purposes = purposes
 
     def authenticate(self, request: Request, token: str | None) -> Principal:
         if not token:
@@ -155,8 +165,9 @@ class RoleRule(AccessRule):
 class PersonalDataRule(RoleRule):
     personal_data = True
 
-    def __init__(self, roles: Iterable[Role], resource: str) -> None:
-        super().__init__(roles, resource)
+    def __init__(self, roles: Iterable[Role], resource: str, action: str | None = None,
+                 purposes: frozenset[Purpose] = frozenset()) -> None:
+        super().__init__(roles, resource, action, purposes)
         self.resource_name = resource
 
     def __call__(  # type: ignore[override]
@@ -169,42 +180,78 @@ class PersonalDataRule(RoleRule):
         principal = self.authenticate(request, token)
         db = get_db(request)
         case_id, purpose = check_purpose(db, principal, resource=self.resource_name,
-                                         case_id=x_case_id, purpose=x_purpose)
+                                         case_id=x_case_id, purpose=x_purpose, purposes=self.purposes)
         return AccessGrant(principal=principal, case_id=case_id, purpose=purpose,
                            resource=self.resource_name, db=db)
 
 
-def allow(*roles: Role, resource: str | None = None) -> Any:
-    """Dependency: an authenticated caller with one of ``roles``."""
-    if not roles:
-        raise ValueError("allow() needs at least one role")
-    return Depends(RoleRule(roles, resource))
+def _is_action(args: tuple[object, ...]) -> bool:
+    return len(args) == 1 and isinstance(args[0], str) and not isinstance(args[0], Role)
 
 
-def personal_data(*roles: Role, resource: str) -> Any:
-    """Dependency: a purpose-bound personal-data read by one of ``roles`` (returns AccessGrant)."""
+def allow(*roles: Role | str, resource: str | None = None) -> Any:
+    """Dependency: an authenticated caller allowed to do an action of :mod:`precinct.core.policy`.
+
+    ``allow("calls.create")`` reads the roles from the policy table (the one way for new code).
+    """
+    if _is_action(roles):
+        action = str(roles[0])
+        rule = rule_for(action)
+        if rule.personal:
+            raise ValueError(f"{action} reads personal data: use personal_data({action!r})")
+        return Depends(RoleRule(rule.roles, resource or resource_of(action), action))
     if not roles:
-        raise ValueError("personal_data() needs at least one role")
-    return Depends(PersonalDataRule(roles, resource))
+        raise ValueError("allow() needs an action")
+    return Depends(RoleRule([Role(r) for r in roles], resource))
+
+
+def personal_data(*roles: Role | str, resource: str | None = None) -> Any:
+    """Dependency: a purpose-bound personal-data read (returns AccessGrant).
+
+    ``personal_data("anpr.trajectory")`` reads roles, purposes and resource from the policy table.
+    """
+    if _is_action(roles):
+        action = str(roles[0])
+        rule = rule_for(action)
+        if not rule.personal:
+            raise ValueError(f"{action} is not a personal-data action in the policy table")
+        return Depends(PersonalDataRule(rule.roles, resource or resource_of(action), action, rule.purposes))
+    if not roles or resource is None:
+        raise ValueError("personal_data() needs an action")
+    return Depends(PersonalDataRule([Role(r) for r in roles], resource))
 
 
 # --- CLI -------------------------------------------------------------------------------------
 
-def cli_principal(db: Database, username: str | None, roles: Iterable[Role], *, resource: str) -> Principal:
-    """The named user a CLI command acts as, with the same role check as the API."""
+def _cli_rule(roles: Iterable[Role] | str, resource: str | None) -> tuple[frozenset[Role], str, frozenset[Purpose]]:
+    if isinstance(roles, str) and not isinstance(roles, Role):
+        rule = rule_for(roles)
+        return rule.roles, resource or resource_of(roles), rule.purposes
+    if resource is None:
+        raise ValueError("cli_principal() needs an action")
+    return frozenset(Role(r) for r in roles), resource, frozenset()
+
+
+def cli_principal(db: Database, username: str | None, roles: Iterable[Role] | str, *,
+                  resource: str | None = None) -> Principal:
+    """The named user a CLI command acts as, checked against the same policy entry as the API.
+
+    ``cli_principal(db, as_user, "calls.import")``.
+    """
+    allowed, resource_name, _ = _cli_rule(roles, resource)
     with db.sessionmaker() as s:
         principal = principal_for(s, username)
-    allowed = frozenset(roles)
     if principal.role not in allowed:
-        raise refuse(db, actor=principal.username, role=principal.role.value, resource=resource,
+        raise refuse(db, actor=principal.username, role=principal.role.value, resource=resource_name,
                      reason=f"role {principal.role.value} may not use this command")
     return principal
 
 
-def cli_grant(db: Database, username: str | None, roles: Iterable[Role], *, resource: str,
+def cli_grant(db: Database, username: str | None, roles: Iterable[Role] | str, *, resource: str | None = None,
               case_id: str | None, purpose: str | None) -> AccessGrant:
-    """A purpose-bound grant for a CLI command that reads personal data."""
-    principal = cli_principal(db, username, roles, resource=resource)
-    case, purpose_code = check_purpose(db, principal, resource=resource, case_id=case_id, purpose=purpose)
-    return AccessGrant(principal=principal, case_id=case, purpose=purpose_code, resource=resource, db=db)
-
+    """A purpose-bound grant for a CLI command that reads personal data (same policy entry as the API)."""
+    allowed, resource_name, purposes = _cli_rule(roles, resource)
+    principal = cli_principal(db, username, allowed, resource=resource_name)
+    case, purpose_code = check_purpose(db, principal, resource=resource_name, case_id=case_id,
+                                       purpose=purpose, purposes=purposes)
+    return AccessGrant(principal=principal, case_id=case, purpose=purpose_code, resource=resource_name, db=db)

@@ -1,0 +1,153 @@
+"""The access policy: one table that says, per action, which roles may do it.
+
+Every API route and every CLI command names an action from :data:`POLICY` (``allow("calls.create")``
+in a view, ``cli_principal(db, as_user, "calls.create")`` in a command), so the API and the CLI read
+the same entry and cannot disagree. The route-table test and the CLI-command test walk this table:
+a route or command without an entry fails a test.
+
+An entry with ``personal=True`` is a read of personal data: the caller must also give a case and a
+purpose, the purpose must be one the role may use (:data:`precinct.core.roles.PURPOSE_ROLES`) and one
+of the entry's ``purposes`` when it lists them, and the read is audited under ``resource``.
+
+New domains add their actions in their own section below (keep the sections in layer order).
+This module imports nothing heavy: the CLI reads it before any command runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from precinct.core.roles import Purpose, Role
+
+_R = Role
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may perform one action.
+
+    Attributes
+    ----------
+    roles
+        The roles allowed.
+    personal
+        True when the action reads personal data (needs a case and a purpose; audited).
+    resource
+        The name written to the audit log (defaults to the action).
+    purposes
+        For personal reads: the purposes this action serves (empty: any purpose the role may use).
+    owner_scoped
+        True when a patrol unit (or another field role) may reach only its own objects through it;
+        the service enforces the scope, this flag documents it and drives the object-level tests.
+    """
+
+    roles: frozenset[Role]
+    personal: bool = False
+    resource: str = ""
+    purposes: frozenset[Purpose] = field(default_factory=frozenset)
+    owner_scoped: bool = False
+
+
+def _rule(*roles: Role, personal: bool = False, resource: str = "",
+          purposes: tuple[Purpose, ...] = (), owner_scoped: bool = False) -> Rule:
+    if not roles:
+        raise ValueError("a rule needs at least one role")
+    return Rule(frozenset(roles), personal, resource, frozenset(purposes), owner_scoped)
+
+
+EVERYONE = tuple(Role)
+INTAKE = (_R.call_taker, _R.dispatcher, _R.supervisor, _R.admin)
+COMMAND = (_R.dispatcher, _R.supervisor, _R.admin)
+READERS = (_R.call_taker, _R.dispatcher, _R.supervisor, _R.patrol, _R.analyst, _R.admin)
+FIELD = (_R.patrol, _R.dispatcher, _R.supervisor)
+ISSUERS = (_R.dispatcher, _R.supervisor)
+PARTIES = (_R.dispatcher, _R.supervisor, _R.patrol, _R.call_taker, _R.analyst, _R.admin)
+PLANNERS = (_R.supervisor, _R.dispatcher, _R.analyst, _R.admin)
+INVESTIGATORS = (_R.analyst, _R.supervisor, _R.dispatcher)
+INGESTERS = (_R.admin, _R.analyst, _R.supervisor, _R.patrol)
+HOTLIST_EDITORS = (_R.analyst, _R.supervisor, _R.admin)
+ALERT_READERS = (_R.dispatcher, _R.patrol, _R.analyst, _R.supervisor)
+MAP = (_R.call_taker, _R.dispatcher, _R.patrol, _R.analyst, _R.supervisor, _R.admin)
+
+POLICY: dict[str, Rule] = {
+    # --- identity ------------------------------------------------------------------------------
+    "auth.session": _rule(*EVERYONE),
+    "users.list": _rule(_R.admin, _R.supervisor),
+    "users.manage": _rule(_R.admin),
+    # --- oversight -----------------------------------------------------------------------------
+    "audit.records": _rule(_R.auditor, _R.supervisor, personal=True, resource="audit.records",
+                           purposes=(Purpose.audit_review,)),
+    "audit.verify": _rule(_R.auditor, _R.supervisor, _R.admin),
+    "retention.run": _rule(_R.admin),
+    # --- city ----------------------------------------------------------------------------------
+    "city.map": _rule(*MAP),
+    "city.manage": _rule(_R.admin),
+    # --- command: intake and incidents ---------------------------------------------------------
+    "incident_types.read": _rule(*READERS),
+    "calls.create": _rule(*INTAKE),
+    "calls.import": _rule(*INTAKE),
+    "calls.caller": _rule(_R.call_taker, _R.dispatcher, _R.supervisor, _R.patrol, personal=True,
+                          resource="calls.caller"),
+    "incidents.read": _rule(*READERS),
+    "incidents.update": _rule(*INTAKE),
+    "incidents.command": _rule(*COMMAND),
+    "incidents.eido": _rule(*COMMAND),
+    # --- command: units, dispatch, board -------------------------------------------------------
+    "dispatch.recommend": _rule(_R.call_taker, *COMMAND),
+    "dispatch.assign": _rule(*COMMAND),
+    "dispatch.status": _rule(*FIELD, owner_scoped=True),
+    "units.read": _rule(*READERS),
+    "units.manage": _rule(*COMMAND),
+    "units.position": _rule(*FIELD, owner_scoped=True),
+    "board.read": _rule(*READERS),
+    # --- command: orders -----------------------------------------------------------------------
+    "orders.create": _rule(*ISSUERS),
+    "orders.read": _rule(*PARTIES, owner_scoped=True),
+    "orders.acknowledge": _rule(*PARTIES, owner_scoped=True),
+    "orders.escalate": _rule(*ISSUERS, _R.admin),
+    # --- anpr ----------------------------------------------------------------------------------
+    "anpr.reads": _rule(*INGESTERS, resource="anpr.reads"),
+    "anpr.links": _rule(*INGESTERS, resource="anpr.links"),
+    "anpr.admin": _rule(_R.admin, resource="anpr.reads"),
+    "anpr.export": _rule(_R.admin, resource="anpr.export"),
+    "anpr.hotlist.edit": _rule(*HOTLIST_EDITORS, resource="anpr.hotlist"),
+    "anpr.hotlist.read": _rule(*HOTLIST_EDITORS, _R.dispatcher, _R.patrol, personal=True,
+                               resource="anpr.hotlist"),
+    "anpr.alerts": _rule(*ALERT_READERS, personal=True, resource="anpr.alerts"),
+    "anpr.cameras.edit": _rule(_R.admin, _R.supervisor, resource="anpr.cameras"),
+    "anpr.cameras.read": _rule(*EVERYONE, resource="anpr.cameras"),
+    "anpr.associate": _rule(*INVESTIGATORS, personal=True, resource="anpr.associate"),
+    "anpr.series": _rule(*INVESTIGATORS, personal=True, resource="anpr.series"),
+    "anpr.trajectory": _rule(*INVESTIGATORS, personal=True, resource="anpr.trajectory"),
+    "anpr.convoy": _rule(*INVESTIGATORS, personal=True, resource="anpr.convoy"),
+    "anpr.cloned": _rule(*INVESTIGATORS, personal=True, resource="anpr.cloned"),
+    "anpr.person_links": _rule(*INVESTIGATORS, personal=True, resource="anpr.person_links"),
+    "anpr.case_reads": _rule(*INVESTIGATORS, personal=True, resource="anpr.case_reads"),
+    "warehouse.manage": _rule(_R.admin, resource="warehouse"),
+    # --- patrol --------------------------------------------------------------------------------
+    "patrol.posts": _rule(*PLANNERS),
+    "patrol.risk": _rule(*PLANNERS),
+    "patrol.zones": _rule(*PLANNERS),
+    "patrol.checkpoints": _rule(*PLANNERS),
+    "patrol.checkpoints.issue": _rule(_R.supervisor, _R.dispatcher, _R.admin),
+    "patrol.missing_person": _rule(*PLANNERS, _R.patrol, personal=True, resource="patrol.missing_person",
+                                   purposes=(Purpose.missing_person,)),
+    # --- cases ---------------------------------------------------------------------------------
+    # --- analytics -----------------------------------------------------------------------------
+    # --- fraud ---------------------------------------------------------------------------------
+    # --- public --------------------------------------------------------------------------------
+    # --- web -----------------------------------------------------------------------------------
+}
+
+
+def rule_for(action: str) -> Rule:
+    """The rule for ``action``; a name that is not in the table is a programming error."""
+    try:
+        return POLICY[action]
+    except KeyError:
+        raise KeyError(f"action {action!r} is not in precinct.core.policy.POLICY; add it there") from None
+
+
+def resource_of(action: str) -> str:
+    """The audit resource name of ``action``."""
+    return rule_for(action).resource or action
