@@ -25,7 +25,6 @@ from precinct.core.clikit import (
     err_console,
     open_db,
 )
-from precinct.core.roles import Role
 from precinct.errors import BadInput
 
 
@@ -74,9 +73,6 @@ app.add_typer(hotlist_app, name="hotlist")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(links_app, name="links")
 
-INGEST_ROLES = (Role.admin, Role.analyst, Role.supervisor)
-INVESTIGATORS = (Role.analyst, Role.supervisor, Role.dispatcher)
-HOTLIST_EDITORS = (Role.analyst, Role.supervisor, Role.admin)
 
 Start = Annotated[str, typer.Option("--start", help="window start, ISO 8601 with offset")]
 End = Annotated[str, typer.Option("--end", help="window end, ISO 8601 with offset")]
@@ -106,9 +102,9 @@ def _engine(name: str, settings: Any) -> QueryEngine:
 
 
 def _grant(
-    db: Database, as_user: str | None, resource: str, case: str | None, purpose: str | None
+    db: Database, as_user: str | None, action: str, case: str | None, purpose: str | None
 ) -> AccessGrant:
-    return cli_grant(db, as_user, INVESTIGATORS, resource=resource, case_id=case, purpose=purpose)
+    return cli_grant(db, as_user, action, case_id=case, purpose=purpose)
 
 
 def _out(payload: dict[str, Any], fmt: str, table_rows: list[str]) -> None:
@@ -139,7 +135,7 @@ def import_reads(
     """Import reads: normalise, validate, deduplicate; all-or-nothing; prints stored/duplicate/rejected."""
     settings = get_settings()
     db = open_db()
-    principal = cli_principal(db, as_user, INGEST_ROLES, resource="anpr.reads")
+    principal = cli_principal(db, as_user, "anpr.reads")
     wh = service.warehouse(settings)
     result = service.ingest(
         db=db,
@@ -170,7 +166,7 @@ def compact(as_user: AsUser = None) -> None:
     from precinct.core.clikit import progress_bar
 
     db = open_db()
-    cli_principal(db, as_user, (Role.admin,), resource="anpr.reads")
+    cli_principal(db, as_user, "anpr.admin")
     from precinct.anpr import presence
 
     wh = service.warehouse(get_settings())
@@ -192,7 +188,7 @@ def export(
     """Export reads and links as day-partitioned Parquet (for Spark, --engine spark)."""
     settings = get_settings()
     db = open_db()
-    cli_principal(db, as_user, (Role.admin,), resource="anpr.export")
+    cli_principal(db, as_user, "anpr.export")
     root = out or Path(settings.data_dir) / "warehouse" / "parquet"
     wh = service.warehouse(settings)
     wh.export_parquet("anpr_reads", root / "anpr_reads")
@@ -463,7 +459,7 @@ def hotlist_add(
 ) -> None:
     """Add one plate or tag to a hotlist."""
     db = open_db()
-    p = cli_principal(db, as_user, HOTLIST_EDITORS, resource="anpr.hotlist")
+    p = cli_principal(db, as_user, "anpr.hotlist.edit")
     added = service.add_hotlist(
         db,
         [{"plate": plate, "reason": reason, "list": list_name, "expires_at": expires}],
@@ -481,7 +477,7 @@ def hotlist_import(
 ) -> None:
     """Add every row of a watchlist CSV to the hotlists."""
     db = open_db()
-    p = cli_principal(db, as_user, HOTLIST_EDITORS, resource="anpr.hotlist")
+    p = cli_principal(db, as_user, "anpr.hotlist.edit")
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         if "plate" not in (reader.fieldnames or []):
@@ -504,8 +500,7 @@ def hotlist_list(
     grant = cli_grant(
         db,
         as_user,
-        (*HOTLIST_EDITORS, Role.dispatcher, Role.patrol),
-        resource="anpr.hotlist",
+        "anpr.hotlist.read",
         case_id=case,
         purpose=purpose,
     )
@@ -522,7 +517,7 @@ def hotlist_list(
 def hotlist_remove(entry_id: Annotated[int, typer.Argument()], as_user: AsUser = None) -> None:
     """Deactivate a hotlist entry."""
     db = open_db()
-    p = cli_principal(db, as_user, HOTLIST_EDITORS, resource="anpr.hotlist")
+    p = cli_principal(db, as_user, "anpr.hotlist.edit")
     service.remove_hotlist(db, entry_id, actor=p.username, role=p.role.value)
     typer.echo(f"removed #{entry_id}")
 
@@ -534,7 +529,7 @@ def cameras_import(
 ) -> None:
     """Add or update readers and their positions."""
     db = open_db()
-    p = cli_principal(db, as_user, (Role.admin, Role.supervisor), resource="anpr.cameras")
+    p = cli_principal(db, as_user, "anpr.cameras.edit")
     with open(path, encoding="utf-8-sig", newline="") as fh:
         n = service.upsert_cameras(
             db, list(csv.DictReader(fh)), actor=p.username, role=p.role.value
@@ -551,7 +546,7 @@ def links_import(
     """Import person–vehicle links (audited as a collection)."""
     settings = get_settings()
     db = open_db()
-    p = cli_principal(db, as_user, INGEST_ROLES, resource="anpr.links")
+    p = cli_principal(db, as_user, "anpr.links")
     result = service.import_links(
         db=db, wh=service.warehouse(settings), path=path, actor=p.username, role=p.role.value
     )

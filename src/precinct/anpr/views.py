@@ -23,15 +23,10 @@ from precinct.config import Settings
 from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data
 from precinct.core.identity import Principal
 from precinct.core.jsonbody import FastJSON
-from precinct.core.roles import Role
 from precinct.errors import BadInput
 
 router = APIRouter(tags=["anpr"])
 
-INGESTERS = (Role.admin, Role.analyst, Role.supervisor, Role.patrol)
-INVESTIGATORS = (Role.analyst, Role.supervisor, Role.dispatcher)
-ALERT_READERS = (Role.dispatcher, Role.patrol, Role.analyst, Role.supervisor)
-HOTLIST_EDITORS = (Role.analyst, Role.supervisor, Role.admin)
 MAX_BODY = 256 * 1024 * 1024
 
 
@@ -44,7 +39,7 @@ def _engine(settings: Settings) -> DuckEngine:
 
 @router.post("/anpr/reads", responses={422: {"description": "the batch as a whole is malformed"}})
 async def ingest_reads(
-    request: Request, principal: Annotated[Principal, allow(*INGESTERS, resource="anpr.reads")]
+    request: Request, principal: Annotated[Principal, allow("anpr.reads")]
 ) -> dict[str, Any]:
     """Ingest a batch of reads: JSON (``{"reads": [...]}`` or a list), CSV (``text/csv``) or Arrow
     IPC (``application/vnd.apache.arrow.stream``). Answers once the batch is durable, with counts of
@@ -91,7 +86,7 @@ async def ingest_reads(
 
 @router.post("/anpr/links", responses={422: {"description": "the batch as a whole is malformed"}})
 async def ingest_links(
-    request: Request, principal: Annotated[Principal, allow(*INGESTERS, resource="anpr.links")]
+    request: Request, principal: Annotated[Principal, allow("anpr.links")]
 ) -> dict[str, Any]:
     """Ingest person–vehicle links (DESIGN.md links format: person_id, plate, ts, source, optional
     link_id): JSON (``{"links": [...]}`` or a list) or CSV (``text/csv``). A repeated link_id (or,
@@ -148,7 +143,7 @@ class HotlistBatch(BaseModel):
 def add_hotlist(
     body: HotlistBatch,
     request: Request,
-    principal: Annotated[Principal, allow(*HOTLIST_EDITORS, resource="anpr.hotlist")],
+    principal: Annotated[Principal, allow("anpr.hotlist.edit")],
 ) -> dict[str, Any]:
     """Add hotlist entries (plate, reason, list, expires_at)."""
     for i, e in enumerate(body.entries, start=1):
@@ -170,7 +165,7 @@ def list_hotlist(
     request: Request,
     grant: Annotated[
         AccessGrant,
-        personal_data(*HOTLIST_EDITORS, Role.dispatcher, Role.patrol, resource="anpr.hotlist"),
+        personal_data("anpr.hotlist.read"),
     ],
     include_inactive: bool = False,
 ) -> dict[str, Any]:
@@ -184,7 +179,7 @@ def list_hotlist(
 def remove_hotlist(
     entry_id: int,
     request: Request,
-    principal: Annotated[Principal, allow(*HOTLIST_EDITORS, resource="anpr.hotlist")],
+    principal: Annotated[Principal, allow("anpr.hotlist.edit")],
 ) -> None:
     """Deactivate a hotlist entry (kept for the record)."""
     service.remove_hotlist(
@@ -195,7 +190,7 @@ def remove_hotlist(
 @router.get("/anpr/alerts")
 def list_alerts(
     request: Request,
-    grant: Annotated[AccessGrant, personal_data(*ALERT_READERS, resource="anpr.alerts")],
+    grant: Annotated[AccessGrant, personal_data("anpr.alerts")],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     since: str | None = None,
 ) -> dict[str, Any]:
@@ -222,7 +217,7 @@ class CameraIn(BaseModel):
 def put_cameras(
     body: list[CameraIn],
     request: Request,
-    principal: Annotated[Principal, allow(Role.admin, Role.supervisor, resource="anpr.cameras")],
+    principal: Annotated[Principal, allow("anpr.cameras.edit")],
 ) -> dict[str, int]:
     """Add or update readers and their positions."""
     n = service.upsert_cameras(
@@ -236,7 +231,7 @@ def put_cameras(
 
 @router.get("/anpr/cameras")
 def get_cameras(
-    request: Request, _p: Annotated[Principal, allow(*Role, resource="anpr.cameras")]
+    request: Request, _p: Annotated[Principal, allow("anpr.cameras.read")]
 ) -> dict[str, Any]:
     """Readers and their positions (not personal data)."""
     cams = service.cameras(get_db(request), max_age_s=0)
@@ -264,7 +259,7 @@ class AssociateIn(BaseModel):
 def associate(
     body: AssociateIn,
     request: Request,
-    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.associate")],
+    grant: Annotated[AccessGrant, personal_data("anpr.associate")],
 ) -> FastJSON:
     """Vehicle–case association (车案关联): vehicles read within radius_km of a scene in its window,
     watchlist hits first, then by rarity there and closeness in space and time."""
@@ -292,7 +287,7 @@ class SeriesIn(BaseModel):
 def series(
     body: SeriesIn,
     request: Request,
-    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.series")],
+    grant: Annotated[AccessGrant, personal_data("anpr.series")],
 ) -> FastJSON:
     """Vehicles read near at least ``min_cases`` of the scenes, each in its own window."""
     return FastJSON(
@@ -312,7 +307,7 @@ def trajectory(
     start: str,
     end: str,
     request: Request,
-    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.trajectory")],
+    grant: Annotated[AccessGrant, personal_data("anpr.trajectory")],
     paths: bool = True,
 ) -> FastJSON:
     """A vehicle's reads in order, the likely road path between them, last seen, likely next cameras."""
@@ -345,7 +340,7 @@ def convoy(
     start: str,
     end: str,
     request: Request,
-    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.convoy")],
+    grant: Annotated[AccessGrant, personal_data("anpr.convoy")],
     max_gap_s: Annotated[float, Query(gt=0, le=3600)] = 60.0,
     min_cameras: Annotated[int, Query(ge=1, le=1000)] = 3,
 ) -> FastJSON:
@@ -368,7 +363,7 @@ def cloned(
     start: str,
     end: str,
     request: Request,
-    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.cloned")],
+    grant: Annotated[AccessGrant, personal_data("anpr.cloned")],
     plate: str | None = None,
     max_speed_kmh: Annotated[float, Query(gt=0, le=100_000)] = 250.0,
     min_distance_km: Annotated[float, Query(ge=0, le=20_000)] = 1.0,
@@ -390,7 +385,7 @@ def cloned(
 @router.get("/anpr/person-vehicles", response_class=FastJSON, response_model=None)
 def person_vehicles(
     request: Request,
-    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.person_links")],
+    grant: Annotated[AccessGrant, personal_data("anpr.person_links")],
     min_vehicles: Annotated[int, Query(ge=2, le=10_000)] = 5,
     days: Annotated[float, Query(gt=0, le=366)] = 9.0,
     start: str | None = None,
@@ -417,7 +412,7 @@ class PinIn(BaseModel):
 def pin_reads(
     body: PinIn,
     request: Request,
-    grant: Annotated[AccessGrant, personal_data(*INVESTIGATORS, resource="anpr.case_reads")],
+    grant: Annotated[AccessGrant, personal_data("anpr.case_reads")],
 ) -> dict[str, int]:
     """Tie reads to the case named in X-Case-Id, so retention keeps them."""
     n = service.pin_reads(

@@ -81,6 +81,7 @@ POLICY: dict[str, Rule] = {
     "retention.run": _rule(_R.admin),
     # --- city ----------------------------------------------------------------------------------
     "city.map": _rule(*MAP),
+    "map.roads": _rule(*EVERYONE),
     "city.manage": _rule(_R.admin),
     # --- command: intake and incidents ---------------------------------------------------------
     "incident_types.read": _rule(*READERS),
@@ -137,6 +138,25 @@ POLICY: dict[str, Rule] = {
     # --- fraud ---------------------------------------------------------------------------------
     # --- public --------------------------------------------------------------------------------
     # --- web -----------------------------------------------------------------------------------
+}
+
+
+# CLI commands that act as no Precinct user, and why. Every other command takes ``--as USER`` and names
+# its action from POLICY (the CLI-command test walks the command tree and checks both).
+OPEN_COMMANDS: dict[str, str] = {
+    "serve": "starts the server; whoever may start it already holds the database",
+    "demo": "the demo on embedded defaults; creates its own users",
+    "route": "road routing on the local road network; no personal data",
+    "city build": "builds the road network from OpenStreetMap; no personal data",
+    "city info": "prints the road network's size; no personal data",
+    "city geocode": "looks up a street or junction name; no personal data",
+    "calls types": "prints the incident-type code table",
+    "users create": "bootstraps accounts (the first administrator); needs the database itself",
+    "users unlock": "operator action on the database; the actor named with --as is audited",
+    "audit verify": "checks the hash chain; reads hashes, not records",
+    "retention run": "a scheduled system job acting as the 'retention' system actor; each erasure is audited",
+    "patrol zones": "patrol zones from demand points in a file; no personal data",
+    "sim generate": "writes synthetic data sets",
 }
 
 

@@ -16,7 +16,6 @@ from precinct.core.roles import Role
 from precinct.identity.schemas import Me, Token, UserCreate, UserOut
 
 router = APIRouter(tags=["identity"])
-ANY_ROLE = tuple(Role)
 
 
 @router.post("/auth/token", response_model=Token, dependencies=[public],
@@ -30,7 +29,7 @@ def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()
 
 
 @router.post("/auth/refresh", response_model=Token)
-def refresh(request: Request, principal: Annotated[Principal, allow(*ANY_ROLE)]) -> Token:
+def refresh(request: Request, principal: Annotated[Principal, allow("auth.session")]) -> Token:
     """A fresh short-lived token for the same session (refused once the session is idle or ended)."""
     settings = get_settings_dep(request)
     token = refresh_token(get_db(request), settings, principal)
@@ -39,20 +38,20 @@ def refresh(request: Request, principal: Annotated[Principal, allow(*ANY_ROLE)])
 
 
 @router.get("/auth/me", response_model=Me)
-def me(principal: Annotated[Principal, allow(*ANY_ROLE)]) -> Me:
+def me(principal: Annotated[Principal, allow("auth.session")]) -> Me:
     """Who the token belongs to."""
     return Me(username=principal.username, role=principal.role, unit_id=principal.unit_id)
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request, principal: Annotated[Principal, allow(*ANY_ROLE)]) -> None:
+def logout(request: Request, principal: Annotated[Principal, allow("auth.session")]) -> None:
     """End the session behind the token."""
     if principal.session_id:
         revoke_session(get_db(request), principal.session_id)
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(request: Request, principal: Annotated[Principal, allow(Role.admin, Role.supervisor)]) -> list[UserOut]:
+def list_users(request: Request, principal: Annotated[Principal, allow("users.list")]) -> list[UserOut]:
     """Accounts and whether each is locked."""
     now = utcnow()
     with get_db(request).sessionmaker() as s:
@@ -62,7 +61,7 @@ def list_users(request: Request, principal: Annotated[Principal, allow(Role.admi
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def add_user(request: Request, body: UserCreate, principal: Annotated[Principal, allow(Role.admin)]) -> UserOut:
+def add_user(request: Request, body: UserCreate, principal: Annotated[Principal, allow("users.manage")]) -> UserOut:
     """Create an account (audited)."""
     with get_db(request).session() as s:
         u = create_user(s, username=body.username, role=body.role, password=body.password,

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query, Request
 from precinct.core import audit
 from precinct.core.access import AccessGrant, allow, get_db, personal_data
 from precinct.core.identity import Principal
-from precinct.core.roles import Role
 from precinct.oversight.service import list_records
 
 router = APIRouter(tags=["oversight"])
@@ -18,7 +17,7 @@ router = APIRouter(tags=["oversight"])
 
 @router.get("/audit/records")
 def audit_records(
-    grant: Annotated[AccessGrant, personal_data(Role.auditor, Role.supervisor, resource="audit.records")],
+    grant: Annotated[AccessGrant, personal_data("audit.records")],
     actor: str | None = None, action: str | None = None, case_id: str | None = None,
     outcome: str | None = None, since: dt.datetime | None = None, until: dt.datetime | None = None,
     before_seq: Annotated[int | None, Query(ge=1)] = None,
@@ -35,7 +34,7 @@ def audit_records(
 
 @router.get("/audit/verify")
 def audit_verify(request: Request,
-                 principal: Annotated[Principal, allow(Role.auditor, Role.supervisor, Role.admin)]) -> dict[str, Any]:
+                 principal: Annotated[Principal, allow("audit.verify")]) -> dict[str, Any]:
     """Walk the whole hash chain and report whether it is intact."""
     result = audit.verify(get_db(request).read_engine)
     return {"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,

@@ -15,13 +15,11 @@ import typer
 
 from precinct.core.access import cli_grant, cli_principal
 from precinct.core.clikit import AsUser, CaseId, FormatOpt, PurposeOpt, emit_json, open_db, progress_bar
-from precinct.core.roles import Role
 from precinct.errors import BadInput
 
 app = typer.Typer(help="Patrol and deployment (勤): posts, zones, risk grids, checkpoints, search areas.",
                   no_args_is_help=True)
 
-PLANNERS = (Role.supervisor, Role.dispatcher, Role.analyst, Role.admin)
 
 
 def _city() -> Any:
@@ -74,7 +72,7 @@ def posts_cmd(
     if (demand is None) == (cost_matrix is None):
         raise BadInput("give exactly one of --demand and --cost-matrix")
     if as_user is not None:
-        cli_principal(open_db(), as_user, PLANNERS, resource="patrol.posts")
+        cli_principal(open_db(), as_user, "patrol.posts")
     with progress_bar(transient=True) as bar:
         task = bar.add_task(f"{objective} with {posts} posts", total=100)
 
@@ -148,7 +146,7 @@ def risk_cmd(
     from precinct.patrol.demand import read_points
 
     db = open_db()
-    principal = cli_principal(db, as_user, PLANNERS, resource="patrol.risk")
+    principal = cli_principal(db, as_user, "patrol.risk")
     with db.session() as s:
         result = service.rate_risk_grid(s, incidents=read_points(incidents), now=_when(now, "now"),
                                         actor=principal.username, resolution=resolution, window_days=window_days)
@@ -178,7 +176,7 @@ def checkpoints_cmd(
     from precinct.patrol.demand import read_points
 
     if as_user is not None:
-        cli_principal(open_db(), as_user, PLANNERS, resource="patrol.checkpoints")
+        cli_principal(open_db(), as_user, "patrol.checkpoints")
     pts = read_points(units)
     ups = [service.UnitPos(id=i, lat=float(a), lon=float(b)) for i, a, b in zip(pts.ids, pts.lat, pts.lon, strict=True)]
     now = dt.datetime.now(dt.UTC)
@@ -214,7 +212,7 @@ def search_cmd(
     from precinct.patrol import service
 
     db = open_db()
-    grant = cli_grant(db, as_user, (*PLANNERS, Role.patrol), resource="patrol.missing_person", case_id=case,
+    grant = cli_grant(db, as_user, "patrol.missing_person", case_id=case,
                       purpose=purpose)
     plist: list[service.Place] = []
     if places is not None:

@@ -12,14 +12,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data
+from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data, refuse
 from precinct.core.identity import Principal
-from precinct.core.roles import Role
+from precinct.core.policy import rule_for
 from precinct.patrol import service
 from precinct.patrol.demand import Points, points_from_rows
 
 router = APIRouter(tags=["patrol"])
-PLANNERS = (Role.supervisor, Role.dispatcher, Role.analyst, Role.admin)
 
 
 class LatLon(BaseModel):
@@ -118,7 +117,7 @@ def _city(request: Request) -> Any:
 
 @router.post("/patrol/posts")
 def posts(body: PostsRequest, request: Request,
-          principal: Annotated[Principal, allow(*PLANNERS)]) -> dict[str, Any]:
+          principal: Annotated[Principal, allow("patrol.posts")]) -> dict[str, Any]:
     """Choose patrol posts (九宫格布警术) and compare with the current ones (map layer + chart data)."""
     return service.plan_posts(graph=_city(request), demand=_points(body.demand), posts=body.posts,
                               objective=body.objective, minutes=body.minutes,
@@ -129,7 +128,7 @@ def posts(body: PostsRequest, request: Request,
 
 @router.post("/patrol/zones")
 def zones(body: ZonesRequest, request: Request,
-          principal: Annotated[Principal, allow(*PLANNERS)]) -> dict[str, Any]:
+          principal: Annotated[Principal, allow("patrol.zones")]) -> dict[str, Any]:
     """Patrol zones (network Voronoi), optionally balanced."""
     return service.plan_zones(graph=_city(request), posts=_points(body.posts),
                               demand=_points(body.demand) if body.demand else None, balance=body.balance,
@@ -138,7 +137,7 @@ def zones(body: ZonesRequest, request: Request,
 
 @router.post("/patrol/risk-grid")
 def risk_grid(body: RiskRequest, request: Request,
-              principal: Annotated[Principal, allow(*PLANNERS)]) -> dict[str, Any]:
+              principal: Annotated[Principal, allow("patrol.risk")]) -> dict[str, Any]:
     """Re-rate the red/yellow/green grid (三色动态警务网格) from incidents; changes are recorded."""
     now = body.now or dt.datetime.now(dt.UTC)
     bbox = None
@@ -152,7 +151,7 @@ def risk_grid(body: RiskRequest, request: Request,
 
 
 @router.get("/patrol/risk-grid/history")
-def risk_history(request: Request, principal: Annotated[Principal, allow(*PLANNERS)],
+def risk_history(request: Request, principal: Annotated[Principal, allow("patrol.risk")],
                  cell: str | None = None, limit: int = 200) -> dict[str, Any]:
     """Every re-rating, newest first."""
     with get_db(request).sessionmaker() as s:
@@ -161,7 +160,7 @@ def risk_history(request: Request, principal: Annotated[Principal, allow(*PLANNE
 
 @router.post("/patrol/checkpoints")
 def checkpoints(body: CheckpointRequest, request: Request,
-                principal: Annotated[Principal, allow(Role.supervisor, Role.dispatcher, Role.admin)],
+                principal: Annotated[Principal, allow("patrol.checkpoints")],
                 ) -> dict[str, Any]:
     """Checkpoints for a fleeing suspect (设卡盘查、群狼合围) with the one-click order payload.
 
@@ -174,6 +173,10 @@ def checkpoints(body: CheckpointRequest, request: Request,
         heading_deg=body.heading_deg, horizon_min=body.horizon_min, dispatch_delay_s=body.dispatch_delay_s,
         setup_s=body.setup_s, evaluate=body.evaluate, deadline_min=body.deadline_min)
     if body.issue and result["checkpoints"]:
+        if principal.role not in rule_for("patrol.checkpoints.issue").roles:
+            raise refuse(get_db(request), actor=principal.username, role=principal.role.value,
+                         resource="patrol.checkpoints.issue",
+                         reason=f"role {principal.role.value} may plan checkpoints but not issue orders")
         with get_db(request).session() as s:
             result["order_ids"] = service.issue_orders(s, result["order"], issued_by=principal.username,
                                                        incident_id=body.incident_id)
@@ -182,19 +185,12 @@ def checkpoints(body: CheckpointRequest, request: Request,
 
 @router.post("/patrol/missing-person")
 def missing_person(body: SearchRequest, request: Request,
-                   grant: Annotated[AccessGrant, personal_data(*PLANNERS, Role.patrol,
-                                                               resource="patrol.missing_person")],
+                   grant: Annotated[AccessGrant, personal_data("patrol.missing_person")],
                    ) -> dict[str, Any]:
     """Search area for a missing person on foot, growing over time; cameras ranked by passing time.
 
     Needs ``X-Case-Id`` and ``X-Purpose: missing_person``; the request is audited.
     """
-    if grant.purpose.value != "missing_person":
-        from precinct.core.access import refuse
-
-        raise refuse(grant.db, actor=grant.principal.username, role=grant.principal.role.value,
-                     resource="patrol.missing_person", case_id=grant.case_id, purpose=grant.purpose.value,
-                     reason="the missing-person search needs purpose missing_person")
     now = body.now or dt.datetime.now(dt.UTC)
     result = service.missing_person_area(
         graph=_city(request), lat=body.lat, lon=body.lon, seen_at=body.seen_at, now=now, speed_mps=body.speed_mps,

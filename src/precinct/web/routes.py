@@ -20,7 +20,6 @@ from fastapi import APIRouter, Query, Request, Response
 
 from precinct.core.access import allow, get_settings_dep
 from precinct.core.identity import Principal
-from precinct.core.roles import Role
 from precinct.errors import BadInput, NotFound
 
 WALK_MPS = 1.2  # a person walking (the patrol domain's missing-person default)
@@ -40,7 +39,7 @@ def _city(request: Request) -> Any | None:
 
 
 @router.get("/map/roads", responses={404: {"description": "no road network built yet"}})
-def map_roads(request: Request, principal: Annotated[Principal, allow(*Role)]) -> Response:
+def map_roads(request: Request, principal: Annotated[Principal, allow("map.roads")]) -> Response:
     """The road network as columns of segment end points (WGS84, 6 decimals) and road classes
     (0 motorway … 6 service)."""
     city = _city(request)
@@ -56,8 +55,6 @@ def map_roads(request: Request, principal: Annotated[Principal, allow(*Role)]) -
     return Response(cache[1], media_type="application/json", headers={"Cache-Control": "private, max-age=300"})
 
 
-# Everyone with the operational map (the auditor works without it).
-MAP_ROLES = (Role.call_taker, Role.dispatcher, Role.patrol, Role.analyst, Role.supervisor, Role.admin)
 MAX_BANDS = 6
 MAX_DRIVE_S = 3600.0
 MAX_WALK_S = 4 * 3600.0
@@ -68,7 +65,7 @@ MAX_WALK_S = 4 * 3600.0
     422: {"description": "bad coordinates, budgets or mode; a point off the roads"}})
 def map_isochrone(
     request: Request,
-    principal: Annotated[Principal, allow(*MAP_ROLES)],
+    principal: Annotated[Principal, allow("city.map")],
     lat: Annotated[float, Query(ge=-90, le=90, description="origin latitude (WGS84)")],
     lon: Annotated[float, Query(ge=-180, le=180, description="origin longitude (WGS84)")],
     seconds: Annotated[list[float], Query(min_length=1, max_length=MAX_BANDS,
