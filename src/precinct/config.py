@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     bus_url: str | None = Field(default=None, description="nats://host:port for JetStream; unset = in-process")
     spark: bool = Field(default=False, description="run analytics on Apache Spark instead of DuckDB")
     anpr_retention_days: int = Field(default=365, ge=1)
+    public_sender: str = Field(default="precinct@police.example", description="CAP <sender> of public alerts")
+    public_sender_name: str = Field(default="Precinct 公安局 / Precinct Police", description="CAP <senderName>")
+    public_signing_key: Path | None = Field(
+        default=None, description="PEM private key signing CAP alerts; unset = generated into data_dir/public")
+    public_signing_cert: Path | None = Field(default=None, description="PEM certificate of public_signing_key")
+    public_k: int = Field(default=5, ge=2, description="open data: smallest count ever published (k-anonymity)")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
