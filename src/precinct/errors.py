@@ -91,3 +91,11 @@ class ConfigurationError(PrecinctError):
     code = "configuration_error"
     http_status = 500
     exit_code = 10
+
+
+class RateLimited(PrecinctError):
+    """Too many requests from one client to a public route; try again after ``detail.retry_after_s``."""
+
+    code = "rate_limited"
+    http_status = 429
+    exit_code = 11

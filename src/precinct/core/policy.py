@@ -134,10 +134,23 @@ POLICY: dict[str, Rule] = {
     "patrol.missing_person": _rule(*PLANNERS, _R.patrol, personal=True, resource="patrol.missing_person",
                                    purposes=(Purpose.missing_person,)),
     # --- cases ---------------------------------------------------------------------------------
+    # anyone may open a case and work on the cases they are on (the service checks lead/member);
+    # what a case lets them read is still bounded by PURPOSE_ROLES and the case check (cases/codes.py)
+    "cases.open": _rule(*EVERYONE),
+    "cases.read": _rule(*EVERYONE),
+    "cases.manage": _rule(*EVERYONE),
+    "cases.work": _rule(*EVERYONE),
+    "cases.timeline": _rule(*EVERYONE, personal=True, resource="cases.timeline"),
+    "cases.supervise": _rule(_R.supervisor, _R.auditor, _R.admin),
+    "cases.deadlines": _rule(_R.supervisor, _R.admin),
     # --- analytics -----------------------------------------------------------------------------
     "analytics.read": _rule(_R.analyst, _R.supervisor, _R.dispatcher, _R.admin),
     # --- fraud ---------------------------------------------------------------------------------
     # --- public --------------------------------------------------------------------------------
+    "public.alerts.author": _rule(_R.dispatcher, _R.supervisor, _R.analyst, _R.admin),
+    "public.alerts.approve": _rule(_R.supervisor, _R.admin),
+    "public.alerts.read": _rule(*READERS),
+    "public.areas.manage": _rule(_R.supervisor, _R.admin),
     # --- web -----------------------------------------------------------------------------------
 }
 
@@ -158,6 +171,9 @@ OPEN_COMMANDS: dict[str, str] = {
     "retention run": "a scheduled system job acting as the 'retention' system actor; each erasure is audited",
     "patrol zones": "patrol zones from demand points in a file; no personal data",
     "sim generate": "writes synthetic data sets",
+    "public stats": "prints the published open data (k-anonymous counts) that anyone may read without login",
+    "public alerts cap": "prints a published, signed CAP alert (public) or a draft preview (no personal data)",
+    "public alerts feed": "prints the public Atom feed of active alerts",
 }
 
 

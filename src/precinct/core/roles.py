@@ -26,6 +26,7 @@ class Purpose(StrEnum):
     hotlist_alert = "hotlist_alert"
     audit_review = "audit_review"
     incident_response = "incident_response"
+    callback = "callback"
 
 
 class AuditAction(StrEnum):
@@ -50,4 +51,5 @@ PURPOSE_ROLES: dict[Purpose, frozenset[Role]] = {
     Purpose.audit_review: frozenset({Role.auditor, Role.supervisor}),
     Purpose.incident_response: frozenset(
         {Role.call_taker, Role.dispatcher, Role.patrol, Role.supervisor, Role.admin}),
+    Purpose.callback: frozenset({Role.call_taker, Role.supervisor}),
 }

@@ -1,0 +1,65 @@
+"""Request bodies of the public-communication API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AlertTexts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event: str | None = Field(default=None, max_length=120)
+    headline: str | None = Field(default=None, max_length=160)
+    description: str | None = Field(default=None, max_length=4000)
+    instruction: str | None = Field(default=None, max_length=2000)
+
+
+class AlertArea(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    circle: str | None = Field(default=None, description="LAT,LON,KM", max_length=100)
+    polygon: str | None = Field(default=None, description="'lat,lon lat,lon ...' (closed) or a GeoJSON Polygon",
+                                max_length=100_000)
+    station: str | None = Field(default=None, description="a station area's id", max_length=64)
+
+
+class AlertCreate(AlertArea):
+    """A new alert: texts in Chinese and/or English, the area, urgency, severity, certainty."""
+
+    zh: AlertTexts | None = Field(default=None, description="简体中文 texts (zh-CN)")
+    en: AlertTexts | None = Field(default=None, description="English texts (en-US)")
+    urgency: str = Field(max_length=16)
+    severity: str = Field(max_length=16)
+    certainty: str = Field(max_length=16)
+    category: str = Field(default="Safety", max_length=16)
+    status: str = Field(default="Actual", max_length=10)
+    onset: dt.datetime | None = None
+    expires_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+
+
+class AlertUpdate(AlertArea):
+    """Changes for an Update of a published alert (fields left out stay as they were)."""
+
+    zh: AlertTexts | None = None
+    en: AlertTexts | None = None
+    urgency: str | None = Field(default=None, max_length=16)
+    severity: str | None = Field(default=None, max_length=16)
+    certainty: str | None = Field(default=None, max_length=16)
+    expires_hours: float | None = Field(default=None, gt=0, le=24 * 30)
+
+
+class AlertCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class StationAreaCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    name_zh: str = Field(min_length=1, max_length=128)
+    name_en: str = Field(min_length=1, max_length=128)
+    points: list[list[float]] = Field(description="closed ring of [lat, lon]", max_length=1000)

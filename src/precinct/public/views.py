@@ -1,0 +1,172 @@
+"""Public communication (舆): open data, alerts and bulletins for everyone under ``/public/`` (no login,
+rate-limited, cached); drafting and four-eyes approval for staff under ``/publishing/``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from precinct.core.access import allow, get_db, get_settings_dep, public
+from precinct.core.identity import Principal
+from precinct.errors import NotFound
+from precinct.public import alerts as al
+from precinct.public import service as svc
+from precinct.public.limits import cache, rate_limit
+from precinct.public.schemas import AlertCancel, AlertCreate, AlertUpdate, StationAreaCreate
+
+router = APIRouter(tags=["public"])
+OPEN: Any = [public, Depends(rate_limit)]
+XML, ATOM = "application/xml", "application/atom+xml"
+
+
+def _cached(request: Request, key: Any, compute: Any) -> Any:
+    return cache(request).get_or_compute(key, compute)
+
+
+# --- open to everyone ------------------------------------------------------------------------
+
+@router.get("/public/stats", dependencies=OPEN, response_model=None)
+def open_stats(
+    request: Request, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (UTC)")],
+    format: Annotated[str, Query(pattern="^(json|csv|geojson)$")] = "json",
+) -> Any:
+    """Monthly de-identified incident counts by type and area, grid cell and anonymous point (k-anonymous)."""
+    settings = get_settings_dep(request)
+
+    def compute() -> dict[str, Any]:
+        with get_db(request).sessionmaker() as s:
+            return svc.open_stats(s, month=month, settings=settings)
+
+    stats = _cached(request, ("stats", month), compute)
+    headers = {"Cache-Control": "public, max-age=300"}
+    if format == "csv":
+        return Response(svc.stats_csv(stats), media_type="text/csv; charset=utf-8", headers={
+            **headers, "Content-Disposition": f'attachment; filename="precinct-{month}.csv"'})
+    if format == "geojson":
+        return Response(svc.stats_geojson_bytes(stats), media_type="application/geo+json", headers=headers)
+    return Response(svc.json_bytes(stats), media_type="application/json", headers=headers)
+
+
+@router.get("/public/alerts", dependencies=OPEN)
+def open_alerts(request: Request) -> dict[str, Any]:
+    """Active public alerts (published, not expired, not cancelled)."""
+    with get_db(request).sessionmaker() as s:
+        return {"alerts": [al.alert_view(a, public=True) for a in al.active_alerts(s)]}
+
+
+@router.get("/public/alerts.atom", dependencies=OPEN, response_class=Response)
+def open_alerts_feed(request: Request) -> Response:
+    """Atom feed of the active alerts; each entry links to its signed CAP 1.2 document."""
+    with get_db(request).sessionmaker() as s:
+        body = svc.alerts_feed(s, settings=get_settings_dep(request), base_url=str(request.base_url))
+    return Response(body, media_type=ATOM, headers={"Cache-Control": "public, max-age=60"})
+
+
+@router.get("/public/alerts/{alert_id}/cap", dependencies=OPEN, response_class=Response)
+def open_alert_cap(request: Request, alert_id: str) -> Response:
+    """The signed CAP 1.2 document of a published (or since updated or cancelled) alert."""
+    with get_db(request).sessionmaker() as s:
+        alert = s.get(al.PublicAlert, alert_id)
+        if alert is None or not alert.cap_xml:
+            raise NotFound(f"no published alert {alert_id!r}", detail={"alert_id": alert_id})
+        body = alert.cap_xml.encode("utf-8")
+    return Response(body, media_type="application/cap+xml")
+
+
+# --- staff: drafting and four-eyes approval ---------------------------------------------------
+
+def _texts(body: AlertCreate | AlertUpdate) -> dict[str, dict[str, str]]:
+    out = {}
+    for lang, t in (("zh-CN", body.zh), ("en-US", body.en)):
+        if t is not None:
+            out[lang] = {k: v for k, v in t.model_dump().items() if v}
+    return out
+
+
+@router.post("/publishing/alerts", status_code=201)
+def create_alert(request: Request, body: AlertCreate,
+                 principal: Annotated[Principal, allow("public.alerts.author")]) -> dict[str, Any]:
+    """Draft a public alert (CAP 1.2); it is published only when a second person approves it."""
+    with get_db(request).session() as s:
+        area = al.resolve_area(s, circle=body.circle, polygon=body.polygon, station=body.station)
+        now = dt.datetime.now(dt.UTC)
+        alert = al.create_alert(s, author=principal.username, texts=_texts(body), area=area, urgency=body.urgency,
+                                severity=body.severity, certainty=body.certainty, category=body.category,
+                                cap_status=body.status, onset=body.onset, now=now,
+                                expires=now + dt.timedelta(hours=body.expires_hours))
+        return al.alert_view(alert)
+
+
+@router.get("/publishing/alerts")
+def list_alerts(request: Request, _p: Annotated[Principal, allow("public.alerts.read")],
+                state: str | None = None) -> dict[str, Any]:
+    """Every alert, drafts included, newest first."""
+    with get_db(request).sessionmaker() as s:
+        return {"alerts": [al.alert_view(a) for a in al.list_alerts(s, state=state)]}
+
+
+@router.get("/publishing/alerts/{alert_id}")
+def get_alert(request: Request, alert_id: str,
+              _p: Annotated[Principal, allow("public.alerts.read")]) -> dict[str, Any]:
+    """One alert with its history (drafted, approved, superseded, ...)."""
+    with get_db(request).sessionmaker() as s:
+        return {**al.alert_view(al.get_alert(s, alert_id)), "history": svc.history(s, kind="alert", object_id=alert_id)}
+
+
+@router.get("/publishing/alerts/{alert_id}/preview", response_class=Response)
+def preview_alert(request: Request, alert_id: str,
+                  _p: Annotated[Principal, allow("public.alerts.read")]) -> Response:
+    """The CAP document as it would be published (status Draft, unsigned, until approved)."""
+    with get_db(request).sessionmaker() as s:
+        body = al.cap_document(s, alert_id=alert_id, settings=get_settings_dep(request), preview=True)
+    return Response(body, media_type=XML)
+
+
+@router.post("/publishing/alerts/{alert_id}/approve")
+def approve_alert(request: Request, alert_id: str,
+                  principal: Annotated[Principal, allow("public.alerts.approve")]) -> dict[str, Any]:
+    """Approve and publish (signed) — by someone other than the author."""
+    with get_db(request).session() as s:
+        return al.alert_view(al.approve_alert(s, alert_id=alert_id, approver=principal.username,
+                                              settings=get_settings_dep(request)))
+
+
+@router.post("/publishing/alerts/{alert_id}/update", status_code=201)
+def update_alert(request: Request, alert_id: str, body: AlertUpdate,
+                 principal: Annotated[Principal, allow("public.alerts.author")]) -> dict[str, Any]:
+    """Draft an Update of a published alert (it references the earlier one; needs approval)."""
+    with get_db(request).session() as s:
+        changes: dict[str, Any] = {"urgency": body.urgency, "severity": body.severity, "certainty": body.certainty,
+                                   "texts": _texts(body)}
+        if body.circle or body.polygon or body.station:
+            changes["area"] = al.resolve_area(s, circle=body.circle, polygon=body.polygon, station=body.station)
+        if body.expires_hours:
+            changes["expires"] = dt.datetime.now(dt.UTC) + dt.timedelta(hours=body.expires_hours)
+        return al.alert_view(al.update_alert(s, alert_id=alert_id, author=principal.username, changes=changes))
+
+
+@router.post("/publishing/alerts/{alert_id}/cancel", status_code=201)
+def cancel_alert(request: Request, alert_id: str, body: AlertCancel,
+                 principal: Annotated[Principal, allow("public.alerts.author")]) -> dict[str, Any]:
+    """Draft the cancellation of a published alert (published on a second person's approval)."""
+    with get_db(request).session() as s:
+        return al.alert_view(al.cancel_alert(s, alert_id=alert_id, author=principal.username, reason=body.reason))
+
+
+@router.post("/publishing/station-areas", status_code=201)
+def add_station_area(request: Request, body: StationAreaCreate,
+                     _p: Annotated[Principal, allow("public.areas.manage")]) -> dict[str, Any]:
+    """Define a station's area (a closed WGS84 polygon) for alerts and open data."""
+    with get_db(request).session() as s:
+        row = svc.add_station_area(s, station_id=body.id, name_zh=body.name_zh, name_en=body.name_en,
+                                   points=body.points)
+        return {"id": row.id}
+
+
+@router.get("/publishing/station-areas")
+def list_station_areas(request: Request, _p: Annotated[Principal, allow("public.alerts.read")]) -> dict[str, Any]:
+    """The station areas."""
+    with get_db(request).sessionmaker() as s:
+        return {"areas": svc.station_areas(s)}
