@@ -72,10 +72,11 @@ def _type_names() -> dict[str, tuple[str, str]]:
     return {code: (t.name_zh, t.name_en) for code, t in dict(INCIDENT_TYPES).items()}
 
 
-def _suppress(groups: dict[Any, int], k: int) -> dict[Any, int]:
-    """Groups of one type to publish: each at least ``k``, and the left-out total 0 or at least ``k``."""
+def _suppress(groups: dict[Any, int], k: int, total: int) -> dict[Any, int]:
+    """Groups of one type to publish: each at least ``k``, and the left-out part of the type's
+    ``total`` incidents 0 or at least ``k``."""
     kept = {g: n for g, n in groups.items() if n >= k}
-    left = sum(groups.values()) - sum(kept.values())
+    left = total - sum(kept.values())
     for g, n in sorted(kept.items(), key=lambda kv: (kv[1], str(kv[0]))):
         if left == 0 or left >= k:
             break
@@ -216,16 +217,18 @@ def monthly_stats(
         return {"type": code, "type_zh": zh, "type_en": en, "sensitive": code in sensitive}
 
     areas = [{"area": a, **lookup.describe(a), **type_fields(code), "count": n}
-             for code in sorted(by_area) for a, n in sorted(_suppress(dict(by_area[code]), k).items())]
+             for code in sorted(by_area)
+             for a, n in sorted(_suppress(dict(by_area[code]), k, by_area[code].total()).items())]
     cells = []
     for code in sorted(by_cell):
         merged = _cells_with_merge(by_cell[code], k)
-        for (cell, is_merged), n in sorted(_suppress(merged, k).items()):
+        for (cell, is_merged), n in sorted(_suppress(merged, k, by_cell[code].total()).items()):
             lat, lon = h3.cell_to_latlng(cell)
             cells.append({"cell": cell, "resolution": h3.get_resolution(cell), "merged": is_merged,
                           "lat": round(lat, 5), "lon": round(lon, 5), **type_fields(code), "count": n})
     points = [{"lat": p[0], "lon": p[1], **type_fields(code), "count": n}
-              for code in sorted(by_point) for p, n in sorted(_suppress(dict(by_point[code]), k).items())]
+              for code in sorted(by_point)
+              for p, n in sorted(_suppress(dict(by_point[code]), k, by_cell[code].total()).items())]
     return {"month": m.label, "k": k, "complete": m.until <= (now or dt.datetime.now(dt.UTC)),
             "areas": areas, "cells": cells, "points": points}
 
