@@ -151,6 +151,9 @@ POLICY: dict[str, Rule] = {
     "public.alerts.approve": _rule(_R.supervisor, _R.admin),
     "public.alerts.read": _rule(*READERS),
     "public.areas.manage": _rule(_R.supervisor, _R.admin),
+    "public.bulletins.author": _rule(_R.supervisor),
+    "public.bulletins.approve": _rule(_R.supervisor, _R.admin),
+    "public.bulletins.read": _rule(_R.supervisor, _R.dispatcher, _R.admin),
     # --- web -----------------------------------------------------------------------------------
 }
 

@@ -234,3 +234,109 @@ def areas_list(as_user: AsUser = None) -> None:
     cli_principal(db, as_user, "public.alerts.read")
     with db.sessionmaker() as s:
         emit_json(station_areas(s))
+
+
+# --- bulletins ---------------------------------------------------------------------------------
+
+bulletins_app = typer.Typer(help="Bulletins (警情通报): draft, strip personal data, approve (four-eyes), "
+                                 "correct, withdraw.", no_args_is_help=True)
+app.add_typer(bulletins_app, name="bulletins")
+TitleZh = Annotated[str | None, Opt("--title-zh", help="中文标题")]
+TitleEn = Annotated[str | None, Opt("--title-en", help="English title")]
+BodyZh = Annotated[str | None, Opt("--body-zh", help="中文正文")]
+BodyEn = Annotated[str | None, Opt("--body-en", help="English text")]
+
+
+def _btexts(title_zh: str | None, title_en: str | None, body_zh: str | None, body_en: str | None) -> dict[str, str]:
+    return {k: v for k, v in (("title_zh", title_zh), ("title_en", title_en), ("body_zh", body_zh),
+                              ("body_en", body_en)) if v}
+
+
+@bulletins_app.command("preview")
+def bulletins_preview(title_zh: TitleZh = None, title_en: TitleEn = None, body_zh: BodyZh = None,
+                      body_en: BodyEn = None, as_user: AsUser = None) -> None:
+    """Show the texts with personal data (phones, plates, ID numbers, e-mails) replaced, and where."""
+    from precinct.core.access import cli_principal
+    from precinct.public.bulletins import preview
+
+    cli_principal(open_db(), as_user, "public.bulletins.author")
+    emit_json(preview(_btexts(title_zh, title_en, body_zh, body_en)))
+
+
+@bulletins_app.command("create")
+def bulletins_create(
+    source: Annotated[str, Opt(help="incident:ID or case:ID")],
+    title_zh: TitleZh = None, title_en: TitleEn = None, body_zh: BodyZh = None, body_en: BodyEn = None,
+    strip: Annotated[bool, Opt(help="replace personal data instead of refusing the draft")] = False,
+    as_user: AsUser = None,
+) -> None:
+    """Draft a bilingual bulletin about an incident or a case (a second person approves it)."""
+    from precinct.core.access import cli_principal
+    from precinct.errors import BadInput
+    from precinct.public.bulletins import bulletin_view, draft_bulletin
+
+    kind, _, ident = source.partition(":")
+    if not ident:
+        raise BadInput(f"--source: {source!r} is not incident:ID or case:ID", detail={"field": "source"})
+    db = open_db()
+    principal = cli_principal(db, as_user, "public.bulletins.author")
+    with db.session() as s:
+        row = draft_bulletin(s, author=principal.username, source_kind=kind, source_id=ident,
+                             texts=_btexts(title_zh, title_en, body_zh, body_en), strip=strip)
+        emit_json(bulletin_view(s, row))
+
+
+@bulletins_app.command("approve")
+def bulletins_approve(bulletin_id: Annotated[str, typer.Argument(help="the draft's id")],
+                      as_user: AsUser = None) -> None:
+    """Publish a draft bulletin; the approver must not be its author."""
+    from precinct.core.access import cli_principal
+    from precinct.public.bulletins import approve_bulletin, bulletin_view
+
+    db = open_db()
+    principal = cli_principal(db, as_user, "public.bulletins.approve")
+    with db.session() as s:
+        emit_json(bulletin_view(s, approve_bulletin(s, bulletin_id=bulletin_id, approver=principal.username)))
+
+
+@bulletins_app.command("correct")
+def bulletins_correct(bulletin_id: Annotated[str, typer.Argument(help="the published bulletin")],
+                      title_zh: TitleZh = None, title_en: TitleEn = None, body_zh: BodyZh = None,
+                      body_en: BodyEn = None, as_user: AsUser = None) -> None:
+    """Draft a correction (texts not given stay as they were); it replaces the bulletin once approved."""
+    from precinct.core.access import cli_principal
+    from precinct.public.bulletins import bulletin_view, correct_bulletin
+
+    db = open_db()
+    principal = cli_principal(db, as_user, "public.bulletins.author")
+    with db.session() as s:
+        emit_json(bulletin_view(s, correct_bulletin(s, bulletin_id=bulletin_id, author=principal.username,
+                                                    texts=_btexts(title_zh, title_en, body_zh, body_en))))
+
+
+@bulletins_app.command("withdraw")
+def bulletins_withdraw(bulletin_id: Annotated[str, typer.Argument(help="the published bulletin")],
+                       reason: Annotated[str, Opt(help="published with the withdrawal notice")],
+                       as_user: AsUser = None) -> None:
+    """Withdraw a published bulletin (its title and the reason stay public; the history is kept)."""
+    from precinct.core.access import cli_principal
+    from precinct.public.bulletins import bulletin_view, withdraw_bulletin
+
+    db = open_db()
+    principal = cli_principal(db, as_user, "public.bulletins.approve")
+    with db.session() as s:
+        emit_json(bulletin_view(s, withdraw_bulletin(s, bulletin_id=bulletin_id, actor=principal.username,
+                                                     reason=reason)))
+
+
+@bulletins_app.command("list")
+def bulletins_list(state: Annotated[str | None, Opt(help="draft, published, corrected, withdrawn")] = None,
+                   as_user: AsUser = None) -> None:
+    """Bulletins, drafts included, newest first (JSON)."""
+    from precinct.core.access import cli_principal
+    from precinct.public.bulletins import bulletin_view, list_bulletins
+
+    db = open_db()
+    cli_principal(db, as_user, "public.bulletins.read")
+    with db.sessionmaker() as s:
+        emit_json([bulletin_view(s, b) for b in list_bulletins(s, state=state)])

@@ -30,3 +30,22 @@ def alerts_feed(session: Session, *, settings: Settings, base_url: str) -> bytes
     return feed(feed_id="urn:precinct:alerts", title="公安预警信息 / Police public alerts",
                 self_url=f"{base}/api/v1/public/alerts.atom", author=settings.public_sender_name,
                 updated=utcnow() if not entries else entries[0].updated, entries=entries)
+
+
+def bulletins_feed(session: Session, *, settings: Settings, base_url: str) -> bytes:
+    """Atom feed of the published bulletins (and withdrawal notices)."""
+    from precinct.public.bulletins import public_bulletins
+
+    base = base_url.rstrip("/")
+    entries = []
+    for b in public_bulletins(session):
+        withdrawn = b.state == "withdrawn"
+        entries.append(Entry(
+            id=f"urn:precinct:bulletin:{b.id}",
+            title=("【已撤回 Withdrawn】" if withdrawn else "") + f"{b.title_zh} / {b.title_en}",
+            updated=(b.withdrawn_at if withdrawn else None) or b.published_at or b.created_at,
+            summary=(b.withdrawn_reason or "") if withdrawn else f"{b.body_zh[:200]}\n\n{b.body_en[:400]}",
+            link=f"{base}/api/v1/public/bulletins/{b.id}", link_type="application/json"))
+    return feed(feed_id="urn:precinct:bulletins", title="警情通报 / Police bulletins",
+                self_url=f"{base}/api/v1/public/bulletins.atom", author=settings.public_sender_name,
+                updated=utcnow() if not entries else max(e.updated for e in entries), entries=entries)

@@ -63,3 +63,26 @@ class StationAreaCreate(BaseModel):
     name_zh: str = Field(min_length=1, max_length=128)
     name_en: str = Field(min_length=1, max_length=128)
     points: list[list[float]] = Field(description="closed ring of [lat, lon]", max_length=1000)
+
+
+class BulletinTexts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title_zh: str | None = Field(default=None, max_length=200)
+    title_en: str | None = Field(default=None, max_length=200)
+    body_zh: str | None = Field(default=None, max_length=8000)
+    body_en: str | None = Field(default=None, max_length=8000)
+
+
+class BulletinCreate(BulletinTexts):
+    """A bulletin about an incident or a case; ``strip`` replaces personal data instead of refusing."""
+
+    source_kind: str = Field(description="incident or case", max_length=16)
+    source_id: str = Field(min_length=1, max_length=64)
+    strip: bool = False
+
+
+class BulletinWithdraw(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000)

@@ -7,14 +7,26 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from precinct.core.access import allow, get_db, get_settings_dep, public
 from precinct.core.identity import Principal
 from precinct.errors import NotFound
 from precinct.public import alerts as al
+from precinct.public import bulletins as bl
 from precinct.public import service as svc
+from precinct.public.feeds import bulletins_feed
 from precinct.public.limits import cache, rate_limit
-from precinct.public.schemas import AlertCancel, AlertCreate, AlertUpdate, StationAreaCreate
+from precinct.public.page import render as render_page
+from precinct.public.schemas import (
+    AlertCancel,
+    AlertCreate,
+    AlertUpdate,
+    BulletinCreate,
+    BulletinTexts,
+    BulletinWithdraw,
+    StationAreaCreate,
+)
 
 router = APIRouter(tags=["public"])
 OPEN: Any = [public, Depends(rate_limit)]
@@ -170,3 +182,92 @@ def list_station_areas(request: Request, _p: Annotated[Principal, allow("public.
     """The station areas."""
     with get_db(request).sessionmaker() as s:
         return {"areas": svc.station_areas(s)}
+
+
+# --- bulletins -------------------------------------------------------------------------------------
+
+@router.get("/public/page", dependencies=OPEN, response_class=HTMLResponse)
+def open_page(request: Request) -> HTMLResponse:
+    """The public page: active alerts, bulletins and the open-data downloads (中文 / English)."""
+    with get_db(request).sessionmaker() as s:
+        return HTMLResponse(render_page(s, settings=get_settings_dep(request)))
+
+
+@router.get("/public/bulletins", dependencies=OPEN)
+def open_bulletins(request: Request) -> dict[str, Any]:
+    """Published bulletins (警情通报), current versions, newest first; withdrawn ones as notices."""
+    with get_db(request).sessionmaker() as s:
+        return {"bulletins": [bl.bulletin_view(s, b, public=True) for b in bl.public_bulletins(s)]}
+
+
+@router.get("/public/bulletins.atom", dependencies=OPEN, response_class=Response)
+def open_bulletins_feed(request: Request) -> Response:
+    """Atom feed of the published bulletins."""
+    with get_db(request).sessionmaker() as s:
+        body = bulletins_feed(s, settings=get_settings_dep(request), base_url=str(request.base_url))
+    return Response(body, media_type=ATOM, headers={"Cache-Control": "public, max-age=60"})
+
+
+@router.get("/public/bulletins/{bulletin_id}", dependencies=OPEN)
+def open_bulletin(request: Request, bulletin_id: str) -> dict[str, Any]:
+    """One public bulletin with the dates of its versions (corrections) and any withdrawal."""
+    with get_db(request).sessionmaker() as s:
+        row = s.get(bl.PublicBulletin, bulletin_id)
+        if row is None or row.state == "draft":
+            raise NotFound(f"no published bulletin {bulletin_id!r}", detail={"bulletin_id": bulletin_id})
+        return bl.bulletin_view(s, row, public=True)
+
+
+def _btexts(body: BulletinTexts) -> dict[str, str]:
+    return {k: v for k, v in body.model_dump(include=set(bl.FIELDS)).items() if v}
+
+
+@router.post("/publishing/bulletins/preview")
+def preview_bulletin(body: BulletinTexts,
+                     _p: Annotated[Principal, allow("public.bulletins.author")]) -> dict[str, Any]:
+    """The texts with personal data replaced by markers, and where each removal was."""
+    return bl.preview(_btexts(body))
+
+
+@router.post("/publishing/bulletins", status_code=201)
+def create_bulletin(request: Request, body: BulletinCreate,
+                    principal: Annotated[Principal, allow("public.bulletins.author")]) -> dict[str, Any]:
+    """Draft a bulletin (refused while a phone number, plate, ID number or e-mail remains, unless ``strip``)."""
+    with get_db(request).session() as s:
+        row = bl.draft_bulletin(s, author=principal.username, source_kind=body.source_kind,
+                                source_id=body.source_id, texts=_btexts(body), strip=body.strip)
+        return bl.bulletin_view(s, row)
+
+
+@router.get("/publishing/bulletins")
+def list_bulletins(request: Request, _p: Annotated[Principal, allow("public.bulletins.read")],
+                   state: str | None = None) -> dict[str, Any]:
+    """Every bulletin, drafts included, newest first."""
+    with get_db(request).sessionmaker() as s:
+        return {"bulletins": [bl.bulletin_view(s, b) for b in bl.list_bulletins(s, state=state)]}
+
+
+@router.post("/publishing/bulletins/{bulletin_id}/approve")
+def approve_bulletin(request: Request, bulletin_id: str,
+                     principal: Annotated[Principal, allow("public.bulletins.approve")]) -> dict[str, Any]:
+    """Publish a draft (a second person: never its author)."""
+    with get_db(request).session() as s:
+        return bl.bulletin_view(s, bl.approve_bulletin(s, bulletin_id=bulletin_id, approver=principal.username))
+
+
+@router.post("/publishing/bulletins/{bulletin_id}/correct", status_code=201)
+def correct_bulletin(request: Request, bulletin_id: str, body: BulletinTexts,
+                     principal: Annotated[Principal, allow("public.bulletins.author")]) -> dict[str, Any]:
+    """Draft a correction of a published bulletin (replaces it once approved; the history stays)."""
+    with get_db(request).session() as s:
+        return bl.bulletin_view(s, bl.correct_bulletin(s, bulletin_id=bulletin_id, author=principal.username,
+                                                       texts=_btexts(body)))
+
+
+@router.post("/publishing/bulletins/{bulletin_id}/withdraw")
+def withdraw_bulletin(request: Request, bulletin_id: str, body: BulletinWithdraw,
+                      principal: Annotated[Principal, allow("public.bulletins.approve")]) -> dict[str, Any]:
+    """Withdraw a published bulletin with a public reason."""
+    with get_db(request).session() as s:
+        return bl.bulletin_view(s, bl.withdraw_bulletin(s, bulletin_id=bulletin_id, actor=principal.username,
+                                                        reason=body.reason))
