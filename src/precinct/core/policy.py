@@ -154,6 +154,10 @@ POLICY: dict[str, Rule] = {
     "public.bulletins.author": _rule(_R.supervisor),
     "public.bulletins.approve": _rule(_R.supervisor, _R.admin),
     "public.bulletins.read": _rule(_R.supervisor, _R.dispatcher, _R.admin),
+    "public.callbacks.work": _rule(_R.call_taker, _R.supervisor),
+    "public.callbacks.caller": _rule(_R.call_taker, _R.supervisor, personal=True, resource="calls.caller",
+                                     purposes=(Purpose.callback,)),
+    "public.callbacks.stats": _rule(_R.supervisor, _R.analyst, _R.admin),
     # --- web -----------------------------------------------------------------------------------
 }
 
@@ -177,6 +181,7 @@ OPEN_COMMANDS: dict[str, str] = {
     "public stats": "prints the published open data (k-anonymous counts) that anyone may read without login",
     "public alerts cap": "prints a published, signed CAP alert (public) or a draft preview (no personal data)",
     "public alerts feed": "prints the public Atom feed of active alerts",
+    "public report": "prints the monthly transparency report (aggregate figures published to everyone)",
 }
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from precinct.core.clikit import AsUser, FormatOpt, emit_json, open_db
+from precinct.public import cli_callbacks as callbacks_cli
 
 CLI_NAME = "public"
 app = typer.Typer(help="Public communication (舆): open data, public alerts (CAP 1.2), bulletins.",
@@ -19,6 +20,8 @@ alerts_app = typer.Typer(help="Public alerts in CAP 1.2: draft, approve (a secon
 areas_app = typer.Typer(help="Police station areas (派出所辖区) for alerts and open data.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(areas_app, name="areas")
+app.add_typer(callbacks_cli.app, name="callbacks")
+app.command("report")(callbacks_cli.report)
 
 Opt = typer.Option
 

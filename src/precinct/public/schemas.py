@@ -86,3 +86,20 @@ class BulletinWithdraw(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=1000)
+
+
+class CallbackGenerate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: float = Field(default=7.0, gt=0, le=366, description="incidents received in the last N days")
+    rate: float = Field(default=1.0, ge=0, le=1, description="fraction called back")
+    type_rates: dict[str, float] = Field(default_factory=dict, description="per incident type, overrides rate")
+
+
+class CallbackOutcome(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(description="reached, not_reached or declined", max_length=16)
+    score: int | None = Field(default=None, ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+    complaint: bool = False

@@ -25,12 +25,14 @@ __all__ = [
     "add_station_area",
     "alert_view",
     "alerts_feed",
+    "generate_callbacks",
     "history",
     "json_bytes",
     "open_stats",
     "station_areas",
     "stats_csv",
     "stats_geojson_bytes",
+    "transparency_report",
 ]
 
 
@@ -61,3 +63,26 @@ def stats_geojson_bytes(stats: dict[str, Any]) -> bytes:
 def json_bytes(payload: Any) -> bytes:
     """Compact UTF-8 JSON."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def generate_callbacks(session: Session, *, days: float, rate: float = 1.0,
+                       type_rates: dict[str, float] | None = None, source: Source | None = None) -> int:
+    """Callback tasks for the incidents of the last ``days`` days that are closed (the number made)."""
+    import datetime as dt
+
+    from precinct.public.callbacks import generate
+    from precinct.public.stats import AreaLookup, default_source
+
+    now = dt.datetime.now(dt.UTC)
+    records = (source or default_source)(session, since=now - dt.timedelta(days=days), until=now)
+    lookup = AreaLookup(station_areas(session))
+    return generate(session, records=records, rate=rate, type_rates=type_rates, station_of=lookup.of, now=now)
+
+
+def transparency_report(session: Session, *, month: str, settings: Settings,
+                        source: Source | None = None) -> dict[str, Any]:
+    """The month's transparency report (JSON-able)."""
+    from precinct.public.report import monthly_report
+
+    return monthly_report(session, month=month, k=settings.public_k, source=source,
+                          station_areas=station_areas(session))

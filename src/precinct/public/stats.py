@@ -100,7 +100,7 @@ def _cells_with_merge(cells: Counter[str], k: int) -> dict[tuple[str, bool], int
     return out
 
 
-class _Areas:
+class AreaLookup:
     """Point-in-area lookup over station areas (or H3 districts when none are defined)."""
 
     def __init__(self, station_areas: list[dict[str, Any]]) -> None:
@@ -190,7 +190,7 @@ def monthly_stats(
     m = parse_month(month, now=now)
     rows = (source or default_source)(session, since=m.since, until=m.until)
     names = _type_names()
-    lookup = _Areas(list(station_areas))
+    lookup = AreaLookup(list(station_areas))
     by_area: dict[str, Counter[str]] = defaultdict(Counter)
     by_cell: dict[str, Counter[str]] = defaultdict(Counter)
     located: list[tuple[float, float, str]] = []

@@ -9,15 +9,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from precinct.core.access import allow, get_db, get_settings_dep, public
+from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data, public
 from precinct.core.identity import Principal
 from precinct.errors import NotFound
 from precinct.public import alerts as al
 from precinct.public import bulletins as bl
+from precinct.public import callbacks as cb
 from precinct.public import service as svc
 from precinct.public.feeds import bulletins_feed
 from precinct.public.limits import cache, rate_limit
 from precinct.public.page import render as render_page
+from precinct.public.report import render_html as render_report
 from precinct.public.schemas import (
     AlertCancel,
     AlertCreate,
@@ -25,6 +27,8 @@ from precinct.public.schemas import (
     BulletinCreate,
     BulletinTexts,
     BulletinWithdraw,
+    CallbackGenerate,
+    CallbackOutcome,
     StationAreaCreate,
 )
 
@@ -271,3 +275,70 @@ def withdraw_bulletin(request: Request, bulletin_id: str, body: BulletinWithdraw
     with get_db(request).session() as s:
         return bl.bulletin_view(s, bl.withdraw_bulletin(s, bulletin_id=bulletin_id, actor=principal.username,
                                                         reason=body.reason))
+
+
+# --- transparency report and callbacks ------------------------------------------------------------
+
+@router.get("/public/report", dependencies=OPEN, response_model=None)
+def open_report(request: Request, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
+                format: Annotated[str, Query(pattern="^(html|json)$")] = "html") -> Any:
+    """The monthly transparency report: incidents, response times, satisfaction, oversight figures."""
+    settings = get_settings_dep(request)
+
+    def compute() -> dict[str, Any]:
+        with get_db(request).sessionmaker() as s:
+            return svc.transparency_report(s, month=month, settings=settings)
+
+    report = _cached(request, ("report", month), compute)
+    if format == "json":
+        return Response(svc.json_bytes(report), media_type="application/json")
+    return HTMLResponse(render_report(report, agency=settings.public_sender_name))
+
+
+@router.post("/publishing/callbacks/generate")
+def generate_callbacks(request: Request, body: CallbackGenerate,
+                       _p: Annotated[Principal, allow("public.callbacks.work")]) -> dict[str, Any]:
+    """Make callback tasks for recently closed incidents (all, or a sample by type)."""
+    with get_db(request).session() as s:
+        return {"created": svc.generate_callbacks(s, days=body.days, rate=body.rate, type_rates=body.type_rates)}
+
+
+@router.get("/publishing/callbacks")
+def list_callbacks(request: Request, _p: Annotated[Principal, allow("public.callbacks.work")]) -> dict[str, Any]:
+    """Open callback tasks, oldest first (no personal data: the number is read separately)."""
+    with get_db(request).sessionmaker() as s:
+        return {"callbacks": [cb.callback_view(r) for r in cb.pending(s)]}
+
+
+@router.get("/publishing/callbacks/{callback_id}/caller")
+def callback_caller(request: Request, callback_id: int,
+                    grant: Annotated[AccessGrant, personal_data("public.callbacks.caller")],
+                    language: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN") -> dict[str, Any]:
+    """The caller's number and the call script (personal data: purpose ``callback``, audited)."""
+    with get_db(request).sessionmaker() as s:
+        row = cb.get_callback(s, callback_id)
+        contact = cb.caller_contact(s, incident_id=row.incident_id)
+        text = cb.script(language, agency=get_settings_dep(request).public_sender_name, closed_at=row.closed_at)
+    grant.record(result_count=1, params={"callback_id": callback_id, "incident_id": row.incident_id})
+    return {"callback": callback_id, "contact": contact, "script": text}
+
+
+@router.post("/publishing/callbacks/{callback_id}/outcome")
+def callback_outcome(request: Request, callback_id: int, body: CallbackOutcome,
+                     principal: Annotated[Principal, allow("public.callbacks.work")]) -> dict[str, Any]:
+    """Record reached / not reached / declined, a 1-5 score, a comment, a complaint."""
+    with get_db(request).session() as s:
+        return cb.callback_view(cb.record_outcome(s, callback_id=callback_id, actor=principal.username,
+                                                  outcome=body.outcome, score=body.score, comment=body.comment,
+                                                  complaint=body.complaint))
+
+
+@router.get("/publishing/callbacks/stats")
+def callback_stats(request: Request, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
+                   _p: Annotated[Principal, allow("public.callbacks.stats")]) -> dict[str, Any]:
+    """Callback outcomes and satisfaction by station and type for incidents closed in a month."""
+    from precinct.public.stats import parse_month
+
+    m = parse_month(month)
+    with get_db(request).sessionmaker() as s:
+        return cb.satisfaction(s, since=m.since, until=m.until, k=get_settings_dep(request).public_k)
