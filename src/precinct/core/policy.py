@@ -146,6 +146,23 @@ POLICY: dict[str, Rule] = {
     # --- analytics -----------------------------------------------------------------------------
     "analytics.read": _rule(_R.analyst, _R.supervisor, _R.dispatcher, _R.admin),
     # --- fraud ---------------------------------------------------------------------------------
+    "fraud.types": _rule(*EVERYONE),
+    "fraud.reports.create": _rule(_R.call_taker, _R.dispatcher, _R.analyst, _R.supervisor, _R.admin,
+                                  resource="fraud.reports"),
+    "fraud.import": _rule(_R.analyst, _R.supervisor, _R.admin, resource="fraud.reports"),
+    "fraud.reports.read": _rule(*INVESTIGATORS, personal=True, resource="fraud.reports",
+                                purposes=(Purpose.investigation,)),
+    "fraud.clusters": _rule(*INVESTIGATORS, personal=True, resource="fraud.clusters",
+                            purposes=(Purpose.investigation,)),
+    "fraud.requests.manage": _rule(_R.analyst, _R.supervisor, resource="fraud.requests"),
+    "fraud.requests.read": _rule(*INVESTIGATORS, personal=True, resource="fraud.requests",
+                                 purposes=(Purpose.investigation,)),
+    "fraud.contacts.record": _rule(_R.analyst, _R.supervisor, _R.dispatcher, resource="fraud.contacts"),
+    "fraud.warnings.manage": _rule(_R.call_taker, _R.dispatcher, _R.patrol, _R.analyst, _R.supervisor,
+                                   resource="fraud.warnings"),
+    "fraud.warnings.read": _rule(_R.call_taker, _R.dispatcher, _R.patrol, _R.analyst, _R.supervisor,
+                                 personal=True, resource="fraud.warnings"),
+    "fraud.stats": _rule(*READERS),
     # --- public --------------------------------------------------------------------------------
     "public.alerts.author": _rule(_R.dispatcher, _R.supervisor, _R.analyst, _R.admin),
     "public.alerts.approve": _rule(_R.supervisor, _R.admin),
