@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from precinct import __version__
@@ -24,6 +23,7 @@ from precinct.config import Settings, get_settings
 from precinct.core.access import public
 from precinct.core.bus import Bus, make_bus
 from precinct.core.db import Database
+from precinct.core.health import install_outage_handlers
 from precinct.domains import domain_modules
 from precinct.errors import PrecinctError
 
@@ -129,16 +129,12 @@ def system_router(registry: CollectorRegistry) -> APIRouter:
         return {"status": "ok", "version": __version__}
 
     @router.get(f"{API_PREFIX}/ready", dependencies=[public], responses={503: {"description": "not ready"}})
-    def ready(request: Request) -> JSONResponse:
-        """Readiness: the operations database answers."""
-        db: Database = request.app.state.db
-        try:
-            with db.read_engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:
-            return JSONResponse({"error": "not_ready", "message": "database unavailable", "detail": None},
-                                status_code=503)
-        return JSONResponse({"status": "ready", "database": db.dialect})
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness: the operations database, the event bus and the warehouse answer."""
+        from precinct.core.health import readiness
+
+        ok, body = await readiness(request.app)
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @router.get("/metrics", dependencies=[public], response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
@@ -206,6 +202,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
     install_error_handlers(app)
+    install_outage_handlers(app)
     registry = install_metrics(app)
     app.include_router(system_router(registry))
     for module in domain_modules("views"):

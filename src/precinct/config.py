@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     max_failed_logins: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     bus_url: str | None = Field(default=None, description="nats://host:port for JetStream; unset = in-process")
+    bus_max_age_hours: float = Field(default=24.0, gt=0, description="JetStream: events kept this long")
+    bus_max_msgs: int = Field(default=1_000_000, ge=100, description="JetStream: at most this many events kept")
+    bus_replay_max: int = Field(default=10_000, ge=100, description="events each worker keeps for replay")
+    audit_anchor_dir: Path | None = Field(
+        default=None, description="append-only directory for signed audit checkpoints; unset = data_dir/anchors")
+    audit_anchor_every_s: float = Field(default=300.0, ge=0, description="checkpoint period (0 = on demand only)")
+    retention_every_hours: float = Field(default=24.0, ge=0, description="retention run period (0 = CLI only)")
     spark: bool = Field(default=False, description="run analytics on Apache Spark instead of DuckDB")
     anpr_retention_days: int = Field(default=365, ge=1)
     public_sender: str = Field(default="precinct@police.example", description="CAP <sender> of public alerts")
@@ -56,6 +63,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def anchor_dir(self) -> Path:
+        """Where signed audit checkpoints are appended (outside the database)."""
+        return self.audit_anchor_dir or self.data_dir / "anchors"
 
     def ensure_dirs(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -228,3 +228,29 @@ def verify(engine: Engine, *, progress: Callable[[int], None] | None = None, bat
                             f"chain ends at record {checked} but its head says {head_seq}: "
                             "records after it were deleted")
     return VerifyResult(True, checked)
+
+
+def verify_from(engine: Engine, *, after_seq: int, after_hash: str, batch: int = 20_000) -> VerifyResult:
+    """Check only the records after a trusted point (``after_seq`` with hash ``after_hash``, such as a
+    signed checkpoint): each is intact, contiguous, and the first links to ``after_hash``.
+
+    ``checked`` counts the records after the point. Used to extend the anchored chain without
+    re-reading all of it.
+    """
+    with engine.connect() as conn:
+        at = conn.execute(text("SELECT hash FROM audit_log WHERE seq = :s"), {"s": after_seq}).first()
+        head = conn.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).first()
+    if after_seq > 0 and (at is None or at[0] != after_hash):
+        found = "missing" if at is None else "has another hash"
+        return VerifyResult(False, 0, after_seq, f"record {after_seq} {found}: it no longer matches the checkpoint")
+    seg = _check_rows(engine, after_seq + 1, None, batch)
+    if seg.checked and seg.first_prev_hash != after_hash:
+        return VerifyResult(False, 0, after_seq + 1, f"record {after_seq + 1} does not link to record {after_seq}")
+    if seg.bad_seq is not None:
+        return VerifyResult(False, seg.checked, seg.bad_seq, seg.reason)
+    head_seq, head_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+    last_hash = seg.last_hash if seg.checked else after_hash
+    if head_seq != after_seq + seg.checked or head_hash != last_hash:
+        return VerifyResult(False, seg.checked, after_seq + seg.checked + 1,
+                            f"chain ends at record {after_seq + seg.checked} but its head says {head_seq}")
+    return VerifyResult(True, seg.checked)

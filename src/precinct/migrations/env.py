@@ -24,6 +24,12 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # several workers start at once: the first migrates, the others wait here, then
+                # find the schema current (SQLite's BEGIN IMMEDIATE serialises them the same way)
+                from precinct.core.jobs import MIGRATION_LOCK
+
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             context.run_migrations()
         if connection.in_transaction():
             connection.commit()

@@ -32,14 +32,36 @@ def verify(
         result = audit.verify(db.read_engine, progress=lambda n: bar.update(task, completed=n),
                               workers=workers)
         bar.update(task, completed=result.checked)
+    from precinct.config import get_settings
+    from precinct.core import anchor
+
+    anchored = anchor.check(db.read_engine, get_settings())
     if format == "json":
-        emit_json({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
-                   "reason": result.reason})
-    elif result.ok:
-        typer.echo(f"audit chain intact: {result.checked} records")
-    else:
+        emit_json({"ok": result.ok and anchored.ok, "checked": result.checked,
+                   "first_bad_seq": result.first_bad_seq, "reason": result.reason, "anchor": anchored.as_dict()})
+    elif not result.ok:
         err_console.print(f"[red]audit chain BROKEN[/red] at record {result.first_bad_seq}: {result.reason}")
-    raise typer.Exit(0 if result.ok else 1)
+    elif not anchored.ok:
+        err_console.print(f"[red]audit log does not match its checkpoints[/red]: {anchored.reason}")
+    else:
+        typer.echo(f"audit chain intact: {result.checked} records")
+        typer.echo(f"checkpoints: {anchored.checkpoints}, latest at record {anchored.latest_seq} ({anchored.latest_ts})"
+                   if anchored.checkpoints else "checkpoints: none yet (run `precinct audit checkpoint`)")
+    raise typer.Exit(0 if result.ok and anchored.ok else 1)
+
+
+@app.command("checkpoint")
+def checkpoint(format: FormatOpt = "table") -> None:
+    """Sign the chain's head and append it to the checkpoint files (PRECINCT_AUDIT_ANCHOR_DIR)."""
+    from precinct.config import get_settings
+    from precinct.core import anchor
+
+    settings = get_settings()
+    entry = anchor.write_checkpoint(open_db().engine, settings)
+    if format == "json":
+        emit_json(entry)
+    else:
+        typer.echo(f"checkpoint written: record {entry['seq']} ({entry['hash'][:16]}…) in {settings.anchor_dir}")
 
 
 retention_app = typer.Typer(help="Retention limits, enforced by code.", no_args_is_help=True)
@@ -67,4 +89,7 @@ def retention_run(as_user: AsUser = "retention", format: FormatOpt = "table") ->
 
 
 def register(root: typer.Typer) -> None:
+    from precinct.oversight.backup_cli import app as backup_app
+
     root.add_typer(retention_app, name="retention")
+    root.add_typer(backup_app, name="backup")

@@ -39,3 +39,10 @@ def audit_verify(request: Request,
     result = audit.verify(get_db(request).read_engine)
     return {"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
             "reason": result.reason}
+
+
+def setup(app: Any) -> None:
+    """Audit checkpoints and retention runs in the background (one worker does each)."""
+    from precinct.oversight.jobs import setup_jobs
+
+    setup_jobs(app)
