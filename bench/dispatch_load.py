@@ -84,11 +84,11 @@ def prepare(engine: str, data_dir: Path, city_file: Path) -> tuple[str, list[tup
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from precinct.calls.types import UnitType
+    from precinct.command.types import UnitType
+    from precinct.command.units import upsert_unit
     from precinct.core.db import Database
     from precinct.core.identity import create_user
     from precinct.core.models import User
-    from precinct.dispatch.service import upsert_unit
 
     cleanup: Any = lambda: None  # noqa: E731
     if engine == "sqlite":
@@ -421,7 +421,7 @@ def run_one(
 ) -> dict[str, Any]:
     from sqlalchemy import select
 
-    from precinct.calls.models import Call
+    from precinct.command.models import Call
     from precinct.core.db import Database
 
     work = Path(tempfile.mkdtemp(prefix=f"bench_dispatch_{engine}_"))

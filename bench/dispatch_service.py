@@ -35,13 +35,14 @@ def run(engine: str, n: int) -> dict[str, float]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from precinct.calls.citylink import CityLink
-    from precinct.calls.idempotency import run_idempotent
-    from precinct.calls.service import create_call, get_incident
+    from precinct.city.access import CityLink
     from precinct.city.road import RoadGraph
+    from precinct.command.idempotency import run_idempotent
+    from precinct.command.incidents import get_incident
+    from precinct.command.intake import create_call
+    from precinct.command.recommend import recommend
+    from precinct.command.units import upsert_unit
     from precinct.core.db import Database
-    from precinct.dispatch.recommend import recommend
-    from precinct.dispatch.service import upsert_unit
 
     cache = ROOT / "bench" / "out" / "city15_seed1.npz"
     city = RoadGraph.load(cache) if cache.exists() else RoadGraph.synthetic(size_km=15, seed=1)

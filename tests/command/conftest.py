@@ -1,4 +1,4 @@
-"""Fixtures shared by the command domains' tests (calls, dispatch, orders): logins of any role
+"""Fixtures of the command domain's tests (intake, dispatch, orders): logins of any role
 (patrol users bound to a unit), units, a small city, a live server."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from precinct.command.units import upsert_unit
 from precinct.core.identity import create_user
-from precinct.dispatch.service import upsert_unit
 
 PASSWORD = "test-password-123"
 _n = itertools.count()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from precinct.command.board import BoardHub
 from precinct.core.bus import InProcessBus
-from precinct.dispatch.board import BoardHub
 
 
 async def _spin(until, rounds: int = 50) -> bool:  # type: ignore[no-untyped-def]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from precinct.command.board import BoardHub
 from precinct.core.bus import InProcessBus
-from precinct.dispatch.board import BoardHub
 
 
 def test_personal_events_only_reach_cleared_clients() -> None:

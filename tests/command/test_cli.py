@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from precinct.calls.models import Call, Incident
 from precinct.cli import app as cli
+from precinct.command.models import Call, Incident
 from precinct.core.db import Database
 from precinct.core.identity import create_user
 

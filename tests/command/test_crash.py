@@ -18,11 +18,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from precinct.calls.models import Call, IdempotencyKey
+from precinct.command.models import Assignment, Call, IdempotencyKey
+from precinct.command.units import upsert_unit
 from precinct.core.db import Database
 from precinct.core.identity import create_user
-from precinct.dispatch.models import Assignment
-from precinct.dispatch.service import upsert_unit
 from support import free_port
 
 BASE = (32.49, 119.92)

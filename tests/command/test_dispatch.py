@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from precinct.dispatch.models import Assignment
+from precinct.command.models import Assignment
 
 BASE = (32.49, 119.92)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from precinct.calls import eido
+from precinct.command import eido
 
 # NENA's samples live in shared/interop beside the repository (CI and developers' checkouts)
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "interop" / "eido"

@@ -7,17 +7,18 @@ import threading
 
 from sqlalchemy import func, select
 
-from precinct.calls.citylink import CityLink
-from precinct.calls.models import Incident
-from precinct.calls.service import close_incident, create_call
+from precinct.city.access import CityLink
+from precinct.command import dispatch as svc
+from precinct.command.incidents import close_incident
+from precinct.command.intake import create_call
+from precinct.command.models import Assignment, Incident
+from precinct.command.monitors import flag_overdue
+from precinct.command.orders import acknowledge_order, create_order, escalate_overdue
+from precinct.command.units import upsert_unit
 from precinct.core.db import Database, utcnow
 from precinct.core.identity import Principal
 from precinct.core.roles import Role
-from precinct.dispatch import service as svc
-from precinct.dispatch.flows import flag_overdue
-from precinct.dispatch.models import Assignment
 from precinct.errors import Conflict
-from precinct.orders.service import acknowledge_order, create_order, escalate_overdue
 
 BASE = (32.49, 119.92)
 
@@ -41,7 +42,7 @@ def test_lifecycle_race_overdue_and_orders(any_db: Database) -> None:
     db = any_db
     with db.session() as s:
         for i in range(3):
-            svc.upsert_unit(s, id=f"P{i}", unit_type="patrol", station="east", lat=BASE[0], lon=BASE[1])
+            upsert_unit(s, id=f"P{i}", unit_type="patrol", station="east", lat=BASE[0], lon=BASE[1])
     a, b = _incident(db), _incident(db)
     # two dispatchers race for P0: exactly one wins
     outcomes: list[str] = []
@@ -99,7 +100,7 @@ def test_same_key_concurrently_runs_once(any_db: Database) -> None:
     """A client retrying while its first attempt still runs gets the first answer, not a 409."""
     import time
 
-    from precinct.calls.idempotency import run_idempotent
+    from precinct.command.idempotency import run_idempotent
 
     runs: list[int] = []
     results: list[tuple[str, bool]] = []
@@ -129,7 +130,7 @@ def test_two_workers_flag_and_escalate_once(pg_db: Database) -> None:
     db = pg_db
     iid = _incident(db)
     with db.session() as s:
-        svc.upsert_unit(s, id="P9", unit_type="patrol", station="east", lat=BASE[0], lon=BASE[1])
+        upsert_unit(s, id="P9", unit_type="patrol", station="east", lat=BASE[0], lon=BASE[1])
     with db.session() as s:
         oid = create_order(
             s, title="设卡", body="", recipients=["all"], deadline=utcnow() + dt.timedelta(minutes=1), issued_by="d"
@@ -145,7 +146,7 @@ def test_two_workers_flag_and_escalate_once(pg_db: Database) -> None:
         assert flag_overdue(b, now=later) == []
         assert escalate_overdue(b, now=later) == []
     with db.sessionmaker() as s:
-        from precinct.calls.models import IncidentEvent
+        from precinct.command.models import IncidentEvent
 
         kinds = s.scalars(select(IncidentEvent.kind).where(IncidentEvent.incident_id == iid)).all()
         assert kinds.count("overdue_dispatch") == 1

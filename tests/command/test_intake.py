@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from precinct.calls.models import Call, Incident
-from precinct.calls.types import INCIDENT_TYPES, Priority, response_plan
+from precinct.command.models import Call, Incident
+from precinct.command.types import INCIDENT_TYPES, Priority, response_plan
 from precinct.core.models import AuditRecord
 
 BASE = (32.49, 119.92)
@@ -186,7 +186,7 @@ def test_address_resolves_against_road_names(client: TestClient, login, app) -> 
         assert out["location_source"] == "geocoded" and abs(out["lat"] - BASE[0]) < 0.03
     r = client.post("/api/v1/calls", json={"address": "Nowhere Avenue 999", "type": "theft"}, headers=h)
     assert r.status_code == 422 and r.json()["detail"]["field"] == "address"
-    from precinct.calls.citylink import CityLink
+    from precinct.city.access import CityLink
 
     app.state.city_link = CityLink(None)
     r = client.post("/api/v1/calls", json={"address": "人民路", "type": "theft"}, headers=h)

@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
+from precinct.command.board import BoardHub
 from precinct.core.bus import NatsBus
-from precinct.dispatch.board import BoardHub
 
 NATS_URL = "nats://127.0.0.1:4222"
 

@@ -7,9 +7,9 @@ import datetime as dt
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from precinct.command.monitors import run_escalation
+from precinct.command.orders import create_order
 from precinct.core.db import utcnow
-from precinct.orders.flows import run_escalation
-from precinct.orders.service import create_order
 
 
 def test_order_to_station_and_units_closed_loop(client: TestClient, login, make_units) -> None:

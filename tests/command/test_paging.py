@@ -8,9 +8,9 @@ import random
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from precinct.calls.models import Incident
-from precinct.calls.paging import MAX_PAGE, decode_cursor, encode_cursor
-from precinct.calls.views import full_incident
+from precinct.command.models import Incident
+from precinct.command.paging import MAX_PAGE, decode_cursor, encode_cursor
+from precinct.command.views_common import full_incident
 
 T0 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 

@@ -77,7 +77,7 @@ def test_formats(dataset: DataSet) -> None:
 
 
 def test_codes_match_the_incident_type_table() -> None:
-    from precinct.calls.types import INCIDENT_TYPES as TABLE
+    from precinct.command.types import INCIDENT_TYPES as TABLE
 
     for t in INCIDENT_TYPES:
         assert t.code in TABLE

@@ -2,7 +2,8 @@
 
 An ingest answers as soon as its batch is durable; the alerts it raised are handed to one worker
 thread per process (:class:`AlertFanout`), which adds the nearest available units by road travel
-time (one read of dispatch's ``units`` table per batch, not per alert) and publishes each alert as
+time (:func:`precinct.command.service.nearest_available_units`, the same ranking as dispatch
+recommendation; one read of the units per batch, not per alert) and publishes each alert as
 ``anpr.alert`` on the bus, in the order raised. Nothing here touches the stored reads or the
 alerts' records: those are committed before the fan-out starts.
 """
@@ -16,18 +17,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from precinct.config import Settings
 from precinct.core.db import Database
 
 log = logging.getLogger("precinct.anpr")
 
-_UNITS_SQL = text(
-    "SELECT id, callsign, lat, lon FROM units WHERE active = :t AND status = 'available' "
-    "AND lat IS NOT NULL AND lon IS NOT NULL"
-)
 _has_units: dict[str, tuple[float, bool]] = {}
 
 
@@ -69,20 +65,23 @@ def units_for(
     try:
         if not _units_table(db):
             return empty
-        with db.engine.connect() as conn:
-            rows = conn.execute(_UNITS_SQL, {"t": True}).all()
+        from precinct.city.service import city_for_settings
+        from precinct.command.service import available_units, nearest_available_units
+
+        with db.sessionmaker() as session:
+            rows = available_units(session)
         if not rows:
             return empty
-        from precinct.city.service import current_city
-
-        city = current_city(settings)
-        pts = np.array([[r[2], r[3]] for r in rows], dtype=float)
+        city = city_for_settings(settings)
+        if not city.has_roads:  # alerts carry road travel times only
+            return empty
         out = []
         for lat, lon in points:
-            best = city.k_nearest_by_time(lat, lon, pts, k)
+            near = nearest_available_units(None, lat=lat, lon=lon, limit=k, city=city, candidates=rows)
             out.append(
-                [{"unit_id": rows[i][0], "callsign": rows[i][1], "travel_time_s": round(t, 1)}
-                 for i, t in best]
+                [{"unit_id": u.unit_id, "callsign": u.callsign, "travel_time_s": round(u.travel_time_s, 1)}
+                 for u in near.units]
+                if near.eta_source == "road" else []
             )
         return out
     except Exception as exc:  # an alert must go out even if routing fails

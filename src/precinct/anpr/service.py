@@ -39,6 +39,7 @@ from precinct.config import Settings
 from precinct.core import audit
 from precinct.core.db import Database, utcnow
 from precinct.core.roles import AuditAction
+from precinct.core.timeutil import parse_iso_field
 from precinct.core.warehouse import Warehouse
 from precinct.errors import BadInput, NotFound
 
@@ -64,18 +65,7 @@ def to_us(value: dt.datetime) -> int:
 
 
 def parse_time(value: str, field_name: str) -> dt.datetime:
-    try:
-        t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise BadInput(
-            f"{field_name}: not an ISO 8601 time: {value!r}", detail={"field": field_name}
-        ) from None
-    if t.tzinfo is None:
-        raise BadInput(
-            f"{field_name}: give an offset or Z (e.g. 2026-05-01T08:30:00+08:00)",
-            detail={"field": field_name},
-        )
-    return t.astimezone(dt.UTC)
+    return parse_iso_field(value, field_name)
 
 
 # --- cameras -----------------------------------------------------------------------------------

@@ -105,3 +105,33 @@ def clear_cache() -> None:
     """Forget loaded graphs (tests; after a rebuild in another process)."""
     with _lock:
         _cache.clear()
+
+
+# The city's public face for other domains: the one accessor (loads, caches, falls back) and the
+# distance function, re-exported from where they live.
+from precinct.city.access import (  # noqa: E402
+    CityLink,
+    RoadNetwork,
+    built_city,
+    city_for,
+    city_for_settings,
+    load_city,
+)
+from precinct.city.geo import haversine_m  # noqa: E402
+
+__all__ = [
+    "CityLink",
+    "RoadNetwork",
+    "built_city",
+    "city_dir",
+    "city_for",
+    "city_for_settings",
+    "clear_cache",
+    "current_city",
+    "default_city",
+    "graph_path",
+    "haversine_m",
+    "load_city",
+    "read_meta",
+    "store",
+]

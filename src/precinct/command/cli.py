@@ -1,23 +1,34 @@
-"""``precinct calls`` (import, types) and ``precinct incidents`` (list, export-eido, import-eido)."""
+"""The command domain's commands, under their established names.
+
+``precinct calls`` (import, types), ``precinct incidents`` (list, export-eido, import-eido),
+``precinct units`` (add, import, list) and ``precinct orders`` (create, list, escalate). ``app`` is
+``precinct calls``; :func:`register` mounts the other three groups beside it.
+"""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from precinct.calls.types import type_table
+from precinct.command.types import Priority, UnitType, type_table
 from precinct.core.clikit import AsUser, FormatOpt, emit_json, err_console, open_db, progress_bar
 from precinct.core.roles import Role
 
 CLI_NAME = "calls"
-DEFAULT_AGENCY = "precinct.police.local"  # calls.eido.DEFAULT_AGENCY (not imported: keeps --help fast)
+DEFAULT_AGENCY = "precinct.police.local"  # command.eido.DEFAULT_AGENCY (not imported: keeps --help fast)
 app = typer.Typer(help="110 call intake: import calls, list incident types.", no_args_is_help=True)
 incidents_app = typer.Typer(help="Incidents: list, export and import NENA EIDO.", no_args_is_help=True)
+units_app = typer.Typer(help="Dispatchable units (patrol cars, special police, traffic, ...).", no_args_is_help=True)
+orders_app = typer.Typer(help="One-click orders (一键下达) and their 研交办督结 loop.", no_args_is_help=True)
 INTAKE = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.admin)
 COMMAND = (Role.dispatcher, Role.supervisor, Role.admin)
+MANAGERS = (Role.dispatcher, Role.supervisor, Role.admin)
+ISSUERS = (Role.dispatcher, Role.supervisor)
 
 
 @app.command("import")
@@ -35,7 +46,7 @@ def import_cmd(
     open_incidents: Annotated[bool, typer.Option("--open", help="import as open incidents (live replay)")] = False,
 ) -> None:
     """Import calls (one incident each). Every row is checked first; a call_id already stored is skipped."""
-    from precinct.calls.flows import import_calls
+    from precinct.command.flows import import_calls
     from precinct.core.access import cli_principal
 
     db = open_db()
@@ -70,8 +81,8 @@ def list_cmd(
     as_user: AsUser = None, open_only: Annotated[bool, typer.Option("--open")] = False, limit: int = 50
 ) -> None:
     """Recent incidents as JSON (caller numbers are never shown here)."""
-    from precinct.calls.paging import incidents_page
-    from precinct.calls.service import incident_view
+    from precinct.command.incidents import incident_view
+    from precinct.command.paging import incidents_page
     from precinct.core.access import cli_principal
 
     db = open_db()
@@ -89,7 +100,7 @@ def export_cmd(
     agency: Annotated[str, typer.Option(help="this centre's agency identifier")] = DEFAULT_AGENCY,
 ) -> None:
     """Export an incident as a NENA EIDO document (validated against the schema)."""
-    from precinct.calls import eido
+    from precinct.command import eido
     from precinct.core.access import cli_principal
     from precinct.errors import BadInput
 
@@ -113,7 +124,7 @@ def import_cmd_eido(
     as_user: AsUser = None,
 ) -> None:
     """Import an incident from a NENA EIDO document (again: no change)."""
-    from precinct.calls import eido
+    from precinct.command import eido
     from precinct.core.access import cli_principal
     from precinct.errors import BadInput
 
@@ -128,6 +139,153 @@ def import_cmd_eido(
     emit_json({"incident_id": result.incident_id, "created": result.created, "warnings": result.warnings})
 
 
+# --- precinct units ----------------------------------------------------------------------------
+
+
+@units_app.command("add")
+def add(
+    unit_id: Annotated[str, typer.Argument(help="unit id, e.g. P101")],
+    unit_type: Annotated[UnitType, typer.Option("--type")] = UnitType.patrol,
+    callsign: str | None = None,
+    station: str | None = None,
+    group: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    as_user: AsUser = None,
+) -> None:
+    """Create or update one unit."""
+    from precinct.command.units import unit_view, upsert_unit
+    from precinct.core.access import cli_principal
+
+    db = open_db()
+    cli_principal(db, as_user, MANAGERS, resource="units")
+    with db.session() as s:
+        emit_json(
+            unit_view(
+                upsert_unit(
+                    s,
+                    id=unit_id,
+                    unit_type=unit_type,
+                    callsign=callsign,
+                    station=station,
+                    group=group,
+                    lat=lat,
+                    lon=lon,
+                )
+            )
+        )
+
+
+@units_app.command("import")
+def import_units(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: id, unit_type, callsign, station, group, lat, lon", exists=True, dir_okay=False)
+    ],
+    as_user: AsUser = None,
+) -> None:
+    """Create or update units from a CSV (all rows or none)."""
+    from precinct.command.units import upsert_unit
+    from precinct.core.access import cli_principal
+    from precinct.errors import BadInput
+
+    db = open_db()
+    cli_principal(db, as_user, MANAGERS, resource="units")
+    with file.open(encoding="utf-8-sig", newline="") as fh, db.session() as s:
+        n = 0
+        for line, rec in enumerate(csv.DictReader(fh), start=2):
+            try:
+                lat = float(rec["lat"]) if rec.get("lat") else None
+                lon = float(rec["lon"]) if rec.get("lon") else None
+                upsert_unit(
+                    s,
+                    id=(rec.get("id") or "").strip(),
+                    unit_type=rec.get("unit_type") or "patrol",
+                    callsign=rec.get("callsign") or None,
+                    station=rec.get("station") or None,
+                    group=rec.get("group") or None,
+                    lat=lat,
+                    lon=lon,
+                )
+            except (ValueError, KeyError, BadInput) as exc:
+                msg = exc.message if isinstance(exc, BadInput) else str(exc)
+                raise BadInput(f"line {line}: {msg}", detail={"line": line}) from None
+            n += 1
+    emit_json({"units": n})
+
+
+@units_app.command("list")
+def units_list_cmd(as_user: AsUser = None, status: str | None = None) -> None:
+    """Units with status and latest position (JSON)."""
+    from precinct.command.units import list_units, unit_view
+    from precinct.core.access import cli_principal
+
+    db = open_db()
+    cli_principal(db, as_user, (*MANAGERS, Role.call_taker, Role.patrol), resource="units")
+    with db.sessionmaker() as s:
+        emit_json([unit_view(u) for u in list_units(s, status=status)])
+
+
+# --- precinct orders ---------------------------------------------------------------------------
+
+
+@orders_app.command("create")
+def create(
+    title: Annotated[str, typer.Option(help="what to do")],
+    recipient: Annotated[
+        list[str], typer.Option("--to", help="unit:ID, station:NAME, group:NAME, user:NAME or all (repeat)")
+    ],
+    minutes: Annotated[float, typer.Option("--deadline-minutes", help="deadline from now")] = 15,
+    body: str = "",
+    priority: Priority = Priority.orange,
+    incident: str | None = None,
+    as_user: AsUser = None,
+) -> None:
+    """Issue one order to many recipients; each must acknowledge before the deadline."""
+    from precinct.command.orders import create_order, order_view
+    from precinct.core.access import cli_principal
+    from precinct.core.db import utcnow
+
+    db = open_db()
+    principal = cli_principal(db, as_user, ISSUERS, resource="orders")
+    with db.session() as s:
+        order = create_order(
+            s,
+            title=title,
+            body=body,
+            recipients=recipient,
+            deadline=utcnow() + dt.timedelta(minutes=minutes),
+            issued_by=principal.username,
+            priority=priority,
+            incident_id=incident,
+        )
+        emit_json(order_view(s, order))
+
+
+@orders_app.command("list")
+def orders_list_cmd(as_user: AsUser = None, state: str | None = None, escalated: bool | None = None) -> None:
+    """Orders, newest first (JSON)."""
+    from precinct.command.orders import list_orders, order_view
+    from precinct.core.access import cli_principal
+
+    db = open_db()
+    cli_principal(db, as_user, (*ISSUERS, Role.patrol), resource="orders")
+    with db.sessionmaker() as s:
+        emit_json([order_view(s, o) for o in list_orders(s, state=state, escalated=escalated)])
+
+
+@orders_app.command("escalate")
+def escalate(as_user: AsUser = None) -> None:
+    """Escalate overdue orders now (the API server also does this every 10 seconds)."""
+    from precinct.command.monitors import run_escalation
+    from precinct.core.access import cli_principal
+
+    db = open_db()
+    cli_principal(db, as_user, (*ISSUERS, Role.admin), resource="orders")
+    emit_json(run_escalation(db))
+
+
 def register(root: typer.Typer) -> None:
-    """Mount ``precinct incidents`` beside ``precinct calls``."""
+    """Mount ``precinct incidents``, ``precinct units`` and ``precinct orders`` beside ``precinct calls``."""
     root.add_typer(incidents_app, name="incidents")
+    root.add_typer(units_app, name="units")
+    root.add_typer(orders_app, name="orders")

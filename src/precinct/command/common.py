@@ -1,4 +1,7 @@
-"""Small helpers shared by calls, dispatch and orders: ids, distances, masking, event publishing."""
+"""Small helpers of the command domain: ids, phone numbers and their masking, JSON text, event publishing.
+
+Times are written by :func:`precinct.core.timeutil.to_iso`, distances by :mod:`precinct.city.geo`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,9 @@ import secrets
 import time
 from typing import Any
 
-from precinct.core.db import utcnow
+from precinct.core.timeutil import utcnow
+from precinct.errors import BadInput
 
-EARTH_RADIUS_M = 6_371_008.8
 _PHONE_CHARS = re.compile(r"[\s\-().]")
 
 
@@ -20,14 +23,6 @@ def new_id(prefix: str, now: dt.datetime | None = None) -> str:
     """A time-sortable unique id such as ``INC-20261123T172901-9f2c4ab1``."""
     stamp = (now or utcnow()).strftime("%Y%m%dT%H%M%S")
     return f"{prefix}-{stamp}-{secrets.token_hex(4)}"
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres between two WGS84 points."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def normalize_phone(phone: str | None) -> str | None:
@@ -49,10 +44,6 @@ def mask_phone(phone: str | None) -> str | None:
     return head + "*" * (len(phone) - len(head) - 4) + phone[-4:]
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
@@ -71,3 +62,13 @@ def publish(bus: Any, subject: str, payload: dict[str, Any]) -> None:
         import logging
 
         logging.getLogger("precinct.command").warning("could not publish %s", subject, exc_info=True)
+
+
+def check_coordinates(lat: float | None, lon: float | None, *, field_prefix: str = "") -> None:
+    """422 naming the field when a coordinate is missing, not finite or out of range."""
+    for name, value, bound in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+        if value is None or not math.isfinite(value) or abs(value) > bound:
+            raise BadInput(
+                f"{field_prefix}{name}: must be a number within ±{bound:g} degrees",
+                detail={"field": f"{field_prefix}{name}", "reason": "out of range"},
+            )

@@ -1,4 +1,4 @@
-"""NENA EIDO (Emergency Incident Data Object) export and import.
+"""NENA EIDO (Emergency Incident Data Object) export, validation and (in :mod:`.eido_import`) import.
 
 Exports follow the NENA EIDO 1.0 OpenAPI schema shipped beside this module
 (``eido_openapi.yaml``, a copy of NENA's) and are validated against it with jsonschema: incident,
@@ -14,8 +14,6 @@ callback numbers. Importing the same document again (same tracking id) changes n
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -23,15 +21,13 @@ from xml.sax.saxutils import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from precinct.calls.common import iso, normalize_phone
-from precinct.calls.models import Call, Incident
-from precinct.calls.service import calls_of, get_incident, record_event
-from precinct.calls.types import INCIDENT_TYPES, PRIORITIES, Priority, get_type
-from precinct.core import audit
-from precinct.core.db import utcnow
-from precinct.core.roles import AuditAction
-from precinct.dispatch.models import Assignment, Unit
-from precinct.errors import BadInput
+from precinct.command.eido_import import ImportResult, import_document
+from precinct.command.incidents import calls_of, get_incident
+from precinct.command.models import Assignment, Unit
+from precinct.command.types import INCIDENT_TYPES, PRIORITIES, Priority
+from precinct.core.timeutil import to_iso, utcnow
+
+__all__ = ["DEFAULT_AGENCY", "ImportResult", "export_incident", "import_document", "validate", "validator"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "eido_openapi.yaml"
 DEFAULT_AGENCY = "precinct.police.local"
@@ -53,8 +49,6 @@ INCIDENT_STATUS = {
     "closed": "Closed",
     "merged": "Merged",
 }
-_POS = re.compile(r"<(?:gml:)?pos>\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)")
-_CIVIC = re.compile(r"<(A[1-6]|RD|STS|HNO|PC|LOC|NAM|country)>([^<]*)</")
 
 
 def _fix_schema(node: Any) -> Any:
@@ -130,7 +124,7 @@ def export_incident(session: Session, *, incident_id: str, actor: str, agency: s
         This centre's agency identifier (a domain name, as EIDO expects).
     """
     inc = get_incident(session, incident_id)
-    ts = iso(inc.updated_at) or iso(utcnow()) or ""
+    ts = to_iso(inc.updated_at) or to_iso(utcnow()) or ""
     base = f"urn:emergency:uid:incidentid:{inc.id}:{agency}"
     agent_ids: dict[str, str] = {}
 
@@ -200,13 +194,13 @@ def export_incident(session: Session, *, incident_id: str, actor: str, agency: s
             {
                 **_prologue(
                     f"urn:emergency:uid:callid:{call.id}:{agency}",
-                    iso(call.received_at) or ts,
+                    to_iso(call.received_at) or ts,
                     agency,
                     agent(call.created_by, "Call Taking"),
                 ),
                 "standardPrimaryCallType": "emergency",
                 "direction": "incoming",
-                "callStartTimestamp": iso(call.received_at),
+                "callStartTimestamp": to_iso(call.received_at),
                 "callStateRegistryText": "callEnded",
                 "localCallType": call.type,
                 "agentReference": [{"$ref": agent(call.created_by, "Call Taking")}],
@@ -227,7 +221,7 @@ def export_incident(session: Session, *, incident_id: str, actor: str, agency: s
         res: dict[str, Any] = {
             **_prologue(
                 rid,
-                iso(a.cleared_at or a.arrived_at or a.acknowledged_at or a.dispatched_at) or ts,
+                to_iso(a.cleared_at or a.arrived_at or a.acknowledged_at or a.dispatched_at) or ts,
                 agency,
                 by,
             ),
@@ -245,7 +239,7 @@ def export_incident(session: Session, *, incident_id: str, actor: str, agency: s
         resources.append(res)
         dispatches.append(
             {
-                **_prologue(f"{base}:dispatch:{n}", iso(a.dispatched_at) or ts, agency, by),
+                **_prologue(f"{base}:dispatch:{n}", to_iso(a.dispatched_at) or ts, agency, by),
                 "agencyReference": {"$ref": agency},
                 "agentReference": {"$ref": by},
                 "emergencyResourceReference": [{"$ref": rid}],
@@ -284,229 +278,3 @@ def export_incident(session: Session, *, incident_id: str, actor: str, agency: s
         if value:
             document[key] = value
     return document
-
-
-# --- import ----------------------------------------------------------------------------------
-
-
-def _normalise(node: Any) -> Any:
-    """Lower-case the first letter of keys (``LastUpdateTimeStamp`` → ``lastUpdateTimeStamp``)."""
-    if isinstance(node, dict):
-        out = {}
-        for k, v in node.items():
-            key = k
-            if k == "EIDOVersion":
-                key = "eidoVersion"
-            elif k[:1].isupper() and not k.isupper():
-                key = k[0].lower() + k[1:]
-            out[key] = _normalise(v)
-        return out
-    if isinstance(node, list):
-        return [_normalise(x) for x in node]
-    return node
-
-
-def _as_list(value: Any) -> list[Any]:
-    """A component list (a single object counts as one); anything that is not an object is dropped."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    return [x for x in items if isinstance(x, dict)]
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _ref(value: Any) -> str | None:
-    return value.get("$ref") if isinstance(value, dict) and isinstance(value.get("$ref"), str) else None
-
-
-@dataclass
-class ImportResult:
-    incident_id: str
-    created: bool
-    warnings: list[str] = field(default_factory=list)
-
-
-def _type_from(component: dict[str, Any], warnings: list[str]) -> str:
-    for key in (
-        "incidentTypeInternalCode",
-        "incidentTypeInternalText",
-        "incidentTypeCommonRegistryText",
-    ):
-        value = component.get(key)
-        if isinstance(value, str):
-            itype = get_type(value)
-            if itype is not None:
-                return itype.code
-            first = value.split("/")[0].strip()
-            itype = get_type(first)
-            if itype is not None:
-                return itype.code
-    warnings.append("incident type not in the code table; imported as other_incident")
-    return "other_incident"
-
-
-def _priority_from(component: dict[str, Any], itype: str) -> str:
-    text = str(component.get("incidentPriorityInternalText", "")).lower()
-    for p in Priority:
-        if text.startswith(p.value):
-            return p.value
-    number = component.get("incidentCommonPriorityNumber")
-    if isinstance(number, int):
-        for p in Priority:  # most urgent first
-            if number >= PRIORITIES[p].eido_priority_number:
-                return p.value
-        return Priority.green.value
-    return INCIDENT_TYPES[itype].priority.value
-
-
-def _location_from(doc: dict[str, Any], warnings: list[str]) -> tuple[float | None, float | None, str | None]:
-    comps = _as_list(doc.get("locationComponent")) + _as_list(doc.get("locationInformationComponent"))
-    address = None
-    for comp in comps:
-        value = _text(comp.get("locationByValue"))
-        m = _POS.search(value)
-        if m:
-            lat, lon = float(m.group(1)), float(m.group(2))
-            if abs(lat) <= 90 and abs(lon) <= 180:
-                return lat, lon, _text(comp.get("locationDescriptionText")) or None
-        civic = _CIVIC.findall(value)
-        if civic and address is None:
-            parts = dict(civic)
-            address = " ".join(
-                p
-                for p in (
-                    parts.get("HNO"),
-                    parts.get("RD"),
-                    parts.get("STS"),
-                    parts.get("A3"),
-                    parts.get("A1"),
-                    parts.get("country"),
-                )
-                if p
-            )
-        address = address or _text(comp.get("locationDescriptionText")) or None
-    warnings.append("no coordinates in the document; the incident is unlocated")
-    return None, None, address
-
-
-def import_document(session: Session, document: dict[str, Any], *, actor: str, role: str) -> ImportResult:
-    """Create an incident (with its calls) from an EIDO document.
-
-    Raises
-    ------
-    BadInput
-        Not an EIDO document (no version or no tracking id).
-    """
-    if not isinstance(document, dict):
-        raise BadInput(
-            "document: an EIDO JSON object is expected",
-            detail={"field": "document", "reason": "type"},
-        )
-    doc = _normalise(document)
-    version = doc.get("eidoVersion")
-    if version is None:
-        raise BadInput(
-            "eidoVersion: missing; not an EIDO document",
-            detail={"field": "eidoVersion", "reason": "missing"},
-        )
-    tracking = doc.get("incidentTrackingIdentifier") or doc.get("$id")
-    if not isinstance(tracking, str) or not tracking:
-        raise BadInput(
-            "$id: the document has no incident identifier",
-            detail={"field": "$id", "reason": "missing"},
-        )
-    existing = session.scalar(select(Incident).where(Incident.external_id == tracking[:256]))
-    if existing is not None:
-        return ImportResult(existing.id, False, ["already imported"])
-    warnings: list[str] = []
-    inc_comps = _as_list(doc.get("incidentComponent"))
-    comp = inc_comps[0] if inc_comps else {}
-    if not inc_comps:
-        warnings.append("no incidentComponent; type and priority defaulted")
-    itype = _type_from(comp, warnings)
-    prio = _priority_from(comp, itype)
-    lat, lon, address = _location_from(doc, warnings)
-    notes = [_text(n.get("notesActionComments")) for n in _as_list(doc.get("notesComponent"))]
-    summary = "; ".join(x for x in notes if x) or _text(comp.get("incidentTypeInternalText"))
-    now = utcnow()
-    from precinct.calls.common import new_id
-
-    inc = Incident(
-        id=new_id("INC", now),
-        type=itype,
-        category=INCIDENT_TYPES[itype].category,
-        priority=prio,
-        status="new",
-        lat=lat,
-        lon=lon,
-        address=address,
-        summary=str(summary)[:500],
-        source="eido",
-        external_id=tracking[:256],
-        created_by=actor,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(inc)
-    session.flush()
-    callbacks = {c.get("$id"): c for c in _as_list(doc.get("callbackComponent"))}
-    phones = 0
-    for call in _as_list(doc.get("callComponent")):
-        cb = callbacks.get(_ref(call.get("callBackReference")))
-        phone = None
-        uris = (cb or {}).get("callBackInformationUri")
-        for uri in uris if isinstance(uris, list) else []:
-            if isinstance(uri, str) and uri.startswith("tel:"):
-                phone = normalize_phone(uri[4:])
-                break
-        phones += phone is not None
-        received = call.get("callStartTimestamp")
-        import datetime as dt
-
-        try:
-            when = dt.datetime.fromisoformat(str(received).replace("Z", "+00:00")) if received else now
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.UTC)
-        except ValueError:
-            when = now
-        session.add(
-            Call(
-                id=new_id("CALL", now),
-                incident_id=inc.id,
-                external_id=None,
-                received_at=when,
-                caller_phone=phone,
-                lat=lat,
-                lon=lon,
-                address=address,
-                type=itype,
-                priority=prio,
-                description="",
-                created_by=actor,
-            )
-        )
-    session.flush()
-    record_event(
-        session,
-        inc,
-        kind="created",
-        actor=actor,
-        to_status="new",
-        now=now,
-        detail={"source": "eido", "tracking_id": tracking, "warnings": warnings},
-    )
-    audit.append(
-        session,
-        actor=actor,
-        role=role,
-        action=AuditAction.collection,
-        resource="calls.caller",
-        params={"incident_id": inc.id, "source": "eido", "phones": phones},
-        result_count=phones,
-        case_id=inc.id,
-        purpose="incident_response",
-    )
-    return ImportResult(inc.id, True, warnings)

@@ -1,4 +1,4 @@
-"""Bulk flows of call intake: importing a calls CSV (the design brief's format)."""
+"""Bulk flows of call intake: importing a calls CSV (the design brief's format), a batch per transaction."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from precinct.calls.common import new_id
-from precinct.calls.models import Call, Incident, IncidentEvent
-from precinct.calls.types import Priority, get_type
-from precinct.core import audit
-from precinct.core.db import Database, utcnow
-from precinct.core.roles import AuditAction
+from precinct.command.incidents import NewCall, audit_collection, open_incident
+from precinct.command.models import Call
+from precinct.command.types import Priority, get_type
+from precinct.core.db import Database
+from precinct.core.timeutil import parse_iso, utcnow
 from precinct.errors import BadInput
 
 REQUIRED = ("call_id", "ts", "lat", "lon", "type")
@@ -71,11 +70,9 @@ def parse_rows(lines: Iterable[str]) -> list[CallRow]:
             raise bad("call_id", f"{cid} appears twice in the file")
         seen.add(cid)
         try:
-            ts = dt.datetime.fromisoformat((rec.get("ts") or "").strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise bad("ts", "not an ISO 8601 timestamp") from None
-        if ts.tzinfo is None:
-            raise bad("ts", "needs a timezone offset (or Z)")
+            ts = parse_iso(rec.get("ts") or "")
+        except ValueError as exc:
+            raise bad("ts", str(exc)) from None
         coords = []
         for field, bound in (("lat", 90.0), ("lon", 180.0)):
             try:
@@ -96,7 +93,7 @@ def parse_rows(lines: Iterable[str]) -> list[CallRow]:
         rows.append(
             CallRow(
                 cid,
-                ts.astimezone(dt.UTC),
+                ts,
                 coords[0],
                 coords[1],
                 itype.code,
@@ -152,66 +149,37 @@ def _write_batch(
     existing = set(s.scalars(select(Call.external_id).where(Call.external_id.in_(ids))).all())
     now = utcnow()
     fresh = [r for r in batch if r.call_id not in existing]
-    incidents, calls, events = [], [], []
-    for r in fresh:
-        iid = new_id("INC", r.ts)
-        status = "new" if open_incidents else "closed"
-        inc = Incident(
-            id=iid,
+    status = "new" if open_incidents else "closed"
+    opened = [
+        open_incident(
+            None,
+            actor=actor,
             type=r.type,
-            category=get_type(r.type).category,  # type: ignore[union-attr]
             priority=r.priority,
-            status=status,
             lat=r.lat,
             lon=r.lon,
-            summary=r.description[:500],
+            summary=r.description,
             source="import",
-            created_by=actor,
             created_at=r.ts,
-            updated_at=now,
-            closed_at=None if open_incidents else now,
+            status=status,
             disposition=None if open_incidents else "imported",
+            calls=[NewCall(received_at=r.ts, lat=r.lat, lon=r.lon, description=r.description, external_id=r.call_id)],
+            kind="imported",
+            detail={"call_id": r.call_id},
+            now=now,
         )
-        incidents.append(inc)
-        calls.append(
-            Call(
-                id=new_id("CALL", r.ts),
-                incident_id=iid,
-                external_id=r.call_id,
-                received_at=r.ts,
-                lat=r.lat,
-                lon=r.lon,
-                type=r.type,
-                priority=r.priority,
-                description=r.description,
-                created_by=actor,
-            )
-        )
-        events.append(
-            IncidentEvent(
-                incident_id=iid,
-                ts=now,
-                kind="imported",
-                from_status=None,
-                to_status=status,
-                actor=actor,
-                detail=f'{{"call_id": "{r.call_id}"}}',
-            )
-        )
-    s.add_all(incidents)
+        for r in fresh
+    ]
+    s.add_all([o.incident for o in opened])
+    s.flush()  # the calls and events reference them
+    s.add_all([row for o in opened for row in (*o.calls, o.event)])
     s.flush()
-    s.add_all(calls)
-    s.add_all(events)
-    s.flush()
-    if fresh:
-        audit.append(
+    if opened:
+        audit_collection(
             s,
             actor=actor,
             role=role,
-            action=AuditAction.collection,
-            resource="calls.caller",
             params={"source": source_name, "calls": len(fresh), "first": fresh[0].call_id},
             result_count=len(fresh),
-            purpose="incident_response",
         )
     return len(fresh)

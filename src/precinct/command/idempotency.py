@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from precinct.calls.models import IdempotencyKey
+from precinct.command.models import IdempotencyKey
 from precinct.core.db import Database
 from precinct.errors import BadInput, Conflict
 
@@ -110,3 +111,28 @@ def run_idempotent(
             raise
         return hit
     return Outcome(status_code, body, False)
+
+
+def idempotent_reply(
+    db: Database,
+    *,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    action: Callable[[Session], dict[str, Any]],
+    on_commit: Callable[[], None],
+    status_code: int = 201,
+) -> JSONResponse:
+    """The HTTP answer of a retry-safe change: run it (or replay it) with :func:`run_idempotent`.
+
+    ``on_commit`` (publishing the change's events) runs only for a fresh change, after it
+    committed; a replay answers the stored body with ``Idempotent-Replayed: true``.
+    """
+    outcome = run_idempotent(db, scope=scope, key=key, payload=payload, action=action, status_code=status_code)
+    if not outcome.replayed:
+        on_commit()
+    return JSONResponse(
+        outcome.body,
+        status_code=outcome.status_code,
+        headers={"Idempotent-Replayed": "true"} if outcome.replayed else None,
+    )

@@ -1,4 +1,10 @@
-"""Call intake and the incident lifecycle outside dispatch: create, reprioritise, merge, close.
+"""Incidents: the one place an incident is opened and a call attached, its history, views and
+lifecycle outside dispatch (reprioritise, merge, close).
+
+Every incident is opened by :func:`open_incident`, whether from a 110 call
+(:func:`precinct.command.intake.create_call`), a calls CSV (:func:`precinct.command.flows.import_calls`)
+or an EIDO document (:func:`precinct.command.eido_import.import_document`); a further call about an
+open incident is attached by :func:`attach_call`.
 
 Services take a session and keyword-only arguments, change nothing until everything is checked,
 and leave committing (and publishing events) to the caller.
@@ -7,151 +13,27 @@ and leave committing (and publishing events) to the caller.
 from __future__ import annotations
 
 import datetime as dt
-import math
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from precinct.calls.citylink import CityLink
-from precinct.calls.common import dumps, haversine_m, iso, mask_phone, new_id, normalize_phone
-from precinct.calls.models import Call, Incident, IncidentEvent
-from precinct.calls.schemas import Duplicate
-from precinct.calls.types import (
-    INCIDENT_TYPES,
-    PRIORITIES,
-    IncidentType,
-    Priority,
-    get_type,
-    related,
-)
+from precinct.command.common import dumps, mask_phone, new_id
+from precinct.command.models import Assignment, Call, Incident, IncidentEvent
+from precinct.command.types import INCIDENT_TYPES, PRIORITIES, Priority
 from precinct.core import audit
-from precinct.core.db import utcnow
 from precinct.core.roles import AuditAction
+from precinct.core.timeutil import to_iso, utcnow
 from precinct.errors import BadInput, Conflict, NotFound
 
 OPEN_STATUSES = ("new", "dispatched", "en_route", "on_scene")
 BOARD_STATUSES = (*OPEN_STATUSES, "cleared")
 TERMINAL_STATUSES = ("closed", "merged")
-DUPLICATE_RADIUS_M = 400.0
-DUPLICATE_WINDOW_S = 30 * 60
+ACTIVE_ASSIGNMENT = ("dispatched", "en_route", "on_scene")
 CALLER_RESOURCE = "calls.caller"
-GEOCODE_MIN_SCORE = 60.0
-
-
-@dataclass
-class CallResult:
-    """What :func:`create_call` made: the call, its incident, and open incidents nearby."""
-
-    call: Call
-    incident: Incident
-    merged: bool
-    duplicates: list[Duplicate]
-    location_source: str
-
-
-def require_type(code: str, field: str = "type") -> IncidentType:
-    """The incident type for ``code``, or a 422 naming the field."""
-    itype = get_type(code)
-    if itype is None:
-        raise BadInput(
-            f"{field}: unknown incident type {code!r}; see GET /api/v1/incident-types",
-            detail={"field": field, "reason": "unknown incident type", "value": code},
-        )
-    return itype
-
-
-def check_coordinates(lat: float | None, lon: float | None, *, field_prefix: str = "") -> None:
-    """422 naming the field when a coordinate is missing, not finite or out of range."""
-    for name, value, bound in (("lat", lat, 90.0), ("lon", lon, 180.0)):
-        if value is None or not math.isfinite(value) or abs(value) > bound:
-            raise BadInput(
-                f"{field_prefix}{name}: must be a number within ±{bound:g} degrees",
-                detail={"field": f"{field_prefix}{name}", "reason": "out of range"},
-            )
-
-
-def resolve_location(
-    city: CityLink, *, lat: float | None, lon: float | None, address: str | None
-) -> tuple[float, float, str | None, str]:
-    """Coordinates for a call: given, or resolved from a street / junction name.
-
-    Returns ``(lat, lon, address, source)`` where ``source`` is ``"coordinates"`` or
-    ``"geocoded"``. An address that matches nothing well enough is a 422 naming ``address``.
-    """
-    if lat is not None and lon is not None:
-        check_coordinates(lat, lon)
-        return lat, lon, address, "coordinates"
-    if not address:
-        raise BadInput(
-            "lat: a location is needed (lat and lon, or an address)",
-            detail={"field": "lat", "reason": "missing"},
-        )
-    places = city.geocode(address)
-    if city.city is None:
-        raise BadInput(
-            "address: no city road network is loaded to resolve addresses; give lat and lon",
-            detail={"field": "address", "reason": "no road network"},
-        )
-    best = places[0] if places else None
-    if best is None or best.score < GEOCODE_MIN_SCORE:
-        raise BadInput(
-            f"address: no street or junction matches {address!r}",
-            detail={
-                "field": "address",
-                "reason": "not found",
-                "candidates": [p.label for p in places[:5]],
-            },
-        )
-    return best.lat, best.lon, best.label or address, "geocoded"
-
-
-def find_duplicates(
-    session: Session,
-    *,
-    type_code: str,
-    lat: float,
-    lon: float,
-    now: dt.datetime,
-    radius_m: float = DUPLICATE_RADIUS_M,
-    window_s: float = DUPLICATE_WINDOW_S,
-) -> list[Duplicate]:
-    """Open incidents of a related type within ``radius_m`` and ``window_s``, nearest first."""
-    dlat = radius_m / 111_000.0
-    dlon = radius_m / (111_000.0 * max(0.1, math.cos(math.radians(lat))))
-    since = now - dt.timedelta(seconds=window_s)
-    rows = session.execute(
-        select(
-            Incident.id,
-            Incident.type,
-            Incident.status,
-            Incident.lat,
-            Incident.lon,
-            Incident.created_at,
-        ).where(
-            Incident.status.in_(OPEN_STATUSES),
-            Incident.created_at >= since,
-            Incident.lat.between(lat - dlat, lat + dlat),
-            Incident.lon.between(lon - dlon, lon + dlon),
-        )
-    ).all()
-    found = []
-    for iid, itype, status, ilat, ilon, created in rows:
-        if ilat is None or ilon is None or not related(type_code, itype):
-            continue
-        dist = haversine_m(lat, lon, ilat, ilon)
-        if dist <= radius_m:
-            found.append(
-                Duplicate(
-                    incident_id=iid,
-                    type=itype,
-                    status=status,
-                    distance_m=round(dist, 1),
-                    age_s=round((now - created).total_seconds(), 1),
-                )
-            )
-    return sorted(found, key=lambda d: (d.type != type_code, d.distance_m))
 
 
 def record_event(
@@ -193,155 +75,181 @@ def record_event(
     return ev
 
 
-def create_call(
-    session: Session,
+@dataclass(frozen=True)
+class NewCall:
+    """A call to store with the incident it reports (checked by the caller; ``id`` made if None)."""
+
+    received_at: dt.datetime
+    lat: float | None
+    lon: float | None
+    address: str | None = None
+    caller_phone: str | None = None
+    caller_name: str | None = None
+    description: str = ""
+    external_id: str | None = None
+    id: str | None = None
+
+
+def _call_row(incident: Incident, call: NewCall, *, actor: str, now: dt.datetime) -> Call:
+    return Call(
+        id=call.id or new_id("CALL", now),
+        incident_id=incident.id,
+        external_id=call.external_id,
+        received_at=call.received_at,
+        caller_phone=call.caller_phone,
+        caller_name=call.caller_name,
+        lat=call.lat,
+        lon=call.lon,
+        address=call.address,
+        type=incident.type,
+        priority=incident.priority,
+        description=call.description,
+        created_by=actor,
+    )
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    """The rows that open an incident: the incident, its calls and its first history event."""
+
+    incident: Incident
+    calls: list[Call]
+    event: IncidentEvent
+
+
+def open_incident(
+    session: Session | None,
     *,
     actor: str,
-    role: str,
-    city: CityLink,
     type: str,
-    lat: float | None = None,
-    lon: float | None = None,
+    priority: str,
+    lat: float | None,
+    lon: float | None,
+    calls: Sequence[NewCall],
+    source: str,
+    created_at: dt.datetime,
     address: str | None = None,
-    priority: Priority | str | None = None,
-    caller_phone: str | None = None,
-    caller_name: str | None = None,
-    description: str = "",
-    received_at: dt.datetime | None = None,
-    merge_into: str | None = None,
+    summary: str = "",
+    status: str = "new",
+    disposition: str | None = None,
     external_id: str | None = None,
-    source: str = "call",
-) -> CallResult:
-    """Record a 110 call and open its incident (or attach it to ``merge_into``).
+    kind: str = "created",
+    detail: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> NewIncident:
+    """Open an incident with the calls that report it, and record its first history event.
 
-    The caller's details are personal data: their collection is audited in the same transaction.
+    The one place an incident comes into being (110 intake, calls CSV, EIDO import). Auditing
+    the callers' details (:func:`audit_collection`) is the caller's, once per call or per batch.
 
     Parameters
     ----------
     session
-        Open transaction; the caller commits.
-    actor, role
-        Who takes the call (audited).
-    city
-        For resolving ``address`` when no coordinates are given.
-    type
-        Incident-type code (:data:`precinct.calls.types.INCIDENT_TYPES`).
-    priority
-        Five-colour priority; defaults to the type's.
-    merge_into
-        An open incident this call reports too; no new incident is opened.
+        Open transaction (the caller commits); None only makes the rows, for a bulk import that
+        adds the incidents of a batch, flushes, then adds their calls and events.
+    actor
+        Who opens it (history, ``created_by``).
+    type, priority
+        Checked incident-type code and five-colour priority.
+    lat, lon, address
+        Where (an EIDO document may carry no coordinates).
+    calls
+        The calls reporting it (ids are made here), oldest first.
+    source
+        ``call``, ``import`` or ``eido``.
+    created_at
+        The incident's time (now for live intake; the call's time for imported history).
+    status, disposition
+        ``new``; imported history is opened ``closed`` with a disposition.
+    external_id
+        Another system's identifier (EIDO tracking id), unique.
+    kind, detail
+        The first history event (``created`` or ``imported``) and what it records.
+    now
+        Time of the change (default: now).
 
     Returns
     -------
-    CallResult
-        With open incidents nearby of a related type offered as ``duplicates``.
+    NewIncident
+        The rows (stored and flushed when a session was given).
     """
-    itype = require_type(type)
-    try:
-        prio = Priority(priority) if priority is not None else itype.priority
-    except ValueError:
-        raise BadInput(
-            f"priority: unknown colour {priority!r}",
-            detail={"field": "priority", "reason": "one of red, orange, yellow, blue, green"},
-        ) from None
-    now = utcnow()
-    received = (received_at or now).astimezone(dt.UTC)
-    rlat, rlon, raddress, loc_source = resolve_location(city, lat=lat, lon=lon, address=address)
-    phone = normalize_phone(caller_phone)
-    if phone is not None and not (3 <= len(phone) <= 20 and phone.lstrip("+").isdigit()):
-        raise BadInput(
-            "caller_phone: must be 3-20 digits (optionally a leading +)",
-            detail={"field": "caller_phone", "reason": "not a phone number"},
-        )
-    if merge_into is not None:
-        incident = session.get(Incident, merge_into)
-        if incident is None:
-            raise BadInput(
-                f"merge_into: no incident {merge_into!r}",
-                detail={"field": "merge_into", "reason": "unknown incident"},
-            )
-        if incident.status in TERMINAL_STATUSES:
-            raise Conflict(
-                f"merge_into: incident {merge_into} is {incident.status}",
-                detail={"field": "merge_into", "reason": f"incident {incident.status}"},
-            )
-        duplicates: list[Duplicate] = []
-    else:
-        duplicates = find_duplicates(session, type_code=itype.code, lat=rlat, lon=rlon, now=now)
-        incident = Incident(
-            id=new_id("INC", now),
-            type=itype.code,
-            category=itype.category,
-            priority=prio.value,
-            status="new",
-            lat=rlat,
-            lon=rlon,
-            address=raddress,
-            summary=description[:500],
-            source=source,
-            created_by=actor,
-            created_at=received if source == "import" else now,
-            updated_at=now,
-        )
-        session.add(incident)
-        session.flush()  # the call row references it
-    call = Call(
-        id=new_id("CALL", now),
-        incident_id=incident.id,
-        external_id=external_id,
-        received_at=received,
-        caller_phone=phone,
-        caller_name=caller_name,
-        lat=rlat,
-        lon=rlon,
-        address=raddress,
+    now = now or utcnow()
+    itype = INCIDENT_TYPES[type]
+    incident = Incident(
+        id=new_id("INC", created_at if source == "import" else now),
         type=itype.code,
-        priority=prio.value,
-        description=description,
+        category=itype.category,
+        priority=priority,
+        status=status,
+        lat=lat,
+        lon=lon,
+        address=address,
+        summary=summary[:500],
+        source=source,
+        external_id=external_id,
         created_by=actor,
+        created_at=created_at,
+        updated_at=now,
+        closed_at=now if status == "closed" else None,
+        disposition=disposition,
     )
-    session.add(call)
-    session.flush()
-    if merge_into is not None:
-        record_event(session, incident, kind="call_added", actor=actor, now=now, detail={"call_id": call.id})
-    else:
-        record_event(
-            session,
-            incident,
-            kind="created",
-            actor=actor,
-            to_status="new",
-            now=now,
-            detail={
-                "call_id": call.id,
-                "type": itype.code,
-                "priority": prio.value,
-                "duplicates": [d.incident_id for d in duplicates],
-            },
+    rows = [_call_row(incident, c, actor=actor, now=created_at if source == "import" else now) for c in calls]
+    event = IncidentEvent(
+        incident_id=incident.id,
+        ts=now,
+        kind=kind,
+        from_status=None,
+        to_status=status,
+        actor=actor,
+        detail=dumps(detail or {}),
+    )
+    made = NewIncident(incident, rows, event)
+    if session is not None:
+        session.add(incident)
+        session.flush()  # the call rows reference it
+        session.add_all([*rows, event])
+        session.flush()
+    return made
+
+
+def attach_call(
+    session: Session, incident: Incident, call: NewCall, *, actor: str, now: dt.datetime | None = None
+) -> Call:
+    """Attach a further call to an open incident (history: ``call_added``).
+
+    Raises
+    ------
+    Conflict
+        The incident is closed or merged (field ``merge_into``).
+    """
+    if incident.status in TERMINAL_STATUSES:
+        raise Conflict(
+            f"merge_into: incident {incident.id} is {incident.status}",
+            detail={"field": "merge_into", "reason": f"incident {incident.status}"},
         )
+    now = now or utcnow()
+    row = _call_row(incident, call, actor=actor, now=now)
+    session.add(row)
+    session.flush()
+    record_event(session, incident, kind="call_added", actor=actor, now=now, detail={"call_id": row.id})
+    return row
+
+
+def audit_collection(
+    session: Session, *, actor: str, role: str, params: dict[str, Any], result_count: int,
+    case_id: str | None = None,
+) -> None:
+    """Audit the collection of callers' details (in the change's transaction)."""
     audit.append(
         session,
         actor=actor,
         role=role,
         action=AuditAction.collection,
         resource=CALLER_RESOURCE,
-        params={
-            "call_id": call.id,
-            "incident_id": incident.id,
-            "phone": phone is not None,
-            "name": caller_name is not None,
-            "source": source,
-        },
-        result_count=1,
-        case_id=incident.id,
+        params=params,
+        result_count=result_count,
+        case_id=case_id,
         purpose="incident_response",
-    )
-    return CallResult(
-        call=call,
-        incident=incident,
-        merged=merge_into is not None,
-        duplicates=duplicates,
-        location_source=loc_source,
     )
 
 
@@ -410,13 +318,13 @@ def incident_view(
         "merged_into": incident.merged_into,
         "disposition": incident.disposition,
         "created_by": incident.created_by,
-        "created_at": iso(incident.created_at),
-        "updated_at": iso(incident.updated_at),
-        "dispatched_at": iso(incident.dispatched_at),
-        "en_route_at": iso(incident.en_route_at),
-        "on_scene_at": iso(incident.on_scene_at),
-        "cleared_at": iso(incident.cleared_at),
-        "closed_at": iso(incident.closed_at),
+        "created_at": to_iso(incident.created_at),
+        "updated_at": to_iso(incident.updated_at),
+        "dispatched_at": to_iso(incident.dispatched_at),
+        "en_route_at": to_iso(incident.en_route_at),
+        "on_scene_at": to_iso(incident.on_scene_at),
+        "cleared_at": to_iso(incident.cleared_at),
+        "closed_at": to_iso(incident.closed_at),
         "timers": timers(incident, now),
     }
     if units is not None:
@@ -451,7 +359,7 @@ def call_view(call: Call, *, with_caller: bool) -> dict[str, Any]:
         "id": call.id,
         "incident_id": call.incident_id,
         "external_id": call.external_id,
-        "received_at": iso(call.received_at),
+        "received_at": to_iso(call.received_at),
         "lat": call.lat,
         "lon": call.lon,
         "address": call.address,
@@ -481,14 +389,12 @@ def calls_of(session: Session, incident_id: str) -> list[Call]:
 
 def history(session: Session, incident_id: str) -> list[dict[str, Any]]:
     """The incident's timestamped transitions and notes, oldest first."""
-    import json
-
     rows = session.scalars(
         select(IncidentEvent).where(IncidentEvent.incident_id == incident_id).order_by(IncidentEvent.id)
     ).all()
     return [
         {
-            "ts": iso(e.ts),
+            "ts": to_iso(e.ts),
             "kind": e.kind,
             "from_status": e.from_status,
             "to_status": e.to_status,
@@ -538,14 +444,12 @@ def merge_incident(session: Session, *, incident_id: str, into: str, actor: str)
                 f"{name}: incident {inc.id} is {inc.status}",
                 detail={"field": name, "reason": f"incident {inc.status}"},
             )
-    from precinct.dispatch.models import Assignment
-
     active = session.scalar(
         select(func.count())
         .select_from(Assignment)
         .where(
             Assignment.incident_id == source.id,
-            Assignment.status.in_(("dispatched", "en_route", "on_scene")),
+            Assignment.status.in_(ACTIVE_ASSIGNMENT),
         )
     )
     if active:

@@ -1,10 +1,11 @@
-"""Tables of 110 intake: incidents, the calls that report them, their history, idempotency keys."""
+"""Tables of the command domain (migration 0005_command): 110 intake (incidents, the calls that
+report them, their history, idempotency keys), dispatch (units, assignments) and one-click orders."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from precinct.core.db import Base, UTCDateTime, utcnow
@@ -87,3 +88,94 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+# --- dispatch: units and assignments ---------------------------------------------------------
+
+class Unit(Base):
+    """A police unit (a car, a team) that can be dispatched."""
+
+    __tablename__ = "units"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    callsign: Mapped[str] = mapped_column(String(64))
+    unit_type: Mapped[str] = mapped_column(String(16))
+    station: Mapped[str | None] = mapped_column(String(128), index=True)
+    group_name: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    incident_id: Mapped[str | None] = mapped_column(String(40))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    position_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Assignment(Base):
+    """One unit sent to one incident, with the timestamps of its progress."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_incident_unit", "incident_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    eta_s: Mapped[float | None] = mapped_column(Float)
+    dispatched_by: Mapped[str] = mapped_column(String(64))
+    dispatched_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    arrived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- one-click orders -------------------------------------------------------------------------
+
+class Order(Base):
+    """An order (指令) to many recipients, moving through 研、交、办、督、结."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    priority: Mapped[str] = mapped_column(String(10))
+    incident_id: Mapped[str | None] = mapped_column(String(40))
+    recipients_spec: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class OrderRecipient(Base):
+    """One recipient of an order (a unit or a user), who must acknowledge it."""
+
+    __tablename__ = "order_recipients"
+    __table_args__ = (Index("ix_order_recipients_order_recipient", "order_id", "recipient", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    recipient: Mapped[str] = mapped_column(String(128), index=True)
+    via: Mapped[str | None] = mapped_column(String(128))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class OrderEvent(Base):
+    """History of an order: issue, acknowledgements, state changes, escalations."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    ts: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="{}")

@@ -1,4 +1,8 @@
-"""Background flows of dispatch: flag incidents that pass their colour's dispatch/arrival target."""
+"""Background checks of the command domain, run by every API worker while the app runs.
+
+- incidents that pass their colour's dispatch/arrival target are flagged once (``incidents.overdue``);
+- orders whose deadline passes unacknowledged or unhandled are escalated once (``orders.escalated``).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from precinct.calls.common import publish
-from precinct.calls.models import Incident, IncidentEvent
-from precinct.calls.service import OPEN_STATUSES, incident_view, record_event, timers
+from precinct.command.common import publish
+from precinct.command.incidents import OPEN_STATUSES, incident_view, record_event, timers
+from precinct.command.models import Incident, IncidentEvent
+from precinct.command.orders import escalate_overdue, order_view
 from precinct.core.db import Database, utcnow
 
 log = logging.getLogger("precinct.command")
@@ -81,6 +86,27 @@ async def overdue_loop(db: Database, bus: Any, every_s: float = CHECK_EVERY_S) -
                 )
         except Exception:
             log.exception("overdue check failed")
+
+
+def run_escalation(db: Database) -> list[dict[str, Any]]:
+    """One pass: escalate overdue orders; returns their views (committed)."""
+    with db.session() as s:
+        return [order_view(s, o) for o in escalate_overdue(s)]
+
+
+async def escalation_loop(db: Database, bus: Any, every_s: float = CHECK_EVERY_S) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            for view in await asyncio.to_thread(run_escalation, db):
+                pending = [r["recipient"] for r in view["recipients"] if r["acknowledged_at"] is None]
+                publish(
+                    bus,
+                    "orders.escalated",
+                    {"order_id": view["id"], "order": view, "to": "supervisor", "pending": pending},
+                )
+        except Exception:
+            log.exception("order escalation check failed")
 
 
 def start_monitors(app: Any) -> list[asyncio.Task[None]]:

@@ -21,15 +21,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from precinct.calls.common import dumps, iso, new_id
-from precinct.calls.types import Priority
+from precinct.command.common import dumps, new_id
+from precinct.command.models import Order, OrderEvent, OrderRecipient, Unit
+from precinct.command.types import Priority
 from precinct.core.db import utcnow
 from precinct.core.identity import Principal
 from precinct.core.models import User
 from precinct.core.roles import Role
-from precinct.dispatch.models import Unit
+from precinct.core.timeutil import to_iso
 from precinct.errors import BadInput, Conflict, Forbidden, NotFound
-from precinct.orders.models import Order, OrderEvent, OrderRecipient
 
 STATES = ("analyse", "assign", "handle", "supervise", "close")
 STATE_ZH = {"analyse": "研", "assign": "交", "handle": "办", "supervise": "督", "close": "结"}
@@ -371,12 +371,12 @@ def order_view(session: Session, order: Order, *, with_history: bool = False) ->
         "priority": order.priority,
         "incident_id": order.incident_id,
         "recipients_spec": json.loads(order.recipients_spec),
-        "deadline": iso(order.deadline),
+        "deadline": to_iso(order.deadline),
         "issued_by": order.issued_by,
-        "created_at": iso(order.created_at),
-        "updated_at": iso(order.updated_at),
-        "escalated_at": iso(order.escalated_at),
-        "closed_at": iso(order.closed_at),
+        "created_at": to_iso(order.created_at),
+        "updated_at": to_iso(order.updated_at),
+        "escalated_at": to_iso(order.escalated_at),
+        "closed_at": to_iso(order.closed_at),
         "overdue": order.state not in ("supervise", "close") and order.deadline < utcnow(),
         "acknowledged": sum(1 for r in rcpts if r.acknowledged_at is not None),
         "total": len(rcpts),
@@ -384,7 +384,7 @@ def order_view(session: Session, order: Order, *, with_history: bool = False) ->
             {
                 "recipient": r.recipient,
                 "via": r.via,
-                "acknowledged_at": iso(r.acknowledged_at),
+                "acknowledged_at": to_iso(r.acknowledged_at),
                 "acknowledged_by": r.acknowledged_by,
                 "note": r.note,
             }
@@ -397,7 +397,7 @@ def order_view(session: Session, order: Order, *, with_history: bool = False) ->
         ).all()
         out["history"] = [
             {
-                "ts": iso(e.ts),
+                "ts": to_iso(e.ts),
                 "kind": e.kind,
                 "from_state": e.from_state,
                 "to_state": e.to_state,

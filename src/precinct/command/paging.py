@@ -16,10 +16,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from precinct.calls.models import Call, Incident
-from precinct.calls.service import BOARD_STATUSES, incident_view
-from precinct.dispatch.models import Assignment
-from precinct.dispatch.service import assignment_view
+from precinct.command.dispatch import assignment_view
+from precinct.command.incidents import BOARD_STATUSES, incident_view
+from precinct.command.models import Assignment, Call, Incident
 from precinct.errors import BadInput
 
 MAX_PAGE = 10_000

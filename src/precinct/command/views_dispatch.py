@@ -9,27 +9,27 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import OAuth2PasswordBearer
 
-from precinct.calls import paging
-from precinct.calls import service as calls_svc
-from precinct.calls.citylink import city_for
-from precinct.calls.common import publish
-from precinct.calls.idempotency import run_idempotent
-from precinct.calls.paging import CURSOR_HELP, LIMIT_HELP, MAX_PAGE, BoardSnapshot
-from precinct.calls.views import IdemKey, full_incident, publish_incident
-from precinct.core.access import RoleRule, allow, get_db, get_settings_dep
-from precinct.core.identity import Principal, resolve_token
-from precinct.core.roles import PURPOSE_ROLES, Purpose, Role
-from precinct.dispatch import service as svc
-from precinct.dispatch.board import BoardHub
-from precinct.dispatch.flows import start_monitors
-from precinct.dispatch.recommend import etas_for, recommend
-from precinct.dispatch.schemas import (
+from precinct.city.service import city_for
+from precinct.command import dispatch as dispatching
+from precinct.command import incidents as incidents_svc
+from precinct.command import paging, units
+from precinct.command.board import BoardHub
+from precinct.command.common import publish
+from precinct.command.idempotency import idempotent_reply
+from precinct.command.monitors import start_monitors
+from precinct.command.paging import CURSOR_HELP, LIMIT_HELP, MAX_PAGE, BoardSnapshot
+from precinct.command.recommend import etas_for, recommend
+from precinct.command.schemas import (
     DispatchRequest,
     Position,
     UnitAction,
     UnitCreate,
     UnitStatusChange,
 )
+from precinct.command.views_common import IdemKey, full_incident, publish_incident, publish_units, unit_views
+from precinct.core.access import RoleRule, allow, get_db, get_settings_dep
+from precinct.core.identity import Principal, resolve_token
+from precinct.core.roles import PURPOSE_ROLES, Purpose, Role
 from precinct.errors import BadInput, NotAuthenticated
 
 router = APIRouter(tags=["dispatch"])
@@ -58,20 +58,8 @@ def _unit_for(principal: Principal, unit_id: str | None) -> str:
     uid = unit_id or principal.unit_id
     if uid is None:
         raise BadInput("unit_id: name the unit", detail={"field": "unit_id", "reason": "missing"})
-    svc.check_own_unit(principal, uid)
+    units.check_own_unit(principal, uid)
     return uid
-
-
-def _unit_views(s: Any, unit_ids: list[str]) -> list[dict[str, Any]]:
-    """Views of units the change just touched (already in the session: no query), to publish once
-    the change has committed."""
-    units = (s.get(svc.Unit, uid) for uid in unit_ids)
-    return [svc.unit_view(u) for u in units if u is not None]
-
-
-def _publish_units(request: Request, views: list[dict[str, Any]]) -> None:
-    for view in views:
-        publish(request.app.state.bus, "units.updated", {"unit_id": view["id"], "unit": view})
 
 
 @router.get("/incidents/{incident_id}/recommendations")
@@ -86,7 +74,7 @@ def recommendations(
     city = city_for(request.app.state)
     # statement reads: an advisory ranking needs no snapshot across its queries (dispatch re-checks)
     with get_db(request).statement_reads() as s:
-        inc = calls_svc.get_incident(s, incident_id)
+        inc = incidents_svc.get_incident(s, incident_id)
         # rendered here, in the worker thread (a dict would be validated in another thread hop
         # and encoded on the event loop)
         return JSONResponse(recommend(s, incident=inc, city=city, limit=limit, all_types=all_types))
@@ -103,39 +91,36 @@ def dispatch(
     """Send units (all or none). With an Idempotency-Key a retry replays the first answer."""
     city = city_for(request.app.state)
     snapshot: dict[str, Any] = {}
-    unit_views: list[dict[str, Any]] = []
+    touched: list[dict[str, Any]] = []
 
     def action(s: Any) -> dict[str, Any]:
-        inc = calls_svc.get_incident(s, incident_id)
+        inc = incidents_svc.get_incident(s, incident_id)
         try:
             etas = etas_for(s, incident=inc, unit_ids=body.unit_ids, city=city)
         except Exception:  # an ETA is a nicety; the dispatch itself must go through
             etas = {}
-        made = svc.dispatch_units(
+        made = dispatching.dispatch_units(
             s, incident_id=incident_id, unit_ids=body.unit_ids, actor=principal.username, eta_s=etas
         )
         snapshot.update(full_incident(s, incident_id))
-        unit_views.extend(_unit_views(s, body.unit_ids))
+        touched.extend(unit_views(s, body.unit_ids))
         return {
             "incident_id": incident_id,
             "status": snapshot["status"],
-            "assignments": [svc.assignment_view(a) for a in made],
+            "assignments": [dispatching.assignment_view(a) for a in made],
         }
 
-    outcome = run_idempotent(
+    def on_commit() -> None:
+        publish_incident(request, "incidents.updated", snapshot)
+        publish_units(request, touched)
+
+    return idempotent_reply(
         get_db(request),
         scope=f"{principal.username}:POST /incidents/{incident_id}/dispatch",
         key=idempotency_key,
         payload=body.model_dump(mode="json"),
         action=action,
-    )
-    if not outcome.replayed:
-        publish_incident(request, "incidents.updated", snapshot)
-        _publish_units(request, unit_views)
-    return JSONResponse(
-        outcome.body,
-        status_code=outcome.status_code,
-        headers={"Idempotent-Replayed": "true"} if outcome.replayed else None,
+        on_commit=on_commit,
     )
 
 
@@ -155,11 +140,13 @@ def _unit_step(
 
     def action(s: Any) -> dict[str, Any]:
         if step == "acknowledge":
-            made = [svc.acknowledge(s, incident_id=incident_id, unit_id=unit_id or "", actor=principal.username)]
+            made = [
+                dispatching.acknowledge(s, incident_id=incident_id, unit_id=unit_id or "", actor=principal.username)
+            ]
         elif step == "arrive":
-            made = [svc.arrive(s, incident_id=incident_id, unit_id=unit_id or "", actor=principal.username)]
+            made = [dispatching.arrive(s, incident_id=incident_id, unit_id=unit_id or "", actor=principal.username)]
         else:
-            made = svc.clear(
+            made = dispatching.clear(
                 s,
                 incident_id=incident_id,
                 unit_id=unit_id,
@@ -167,26 +154,27 @@ def _unit_step(
                 note=body.note,
             )
         s.flush()
-        touched.extend(_unit_views(s, [a.unit_id for a in made]))
+        touched.extend(unit_views(s, [a.unit_id for a in made]))
         snapshot.update(full_incident(s, incident_id))
         return {
             "incident_id": incident_id,
             "status": snapshot["status"],
-            "assignments": [svc.assignment_view(a) for a in made],
+            "assignments": [dispatching.assignment_view(a) for a in made],
         }
 
-    outcome = run_idempotent(
+    def on_commit() -> None:
+        publish_incident(request, "incidents.updated", snapshot)
+        publish_units(request, touched)
+
+    return idempotent_reply(
         get_db(request),
         scope=f"{principal.username}:POST /incidents/{incident_id}/{step}",
         key=idempotency_key,
         payload=body.model_dump(mode="json"),
         action=action,
+        on_commit=on_commit,
         status_code=200,
     )
-    if not outcome.replayed:
-        publish_incident(request, "incidents.updated", snapshot)
-        _publish_units(request, touched)
-    return JSONResponse(outcome.body, status_code=outcome.status_code)
 
 
 @router.post("/incidents/{incident_id}/acknowledge")
@@ -235,9 +223,8 @@ def list_units(
 ) -> dict[str, Any]:
     """Units with their status and latest position."""
     with get_db(request).sessionmaker() as s:
-        return {
-            "units": [svc.unit_view(u) for u in svc.list_units(s, status=status, unit_type=unit_type, station=station)]
-        }
+        rows = units.list_units(s, status=status, unit_type=unit_type, station=station)
+        return {"units": [units.unit_view(u) for u in rows]}
 
 
 @router.post("/units", status_code=201)
@@ -246,7 +233,7 @@ def create_unit(
 ) -> dict[str, Any]:
     """Create a unit (or update its description)."""
     with get_db(request).session() as s:
-        unit = svc.upsert_unit(
+        unit = units.upsert_unit(
             s,
             id=body.id,
             unit_type=body.unit_type,
@@ -256,7 +243,7 @@ def create_unit(
             lat=body.lat,
             lon=body.lon,
         )
-        out = svc.unit_view(unit)
+        out = units.unit_view(unit)
     publish(request.app.state.bus, "units.updated", {"unit_id": out["id"], "unit": out})
     return out
 
@@ -264,7 +251,7 @@ def create_unit(
 @router.get("/units/{unit_id}")
 def get_unit(request: Request, unit_id: str, principal: Annotated[Principal, allow(*BOARD)]) -> dict[str, Any]:
     with get_db(request).sessionmaker() as s:
-        return svc.unit_view(svc.get_unit(s, unit_id))
+        return units.unit_view(units.get_unit(s, unit_id))
 
 
 @router.post("/units/{unit_id}/position")
@@ -272,10 +259,10 @@ def post_position(
     request: Request, unit_id: str, body: Position, principal: Annotated[Principal, allow(*FIELD)]
 ) -> JSONResponse:
     """A unit's GPS fix (a patrol device for its own unit)."""
-    svc.check_own_unit(principal, unit_id)
+    units.check_own_unit(principal, unit_id)
     with get_db(request).session() as s:
-        unit = svc.post_position(s, unit_id=unit_id, lat=body.lat, lon=body.lon, ts=body.ts)
-        out = svc.unit_view(unit)
+        unit = units.post_position(s, unit_id=unit_id, lat=body.lat, lon=body.lon, ts=body.ts)
+        out = units.unit_view(unit)
     publish(
         request.app.state.bus,
         "units.position",
@@ -297,9 +284,9 @@ def unit_status(
     principal: Annotated[Principal, allow(*FIELD)],
 ) -> dict[str, Any]:
     """Take a unit out of service or back in."""
-    svc.check_own_unit(principal, unit_id)
+    units.check_own_unit(principal, unit_id)
     with get_db(request).session() as s:
-        out = svc.unit_view(svc.set_unit_status(s, unit_id=unit_id, status=body.status))
+        out = units.unit_view(units.set_unit_status(s, unit_id=unit_id, status=body.status))
     publish(request.app.state.bus, "units.updated", {"unit_id": unit_id, "unit": out})
     return out
 
@@ -325,7 +312,7 @@ def board(
             "last_event_id": last,
             "incidents": paging.board_views(s, rows),
             "next_cursor": nxt,
-            "units": [svc.unit_view(u) for u in svc.list_units(s)],
+            "units": [units.unit_view(u) for u in units.list_units(s)],
         }
 
 

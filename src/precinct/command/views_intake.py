@@ -1,31 +1,30 @@
-"""Call intake and incidents: thin routes that check access and call the services."""
+"""Routes of 110 intake and incidents: thin routes that check access and call the services."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from precinct.calls import eido, paging
-from precinct.calls import service as svc
-from precinct.calls.citylink import CityLink, city_for
-from precinct.calls.common import publish
-from precinct.calls.idempotency import run_idempotent
-from precinct.calls.paging import CURSOR_HELP, LIMIT_HELP, MAX_PAGE, IncidentPage
-from precinct.calls.schemas import (
+from precinct.city.service import CityLink, city_for
+from precinct.command import eido, intake, paging
+from precinct.command import incidents as svc
+from precinct.command.idempotency import idempotent_reply
+from precinct.command.paging import CURSOR_HELP, LIMIT_HELP, MAX_PAGE, IncidentPage
+from precinct.command.schemas import (
     CallCreate,
     CallCreated,
     CloseRequest,
     MergeRequest,
     PriorityChange,
 )
-from precinct.calls.types import PRIORITIES, RESPONSE_LEVELS, type_table
+from precinct.command.types import PRIORITIES, RESPONSE_LEVELS, type_table
+from precinct.command.views_common import IdemKey, full_incident, publish_incident
 from precinct.core.access import AccessGrant, allow, get_db, personal_data
 from precinct.core.identity import Principal
 from precinct.core.roles import Role
-from precinct.dispatch.service import assignment_view, assignments_of
 
 router = APIRouter(tags=["calls"])
 
@@ -33,19 +32,6 @@ INTAKE = (Role.call_taker, Role.dispatcher, Role.supervisor)
 COMMAND = (Role.dispatcher, Role.supervisor)
 READERS = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.patrol, Role.analyst)
 CALLER_READERS = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.patrol)
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="retry-safe request key")]
-
-
-def full_incident(session: Session, incident_id: str) -> dict[str, Any]:
-    """An incident with its units, call count and masked caller numbers (board-safe)."""
-    inc = svc.get_incident(session, incident_id)
-    units = [assignment_view(a) for a in assignments_of(session, inc.id)]
-    phones = svc.caller_phones(session, inc.id)
-    return svc.incident_view(inc, units=units, calls_count=len(phones), masked_phones=phones)
-
-
-def publish_incident(request: Request, subject: str, incident: dict[str, Any]) -> None:
-    publish(request.app.state.bus, subject, {"incident_id": incident["id"], "incident": incident})
 
 
 @router.get("/incident-types")
@@ -87,9 +73,10 @@ def create_call(
     # The road graph is only needed to resolve an address.
     city = city_for(request.app.state) if body.lat is None else CityLink(None)
     snapshot: dict[str, Any] = {}
+    merged: list[bool] = []
 
     def action(s: Session) -> dict[str, Any]:
-        res = svc.create_call(
+        res = intake.create_call(
             s,
             actor=principal.username,
             role=principal.role.value,
@@ -97,6 +84,7 @@ def create_call(
             **body.model_dump(exclude_none=True),
         )
         s.flush()
+        merged.append(res.merged)
         if res.merged:
             snapshot.update(full_incident(s, res.incident.id))
         else:  # a new incident: no units yet, this one caller (saves two queries)
@@ -118,23 +106,15 @@ def create_call(
         )
         return out.model_dump(mode="json")
 
-    outcome = run_idempotent(
+    return idempotent_reply(
         get_db(request),
         scope=f"{principal.username}:POST /calls",
         key=idempotency_key,
         payload=body.model_dump(mode="json"),
         action=action,
-    )
-    if not outcome.replayed:
-        publish_incident(
-            request,
-            "incidents.updated" if outcome.body["merged"] else "incidents.created",
-            snapshot,
-        )
-    return JSONResponse(
-        outcome.body,
-        status_code=outcome.status_code,
-        headers={"Idempotent-Replayed": "true"} if outcome.replayed else None,
+        on_commit=lambda: publish_incident(
+            request, "incidents.updated" if any(merged) else "incidents.created", snapshot
+        ),
     )
 
 

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 
-from precinct.calls.common import publish
+from precinct.command import orders as svc
+from precinct.command.common import publish
+from precinct.command.monitors import CHECK_EVERY_S, escalation_loop
+from precinct.command.schemas import OrderAck, OrderAdvance, OrderCreate
 from precinct.core.access import allow, get_db
 from precinct.core.db import utcnow
 from precinct.core.identity import Principal
 from precinct.core.roles import Role
-from precinct.orders import service as svc
-from precinct.orders.flows import CHECK_EVERY_S, escalation_loop
-from precinct.orders.schemas import OrderAck, OrderAdvance, OrderCreate
 
 router = APIRouter(tags=["orders"])
 ISSUERS = (Role.dispatcher, Role.supervisor)

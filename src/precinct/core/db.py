@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from precinct.config import Settings
+from precinct.core.timeutil import utcnow  # noqa: F401  (re-exported: domains import it from here)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -57,10 +58,6 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:

@@ -390,7 +390,7 @@ def order_payload(plan: dict[str, Any], *, deadline: dt.datetime) -> dict[str, A
 def issue_orders(session: Session, payload: dict[str, Any], *, issued_by: str, incident_id: str | None = None,
                  ) -> list[str]:
     """Issue the payload through the orders module: one order per checkpoint, all in this transaction."""
-    from precinct.orders import service as orders  # the orders domain owns issuing and acknowledgement
+    from precinct.command import service as orders  # the command domain owns issuing and acknowledgement
 
     deadline = dt.datetime.fromisoformat(payload["deadline"])
     ids = []

@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from precinct.city.service import haversine_m
 from precinct.errors import BadInput, Unreachable
 
-EARTH_R = 6_371_008.8
 M_PER_DEG_LAT = 110_574.0
 
 
@@ -66,15 +66,6 @@ class LocalFrame:
         lat = self.lat0 + np.asarray(y, float) / M_PER_DEG_LAT
         lon = self.lon0 + np.asarray(x, float) / self.m_per_deg_lon
         return lat, lon
-
-
-def haversine_m(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
-    """Great-circle distance in metres (broadcasts)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dlmb = np.radians(np.asarray(lon2, float) - np.asarray(lon1, float))
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_R * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The simulator's call mix, keyed by the incident-type codes of :mod:`precinct.calls.types`.
+"""The simulator's call mix, keyed by the incident-type codes of :mod:`precinct.command.service`.
 
 Names and default five-colour priorities come from that table (one source of truth); the shares,
 rhythms, hotspot affinities, duplicate-call rates and call-taker descriptions are the simulator's
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from precinct.calls.types import INCIDENT_TYPES as CODE_TABLE
+from precinct.command.service import INCIDENT_TYPES as CODE_TABLE
 
 PRIORITIES = ("red", "orange", "yellow", "blue", "green")
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from precinct.city.service import RoadNetwork, built_city
 from precinct.core.access import allow, get_settings_dep
 from precinct.core.identity import Principal
 from precinct.errors import BadInput, NotFound
@@ -27,15 +28,11 @@ WALK_MPS = 1.2  # a person walking (the patrol domain's missing-person default)
 router = APIRouter(tags=["dashboard"])
 
 
-def _city(request: Request) -> Any | None:
+def _city(request: Request) -> RoadNetwork | None:
     city = getattr(request.app.state, "city", None)
     if city is not None and hasattr(city, "edge_segments"):
         return city
-    from precinct.city import service
-
-    if not service.graph_path(get_settings_dep(request)).exists():
-        return None
-    return service.current_city(get_settings_dep(request))
+    return built_city(get_settings_dep(request))
 
 
 @router.get("/map/roads", responses={404: {"description": "no road network built yet"}})

@@ -1,0 +1,136 @@
+"""The public face of the command domain: what other domains (anpr, patrol, analytics, public, sim)
+may call. Everything else in :mod:`precinct.command` is internal to it.
+
+- :func:`nearest_available_units` (and :func:`available_units`): available units around a point
+  by travel time (hotlist-alert fan-out);
+- :func:`incident_records`: incidents without personal data, for the analysis domains;
+- :func:`create_order`, :func:`order_view`, :func:`get_order`: one-click orders (patrol's
+  checkpoint plans issue theirs here);
+- the incident-type code table (:data:`INCIDENT_TYPES`, :class:`Priority`, :class:`UnitType`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from precinct.command.models import Assignment, Incident
+from precinct.command.orders import create_order, get_order, order_view
+from precinct.command.recommend import NearestUnits, NearUnit, available_units, nearest_available_units
+from precinct.command.types import INCIDENT_TYPES, PRIORITIES, IncidentType, Priority, UnitType, get_type
+
+__all__ = [
+    "INCIDENT_TYPES",
+    "PRIORITIES",
+    "IncidentType",
+    "NearUnit",
+    "NearestUnits",
+    "Priority",
+    "UnitType",
+    "available_units",
+    "create_order",
+    "get_order",
+    "get_type",
+    "incident_records",
+    "nearest_available_units",
+    "order_view",
+]
+
+
+def incident_records(
+    session: Session,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    types: list[str] | None = None,
+    include_merged: bool = False,
+) -> list[dict[str, Any]]:
+    """Incidents for analysis, one dict each, oldest first: no personal data.
+
+    Parameters
+    ----------
+    session : Session
+        A read session.
+    since, until : datetime, optional
+        Timezone-aware bounds on ``ts``: ``since <= ts < until``.
+    types : list of str, optional
+        Only these incident-type codes.
+    include_merged : bool
+        Also incidents merged into another as duplicates (left out by default: the surviving
+        incident stands for them).
+
+    Returns
+    -------
+    list of dict
+        ``id``, ``ts`` (when the incident was received, timezone-aware UTC: its creation, which for
+        imported history is the call's time), ``type`` (code), ``priority`` (colour), ``lat``,
+        ``lon`` (None when unlocated), ``status``, ``closed_at`` and ``arrived_at`` (the first unit
+        on scene, or None). Never the callers' names, numbers or descriptions.
+
+    Raises
+    ------
+    ValueError
+        A bound without a timezone.
+    """
+    for name, bound in (("since", since), ("until", until)):
+        if bound is not None and bound.tzinfo is None:
+            raise ValueError(f"{name} needs a timezone")
+    first_arrival = (
+        select(Assignment.incident_id, func.min(Assignment.arrived_at).label("arrived_at"))
+        .where(Assignment.arrived_at.is_not(None))
+        .group_by(Assignment.incident_id)
+        .subquery()
+    )
+    q = (
+        select(
+            Incident.id,
+            Incident.created_at,
+            Incident.type,
+            Incident.priority,
+            Incident.lat,
+            Incident.lon,
+            Incident.status,
+            Incident.closed_at,
+            Incident.on_scene_at,
+            first_arrival.c.arrived_at,
+        )
+        .outerjoin(first_arrival, first_arrival.c.incident_id == Incident.id)
+        .order_by(Incident.created_at, Incident.id)
+    )
+    if since is not None:
+        q = q.where(Incident.created_at >= since)
+    if until is not None:
+        q = q.where(Incident.created_at < until)
+    if types is not None:
+        q = q.where(Incident.type.in_(types))
+    if not include_merged:
+        q = q.where(Incident.status != "merged")
+    out = []
+    for r in session.execute(q):
+        arrived = _utc(r.arrived_at) or r.on_scene_at
+        out.append(
+            {
+                "id": r.id,
+                "ts": r.created_at,
+                "type": r.type,
+                "priority": r.priority,
+                "lat": r.lat,
+                "lon": r.lon,
+                "status": r.status,
+                "closed_at": r.closed_at,
+                "arrived_at": arrived,
+            }
+        )
+    return out
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """An aggregate's datetime as aware UTC (SQLite hands ``min()`` back as naive text-parsed UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
