@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from precinct.anpr import parse, store
 from precinct.anpr.normalize import normalize_array, normalize_plate
+from precinct.anpr.warehouse_migrations import v0001_layout
 
 DAY = store.DAY_US
 
@@ -79,7 +80,7 @@ row = st.tuples(
 @given(st.lists(st.lists(row, max_size=25), min_size=1, max_size=4))
 def test_deduplication_over_chunks_equals_first_wins(chunks: list[list[tuple[str, int, str | None]]]) -> None:
     con = duckdb.connect()
-    con.execute(store.SCHEMA)
+    con.execute(v0001_layout.DDL)
     cur = con.cursor()
     cur.execute("BEGIN TRANSACTION")
     seen: set[tuple[str, int]] = set()
@@ -116,7 +117,7 @@ def test_deduplication_over_chunks_equals_first_wins(chunks: list[list[tuple[str
 
 def test_append_chunk_empty_table_has_the_stored_columns() -> None:
     con = duckdb.connect()
-    con.execute(store.SCHEMA)
+    con.execute(v0001_layout.DDL)
     out = store.append_chunk(con.cursor(), parse.CANONICAL.empty_table(), batch_id=1)
     assert out.duplicates == 0 and out.stored.num_rows == 0
     assert {"rid", "batch", "plate", "ts_us"} <= set(out.stored.column_names)

@@ -561,5 +561,12 @@ def links_import(
     )
 
 
+def register(root: typer.Typer) -> None:
+    """Mount ``precinct warehouse`` (the analytics warehouse's schema version and upgrades)."""
+    from precinct.anpr.warehouse_cli import app as warehouse_app
+
+    root.add_typer(warehouse_app, name="warehouse")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -32,125 +32,81 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from precinct.anpr import warehouse_migrations
+from precinct.anpr.layout import (
+    BY_TIME,
+    BY_TIME_COLUMNS,
+    CELLS_PER_DEG,
+    DAY_US,
+    PRESENCE,
+    READS,
+    VEHICLES,
+    exec_,
+    next_counter,
+    rewrite_days,
+)
 from precinct.core.warehouse import Warehouse
 
-DAY_US = 86_400_000_000
-CELLS_PER_DEG = 1000
-BY_TIME = "anpr_reads_by_time"
-BY_TIME_COLUMNS = "rid, ts_us, lat, lon, plate, camera_id"
-PRESENCE = "anpr_presence"
-VEHICLES = "anpr_vehicles"
+__all__ = ["BY_TIME", "BY_TIME_COLUMNS", "CELLS_PER_DEG", "DAY_US", "PRESENCE", "SPARK_VIEWS", "VEHICLES",
+           "compact", "ensure", "erase_older_than", "record"]
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {VEHICLES} (vid INTEGER NOT NULL, plate VARCHAR NOT NULL);
-CREATE TABLE IF NOT EXISTS {BY_TIME} (
-    rid BIGINT NOT NULL, ts_us BIGINT NOT NULL, lat DOUBLE NOT NULL, lon DOUBLE NOT NULL,
-    plate VARCHAR NOT NULL, camera_id VARCHAR, vid INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {PRESENCE} (
-    plate VARCHAR NOT NULL, day INTEGER NOT NULL, cy INTEGER NOT NULL, cx INTEGER NOT NULL,
-    batch BIGINT NOT NULL, vid INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS anpr_presence_state (version BIGINT NOT NULL, epoch BIGINT NOT NULL);
-INSERT INTO anpr_counters VALUES ('vid', 0) ON CONFLICT DO NOTHING;
-"""
-
-
-def _presence_select(source: str, batch: str = "batch") -> str:
-    """Presence rows of the reads in ``source`` (which has a ``vid`` column)."""
-    return (
-        f"SELECT DISTINCT plate, (ts_us // {DAY_US})::INTEGER AS day, "
-        f"floor(lat * {CELLS_PER_DEG})::INTEGER AS cy, floor(lon * {CELLS_PER_DEG})::INTEGER AS cx, "
-        f"{batch} AS batch, vid FROM {source}"
-    )
+# The statements below are assembled from the table names and units of precinct.anpr.layout and
+# from relation names chosen here (never from input); values are bound parameters.
+_PRESENCE_SELECT = (
+    f"SELECT DISTINCT plate, (ts_us // {DAY_US})::INTEGER AS day, "  # noqa: S608 - constant units
+    f"floor(lat * {CELLS_PER_DEG})::INTEGER AS cy, floor(lon * {CELLS_PER_DEG})::INTEGER AS cx, "
+    "batch, vid FROM "
+)
 
 
 def _with_vid(source: str) -> str:
     """``source``'s rows with their vehicle id (every plate in it must be in the dictionary)."""
-    return f"(SELECT s.*, v.vid FROM {source} s JOIN {VEHICLES} v ON v.plate = s.plate)"
+    return f"(SELECT s.*, v.vid FROM {source} s JOIN {VEHICLES} v ON v.plate = s.plate)"  # noqa: S608 - constant names
 
 
 def _add_vehicles(
-    cur: duckdb.DuckDBPyConnection, source: str, run: Callable[[str], list[tuple[Any, ...]]] | None = None
+    cur: duckdb.DuckDBPyConnection, source: str, run: Callable[[str], list[tuple[Any, ...]]]
 ) -> None:
     """Give the plates of ``source`` that have no vehicle id yet the next ids of the counter.
 
-    ``run`` executes a statement that can see ``source`` (default: the cursor itself)."""
-    run = run or (lambda sql: cur.execute(sql).fetchall())
+    ``run`` executes a statement that can see ``source``."""
     new = (
-        f"SELECT DISTINCT plate FROM {source} s "
+        f"SELECT DISTINCT plate FROM {source} s "  # noqa: S608 - constant names
         f"WHERE NOT EXISTS (SELECT 1 FROM {VEHICLES} v WHERE v.plate = s.plate)"
     )
-    n = int(run(f"SELECT count(*) FROM ({new})")[0][0])
+    n = int(run(f"SELECT count(*) FROM ({new})")[0][0])  # noqa: S608 - constant names
     if not n:
         return
-    from precinct.anpr.store import next_counter
-
-    base = next_counter(cur, "vid", n)
+    base = int(next_counter(cur, "vid", n))
     run(
-        f"INSERT INTO {VEHICLES} SELECT ({base - 1} + row_number() OVER (ORDER BY plate))::INTEGER, plate "
+        f"INSERT INTO {VEHICLES} SELECT ({base - 1} + row_number() OVER (ORDER BY plate))::INTEGER, plate "  # noqa: S608 - constant names, an int
         f"FROM ({new})"
     )
 
 
 #: The projections as Spark SQL views over ``anpr_reads`` (same columns, same cells).
 SPARK_VIEWS = {
-    BY_TIME: f"SELECT {BY_TIME_COLUMNS} FROM anpr_reads",
+    BY_TIME: f"SELECT {BY_TIME_COLUMNS} FROM {READS}",  # noqa: S608 - constant names
     PRESENCE: (
-        f"SELECT DISTINCT plate, CAST(floor(ts_us / {DAY_US}) AS INT) AS day, "
+        f"SELECT DISTINCT plate, CAST(floor(ts_us / {DAY_US}) AS INT) AS day, "  # noqa: S608 - constant names
         f"CAST(floor(lat * {CELLS_PER_DEG}) AS INT) AS cy, CAST(floor(lon * {CELLS_PER_DEG}) AS INT) AS cx, "
-        "batch FROM anpr_reads"
+        f"batch FROM {READS}"
     ),
 }
 
 
-def _exec(cur: duckdb.DuckDBPyConnection, sql: str) -> None:
-    cur.execute(sql).fetchall()  # consumed, so the connection is free for the next statement
-
-
-def _initialised(cur: duckdb.DuckDBPyConnection) -> bool:
-    """The projections exist in the current layout (state table, and camera_id in the copy)."""
-    rows = cur.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'anpr_presence_state'"
-    ).fetchall()
-    if not rows[0][0]:
-        return False
-    cols = cur.execute(
-        f"SELECT count(*) FROM information_schema.columns WHERE table_name = '{BY_TIME}' "
-        "AND column_name IN ('camera_id', 'vid')"
-    ).fetchall()
-    return int(cols[0][0]) == 2
-
-
-def _backfill(cur: duckdb.DuckDBPyConnection) -> None:
-    """Create the projections and fill them from every stored read (inside the caller's transaction)."""
-    for table in (BY_TIME, PRESENCE, VEHICLES, "anpr_presence_state"):  # an older layout is replaced whole
-        _exec(cur, f"DROP TABLE IF EXISTS {table}")
-    _exec(cur, _SCHEMA)
-    _add_vehicles(cur, "anpr_reads")
-    _exec(cur, f"INSERT INTO {BY_TIME} SELECT {BY_TIME_COLUMNS}, vid FROM {_with_vid('anpr_reads')} ORDER BY ts_us")
-    _exec(cur, f"INSERT INTO {PRESENCE} {_presence_select(_with_vid('anpr_reads'))} ORDER BY batch, plate")
-    _exec(cur, "DELETE FROM anpr_presence_state")
-    _exec(cur, "INSERT INTO anpr_presence_state VALUES (1, 1)")
-
-
 def ensure(wh: Warehouse) -> None:
-    """Make sure the projections exist (built from the stored reads on first use).
+    """Make sure the warehouse has the current schema (the projections included).
+
+    The projections are created, and built from reads stored before they existed, by the
+    warehouse migrations (:mod:`precinct.anpr.warehouse_migrations`); this applies any pending.
 
     Parameters
     ----------
     wh : Warehouse
         The analytics warehouse holding ``anpr_reads``.
     """
-    if "anpr.presence" in wh.schemas:
-        return
-    from precinct.anpr import store
-
-    store.ensure_schema(wh)
-    with wh.transaction() as cur:
-        if not _initialised(cur):
-            _backfill(cur)
-    wh.schemas.add("anpr.presence")
+    warehouse_migrations.ensure_current(wh)
 
 
 def record(cur: duckdb.DuckDBPyConnection, stored: pa.Table) -> None:
@@ -165,9 +121,6 @@ def record(cur: duckdb.DuckDBPyConnection, stored: pa.Table) -> None:
     """
     if stored.num_rows == 0:
         return
-    if not _initialised(cur):  # first ingest since the upgrade: build from everything stored
-        _backfill(cur)
-        return
     # a relation, not register(): DuckDB keeps a registered table alive until the transaction
     # ends, which for a 100-million-read import is every chunk
     rel = cur.from_arrow(stored.select(["rid", "ts_us", "lat", "lon", "plate", "camera_id", "batch"]))
@@ -178,12 +131,15 @@ def record(cur: duckdb.DuckDBPyConnection, stored: pa.Table) -> None:
         return done.fetchall() if done is not None else []
 
     _add_vehicles(cur, new, run)
-    run(f"INSERT INTO {BY_TIME} SELECT {BY_TIME_COLUMNS}, vid FROM {_with_vid(new)} ORDER BY ts_us")
-    run(f"INSERT INTO {PRESENCE} {_presence_select(_with_vid(new))}")
-    _exec(cur, "UPDATE anpr_presence_state SET version = version + 1")
+    run(f"INSERT INTO {BY_TIME} SELECT {BY_TIME_COLUMNS}, vid FROM {_with_vid(new)} ORDER BY ts_us")  # noqa: S608 - constant names
+    run(f"INSERT INTO {PRESENCE} {_PRESENCE_SELECT}{_with_vid(new)}")
+    exec_(cur, "UPDATE anpr_presence_state SET version = version + 1")
 
 
-def erase_older_than(cur: duckdb.DuckDBPyConnection, *, cut_us: int, keep: str | None = None) -> None:
+KEEP = "_keep_rids"  #: name under which retention registers the rids it keeps
+
+
+def erase_older_than(cur: duckdb.DuckDBPyConnection, *, cut_us: int, keep: bool = False) -> None:
     """Erase the projections' rows older than ``cut_us`` (in the retention transaction).
 
     Parameters
@@ -192,23 +148,23 @@ def erase_older_than(cur: duckdb.DuckDBPyConnection, *, cut_us: int, keep: str |
         The retention's open transaction.
     cut_us : int
         Reads before this time (epoch µs) are being erased.
-    keep : str, optional
-        Name of a registered table with a ``rid`` column: reads kept (hotlist hits, cases) stay in
-        the time-ordered copy. Presence (which names no read) is rebuilt for the cut's day from the
+    keep : bool
+        A table :data:`KEEP` with a ``rid`` column is registered: reads kept (hotlist hits, cases)
+        stay in the time-ordered copy. Presence (which names no read) is rebuilt for the cut's day from the
         reads at or after the cut and goes entirely before it.
     """
-    if not _initialised(cur):
-        return
-    keep_sql = f" AND rid NOT IN (SELECT rid FROM {keep})" if keep else ""
-    _exec(cur, f"DELETE FROM {BY_TIME} WHERE ts_us < {int(cut_us)}{keep_sql}")
-    cut_day = int(cut_us) // DAY_US
-    _exec(cur, f"DELETE FROM {PRESENCE} WHERE day <= {cut_day}")
-    _exec(cur,   # the cut's own day again, from its reads at or after the cut only
-        f"INSERT INTO {PRESENCE} {_presence_select(_with_vid('anpr_reads'))} "
-        f"WHERE ts_us >= {int(cut_us)} AND ts_us < {(cut_day + 1) * DAY_US}"
-    )
-    _exec(cur, f"DELETE FROM {VEHICLES} v WHERE NOT EXISTS (SELECT 1 FROM {BY_TIME} b WHERE b.vid = v.vid)")
-    _exec(cur, "UPDATE anpr_presence_state SET version = version + 1, epoch = epoch + 1")
+    cut = int(cut_us)
+    cut_day = cut // DAY_US
+    if keep:  # the kept reads' table is registered by the caller under this constant name
+        exec_(cur, f"DELETE FROM {BY_TIME} WHERE ts_us < ? AND rid NOT IN (SELECT rid FROM {KEEP})", [cut])  # noqa: S608 - constant names
+    else:
+        exec_(cur, f"DELETE FROM {BY_TIME} WHERE ts_us < ?", [cut])  # noqa: S608 - constant table name
+    exec_(cur, f"DELETE FROM {PRESENCE} WHERE day <= ?", [cut_day])  # noqa: S608 - constant table name
+    exec_(cur,  # the cut's own day again, from its reads at or after the cut only
+          f"INSERT INTO {PRESENCE} {_PRESENCE_SELECT}{_with_vid(READS)} WHERE ts_us >= ? AND ts_us < ?",
+          [cut, (cut_day + 1) * DAY_US])
+    exec_(cur, f"DELETE FROM {VEHICLES} v WHERE NOT EXISTS (SELECT 1 FROM {BY_TIME} b WHERE b.vid = v.vid)")  # noqa: S608 - constant names
+    exec_(cur, "UPDATE anpr_presence_state SET version = version + 1, epoch = epoch + 1")
 
 
 def compact(wh: Warehouse, *, progress: Callable[[int, int, int], None] | None = None) -> int:
@@ -227,7 +183,5 @@ def compact(wh: Warehouse, *, progress: Callable[[int, int, int], None] | None =
     int
         Rows rewritten.
     """
-    from precinct.anpr.store import rewrite_days
-
     ensure(wh)
-    return rewrite_days(wh, BY_TIME, f"{BY_TIME_COLUMNS}, vid", "ts_us, rid", progress=progress)
+    return rewrite_days(wh, BY_TIME, "ts_us, rid", progress=progress)

@@ -37,51 +37,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from precinct.anpr import presence, warehouse_migrations
+from precinct.anpr.layout import DAY_US, READ_COLUMNS, READS, next_counter, query_arrow, rewrite_days
 from precinct.core.warehouse import Warehouse
 
-DAY_US = 86_400_000_000
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS anpr_reads (
-    rid BIGINT NOT NULL,
-    plate VARCHAR NOT NULL,
-    ts_us BIGINT NOT NULL,
-    lat DOUBLE NOT NULL,
-    lon DOUBLE NOT NULL,
-    camera_id VARCHAR,
-    read_id VARCHAR,
-    kind VARCHAR NOT NULL,
-    confidence FLOAT,
-    batch BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS anpr_links (
-    person_id VARCHAR NOT NULL,
-    plate VARCHAR NOT NULL,
-    ts_us BIGINT NOT NULL,
-    source VARCHAR,
-    batch BIGINT NOT NULL,
-    link_id VARCHAR
-);
-ALTER TABLE anpr_links ADD COLUMN IF NOT EXISTS link_id VARCHAR;
-CREATE TABLE IF NOT EXISTS anpr_counters (name VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
-INSERT INTO anpr_counters VALUES ('rid', 0), ('batch', 0) ON CONFLICT DO NOTHING;
-"""
-
-READ_COLUMNS = "rid, plate, ts_us, lat, lon, camera_id, read_id, kind, confidence, batch"
+__all__ = ["DAY_US", "READ_COLUMNS", "Appended", "append_chunk", "compact", "ensure_schema", "erase_older_than",
+           "next_counter", "query_arrow", "rewrite_days", "storage_order"]
 
 
 def ensure_schema(wh: Warehouse) -> None:
-    if "anpr" not in wh.schemas:
-        wh.execute_script(SCHEMA)
-        wh.schemas.add("anpr")
+    """Make sure the warehouse has the current schema (applies pending warehouse migrations).
 
-
-def next_counter(cur: duckdb.DuckDBPyConnection, name: str, n: int = 1) -> int:
-    """Reserve ``n`` values of a counter inside the caller's transaction; returns the first."""
-    rows = cur.execute(
-        "UPDATE anpr_counters SET value = value + ? WHERE name = ? RETURNING value", [n, name]
-    ).fetchall()  # fetch to the end: DuckDB refuses more work on a cursor with an unfinished result
-    return int(rows[0][0]) - n + 1
+    Parameters
+    ----------
+    wh : Warehouse
+        The analytics warehouse.
+    """
+    warehouse_migrations.ensure_current(wh)
 
 
 @dataclass
@@ -144,18 +116,6 @@ def storage_order(plate: pa.Array | pa.ChunkedArray, ts_us: np.ndarray) -> np.nd
     return np.lexsort((ts_us, major)).astype(np.int64)
 
 
-def query_arrow(cur: duckdb.DuckDBPyConnection, table: pa.Table, name: str, sql: str) -> pa.Table:
-    """Run ``sql`` with ``table`` visible as ``name``, inside the cursor's transaction.
-
-    A relation rather than ``register()``: DuckDB keeps a registered table alive until the
-    transaction ends, which in a 100-million-read import is every chunk ever registered.
-    """
-    rel = cur.from_arrow(table).query(name, sql)
-    assert rel is not None  # a SELECT always yields a relation
-    result: pa.Table = rel.to_arrow_table()
-    return result
-
-
 def _duplicate_lines(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Array | None:
     """Lines of ``table`` that repeat an earlier or a stored (read_id, ts_us); None if there are none.
 
@@ -166,8 +126,8 @@ def _duplicate_lines(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Arra
     has_id = pc.is_valid(table.column("read_id")).to_numpy(zero_copy_only=False)
     lo, hi = int(ts.min()), int(ts.max())
     row = cur.execute(
-        f"SELECT min(ts_us), max(ts_us) FROM anpr_reads WHERE ts_us BETWEEN {lo} AND {hi} "
-        "AND read_id IS NOT NULL"
+        "SELECT min(ts_us), max(ts_us) FROM anpr_reads WHERE ts_us BETWEEN ? AND ? AND read_id IS NOT NULL",
+        [lo, hi],
     ).fetchall()[0]
     maybe = np.zeros(len(ts), dtype=bool)
     if row[0] is not None:
@@ -182,7 +142,9 @@ def _duplicate_lines(cur: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Arra
     if not maybe.any():
         return None
     candidates = table.filter(pa.array(maybe)).select(["read_id", "ts_us", "line"])
-    found = query_arrow(cur, candidates, "batch", _DUPLICATES_SQL.format(lo=lo, hi=hi))
+    # the one assembled statement of this module: a relation's query takes no parameters, so the
+    # bounds (ints from the batch) are formatted into the constant text
+    found = query_arrow(cur, candidates, "batch", _DUPLICATES_SQL.format(lo=int(lo), hi=int(hi)))
     return found.column("line").combine_chunks() if found.num_rows else None
 
 
@@ -228,7 +190,7 @@ def append_chunk(cur: duckdb.DuckDBPyConnection, table: pa.Table, *, batch_id: i
     fresh = fresh.append_column("batch", pa.array(np.full(m, batch_id, dtype=np.int64)))
     # from_arrow, not register(): a registered table would stay in memory until the (possibly
     # 100-million-row) import commits
-    cur.from_arrow(fresh.select([c.strip() for c in READ_COLUMNS.split(",")])).insert_into("anpr_reads")
+    cur.from_arrow(fresh.select([c.strip() for c in READ_COLUMNS.split(",")])).insert_into(READS)
     return Appended(fresh, n - m)
 
 
@@ -261,58 +223,12 @@ def compact(
         Reads rewritten.
     """
     ensure_schema(wh)
-    cond = "TRUE"
-    if day_from is not None:
-        cond += f" AND ts_us >= {int(day_from) * DAY_US}"
-    if day_to is not None:
-        cond += f" AND ts_us < {(int(day_to) + 1) * DAY_US}"
-    return rewrite_days(wh, "anpr_reads", READ_COLUMNS, "plate, ts_us, rid", where=cond, progress=progress)
-
-
-def rewrite_days(
-    wh: Warehouse,
-    table: str,
-    columns: str,
-    order: str,
-    *,
-    where: str = "TRUE",
-    progress: Callable[[int, int, int], None] | None = None,
-) -> int:
-    """Rewrite ``table`` a UTC day (by ``ts_us``) per transaction, each day sorted by ``order``.
-
-    Parameters
-    ----------
-    wh : Warehouse
-        The analytics warehouse.
-    table, columns, order : str
-        The table, all its columns (in order) and the sort within a day.
-    where : str
-        Which rows' days to rewrite.
-    progress : callable, optional
-        Called as ``progress(done_days, all_days, rows)`` after each day.
-
-    Returns
-    -------
-    int
-        Rows rewritten.
-    """
-    days = [int(r[0]) for r in wh.query(f"SELECT DISTINCT ts_us // {DAY_US} FROM {table} WHERE {where} ORDER BY 1")]
-    total = 0
-    for done, day in enumerate(days, start=1):
-        span = f"ts_us >= {day * DAY_US} AND ts_us < {(day + 1) * DAY_US}"
-        with wh.transaction() as cur:
-            cur.execute(
-                f"CREATE TEMP TABLE _rewrite AS SELECT {columns} FROM {table} WHERE {span} ORDER BY {order}"
-            ).fetchall()
-            cur.execute(f"DELETE FROM {table} WHERE {span}").fetchall()
-            row = cur.execute(f"INSERT INTO {table} SELECT {columns} FROM _rewrite").fetchall()
-            cur.execute("DROP TABLE _rewrite").fetchall()
-        n = int(row[0][0]) if row else 0
-        total += n
-        if progress:
-            progress(done, len(days), n)
-    wh.checkpoint()
-    return total
+    return rewrite_days(
+        wh, READS, "plate, ts_us, rid",
+        ts_from=None if day_from is None else int(day_from) * DAY_US,
+        ts_to=None if day_to is None else (int(day_to) + 1) * DAY_US,
+        progress=progress,
+    )
 
 
 def erase_older_than(
@@ -331,19 +247,17 @@ def erase_older_than(
     cut = int(cutoff.timestamp() * 1_000_000)
     keep = pa.table({"rid": pa.array(sorted(keep_rids), pa.int64())})
     with wh.transaction() as cur:
-        cur.register("keep", keep)
+        cur.register(presence.KEEP, keep)
         try:
             kept_row = cur.execute(
-                f"SELECT count(*) FROM anpr_reads WHERE ts_us < {cut} AND rid IN (SELECT rid FROM keep)"
+                "SELECT count(*) FROM anpr_reads WHERE ts_us < ? AND rid IN (SELECT rid FROM _keep_rids)", [cut]
             ).fetchone()
             row = cur.execute(
-                f"DELETE FROM anpr_reads WHERE ts_us < {cut} AND rid NOT IN (SELECT rid FROM keep)"
+                "DELETE FROM anpr_reads WHERE ts_us < ? AND rid NOT IN (SELECT rid FROM _keep_rids)", [cut]
             ).fetchone()
-            from precinct.anpr import presence
-
-            presence.erase_older_than(cur, cut_us=cut, keep="keep")  # the derived projections too
+            presence.erase_older_than(cur, cut_us=cut, keep=True)  # the derived projections too
         finally:
-            cur.unregister("keep")
+            cur.unregister(presence.KEEP)
         erased, kept = (int(row[0]) if row else 0), (int(kept_row[0]) if kept_row else 0)
         before_commit(erased, kept)
     return erased, kept

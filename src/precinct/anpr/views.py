@@ -467,7 +467,8 @@ def setup(app: FastAPI) -> None:
 def _warm_presence_index(settings: Settings) -> None:
     """Build the in-memory presence index in the background at start-up, so the night's first
     association does not wait for it (about 13 s at 100 million reads). Only an existing
-    warehouse with reads is touched; any failure just leaves the build to the first query."""
+    warehouse is touched (brought to the current schema first); any failure just leaves the
+    upgrade and the build to the first query."""
     import logging
     import time
 
@@ -480,10 +481,7 @@ def _warm_presence_index(settings: Settings) -> None:
         from precinct.anpr import history
 
         wh = Warehouse.for_settings(settings)
-        tables = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'anpr_presence_state'"
-        if not wh.query(tables)[0][0]:
-            return
-        t = time.perf_counter()
+        t = time.perf_counter()  # index_for applies pending warehouse migrations first (start-up)
         idx = history.index_for(wh)
         log.info("presence index ready: %d rows in %.1f s", sum(p.rows for p in idx.parts), time.perf_counter() - t)
     except Exception as exc:  # the server is stopping, or the warehouse is held elsewhere

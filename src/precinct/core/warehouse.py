@@ -168,6 +168,12 @@ class Warehouse:
     # --- writing -----------------------------------------------------------------------------
 
     @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the writer lock across several transactions (a schema upgrade runs as one writer)."""
+        with self._write_lock:
+            yield
+
+    @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A write transaction under the writer lock; commits (durably, via the WAL) on success."""
         with self._write_lock:
