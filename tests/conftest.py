@@ -19,6 +19,7 @@ from precinct.app import create_app
 from precinct.config import Settings, get_settings
 from precinct.core.db import Database
 from precinct.core.identity import create_user
+from support import ensure_test_case
 
 PG_URL = os.environ.get("PRECINCT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("PRECINCT_REQUIRE_POSTGRES") == "1"
@@ -129,19 +130,27 @@ def make_user(database: Database, role: str, username: str | None = None, unit_i
 
 @pytest.fixture
 def auth_headers(app: FastAPI, client: TestClient) -> Callable[..., dict[str, str]]:
-    """``auth_headers(role, case=None, purpose=None)``: headers for a fresh user of ``role``."""
+    """``auth_headers(role, case=None, purpose=None)``: headers for a fresh user of ``role``.
+
+    With ``case``, that case is made a real open case with the user on it (``ensure_test_case``).
+    """
     tokens: dict[str, str] = {}
+    users: dict[str, str] = {}
+    cases_made: set[tuple[str, str, str | None]] = set()
 
     def _headers(role: str, case: str | None = None, purpose: str | None = None,
                  username: str | None = None) -> dict[str, str]:
         key = username or role
         if key not in tokens:
-            name = make_user(app.state.db, role, username=username)
+            name = users[key] = make_user(app.state.db, role, username=username)
             r = client.post("/api/v1/auth/token", data={"username": name, "password": TEST_PASSWORD})
             assert r.status_code == 200, r.text
             tokens[key] = r.json()["access_token"]
         h = {"Authorization": f"Bearer {tokens[key]}"}
         if case is not None:
+            if (case, key, purpose) not in cases_made:  # a real open case with the caller on it
+                ensure_test_case(app.state.db, case, users[key], purpose)
+                cases_made.add((case, key, purpose))
             h["X-Case-Id"] = case
         if purpose is not None:
             h["X-Purpose"] = purpose

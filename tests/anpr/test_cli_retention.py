@@ -19,6 +19,7 @@ from precinct.core.identity import create_user
 from precinct.core.models import AuditRecord
 from precinct.core.warehouse import Warehouse
 from precinct.errors import BadInput, Forbidden
+from support import ensure_test_case
 
 from .conftest import DAY_US, T0_US, ingest_rows, iso, random_reads, to_csv
 
@@ -29,6 +30,8 @@ def _user(db: Database, role: str) -> str:
     name = f"cli_{role}"
     with db.session() as s:
         create_user(s, username=name, role=role, password="cli-password-1")
+    for case in ("C-1", "OPS-2"):  # the cases these tests read under: open, with the user on them
+        ensure_test_case(db, case, name)
     return name
 
 

@@ -19,6 +19,7 @@ from precinct.cli import app as root
 from precinct.config import Settings
 from precinct.core.db import Database
 from precinct.core.identity import create_user
+from support import ensure_test_case
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -43,6 +44,7 @@ def test_planted_stories_are_found(sim_dir: Path, db: Database, settings: Settin
     with db.session() as s:
         create_user(s, username="adm", role="admin", password="password123")
         create_user(s, username="ana", role="analyst", password="password123")
+    ensure_test_case(db, "STORY-1", "ana")  # the case the analyst works the stories under
     truth = json.loads((sim_dir / "truth.json").read_text(encoding="utf-8"))["stories"]
     _run(["anpr", "cameras", "import", str(sim_dir / "cameras.csv"), "--as", "adm"])
     _run(["anpr", "hotlist", "import", str(sim_dir / "watchlist.csv"), "--as", "ana"])

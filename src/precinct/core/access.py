@@ -8,7 +8,9 @@ test walks them):
 ``personal_data(*roles, resource=...)``
     as ``allow``, and the request must carry a case id (``X-Case-Id``) and a purpose code
     (``X-Purpose``) that the role may use; returns an :class:`AccessGrant` whose ``record`` writes
-    the audit record before results leave. Refusals are audited too.
+    the audit record before results leave. Refusals are audited too. The case must exist, be open
+    and have the caller on it, for a purpose its type allows: the ``cases`` domain registers that
+    check (:func:`set_case_checker`); with none registered every read is refused.
 ``public``
     no authentication (login, health).
 
@@ -18,7 +20,7 @@ CLI commands get the same checks through :func:`cli_grant` and :func:`cli_princi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -118,7 +120,54 @@ def check_purpose(
         raise refuse(db, actor=actor, role=role, resource=resource, case_id=case_id, purpose=purpose,
                      reason=f"purpose {purpose} does not apply here; one of "
                             f"{', '.join(sorted(p.value for p in purposes))}")
+    reason = (_CASE_HOOKS.checker(db, principal, case_id, purpose_code) if _CASE_HOOKS.checker is not None
+              else "no case registry is loaded, so no case can be checked")
+    if reason:
+        raise refuse(db, actor=actor, role=role, resource=resource, case_id=case_id, purpose=purpose,
+                     reason=reason)
     return case_id, purpose_code
+
+
+# --- the case registry's hooks (core imports no domain; the cases domain registers itself) --------
+
+CaseChecker = Callable[[Database, Principal, str, Purpose], str | None]
+CaseClosedHook = Callable[[Session, str, str], None]
+CaseHoldings = Callable[[Session, str], int]
+
+
+@dataclass
+class _CaseHooks:
+    checker: CaseChecker | None = None
+    on_close: list[CaseClosedHook] = field(default_factory=list)
+    holdings: dict[str, CaseHoldings] = field(default_factory=dict)
+
+
+_CASE_HOOKS = _CaseHooks()
+
+
+def set_case_checker(fn: CaseChecker | None) -> None:
+    """Register the case check every personal-data read passes (the ``cases`` domain does, on import).
+
+    ``fn(db, principal, case_id, purpose)`` returns None to allow the read, or the reason to refuse it
+    (the refusal is audited with that reason). With no checker registered every read is refused.
+    """
+    _CASE_HOOKS.checker = fn
+
+
+def on_case_closed(fn: CaseClosedHook) -> None:
+    """Register ``fn(session, case_id, actor)``, run in the closing transaction when a case closes.
+
+    Domains that keep data for a case (plate reads pinned to it) release it here; registering the
+    same function twice runs it once.
+    """
+    if fn not in _CASE_HOOKS.on_close:
+        _CASE_HOOKS.on_close.append(fn)
+
+
+def case_closed(session: Session, *, case_id: str, actor: str) -> None:
+    """Run the close hooks (called by the cases domain inside the transaction that closes the case)."""
+    for fn in list(_CASE_HOOKS.on_close):
+        fn(session, case_id, actor)
 
 
 class AccessRule:
@@ -255,3 +304,17 @@ def cli_grant(db: Database, username: str | None, roles: Iterable[Role] | str, *
     case, purpose_code = check_purpose(db, principal, resource=resource_name, case_id=case_id,
                                        purpose=purpose, purposes=purposes)
     return AccessGrant(principal=principal, case_id=case, purpose=purpose_code, resource=resource_name, db=db)
+
+
+def register_case_holdings(name: str, fn: CaseHoldings) -> None:
+    """Register ``fn(session, case_id) -> count`` of data ``name`` kept for a case (e.g. pinned reads).
+
+    The cases domain's completeness check asks it: a closed case must hold nothing any more.
+    """
+    _CASE_HOOKS.holdings[name] = fn
+
+
+def case_holdings(session: Session, case_id: str) -> dict[str, int]:
+    """What the registered domains still keep for ``case_id``, by name (only non-zero counts)."""
+    out = {name: fn(session, case_id) for name, fn in _CASE_HOOKS.holdings.items()}
+    return {k: v for k, v in out.items() if v}
