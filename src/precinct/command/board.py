@@ -6,6 +6,12 @@ first event after a quiet spell at once), hands the same joined chunk of new fra
 client's queue: each client then costs one queue put and one socket write per flush, however busy
 the bus is, for at most 100 ms of added delay. A slow client loses its oldest chunks, never stalls the others.
 
+Event ids are the bus's ids (:mod:`precinct.core.bus`): with JetStream, the stream sequence, the
+same on every API worker. A client reconnecting with ``Last-Event-ID`` (to this worker or another,
+or after a restart) gets exactly the events after it: from the hub's history, or read back from the
+bus when they are older; if the bus no longer holds them all, a ``board.reset`` event tells the
+client to reload the snapshot (``GET /board``).
+
 Events that carry personal data (``anpr.*``: plates of hotlist hits) go only to clients whose role
 may see hotlist alerts (``PURPOSE_ROLES[hotlist_alert]``); the ANPR side audits each alert's
 disclosure when it raises it.
@@ -37,13 +43,24 @@ def is_personal(subject: str) -> bool:
     return subject.startswith(PERSONAL_PREFIXES)
 
 
+def encode_frame(event_id: int, subject: str, event: dict[str, Any]) -> bytes:
+    """One Server-Sent Events frame."""
+    data = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+    return f"id: {event_id}\nevent: {subject}\ndata: {data}\n\n".encode()
+
+
 class BoardClient:
     def __init__(self, *, personal: bool = False) -> None:
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(CLIENT_QUEUE)
         self.dropped = 0
         self.personal = personal
+        self.skip_through = 0  # ids up to this one were already seen (on another worker that was ahead)
+        self.held: list[bytes] | None = None  # frames held back while older ones are read from the bus
 
     def put(self, frame: bytes) -> None:
+        if self.held is not None:
+            self.held.append(frame)
+            return
         if self.queue.full():
             with contextlib.suppress(asyncio.QueueEmpty):
                 self.queue.get_nowait()
@@ -61,12 +78,14 @@ class BoardHub:
         self.seq = 0
         self._task: asyncio.Task[None] | None = None
         self._pinger: asyncio.Task[None] | None = None
-        self._pending: list[bytes] = []
-        self._pending_personal: list[bytes] = []
+        self._pending: list[tuple[int, bytes]] = []
+        self._pending_personal: list[tuple[int, bytes]] = []
+        self._replays: set[asyncio.Task[None]] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = float("-inf")
 
     async def start(self) -> None:
+        self.seq = int(getattr(self.bus, "last_id", 0))
         self._task = asyncio.create_task(self._pump(), name="board-hub")
         self._pinger = asyncio.create_task(self._ping(), name="board-ping")
 
@@ -89,14 +108,14 @@ class BoardHub:
                 await self._task
 
     async def _pump(self) -> None:
-        async for subject, event in self.bus.subscribe(""):
+        async for item in self.bus.subscribe_events(""):
+            subject, event = item.subject, item.event
             try:
-                self.seq += 1
-                data = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
-                frame = f"id: {self.seq}\nevent: {subject}\ndata: {data}\n\n".encode()
+                self.seq = item.id
+                frame = encode_frame(item.id, subject, event)
                 personal = is_personal(subject)
                 self.history.append((self.seq, personal, frame))
-                (self._pending_personal if personal else self._pending).append(frame)
+                (self._pending_personal if personal else self._pending).append((self.seq, frame))
                 if self._flush_handle is None:
                     loop = asyncio.get_running_loop()
                     # at most one flush per FLUSH_S; the first event after a quiet spell goes at once
@@ -111,25 +130,61 @@ class BoardHub:
         if not self._pending and not self._pending_personal:
             return
         # one joined chunk for everyone, one with the personal frames for those cleared for them
-        public = b"".join(self._pending)
-        personal = b"".join(self._pending_personal)
-        self._pending.clear()
-        self._pending_personal.clear()
+        pending, pending_personal = self._pending, self._pending_personal
+        public = b"".join(f for _, f in pending)
+        personal = b"".join(f for _, f in pending_personal)
+        self._pending, self._pending_personal = [], []
         for client in list(self.clients):
-            chunk = public + personal if client.personal else public
+            if client.skip_through:  # rare: this client saw some of these already, elsewhere
+                mine = sorted(pending + pending_personal if client.personal else pending)
+                chunk = b"".join(f for i, f in mine if i > client.skip_through)
+                if self.seq >= client.skip_through:
+                    client.skip_through = 0
+            else:
+                chunk = public + personal if client.personal else public
             if chunk:
                 client.put(chunk)
 
     def connect(self, last_event_id: str | None = None, *, personal: bool = False) -> BoardClient:
-        """A new client; ``personal`` says whether its role may receive personal-data events."""
+        """A new client; ``personal`` says whether its role may receive personal-data events.
+
+        With ``last_event_id``, the events after it come first: from the history, or (older than
+        the history) read back from the bus before anything newer is sent.
+        """
         client = BoardClient(personal=personal)
         if last_event_id and last_event_id.isdigit():
             after = int(last_event_id)
+            oldest = self.history[0][0] if self.history else self.seq + 1
+            if after > self.seq:
+                client.skip_through = after
+            elif after > 0 and after + 1 < oldest:  # (0: whatever the history holds)
+                client.held = []
+                task = asyncio.get_running_loop().create_task(self._replay(client, after, oldest))
+                self._replays.add(task)
+                task.add_done_callback(self._replays.discard)
             for seq, is_pers, frame in self.history:
                 if seq > after and (personal or not is_pers):
                     client.put(frame)
         self.clients.add(client)
         return client
+
+    async def _replay(self, client: BoardClient, after: int, oldest: int) -> None:
+        """Put the events after ``after`` and before ``oldest`` (read from the bus) ahead of the
+        frames held for the client meanwhile."""
+        frames: list[bytes] = []
+        try:
+            events = await self.bus.replay(after, limit=oldest - 1 - after)
+        except Exception:
+            log.exception("board replay from the bus failed")
+            events = None
+        if not events or events[-1].id < oldest - 1 or events[0].id != after + 1:
+            frames.append(b"event: board.reset\ndata: {}\n\n")  # too old: reload the snapshot
+        else:
+            frames.extend(encode_frame(e.id, e.subject, e.event) for e in events
+                          if e.id < oldest and (client.personal or not is_personal(e.subject)))
+        held, client.held = client.held or [], None
+        for frame in (*frames, *held):
+            client.put(frame)
 
     def disconnect(self, client: BoardClient) -> None:
         self.clients.discard(client)

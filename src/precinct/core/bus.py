@@ -173,6 +173,7 @@ class JetStreamBus(InProcessBus):
         self._outbox: asyncio.Queue[tuple[str, str, bytes]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._resubscribe = asyncio.Event()
+        self._generation = 0
         self.publish_dropped = 0
 
     async def start(self) -> None:
@@ -276,8 +277,12 @@ class JetStreamBus(InProcessBus):
     async def _subscribe_from(self, seq: int) -> Any:
         from nats.js.api import ConsumerConfig, DeliverPolicy
 
+        self._generation += 1
+        generation = self._generation
+
         async def _on_msg(msg: Any) -> None:
-            self._on_stream_msg(msg.metadata.sequence.stream, msg.subject, msg.data)
+            if generation == self._generation:  # a replaced subscription's late messages are ignored
+                self._on_stream_msg(msg.metadata.sequence.stream, msg.subject, msg.data)
 
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=max(1, seq))
         return await self._js.subscribe(f"{self.root}.>", stream=self.stream, cb=_on_msg,
@@ -286,6 +291,9 @@ class JetStreamBus(InProcessBus):
     def _on_stream_msg(self, seq: int, subject: str, data: bytes) -> None:
         if seq <= self._last_id:
             return  # already delivered (a consumer re-created from an earlier sequence)
+        if seq != self._last_id + 1:  # a gap: re-create the consumer from the first missing event
+            self._resubscribe.set()
+            return
         self._last_id = seq
         try:
             event = json.loads(data)
@@ -295,8 +303,9 @@ class JetStreamBus(InProcessBus):
         self._deliver(BusEvent(seq, subject[len(self.root) + 1:], event))
 
     async def _consumer(self) -> None:
-        """Keep one ordered consumer on the stream from the last delivered sequence on; after a
-        reconnect (NATS restarted) re-create it from there, retrying until JetStream answers."""
+        """Keep one ordered consumer on the stream from the first undelivered sequence on; after a
+        reconnect (NATS restarted) or a gap, re-create it from there, retrying until JetStream
+        answers. Events that left the stream meanwhile (retention) are skipped, with a warning."""
         while True:
             try:
                 self._resubscribe.clear()
@@ -304,6 +313,12 @@ class JetStreamBus(InProcessBus):
                 if old is not None:
                     with contextlib.suppress(Exception):
                         await old.unsubscribe()
+                info = await self._js.stream_info(self.stream)
+                first = int(info.state.first_seq)
+                if first > self._last_id + 1 and int(info.state.messages) > 0:
+                    log.warning("bus: events %d..%d expired before this worker read them",
+                                self._last_id + 1, first - 1)
+                    self._last_id = first - 1
                 self._sub = await self._subscribe_from(self._last_id + 1)
                 await self._resubscribe.wait()
             except asyncio.CancelledError:
