@@ -1,4 +1,6 @@
-"""Background checks of the command domain, run by every API worker while the app runs.
+"""Background checks of the command domain, started by every API worker; only the leader worker
+(:mod:`precinct.core.jobs`) runs them, and the row locks below keep each flag single even if two
+workers briefly both believe they lead.
 
 - incidents that pass their colour's dispatch/arrival target are flagged once (``incidents.overdue``);
 - orders whose deadline passes unacknowledged or unhandled are escalated once (``orders.escalated``).
@@ -20,6 +22,7 @@ from precinct.command.incidents import OPEN_STATUSES, incident_view, record_even
 from precinct.command.models import Incident, IncidentEvent
 from precinct.command.orders import escalate_overdue, order_view
 from precinct.core.db import Database, utcnow
+from precinct.core.jobs import is_leader
 
 log = logging.getLogger("precinct.command")
 CHECK_EVERY_S = 10.0
@@ -72,6 +75,8 @@ def flag_overdue(session: Session, *, now: dt.datetime | None = None) -> list[di
 async def overdue_loop(db: Database, bus: Any, every_s: float = CHECK_EVERY_S) -> None:
     while True:
         await asyncio.sleep(every_s)
+        if not await is_leader(db):
+            continue
         try:
 
             def _run() -> list[dict[str, Any]]:
@@ -97,6 +102,8 @@ def run_escalation(db: Database) -> list[dict[str, Any]]:
 async def escalation_loop(db: Database, bus: Any, every_s: float = CHECK_EVERY_S) -> None:
     while True:
         await asyncio.sleep(every_s)
+        if not await is_leader(db):
+            continue
         try:
             for view in await asyncio.to_thread(run_escalation, db):
                 pending = [r["recipient"] for r in view["recipients"] if r["acknowledged_at"] is None]
