@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from precinct.cli import app as cli_app
 from precinct.config import Settings
 from precinct.core.db import Database
 from precinct.core.identity import create_user
+from precinct.core.models import AuditRecord
 from precinct.errors import BadInput, Conflict, Forbidden
 from precinct.public import alerts as al
 from precinct.public import cap
@@ -219,7 +221,11 @@ def test_cli_contract(db: Database, settings: Settings) -> None:
     alert_id = json.loads(r.stdout)["id"]
     assert list(json.loads(r.stdout)) == ["id"]
     r = runner.invoke(cli_app, ["public", "alerts", "approve", "--as", "sup_a", alert_id])
-    assert isinstance(r.exception, Forbidden)
+    assert isinstance(r.exception, Forbidden) and "four-eyes" in r.exception.message
+    with db.sessionmaker() as s:  # the refusal is in the audit log
+        refused = s.scalars(select(AuditRecord).where(AuditRecord.outcome == "refused",
+                                                      AuditRecord.resource == "public.alerts")).all()
+    assert [(a.actor, a.action) for a in refused] == [("sup_a", "refusal")]
     r = runner.invoke(cli_app, ["public", "alerts", "cap", alert_id])
     assert isinstance(r.exception, Conflict)
     r = runner.invoke(cli_app, ["public", "alerts", "approve", "--as", "sup_b", alert_id])

@@ -110,10 +110,11 @@ def alerts_approve(alert_id: Annotated[str, typer.Argument(help="the alert's id"
     """Approve and publish an alert (signed CAP 1.2); the approver must not be its author."""
     from precinct.core.access import cli_principal
     from precinct.public.alerts import alert_view, approve_alert
+    from precinct.public.foureyes import audited_refusals
 
     db = open_db()
     principal = cli_principal(db, as_user, "public.alerts.approve")
-    with db.session() as s:
+    with audited_refusals(db, principal, "public.alerts"), db.session() as s:
         emit_json(alert_view(approve_alert(s, alert_id=alert_id, approver=principal.username,
                                            settings=_settings())))
 
@@ -295,10 +296,11 @@ def bulletins_approve(bulletin_id: Annotated[str, typer.Argument(help="the draft
     """Publish a draft bulletin; the approver must not be its author."""
     from precinct.core.access import cli_principal
     from precinct.public.bulletins import approve_bulletin, bulletin_view
+    from precinct.public.foureyes import audited_refusals
 
     db = open_db()
     principal = cli_principal(db, as_user, "public.bulletins.approve")
-    with db.session() as s:
+    with audited_refusals(db, principal, "public.bulletins"), db.session() as s:
         emit_json(bulletin_view(s, approve_bulletin(s, bulletin_id=bulletin_id, approver=principal.username)))
 
 

@@ -17,6 +17,7 @@ from precinct.public import bulletins as bl
 from precinct.public import callbacks as cb
 from precinct.public import service as svc
 from precinct.public.feeds import bulletins_feed
+from precinct.public.foureyes import audited_refusals
 from precinct.public.limits import cache, rate_limit
 from precinct.public.page import render as render_page
 from precinct.public.report import render_html as render_report
@@ -144,7 +145,8 @@ def preview_alert(request: Request, alert_id: str,
 def approve_alert(request: Request, alert_id: str,
                   principal: Annotated[Principal, allow("public.alerts.approve")]) -> dict[str, Any]:
     """Approve and publish (signed) — by someone other than the author."""
-    with get_db(request).session() as s:
+    db = get_db(request)
+    with audited_refusals(db, principal, "public.alerts"), db.session() as s:
         return al.alert_view(al.approve_alert(s, alert_id=alert_id, approver=principal.username,
                                               settings=get_settings_dep(request)))
 
@@ -255,7 +257,8 @@ def list_bulletins(request: Request, _p: Annotated[Principal, allow("public.bull
 def approve_bulletin(request: Request, bulletin_id: str,
                      principal: Annotated[Principal, allow("public.bulletins.approve")]) -> dict[str, Any]:
     """Publish a draft (a second person: never its author)."""
-    with get_db(request).session() as s:
+    db = get_db(request)
+    with audited_refusals(db, principal, "public.bulletins"), db.session() as s:
         return bl.bulletin_view(s, bl.approve_bulletin(s, bulletin_id=bulletin_id, approver=principal.username))
 
 
