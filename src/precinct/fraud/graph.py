@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+SMALL_GRAPH = 512
+
 
 def components(n_left: int, n_right: int, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Component labels of a bipartite graph given as edge lists.
@@ -47,6 +49,15 @@ def label_nodes(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
+    if n <= SMALL_GRAPH:  # one report from the API: a union-find costs less than building a sparse matrix
+        uf = UnionFind()
+        for i in range(n):
+            uf.add(i)
+        for x, y in zip(a.tolist(), b.tolist(), strict=True):
+            uf.union(x, y)
+        roots = [uf.find(i) for i in range(n)]
+        index: dict[Hashable, int] = {}
+        return np.array([index.setdefault(r, len(index)) for r in roots], dtype=np.int64)
     graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
     _, labels = connected_components(graph, directed=False)
     return np.asarray(labels, dtype=np.int64)
@@ -75,6 +86,25 @@ def cluster_keys(keys_per_report: Sequence[Iterable[Hashable]]) -> np.ndarray:
     n_keys = int(codes.max()) + 1 if len(codes) else 0
     labels, _ = components(len(lists), n_keys, left, np.asarray(codes, dtype=np.int64))
     return first_seen_order(labels)
+
+
+def cluster_flat(n_reports: int, report_index: np.ndarray, keys: Any) -> np.ndarray:
+    """Cluster labels from flat arrays: mention ``i`` says report ``report_index[i]`` names ``keys[i]``.
+
+    The batch path at scale: the keys (strings or integers, any array-like) are factorised once
+    (pandas hashing) and the components found by SciPy; no Python loop per report.
+
+    Returns
+    -------
+    numpy.ndarray
+        One label per report (0..k-1, arbitrary order).
+    """
+    import pandas as pd
+
+    codes, uniques = pd.factorize(keys)
+    labels, _ = components(n_reports, len(uniques), np.asarray(report_index, dtype=np.int64),
+                           np.asarray(codes, dtype=np.int64))
+    return labels
 
 
 def first_seen_order(labels: np.ndarray) -> np.ndarray:

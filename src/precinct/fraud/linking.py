@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from precinct.core.db import utcnow
@@ -59,6 +59,11 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[i:i + size]
 
 
+def _table(model: type[Any]) -> Table:
+    table: Table = model.__table__
+    return table
+
+
 def _lock(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LINK_LOCK_KEY})
@@ -78,7 +83,7 @@ def _stored_identifiers(session: Session, keys: Sequence[tuple[str, str]]) -> di
         by_kind[kind].append(value)
     out: dict[tuple[str, str], Any] = {}
     t = FraudIdentifier
-    for kind, values in by_kind.items():
+    for kind, values in by_kind.items():  # kind = ? AND value IN (...): the unique index answers it
         for chunk in _chunks(values):
             rows = session.execute(select(t.id, t.kind, t.value, t.cluster_id, t.report_count)
                                    .where(t.kind == kind, t.value.in_(chunk)))
@@ -152,19 +157,25 @@ def link_reports(
     for c, node in cluster_node.items():
         comp_clusters[int(labels[node])].append(c)
 
+    conn = session.connection()  # Core inserts: the ORM's bulk path costs more than the database
     loaded = {c.id: c for chunk in _chunks(cluster_ids)
               for c in session.scalars(select(FraudCluster).where(FraudCluster.id.in_(chunk)))}
     now = utcnow()
-    target_of_comp: dict[int, FraudCluster] = {}
-    new_clusters: list[tuple[int, FraudCluster]] = []
+    target_of_comp: dict[int, int] = {}
+    new_rows: list[dict[str, Any]] = []
+    new_comps: list[int] = []
     for comp, members in comp_reports.items():
+        rs = [batch[i] for i in members]
+        figures: dict[str, Any] = {"report_count": len(rs),
+                   "identifier_count": sum(1 for k in comp_keys.get(comp, []) if key_list[k] not in stored),
+                   "loss_cents": sum(r.loss_cents for r in rs if r.currency == "CNY"),
+                   "first_ts": min(r.ts for r in rs), "last_ts": max(r.ts for r in rs)}
         touched = [loaded[c] for c in comp_clusters.get(comp, [])]
         if not touched:
-            first = batch[members[0]]
-            cluster = FraudCluster(case_id=first.case_id or case_for_new_cluster(first), report_count=0,
-                                   identifier_count=0, loss_cents=0, status="open", created_at=now, updated_at=now)
-            new_clusters.append((comp, cluster))
-            target_of_comp[comp] = cluster
+            new_rows.append({"case_id": rs[0].case_id or case_for_new_cluster(rs[0]), "status": "open",
+                             "first_report_id": rs[0].id,
+                             "created_at": now, "updated_at": now, **figures})
+            new_comps.append(comp)
             continue
         touched.sort(key=lambda c: (-c.report_count, c.id))
         target, others = touched[0], touched[1:]
@@ -172,24 +183,26 @@ def link_reports(
             _merge(session, target, others)
             result.clusters_merged += len(others)
             result.merged.extend((o.id, target.id) for o in others)
-        target_of_comp[comp] = target
-    if new_clusters:
-        session.add_all([c for _, c in new_clusters])
-        session.flush()
-        result.clusters_opened = len(new_clusters)
-
+        target.report_count += figures["report_count"]
+        target.identifier_count += figures["identifier_count"]
+        target.loss_cents += figures["loss_cents"]
+        target.first_ts = _time_bounds(target.first_ts, figures["first_ts"], min)
+        target.last_ts = _time_bounds(target.last_ts, figures["last_ts"], max)
+        target.updated_at = now
+        target_of_comp[comp] = target.id
+    comp_of_first = {row["first_report_id"]: comp for comp, row in zip(new_comps, new_rows, strict=True)}
+    tc = _table(FraudCluster)
+    for lo in range(0, len(new_rows), 2000):  # RETURNING in any order: matched by the first report's id
+        for cid, first_id in conn.execute(tc.insert().returning(tc.c.id, tc.c.first_report_id),
+                                          new_rows[lo:lo + 2000]):
+            target_of_comp[comp_of_first[first_id]] = cid
+    result.clusters_opened = len(new_rows)
+    case_of_cluster = {c.id: c.case_id for c in loaded.values()}
+    case_of_cluster.update({target_of_comp[comp]: row["case_id"] for comp, row in zip(new_comps, new_rows,
+                                                                                     strict=True)})
     for comp, members in comp_reports.items():
-        cluster = target_of_comp[comp]
-        new_keys = [k for k in comp_keys.get(comp, []) if key_list[k] not in stored]
-        rs = [batch[i] for i in members]
-        cluster.report_count += len(rs)
-        cluster.identifier_count += len(new_keys)
-        cluster.loss_cents += sum(r.loss_cents for r in rs if r.currency == "CNY")
-        cluster.first_ts = _time_bounds(cluster.first_ts, min(r.ts for r in rs), min)
-        cluster.last_ts = _time_bounds(cluster.last_ts, max(r.ts for r in rs), max)
-        cluster.updated_at = now
-        for r in rs:
-            result.cluster_of[r.id] = cluster.id
+        for i in members:
+            result.cluster_of[batch[i].id] = target_of_comp[comp]
 
     ident_id = {key: row.id for key, row in stored.items()}
     report_counts: dict[tuple[str, str], int] = defaultdict(int)
@@ -197,23 +210,23 @@ def link_reports(
         for key in r.identifier_keys():
             report_counts[key] += 1
     fresh = [{"kind": key[0], "value": key[1], "bank": bank.get(key), "report_count": report_counts[key],
-              "cluster_id": target_of_comp[int(labels[len(batch) + k])].id}
+              "cluster_id": target_of_comp[int(labels[len(batch) + k])]}
              for k, key in enumerate(key_list) if key not in stored]
     for chunk in _chunks(fresh, 2000):
-        for row in session.execute(insert(FraudIdentifier).returning(
-                FraudIdentifier.id, FraudIdentifier.kind, FraudIdentifier.value), list(chunk)):
+        ti = _table(FraudIdentifier)
+        for row in conn.execute(ti.insert().returning(ti.c.id, ti.c.kind, ti.c.value), list(chunk)):
             ident_id[(row.kind, row.value)] = row.id
     bumps = [{"id": row.id, "report_count": row.report_count + report_counts[key]} for key, row in stored.items()]
     if bumps:
         session.execute(update(FraudIdentifier), bumps)
 
-    report_rows = [{"id": r.id, "case_id": r.case_id or target_of_comp[int(labels[i])].case_id,
+    report_rows = [{"id": r.id, "case_id": r.case_id or case_of_cluster[result.cluster_of[r.id]],
                     "cluster_id": result.cluster_of[r.id], "ts": r.ts, "fraud_type": r.fraud_type,
                     "channel": r.channel, "loss_cents": r.loss_cents, "currency": r.currency,
                     "victim_name": r.victim_name, "victim_phone": r.victim_phone, "description": r.description,
-                    "created_by": actor, "created_at": now} for i, r in enumerate(batch)]
+                    "created_by": actor, "created_at": now} for r in batch]
     for chunk in _chunks(report_rows, 5000):
-        session.execute(insert(FraudReport), list(chunk))
+        conn.execute(_table(FraudReport).insert(), list(chunk))
     link_rows: list[dict[str, Any]] = []
     for r in batch:
         raw_of: dict[tuple[str, str], str] = {}
@@ -222,7 +235,7 @@ def link_reports(
         link_rows.extend({"report_id": r.id, "identifier_id": ident_id[key], "raw": raw}
                          for key, raw in raw_of.items())
     for chunk in _chunks(link_rows, 5000):
-        session.execute(insert(FraudReportIdentifier), list(chunk))
+        conn.execute(_table(FraudReportIdentifier).insert(), list(chunk))
     session.flush()
     result.stored = len(batch)
     return result

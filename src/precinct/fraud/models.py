@@ -23,6 +23,7 @@ class FraudCluster(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(String(64), index=True)
+    first_report_id: Mapped[str] = mapped_column(String(64), unique=True)
     report_count: Mapped[int] = mapped_column(Integer, default=0)
     identifier_count: Mapped[int] = mapped_column(Integer, default=0)
     loss_cents: Mapped[int] = mapped_column(BigInteger, default=0)

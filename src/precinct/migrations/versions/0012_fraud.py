@@ -28,6 +28,7 @@ def upgrade() -> None:
         "fraud_clusters",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("case_id", sa.String(64), nullable=False),
+        sa.Column("first_report_id", sa.String(64), nullable=False),
         sa.Column("report_count", sa.Integer(), nullable=False),
         sa.Column("identifier_count", sa.Integer(), nullable=False),
         sa.Column("loss_cents", sa.BigInteger(), nullable=False),
@@ -36,6 +37,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("first_report_id", name="uq_fraud_clusters_first_report_id"),
     )
     op.create_index("ix_fraud_clusters_case_id", "fraud_clusters", ["case_id"])
     op.create_table(
