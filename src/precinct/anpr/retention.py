@@ -43,7 +43,7 @@ def run(*, db: Database, settings: Settings, now: dt.datetime, actor: str) -> li
     )
     cut_us = int(cutoff.timestamp() * 1_000_000)
     with wh.transaction() as cur:
-        row = cur.execute(f"DELETE FROM anpr_links WHERE ts_us < {cut_us}").fetchone()
+        row = cur.execute("DELETE FROM anpr_links WHERE ts_us < ?", [cut_us]).fetchone()
         links = int(row[0]) if row else 0
         with db.session() as s:
             audit.append(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from precinct.config import Settings
 from precinct.core import audit
@@ -36,6 +36,7 @@ from precinct.errors import Conflict
 
 FORMAT = 1
 GLOB = "checkpoints-*.jsonl"
+_HASHES_OF = text("SELECT seq, hash FROM audit_log WHERE seq IN :seqs").bindparams(bindparam("seqs", expanding=True))
 
 
 def _key(settings: Settings) -> bytes:
@@ -191,8 +192,7 @@ def check(engine: Engine, settings: Settings) -> AnchorResult:
     with engine.connect() as conn:
         for i in range(0, len(seqs), 500):
             chunk = seqs[i:i + 500]
-            marks = ",".join(str(int(s)) for s in chunk)
-            for s, h in conn.execute(text(f"SELECT seq, hash FROM audit_log WHERE seq IN ({marks})")):
+            for s, h in conn.execute(_HASHES_OF, {"seqs": chunk}):
                 found[int(s)] = str(h)
     for s in seqs:
         cp = wanted[s]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -88,7 +88,7 @@ class Leadership:
                 self._engine = create_engine(self.url, poolclass=NullPool,
                                              connect_args={"connect_timeout": 3})
             conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            got = bool(conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({LEADER_LOCK})").scalar())
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK}).scalar())
             if got:
                 self._conn = conn
             else:

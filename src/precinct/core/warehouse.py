@@ -218,18 +218,21 @@ class Warehouse:
         """Write ``table`` as Parquet under ``out_dir`` (hive-partitioned by day when asked)."""
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        if not table.replace("_", "").isalnum():
-            raise ValueError(f"bad table name {table!r}")
+        for name in (table, day_column, partition_by or "day"):
+            if not name.isidentifier():
+                raise ValueError(f"bad identifier {name!r}")
         cur = self.cursor()
         try:
-            target = str(out_dir).replace("'", "''")
+            # identifiers are checked above (names from the caller's code, never from input); the
+            # target path is a bound parameter
             if partition_by:
                 cur.execute(
-                    f"COPY (SELECT *, ({day_column} // 86400000000)::INTEGER AS {partition_by} FROM {table}) "
-                    f"TO '{target}' (FORMAT PARQUET, PARTITION_BY ({partition_by}), OVERWRITE_OR_IGNORE TRUE)"
+                    f"COPY (SELECT *, ({day_column} // 86400000000)::INTEGER AS {partition_by} FROM {table}) "  # noqa: S608 - checked identifiers
+                    f"TO ? (FORMAT PARQUET, PARTITION_BY ({partition_by}), OVERWRITE_OR_IGNORE TRUE)",
+                    [str(out_dir)],
                 )
             else:
-                cur.execute(f"COPY {table} TO '{target}/{table}.parquet' (FORMAT PARQUET)")
+                cur.execute(f"COPY {table} TO ? (FORMAT PARQUET)", [str(out_dir / f"{table}.parquet")])
         finally:
             cur.close()
         return out_dir
