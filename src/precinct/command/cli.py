@@ -17,7 +17,6 @@ import typer
 
 from precinct.command.types import Priority, UnitType, type_table
 from precinct.core.clikit import AsUser, FormatOpt, emit_json, err_console, open_db, progress_bar
-from precinct.core.roles import Role
 
 CLI_NAME = "calls"
 DEFAULT_AGENCY = "precinct.police.local"  # command.eido.DEFAULT_AGENCY (not imported: keeps --help fast)
@@ -25,10 +24,6 @@ app = typer.Typer(help="110 call intake: import calls, list incident types.", no
 incidents_app = typer.Typer(help="Incidents: list, export and import NENA EIDO.", no_args_is_help=True)
 units_app = typer.Typer(help="Dispatchable units (patrol cars, special police, traffic, ...).", no_args_is_help=True)
 orders_app = typer.Typer(help="One-click orders (一键下达) and their 研交办督结 loop.", no_args_is_help=True)
-INTAKE = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.admin)
-COMMAND = (Role.dispatcher, Role.supervisor, Role.admin)
-MANAGERS = (Role.dispatcher, Role.supervisor, Role.admin)
-ISSUERS = (Role.dispatcher, Role.supervisor)
 
 
 @app.command("import")
@@ -50,7 +45,7 @@ def import_cmd(
     from precinct.core.access import cli_principal
 
     db = open_db()
-    principal = cli_principal(db, as_user, INTAKE, resource="calls.import")
+    principal = cli_principal(db, as_user, "calls.import")
     with progress_bar() as bar:
         task = bar.add_task("importing calls", total=None)
         summary = import_calls(
@@ -86,7 +81,7 @@ def list_cmd(
     from precinct.core.access import cli_principal
 
     db = open_db()
-    cli_principal(db, as_user, (*COMMAND, Role.call_taker, Role.analyst), resource="incidents.list")
+    cli_principal(db, as_user, "incidents.read")
     with db.sessionmaker() as s:
         rows, _ = incidents_page(s, open_only=open_only, limit=limit)
         emit_json([incident_view(i) for i in rows])
@@ -105,7 +100,7 @@ def export_cmd(
     from precinct.errors import BadInput
 
     db = open_db()
-    principal = cli_principal(db, as_user, COMMAND, resource="incidents.eido")
+    principal = cli_principal(db, as_user, "incidents.eido")
     with db.sessionmaker() as s:
         doc = eido.export_incident(s, incident_id=incident_id, actor=principal.username, agency=agency)
     errors = eido.validate(doc)
@@ -129,7 +124,7 @@ def import_cmd_eido(
     from precinct.errors import BadInput
 
     db = open_db()
-    principal = cli_principal(db, as_user, COMMAND, resource="incidents.eido")
+    principal = cli_principal(db, as_user, "incidents.eido")
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
     except ValueError as exc:
@@ -158,7 +153,7 @@ def add(
     from precinct.core.access import cli_principal
 
     db = open_db()
-    cli_principal(db, as_user, MANAGERS, resource="units")
+    cli_principal(db, as_user, "units.manage")
     with db.session() as s:
         emit_json(
             unit_view(
@@ -189,7 +184,7 @@ def import_units(
     from precinct.errors import BadInput
 
     db = open_db()
-    cli_principal(db, as_user, MANAGERS, resource="units")
+    cli_principal(db, as_user, "units.manage")
     with file.open(encoding="utf-8-sig", newline="") as fh, db.session() as s:
         n = 0
         for line, rec in enumerate(csv.DictReader(fh), start=2):
@@ -220,7 +215,7 @@ def units_list_cmd(as_user: AsUser = None, status: str | None = None) -> None:
     from precinct.core.access import cli_principal
 
     db = open_db()
-    cli_principal(db, as_user, (*MANAGERS, Role.call_taker, Role.patrol), resource="units")
+    cli_principal(db, as_user, "units.read")
     with db.sessionmaker() as s:
         emit_json([unit_view(u) for u in list_units(s, status=status)])
 
@@ -246,7 +241,7 @@ def create(
     from precinct.core.db import utcnow
 
     db = open_db()
-    principal = cli_principal(db, as_user, ISSUERS, resource="orders")
+    principal = cli_principal(db, as_user, "orders.create")
     with db.session() as s:
         order = create_order(
             s,
@@ -268,7 +263,7 @@ def orders_list_cmd(as_user: AsUser = None, state: str | None = None, escalated:
     from precinct.core.access import cli_principal
 
     db = open_db()
-    cli_principal(db, as_user, (*ISSUERS, Role.patrol), resource="orders")
+    cli_principal(db, as_user, "orders.read")
     with db.sessionmaker() as s:
         emit_json([order_view(s, o) for o in list_orders(s, state=state, escalated=escalated)])
 
@@ -280,7 +275,7 @@ def escalate(as_user: AsUser = None) -> None:
     from precinct.core.access import cli_principal
 
     db = open_db()
-    cli_principal(db, as_user, (*ISSUERS, Role.admin), resource="orders")
+    cli_principal(db, as_user, "orders.escalate")
     emit_json(run_escalation(db))
 
 

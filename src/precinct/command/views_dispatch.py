@@ -29,15 +29,12 @@ from precinct.command.schemas import (
 from precinct.command.views_common import IdemKey, full_incident, publish_incident, publish_units, unit_views
 from precinct.core.access import RoleRule, allow, get_db, get_settings_dep
 from precinct.core.identity import Principal, resolve_token
+from precinct.core.policy import resource_of, rule_for
 from precinct.core.roles import PURPOSE_ROLES, Purpose, Role
 from precinct.errors import BadInput, NotAuthenticated
 
 router = APIRouter(tags=["dispatch"])
 
-COMMAND = (Role.dispatcher, Role.supervisor)
-FIELD = (Role.patrol, Role.dispatcher, Role.supervisor)
-READERS = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.patrol, Role.analyst)
-BOARD = (*READERS, Role.admin)
 _header_token = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
@@ -54,6 +51,9 @@ class StreamRule(RoleRule):
         return self.authenticate(request, token or access_token)
 
 
+BOARD_STREAM = StreamRule(rule_for("board.read").roles, resource_of("board.read"), "board.read")
+
+
 def _unit_for(principal: Principal, unit_id: str | None) -> str:
     uid = unit_id or principal.unit_id
     if uid is None:
@@ -66,7 +66,7 @@ def _unit_for(principal: Principal, unit_id: str | None) -> str:
 def recommendations(
     request: Request,
     incident_id: str,
-    principal: Annotated[Principal, allow(Role.call_taker, *COMMAND)],
+    principal: Annotated[Principal, allow("dispatch.recommend")],
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     all_types: bool = False,
 ) -> JSONResponse:
@@ -85,7 +85,7 @@ def dispatch(
     request: Request,
     incident_id: str,
     body: DispatchRequest,
-    principal: Annotated[Principal, allow(*COMMAND)],
+    principal: Annotated[Principal, allow("dispatch.assign")],
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     """Send units (all or none). With an Idempotency-Key a retry replays the first answer."""
@@ -182,7 +182,7 @@ def acknowledge(
     request: Request,
     incident_id: str,
     body: UnitAction,
-    principal: Annotated[Principal, allow(*FIELD)],
+    principal: Annotated[Principal, allow("dispatch.status")],
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     """The unit accepts and is en route (a patrol device for its own unit)."""
@@ -194,7 +194,7 @@ def arrive(
     request: Request,
     incident_id: str,
     body: UnitAction,
-    principal: Annotated[Principal, allow(*FIELD)],
+    principal: Annotated[Principal, allow("dispatch.status")],
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     """The unit is on scene."""
@@ -206,7 +206,7 @@ def clear(
     request: Request,
     incident_id: str,
     body: UnitAction,
-    principal: Annotated[Principal, allow(*FIELD)],
+    principal: Annotated[Principal, allow("dispatch.status")],
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     """The unit (or, for a dispatcher leaving unit_id out, every unit) clears the incident."""
@@ -216,7 +216,7 @@ def clear(
 @router.get("/units")
 def list_units(
     request: Request,
-    principal: Annotated[Principal, allow(*BOARD)],
+    principal: Annotated[Principal, allow("units.read")],
     status: str | None = None,
     unit_type: str | None = None,
     station: str | None = None,
@@ -229,7 +229,7 @@ def list_units(
 
 @router.post("/units", status_code=201)
 def create_unit(
-    request: Request, body: UnitCreate, principal: Annotated[Principal, allow(*COMMAND, Role.admin)]
+    request: Request, body: UnitCreate, principal: Annotated[Principal, allow("units.manage")]
 ) -> dict[str, Any]:
     """Create a unit (or update its description)."""
     with get_db(request).session() as s:
@@ -249,14 +249,14 @@ def create_unit(
 
 
 @router.get("/units/{unit_id}")
-def get_unit(request: Request, unit_id: str, principal: Annotated[Principal, allow(*BOARD)]) -> dict[str, Any]:
+def get_unit(request: Request, unit_id: str, principal: Annotated[Principal, allow("units.read")]) -> dict[str, Any]:
     with get_db(request).sessionmaker() as s:
         return units.unit_view(units.get_unit(s, unit_id))
 
 
 @router.post("/units/{unit_id}/position")
 def post_position(
-    request: Request, unit_id: str, body: Position, principal: Annotated[Principal, allow(*FIELD)]
+    request: Request, unit_id: str, body: Position, principal: Annotated[Principal, allow("units.position")]
 ) -> JSONResponse:
     """A unit's GPS fix (a patrol device for its own unit)."""
     units.check_own_unit(principal, unit_id)
@@ -281,7 +281,7 @@ def unit_status(
     request: Request,
     unit_id: str,
     body: UnitStatusChange,
-    principal: Annotated[Principal, allow(*FIELD)],
+    principal: Annotated[Principal, allow("units.status")],
 ) -> dict[str, Any]:
     """Take a unit out of service or back in."""
     units.check_own_unit(principal, unit_id)
@@ -294,7 +294,7 @@ def unit_status(
 @router.get("/board", response_model=BoardSnapshot)
 def board(
     request: Request,
-    principal: Annotated[Principal, allow(*BOARD)],
+    principal: Annotated[Principal, allow("board.read")],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=LIMIT_HELP)] = 1000,
     cursor: Annotated[str | None, Query(max_length=512, description=CURSOR_HELP)] = None,
 ) -> dict[str, Any]:
@@ -324,7 +324,7 @@ def board(
 )
 async def board_stream(
     request: Request,
-    principal: Annotated[Principal, Depends(StreamRule(BOARD))],
+    principal: Annotated[Principal, Depends(BOARD_STREAM)],
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: every bus event (incidents.*, units.*, orders.*, anpr.alert, ...).

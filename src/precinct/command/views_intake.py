@@ -24,18 +24,13 @@ from precinct.command.types import PRIORITIES, RESPONSE_LEVELS, type_table
 from precinct.command.views_common import IdemKey, full_incident, publish_incident
 from precinct.core.access import AccessGrant, allow, get_db, personal_data
 from precinct.core.identity import Principal
-from precinct.core.roles import Role
 
 router = APIRouter(tags=["calls"])
 
-INTAKE = (Role.call_taker, Role.dispatcher, Role.supervisor)
-COMMAND = (Role.dispatcher, Role.supervisor)
-READERS = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.patrol, Role.analyst)
-CALLER_READERS = (Role.call_taker, Role.dispatcher, Role.supervisor, Role.patrol)
 
 
 @router.get("/incident-types")
-def incident_types(principal: Annotated[Principal, allow(*READERS, Role.admin)]) -> dict[str, Any]:
+def incident_types(principal: Annotated[Principal, allow("incident_types.read")]) -> dict[str, Any]:
     """The incident-type code table (中文 and English names), colours, targets, plans."""
     return {
         "types": type_table(),
@@ -66,7 +61,7 @@ def incident_types(principal: Annotated[Principal, allow(*READERS, Role.admin)])
 def create_call(
     request: Request,
     body: CallCreate,
-    principal: Annotated[Principal, allow(*INTAKE)],
+    principal: Annotated[Principal, allow("calls.create")],
     idempotency_key: IdemKey = None,
 ) -> JSONResponse:
     """Take a 110 call: 201 only once committed; a repeated Idempotency-Key replays."""
@@ -121,7 +116,7 @@ def create_call(
 @router.get("/calls/{call_id}")
 def get_call(
     call_id: str,
-    grant: Annotated[AccessGrant, personal_data(*CALLER_READERS, resource=svc.CALLER_RESOURCE)],
+    grant: Annotated[AccessGrant, personal_data("calls.caller")],
 ) -> dict[str, Any]:
     """One call with the caller's phone and name (needs X-Case-Id and X-Purpose; audited)."""
     with grant.db.session() as s:
@@ -134,7 +129,7 @@ def get_call(
 @router.get("/incidents/{incident_id}/calls")
 def incident_calls(
     incident_id: str,
-    grant: Annotated[AccessGrant, personal_data(*CALLER_READERS, resource=svc.CALLER_RESOURCE)],
+    grant: Annotated[AccessGrant, personal_data("calls.caller")],
 ) -> dict[str, Any]:
     """Every call about an incident with callers' details (X-Case-Id, X-Purpose; audited)."""
     with grant.db.session() as s:
@@ -147,7 +142,7 @@ def incident_calls(
 @router.get("/incidents", response_model=IncidentPage)
 def list_incidents(
     request: Request,
-    principal: Annotated[Principal, allow(*READERS)],
+    principal: Annotated[Principal, allow("incidents.read")],
     status: Annotated[list[str] | None, Query()] = None,
     open: bool = False,
     priority: str | None = None,
@@ -167,7 +162,7 @@ def list_incidents(
 
 @router.get("/incidents/{incident_id}")
 def get_incident(
-    request: Request, incident_id: str, principal: Annotated[Principal, allow(*READERS)]
+    request: Request, incident_id: str, principal: Annotated[Principal, allow("incidents.read")]
 ) -> dict[str, Any]:
     """One incident with its units, timers and history (caller numbers masked)."""
     with get_db(request).sessionmaker() as s:
@@ -190,7 +185,7 @@ def change_priority(
     request: Request,
     incident_id: str,
     body: PriorityChange,
-    principal: Annotated[Principal, allow(*INTAKE)],
+    principal: Annotated[Principal, allow("incidents.update")],
 ) -> JSONResponse:
     """Raise or lower the five-colour priority (history records who and why)."""
     return _change(
@@ -211,7 +206,7 @@ def merge(
     request: Request,
     incident_id: str,
     body: MergeRequest,
-    principal: Annotated[Principal, allow(*INTAKE)],
+    principal: Annotated[Principal, allow("incidents.update")],
 ) -> dict[str, Any]:
     """Merge this (duplicate) incident into another; returns the surviving incident."""
     with get_db(request).session() as s:
@@ -229,7 +224,7 @@ def close(
     request: Request,
     incident_id: str,
     body: CloseRequest,
-    principal: Annotated[Principal, allow(*COMMAND)],
+    principal: Annotated[Principal, allow("incidents.command")],
 ) -> JSONResponse:
     """Close a cleared incident (or a new one handled without units) with a disposition."""
     return _change(
@@ -246,7 +241,9 @@ def close(
 
 
 @router.get("/incidents/{incident_id}/eido")
-def export_eido(request: Request, incident_id: str, principal: Annotated[Principal, allow(*COMMAND)]) -> dict[str, Any]:
+def export_eido(
+    request: Request, incident_id: str, principal: Annotated[Principal, allow("incidents.eido")]
+) -> dict[str, Any]:
     """The incident as a NENA EIDO document (no caller details)."""
     with get_db(request).sessionmaker() as s:
         return eido.export_incident(s, incident_id=incident_id, actor=principal.username)
@@ -255,7 +252,7 @@ def export_eido(request: Request, incident_id: str, principal: Annotated[Princip
 @router.post("/incidents/eido", status_code=201)
 def import_eido(
     request: Request,
-    principal: Annotated[Principal, allow(*COMMAND)],
+    principal: Annotated[Principal, allow("incidents.eido")],
     document: Annotated[dict[str, Any], Body(description="a NENA EIDO JSON document")],
 ) -> JSONResponse:
     """Import an incident from a NENA EIDO document (importing it again changes nothing)."""

@@ -18,8 +18,6 @@ from precinct.core.identity import Principal
 from precinct.core.roles import Role
 
 router = APIRouter(tags=["orders"])
-ISSUERS = (Role.dispatcher, Role.supervisor)
-PARTIES = (Role.dispatcher, Role.supervisor, Role.patrol, Role.call_taker, Role.analyst)
 
 
 def _publish(request: Request, subject: str, view: dict[str, Any]) -> None:
@@ -28,7 +26,7 @@ def _publish(request: Request, subject: str, view: dict[str, Any]) -> None:
 
 @router.post("/orders", status_code=201)
 def create_order(
-    request: Request, body: OrderCreate, principal: Annotated[Principal, allow(*ISSUERS)]
+    request: Request, body: OrderCreate, principal: Annotated[Principal, allow("orders.create")]
 ) -> dict[str, Any]:
     """Issue an order to many recipients at once (一键下达)."""
     deadline = body.deadline or utcnow() + dt.timedelta(minutes=body.deadline_minutes or 0)
@@ -52,7 +50,7 @@ def create_order(
 @router.get("/orders")
 def list_orders(
     request: Request,
-    principal: Annotated[Principal, allow(*PARTIES)],
+    principal: Annotated[Principal, allow("orders.read")],
     state: str | None = None,
     escalated: bool | None = None,
     mine: bool = False,
@@ -72,7 +70,7 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}")
-def get_order(request: Request, order_id: str, principal: Annotated[Principal, allow(*PARTIES)]) -> dict[str, Any]:
+def get_order(request: Request, order_id: str, principal: Annotated[Principal, allow("orders.read")]) -> dict[str, Any]:
     """One order with recipients, acknowledgements and history."""
     with get_db(request).sessionmaker() as s:
         return svc.order_view(s, svc.get_order(s, order_id), with_history=True)
@@ -83,7 +81,7 @@ def acknowledge(
     request: Request,
     order_id: str,
     body: OrderAck,
-    principal: Annotated[Principal, allow(*PARTIES)],
+    principal: Annotated[Principal, allow("orders.acknowledge")],
 ) -> dict[str, Any]:
     """Acknowledge (签收) for yourself / your unit (dispatchers and supervisors may for others)."""
     with get_db(request).session() as s:
@@ -98,7 +96,7 @@ def advance(
     request: Request,
     order_id: str,
     body: OrderAdvance,
-    principal: Annotated[Principal, allow(*ISSUERS)],
+    principal: Annotated[Principal, allow("orders.advance")],
 ) -> dict[str, Any]:
     """Move the order along 研→交→办→督→结 (a supervisor closes, or sends 督 back to 办)."""
     with get_db(request).session() as s:

@@ -100,11 +100,13 @@ POLICY: dict[str, Rule] = {
     "units.read": _rule(*READERS),
     "units.manage": _rule(*COMMAND),
     "units.position": _rule(*FIELD, owner_scoped=True),
+    "units.status": _rule(*FIELD, owner_scoped=True),
     "board.read": _rule(*READERS),
     # --- command: orders -----------------------------------------------------------------------
     "orders.create": _rule(*ISSUERS),
     "orders.read": _rule(*PARTIES, owner_scoped=True),
     "orders.acknowledge": _rule(*PARTIES, owner_scoped=True),
+    "orders.advance": _rule(*ISSUERS),
     "orders.escalate": _rule(*ISSUERS, _R.admin),
     # --- anpr ----------------------------------------------------------------------------------
     "anpr.reads": _rule(*INGESTERS, resource="anpr.reads"),
