@@ -265,3 +265,23 @@ def test_api_drafting_approval_feed_and_public_cap(client: TestClient, auth_head
     bad = {**body, "circle": None, "polygon": "32.0,119.0 32.1,119.1 32.1,119.0 32.0,119.1 32.0,119.0"}
     r = client.post("/api/v1/publishing/alerts", json=bad, headers=author)
     assert r.status_code == 422 and "Self-intersection" in r.json()["message"]
+
+
+def test_alert_and_bulletin_flow_on_both_engines(any_db: Database, settings: Settings) -> None:
+    from precinct.public import bulletins as bl
+
+    alert_id = draft(any_db)
+    checked(approve(any_db, settings, alert_id), settings)
+    with any_db.session() as s:
+        upd = al.update_alert(s, alert_id=alert_id, author="alice", changes={"urgency": "Expected"}).id
+    checked(approve(any_db, settings, upd), settings)
+    with any_db.session() as s:
+        row = bl.draft_bulletin(s, author="sup1", source_kind="case", source_id="C-1",
+                                texts={"title_zh": "通报", "title_en": "Bulletin", "body_zh": "正文。",
+                                       "body_en": "Text."})
+        bid = row.id
+    with any_db.session() as s:
+        bl.approve_bulletin(s, bulletin_id=bid, approver="sup2")
+    with any_db.sessionmaker() as s:
+        assert [a.id for a in al.active_alerts(s)] == [upd]
+        assert [b.id for b in bl.public_bulletins(s)] == [bid]
