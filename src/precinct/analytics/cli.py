@@ -1,0 +1,188 @@
+"""``precinct analytics``: hotspots, near-repeat (Knox), forecast evaluation, accident warning, weekly report.
+
+Input is an analyst's CSV (``--input``: ``id``, ``ts``, ``type`` and ``lat``, ``lon`` or ``x``, ``y``
+with ``--crs``) or, without ``--input``, Precinct's own incidents (``--as`` a user whose role may
+read analytics). JSON goes to stdout, progress to stderr. The numerical libraries are imported
+inside the commands so that ``precinct --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from precinct.core.access import cli_principal
+from precinct.core.clikit import AsUser, FormatOpt, emit_json, open_db, progress_bar
+from precinct.errors import BadInput
+
+if TYPE_CHECKING:
+    from precinct.analytics.events import Events
+
+app = typer.Typer(help="Crime analysis (研判): hotspots, near-repeat, forecasts, accident warning, weekly report.",
+                  no_args_is_help=True)
+
+InputOpt = Annotated[Path | None, typer.Option("--input", help="CSV of incidents: id, ts, type and lat, lon or "
+                                               "x, y (then --crs); without it: Precinct's own incidents")]
+CrsOpt = Annotated[str | None, typer.Option("--crs", help="projection of x, y (e.g. EPSG:26971); for lat, lon "
+                                            "the metric projection to use (default: the local UTM zone)")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="own incidents from this date (ISO 8601)")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="own incidents before this date (ISO 8601)")]
+TypesOpt = Annotated[str | None, typer.Option("--types", help="only these incident types (comma-separated)")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="seed of the random permutations")]
+
+
+def _bound(value: str | None, field: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(f"{field}: {value!r} is not an ISO 8601 date or date-time", detail={"field": field}) from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _types(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def load_events(input: Path | None, crs: str | None, *, since: str | None = None, until: str | None = None,
+                types: str | None = None, own: bool = False) -> Events:
+    """The events a command works on: the CSV, or (``own``) Precinct's incidents."""
+    from precinct.analytics import service
+
+    if input is not None:
+        ev = service.load_csv(input, crs=crs)
+        return ev.of_types(_types(types))
+    if not own:
+        raise BadInput("give --input F.csv, or --as USER to analyse Precinct's own incidents")
+    db = open_db()
+    with db.session() as s:
+        return service.incident_events(s, since=_bound(since, "since"), until=_bound(until, "until"),
+                                       types=_types(types), crs=crs)
+
+
+def _progress(label: str) -> tuple[Any, Any]:
+    bar = progress_bar(transient=True)
+    task = bar.add_task(label, total=1)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, update
+
+
+@app.command("hotspots")
+def hotspots_cmd(
+    input: InputOpt = None,
+    crs: CrsOpt = None,
+    cell_m: Annotated[float, typer.Option("--cell-m", help="grid cell size in metres")] = 250.0,
+    permutations: Annotated[int, typer.Option(help="conditional permutations for p_sim")] = 999,
+    bandwidth_m: Annotated[float | None, typer.Option("--bandwidth-m", help="also a quartic kernel density "
+                                                      "with this bandwidth (metres)")] = None,
+    ties: Annotated[str, typer.Option(help="esda (as PySAL computes p_sim) or exact")] = "esda",
+    seed: SeedOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    types: TypesOpt = None,
+    as_user: AsUser = None,
+    format: FormatOpt = "table",
+) -> None:
+    """Hotspots (热点): counts per grid cell and Getis-Ord Gi* (queen contiguity, cell included)."""
+    from precinct.analytics import service
+
+    if as_user is not None:
+        cli_principal(open_db(), as_user, "analytics.read")
+    ev = load_events(input, crs, since=since, until=until, types=types, own=as_user is not None)
+    out = service.hotspots(ev, cell_m=cell_m, permutations=permutations, seed=seed, bandwidth_m=bandwidth_m,
+                           ties=ties)
+    if format == "json":
+        emit_json(out)
+        return
+    from rich.table import Table
+
+    top = sorted(out["cells"], key=lambda c: -c["gi_z"])[:15]
+    table = Table(title=f"Gi* hot cells ({out['crs']}, {cell_m:g} m, {len(out['cells'])} cells, "
+                        f"{out['events']} events)")
+    for col in ("cell_id", "x", "y", "count", "gi_z", "p_sim"):
+        table.add_column(col)
+    for c in top:
+        table.add_row(str(c["cell_id"]), f"{c['x']:.0f}", f"{c['y']:.0f}", str(c["count"]), f"{c['gi_z']:.2f}",
+                      "" if c["p_sim"] is None else f"{c['p_sim']:.3f}")
+    typer.echo(_render(table))
+
+
+def _render(table: Any) -> str:
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(width=120, file=buf).print(table)
+    return buf.getvalue()
+
+
+@app.command("knox")
+def knox_cmd(
+    input: InputOpt = None,
+    crs: CrsOpt = None,
+    distance_m: Annotated[float | None, typer.Option("--distance-m", help="close in space: at most D metres")] = None,
+    time_days: Annotated[float | None, typer.Option("--time-days", help="close in time: at most T days")] = None,
+    distance_bands: Annotated[str | None, typer.Option("--distance-bands", help="band edges in metres, e.g. "
+                                                       "0,100,200,400")] = None,
+    time_bands: Annotated[str | None, typer.Option("--time-bands", help="band edges in days, e.g. 0,7,14,28")] = None,
+    permutations: Annotated[int, typer.Option(help="permutations of the event times")] = 999,
+    seed: SeedOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    types: TypesOpt = None,
+    as_user: AsUser = None,
+    format: FormatOpt = "table",
+) -> None:
+    """Near-repeat (近重复): the Knox test for one threshold, or the table over distance x time bands."""
+    from precinct.analytics import service
+    from precinct.analytics.knox import parse_edges
+
+    bands = distance_bands is not None or time_bands is not None
+    single = distance_m is not None or time_days is not None
+    if bands == single or (bands and (distance_bands is None or time_bands is None)) or (
+            single and (distance_m is None or time_days is None)):
+        raise BadInput("give either --distance-m and --time-days, or --distance-bands and --time-bands")
+    if as_user is not None:
+        cli_principal(open_db(), as_user, "analytics.read")
+    ev = load_events(input, crs, since=since, until=until, types=types, own=as_user is not None)
+    bar, update = _progress(f"Knox, {permutations} permutations")
+    with bar:
+        if bands:
+            out = service.knox_bands(ev, distance_edges=parse_edges(distance_bands or "", "distance_bands").tolist(),
+                                     time_edges=parse_edges(time_bands or "", "time_bands").tolist(),
+                                     permutations=permutations, seed=seed, progress=update)
+        else:
+            out = service.knox_single(ev, distance_m=float(distance_m or 0), time_days=float(time_days or 0),
+                                      permutations=permutations, seed=seed, progress=update)
+    if format == "json":
+        emit_json(out)
+        return
+    if not bands:
+        typer.echo(f"Knox ({out['events']} events, ≤ {out['distance_m']:g} m and ≤ {out['time_days']:g} days): "
+                   f"observed {out['observed']}, expected {out['expected']:.2f}, p = {out['p_value']}")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Knox ratios ({out['events']} events, {permutations} permutations; * p ≤ 0.05)")
+    table.add_column("distance m \\ days")
+    rows = out["bands"]
+    tcols = sorted({tuple(r["time_days"]) for r in rows})
+    for lo, hi in tcols:
+        table.add_column(f"{lo:g}-{hi:g}")
+    for dband in sorted({tuple(r["distance_m"]) for r in rows}):
+        cells = [r for r in rows if tuple(r["distance_m"]) == dband]
+        table.add_row(f"{dband[0]:g}-{dband[1]:g}", *(
+            f"{r['knox_ratio']:.2f}{'*' if (r['p_value'] or 1) <= 0.05 else ''}" if r["knox_ratio"] else "-"
+            for r in cells))
+    typer.echo(_render(table))
+    if out["near_repeat_zone"]:
+        z = out["near_repeat_zone"]
+        typer.echo(f"near-repeat zone: {z['distance_m']:g} m for {z['time_days']:g} days")

@@ -1,0 +1,128 @@
+"""The public face of crime analysis (研判): what the CLI, the API and other domains call.
+
+Everything here is about places and times, never people: inputs are incident points, outputs are
+aggregates per grid cell, road segment, distance/time band or hour, with no incident ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from precinct.analytics.events import Events, from_records, read_csv
+from precinct.analytics.gistar import gi_star
+from precinct.analytics.grid import Grid, kde_cells, queen_weights
+from precinct.analytics.knox import Progress, knox, knox_table
+from precinct.errors import BadInput
+
+__all__ = [
+    "Events",
+    "hotspots",
+    "incident_events",
+    "knox_bands",
+    "knox_single",
+    "load_csv",
+]
+
+
+def load_csv(path: Path | str, *, crs: str | None = None) -> Events:
+    """Incidents from an analyst's CSV (see :func:`precinct.analytics.events.read_csv`)."""
+    return read_csv(path, crs=crs)
+
+
+def incident_events(session: Session, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
+                    types: list[str] | None = None, crs: str | None = None) -> Events:
+    """Precinct's own located incidents in ``[since, until)`` as events in a metric projection.
+
+    Reads ``precinct.command.service.incident_records`` (no personal data); unlocated incidents
+    are left out.
+    """
+    from precinct.command.service import incident_records
+
+    return from_records(incident_records(session, since=since, until=until, types=types), crs=crs)
+
+
+def hotspots(events: Events, *, cell_m: float, permutations: int = 999, seed: int | None = None,
+             bandwidth_m: float | None = None, transform: str = "B", ties: str = "esda") -> dict[str, Any]:
+    """Counts, Getis-Ord Gi* and (optionally) kernel density on a square grid over the events.
+
+    Parameters
+    ----------
+    events : Events
+        Points in a metric CRS.
+    cell_m : float
+        Cell size in metres.
+    permutations : int
+        Conditional permutations for ``p_sim``.
+    seed : int, optional
+        Seed of the permutations.
+    bandwidth_m : float, optional
+        Also a quartic kernel density (expected events per cell) with this bandwidth.
+    transform, ties : str
+        See :func:`precinct.analytics.gistar.gi_star`.
+
+    Returns
+    -------
+    dict
+        ``{"crs", "cell_m", "grid", "events", "permutations", "cells": [{"cell_id", "x", "y", "count",
+        "gi_z", "p_sim"[, "kde"]}, ...]}``, every cell of the grid (empty ones too), ``x``, ``y``
+        the cell centre in ``crs``; queen contiguity with the cell itself included.
+    """
+    grid = Grid.covering(events.x, events.y, cell_m=cell_m, crs=events.crs)
+    counts = grid.counts(events.x, events.y)
+    if grid.n < 2:
+        raise BadInput(f"all events fall in one {cell_m:g} m cell; use smaller cells", detail={"field": "cell_m"})
+    res = gi_star(counts, queen_weights(grid.nrows, grid.ncols), transform=transform,
+                  permutations=permutations, seed=seed, ties=ties)
+    cx, cy = grid.centres()
+    kde = kde_cells(grid, events.x, events.y, bandwidth_m=bandwidth_m) if bandwidth_m else None
+    p = res.p_sim
+    cells = []
+    for c in range(grid.n):
+        row: dict[str, Any] = {"cell_id": c, "x": float(cx[c]), "y": float(cy[c]), "count": int(counts[c]),
+                               "gi_z": float(res.z[c]), "p_sim": None if p is None else float(p[c])}
+        if kde is not None:
+            row["kde"] = float(kde[c])
+        cells.append(row)
+    return {"crs": grid.crs, "cell_m": float(cell_m),
+            "grid": {"x0": grid.x0, "y0": grid.y0, "nrows": grid.nrows, "ncols": grid.ncols,
+                     "order": "row-major from the south-west corner", "weights": "queen contiguity, self included"},
+            "events": len(events), "permutations": permutations, "cells": cells}
+
+
+def knox_single(events: Events, *, distance_m: float, time_days: float, permutations: int = 999,
+                seed: int | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Single-threshold Knox test (pointpats' ``Knox``): ``observed``, ``expected``, ``p_value`` and more."""
+    k = knox(events.x, events.y, events.days(), distance_m=distance_m, time_days=time_days,
+             permutations=permutations, seed=seed, progress=progress)
+    return {"crs": events.crs, "events": len(events), **k.as_dict()}
+
+
+def knox_bands(events: Events, *, distance_edges: Sequence[float], time_edges: Sequence[float],
+               permutations: int = 999, seed: int | None = None, alpha: float = 0.05,
+               progress: Progress | None = None) -> dict[str, Any]:
+    """Knox table over distance x time bands (the near-repeat calculator's) and the near-repeat zone."""
+    tab = knox_table(events.x, events.y, events.days(), distance_edges=distance_edges, time_edges=time_edges,
+                     permutations=permutations, seed=seed, progress=progress)
+    return {"crs": events.crs, "events": len(events), "permutations": permutations,
+            "bands": tab.rows(), "near_repeat_zone": tab.zone(alpha=alpha)}
+
+
+def counts_by(events: Events, *, key: str) -> dict[str, int]:
+    """Event counts by ``type``, ``hour`` (of day) or ``weekday`` (0 = Monday)."""
+    if key == "type":
+        vals, cnt = np.unique(events.types.astype(str), return_counts=True)
+        return {str(v): int(c) for v, c in zip(vals, cnt, strict=True)}
+    secs = events.ts.astype("datetime64[s]").astype(np.int64)
+    if key == "hour":
+        b = (secs // 3600) % 24
+        return {str(h): int(c) for h, c in enumerate(np.bincount(b, minlength=24))}
+    if key == "weekday":
+        b = (secs // 86400 + 3) % 7  # 1970-01-01 was a Thursday
+        return {str(h): int(c) for h, c in enumerate(np.bincount(b, minlength=7))}
+    raise BadInput("key must be type, hour or weekday", detail={"field": "key"})
