@@ -128,3 +128,29 @@ def test_types_and_stats(db: Database, analyst: str, fraud_case: str, tmp_path: 
     march = stats["months"][0]
     assert march["month"] == "2026-03" and march["reports"] == 5 and march["loss"] == 6610.0
     assert {t["type"]: t["reports"] for t in march["by_type"]}["task_rebate"] == 2
+
+
+def test_cluster_and_requests_commands(db: Database, analyst: str, fraud_case: str, tmp_path: Path) -> None:
+    from precinct.core.identity import principal_for
+    from precinct.fraud import requests as rq
+    from precinct.fraud.schemas import RequestIn
+
+    runner.invoke(app, ["fraud", "import", str(write_reports(tmp_path / "r.csv", ROWS)), "--as", analyst,
+                        "--case", fraud_case])
+    got = _clusters(analyst, fraud_case)
+    with db.sessionmaker() as s:
+        cid = s.scalar(select(FraudReport.cluster_id).where(FraudReport.id == "F1"))
+        p = principal_for(s, analyst)
+    r = runner.invoke(app, ["fraud", "cluster", str(cid), "--as", analyst, "--case", fraud_case, "--purpose",
+                            "investigation", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    view = json.loads(r.stdout)
+    assert view["report_count"] == 4 and len(got["clusters"]) == 2  # type: ignore[arg-type]
+    with db.session() as s:
+        rq.create_request(s, body=RequestIn(kind="freeze", account="6222 0212 3456 7890", bank="ICBC",
+                                            case_id=fraud_case), principal=p)
+    out = tmp_path / "send.csv"
+    r = runner.invoke(app, ["fraud", "requests", "list", "--as", analyst, "--case", fraud_case, "--purpose",
+                            "investigation", "--csv", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "6222021234567890" in r.stdout and out.read_text().count("\n") == 2
