@@ -33,12 +33,46 @@ runner = CliRunner()
 
 
 def checked(document: bytes, settings: Settings) -> etree._Element:
-    """The test's own check of a produced document: schema-valid and signed by the agency's key."""
+    """The test's own check of a produced document: schema-valid and signed by the agency's key,
+    each checked twice: by Precinct's code (xmlschema, signxml) and independently here (libxml2's
+    schema validator, and the signature recomputed by hand with lxml's c14n and cryptography)."""
     cap.validate(document)
     cert = cap.signing_material(settings).cert_pem
     signed = cap.verify(document, cert)
     assert signed.tag == f"{{{cap.CAP_NS}}}alert"
-    return etree.fromstring(document)
+    root = etree.fromstring(document)
+    libxml2_schema = etree.XMLSchema(etree.parse(str(cap.XSD_PATH)))
+    assert libxml2_schema.validate(root), libxml2_schema.error_log
+    verify_by_hand(document, cert)
+    return root
+
+
+def verify_by_hand(document: bytes, cert_pem: bytes) -> None:
+    """Enveloped signature, exclusive c14n, SHA-256 digest, RSA-SHA256 (what the documents declare)."""
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    root = etree.fromstring(document)
+    sig = root.find("ds:Signature", NS)
+    assert sig is not None
+    algorithms = [el.get("Algorithm") for el in sig.iter() if el.get("Algorithm")]
+    assert algorithms == ["http://www.w3.org/2001/10/xml-exc-c14n#",
+                          "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                          "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+                          "http://www.w3.org/2001/10/xml-exc-c14n#", "http://www.w3.org/2001/04/xmlenc#sha256"]
+    signed_info = sig.find("ds:SignedInfo", NS)
+    value = base64.b64decode(sig.findtext("ds:SignatureValue", namespaces=NS) or "")
+    digest = base64.b64decode(signed_info.findtext("ds:Reference/ds:DigestValue", namespaces=NS) or "")
+    unsigned = etree.fromstring(document)
+    unsigned.remove(unsigned.find("ds:Signature", NS))
+    assert hashlib.sha256(etree.tostring(unsigned, method="c14n", exclusive=True)).digest() == digest
+    key = x509.load_pem_x509_certificate(cert_pem).public_key()
+    key.verify(value, etree.tostring(signed_info, method="c14n", exclusive=True),  # type: ignore[union-attr]
+               padding.PKCS1v15(), hashes.SHA256())  # type: ignore[call-arg]
 
 
 def draft(db: Database, author: str = "alice", **kw: Any) -> str:
@@ -80,6 +114,8 @@ def test_tampered_or_foreign_signed_documents_do_not_verify(db: Database, settin
     document = approve(db, settings, draft(db))
     with pytest.raises(BadInput, match="signature"):
         cap.verify(document.replace(b"Severe", b"Minor", 1), cap.signing_material(settings).cert_pem)
+    with pytest.raises(AssertionError):  # the independent check fails too
+        verify_by_hand(document.replace(b"Severe", b"Minor", 1), cap.signing_material(settings).cert_pem)
     other = Settings(data_dir=tmp_path / "other-agency")
     with pytest.raises(BadInput, match="signature"):
         cap.verify(document, cap.signing_material(other).cert_pem)
