@@ -214,3 +214,27 @@ def test_failed_batch_stores_nothing(db: Database, principal: Principal, fraud_c
     assert stored_partition(db) == before
     with db.sessionmaker() as s:
         assert recount(s) == 0
+
+
+def test_both_engines_match_brute_force(any_db: Database, tmp_path: Path) -> None:
+    """The batch and the one-report paths on SQLite and PostgreSQL (RETURNING, advisory lock)."""
+    from conftest import make_user
+    from precinct.cases import service as cases
+    from precinct.core.identity import principal_for
+
+    user = make_user(any_db, "analyst")
+    with any_db.session() as s:
+        case = str(cases.open_case(s, title="fraud", type="fraud", lead=user)["id"])
+        p = principal_for(s, user)
+    rows, truth = generate(11, 90, 50)
+    _import(any_db, p, write_reports(tmp_path / "a.csv", rows[:60]), case_id=case)
+    kinds = {"phones": "phone", "accounts": "account", "urls": "url"}
+    for r in rows[60:]:
+        body = ReportIn(report_id=r["report_id"], ts=dt.datetime.fromisoformat(r["ts"]), type=r["type"],
+                        loss=r["loss"], identifiers=[IdentifierIn(kind=kinds[c], value=v)  # type: ignore[arg-type]
+                                                     for c in kinds for v in r[c]])
+        with any_db.session() as s:
+            service.record_report(s, body=body, principal=p)
+    assert stored_partition(any_db) == reference_partition([r["report_id"] for r in rows], truth)
+    with any_db.sessionmaker() as s:
+        assert recount(s) == 0

@@ -155,4 +155,4 @@ def list_warnings(session: Session, *, state: str | None = None) -> list[dict[st
         .order_by(FraudWarning.created_at.desc(), FraudWarning.id.desc())
     if state is not None:
         q = q.where(FraudWarning.state == state)
-    return [warning_view(w, c) for w, c in session.execute(q).tuples()]
+    return [warning_view(row[0], row[1]) for row in session.execute(q)]
