@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -107,20 +108,21 @@ def small_city() -> Any:
 
 def test_points_are_road_segment_midpoints_never_the_incident_position(small_city: Any) -> None:
     seg = small_city.edge_segments()
-    lat1, lon1, lat2, lon2 = (float(seg[k][10]) for k in ("lat1", "lon1", "lat2", "lon2"))
-    near = (lat1 + (lat2 - lat1) * 0.3, lon1 + (lon2 - lon1) * 0.3)
-    rows = [inc(*near)] * 5
-    points = stats_of(rows, city=small_city)["points"]
-    assert len(points) == 1 and points[0]["count"] == 5
-    mid = (round((lat1 + lat2) / 2, 5), round((lon1 + lon2) / 2, 5))
-    snapped = small_city.snap(*near)
-    t, h = int(small_city.tail[snapped.edge]), int(small_city.head[snapped.edge])
-    expected = (round((float(small_city.node_lat[t]) + float(small_city.node_lat[h])) / 2, 5),
-                round((float(small_city.node_lon[t]) + float(small_city.node_lon[h])) / 2, 5))
-    assert (points[0]["lat"], points[0]["lon"]) == expected
-    assert expected == mid or snapped.edge != seg["edge"][10]  # the same segment unless a twin/overlap won
-    assert (points[0]["lat"], points[0]["lon"]) != (round(near[0], 5), round(near[1], 5))
-    assert stats_of(rows[:4], city=small_city)["points"] == []
+    mids = {(round((float(a) + float(b)) / 2, 5), round((float(c) + float(d)) / 2, 5))
+            for a, b, c, d in zip(seg["lat1"], seg["lat2"], seg["lon1"], seg["lon2"], strict=True)}
+    anchors = st_mod.anonymous_points(small_city)
+    assert 0 < len(anchors) < len(mids) and {(float(a), float(b)) for a, b in anchors} <= mids
+    cells = [h3.latlng_to_cell(float(a), float(b), st_mod.POINT_RES) for a, b in anchors]
+    assert len(set(cells)) == len(cells)  # one map point per resolution-9 cell
+    near = (float(anchors[3][0]) + 0.0004, float(anchors[3][1]) - 0.0003)
+    ref = math.cos(math.radians(float(anchors[:, 0].mean())))
+    nearest = min(((float(a), float(b)) for a, b in anchors),
+                  key=lambda p: (p[0] - near[0]) ** 2 + ((p[1] - near[1]) * ref) ** 2)
+    points = stats_of([inc(*near)] * 5, city=small_city)["points"]
+    assert [(p["lat"], p["lon"], p["count"]) for p in points] == [(*nearest, 5)]
+    assert nearest != (round(near[0], 5), round(near[1], 5))
+    assert stats_of([inc(*near)] * 4, city=small_city)["points"] == []
+    assert stats_of([inc(near[0] + 0.5, near[1])] * 5, city=small_city)["points"] == []  # far from every road
 
 
 # --- properties ---------------------------------------------------------------------------------
@@ -147,12 +149,12 @@ def counts(payload: Any) -> Iterator[int]:
 @settings(max_examples=60, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(incident, max_size=80), k=st.integers(2, 7))
-def test_no_public_output_has_a_count_below_k(rows: list[dict[str, Any]], k: int) -> None:
-    out = stats_of(rows, k=k)
+def test_no_public_output_has_a_count_below_k(small_city: Any, rows: list[dict[str, Any]], k: int) -> None:
+    out = stats_of(rows, k=k, city=small_city)
     assert all(n >= k for n in counts(out))
     assert all(n >= k for n in counts(to_geojson(out)))
     assert all(int(r["count"]) >= k for r in csv.DictReader(io.StringIO(to_csv(out))))
-    for view in ("areas", "cells"):
+    for view in ("areas", "cells", "points"):
         published = Counter[str]()
         for row in out[view]:
             published[row["type"]] += row["count"]
@@ -161,7 +163,7 @@ def test_no_public_output_has_a_count_below_k(rows: list[dict[str, Any]], k: int
         for t, n in total.items():
             if published[t]:  # whatever is published of a type leaves out none, or at least k
                 assert n - published[t] == 0 or n - published[t] >= k, (view, t)
-    assert not {c["type"] for c in out["cells"]} & st_mod.SENSITIVE_TYPES
+    assert not {c["type"] for c in out["cells"] + out["points"]} & st_mod.SENSITIVE_TYPES
 
 
 personal = st.fixed_dictionaries({

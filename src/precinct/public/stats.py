@@ -6,8 +6,9 @@ What is published for a month, every number of incidents in a field named ``coun
 - ``cells``: per H3 grid cell (resolution 8, about 0.7 km²) and type; small cells are merged into
   their parent cell (resolution 7, then 6), the parent's count then being the incidents of its small
   children only;
-- ``points``: per anonymous map point and type: each incident is moved to the middle of the road
-  segment nearest to it (in the spirit of data.police.uk's snap points), never its own position.
+- ``points``: per anonymous map point and type: each incident is moved to the nearest of a fixed set
+  of map points — one road-segment midpoint per H3 resolution-9 cell (about 175 m apart), in the
+  spirit of data.police.uk's snap points — never its own position.
 
 Rules (the property tests check them): no published count is below ``k``; for each type and each
 view the incidents left out (suppressed) number 0 or at least ``k`` (further small groups are
@@ -20,6 +21,7 @@ id, time, caller, description) leaves this module.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -132,33 +134,51 @@ def _cell_geometry(cell: str) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
-def _snap_points(city: Any, located: list[tuple[float, float, str]]) -> list[tuple[tuple[float, float], str]]:
-    """Each incident moved to the midpoint of its nearest road segment (far-off ones dropped)."""
+POINT_RES = 9  # one anonymous map point per H3 resolution-9 cell (about 0.1 km², 175 m across)
+MAX_POINT_DISTANCE_M = 500.0
+_POINTS: dict[int, tuple[Any, Any]] = {}
+
+
+def anonymous_points(city: Any) -> Any:
+    """The map points of a road network: for each H3 resolution-9 cell its road-segment midpoint
+    nearest the cell's centre (an ``(n, 2)`` array of lat, lon; computed once per network)."""
     import numpy as np
 
-    from precinct.errors import PrecinctError
+    key = id(city)
+    cached = _POINTS.get(key)
+    if cached is not None and cached[0] is city:
+        return cached[1]
+    seg = city.edge_segments()
+    lat = (np.asarray(seg["lat1"]) + np.asarray(seg["lat2"])) / 2
+    lon = (np.asarray(seg["lon1"]) + np.asarray(seg["lon2"])) / 2
+    best: dict[str, tuple[float, float, float]] = {}
+    for la, lo in zip(lat.tolist(), lon.tolist(), strict=True):
+        cell = h3.latlng_to_cell(la, lo, POINT_RES)
+        cla, clo = h3.cell_to_latlng(cell)
+        d = (la - cla) ** 2 + ((lo - clo) * math.cos(math.radians(la))) ** 2
+        if cell not in best or d < best[cell][0]:
+            best[cell] = (d, la, lo)
+    points = np.array(sorted((round(la, 5), round(lo, 5)) for _, la, lo in best.values()), dtype=float)
+    _POINTS[key] = (city, points)
+    return points
 
-    if not located:
+
+def _snap_points(city: Any, located: list[tuple[float, float, str]]) -> list[tuple[tuple[float, float], str]]:
+    """Each incident moved to the nearest anonymous map point (none farther than 500 m: dropped)."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    points = anonymous_points(city)
+    if not located or len(points) == 0:
         return []
+    ref = math.cos(math.radians(float(points[:, 0].mean())))
+    tree = cKDTree(np.column_stack([points[:, 0], points[:, 1] * ref]))
+    q = np.array([[lat, lon * ref] for lat, lon, _ in located])
+    dist, idx = tree.query(q, distance_upper_bound=MAX_POINT_DISTANCE_M / 111_320)
     out = []
-    pts = np.array([[lat, lon] for lat, lon, _ in located])
-    try:
-        snaps = city.snap_many(pts)
-        edges = [int(e) for e in snaps.edge]
-        keep = list(range(len(located)))
-    except PrecinctError:  # some point is off the map: snap one by one, dropping those
-        edges, keep = [], []
-        for i, (lat, lon, _) in enumerate(located):
-            try:
-                edges.append(int(city.snap(lat, lon).edge))
-                keep.append(i)
-            except PrecinctError:
-                continue
-    for i, e in zip(keep, edges, strict=True):
-        t, h = int(city.tail[e]), int(city.head[e])
-        mid = (round((float(city.node_lat[t]) + float(city.node_lat[h])) / 2, 5),
-               round((float(city.node_lon[t]) + float(city.node_lon[h])) / 2, 5))
-        out.append((mid, located[i][2]))
+    for (_, _, code), d, i in zip(located, dist.tolist(), idx.tolist(), strict=True):
+        if math.isfinite(d):
+            out.append(((float(points[i, 0]), float(points[i, 1])), code))
     return out
 
 
