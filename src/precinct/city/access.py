@@ -1,25 +1,21 @@
-"""The one way to the city's road network, for every domain: typed, loaded once, cached, with a fallback.
+"""The typed link to the city's road network that every domain uses, with its fallbacks.
 
-``city_for(app.state)`` (API) and ``city_for_settings(settings)`` (CLI, background workers) return
-a :class:`CityLink`: the loaded road network (any object with the :class:`RoadNetwork` methods,
-normally :class:`precinct.city.road.RoadGraph`) or, when none can be loaded (not built and no
-default possible, or failing to load), ``None`` with fallbacks: travel times become straight-line
-distance at a typical urban speed with a detour factor (results say so, ``eta_source``) and
-addresses cannot be resolved. A failed load is retried after a minute. ``link.require()`` gives
-the network itself to code that cannot do without one (routes, isochrones).
+A :class:`CityLink` holds the loaded road network (any object with the :class:`RoadNetwork`
+methods, normally :class:`precinct.city.road.RoadGraph`) or ``None`` when none could be loaded;
+then travel times become straight-line distance at a typical urban speed with a detour factor
+(results say so, ``eta_source``) and addresses cannot be resolved. ``link.require()`` gives the
+network itself to code that cannot do without one (routes, isochrones).
 
-:func:`load_city` is :func:`precinct.city.service.current_city` typed as the protocol; the city
-domain's own CLI keeps using its service directly.
+Links are obtained (loaded once, cached, a failed load retried after a minute) through
+:func:`precinct.city.service.city_for` (an app's state) and
+:func:`precinct.city.service.city_for_settings` (CLI commands, background workers).
 """
 
 from __future__ import annotations
 
-import gc
 import logging
-import threading
-import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -27,16 +23,11 @@ import numpy.typing as npt
 from precinct.city.geo import haversine_m
 from precinct.errors import NotFound
 
-if TYPE_CHECKING:
-    from precinct.config import Settings
-
 log = logging.getLogger("precinct.command")
 
 FALLBACK_SPEED_MPS = 30 / 3.6  # 30 km/h urban average
 DETOUR_FACTOR = 1.35  # road distance over straight-line distance, typical for cities
 RETRY_AFTER_S = 60.0
-_lock = threading.Lock()
-_failed: dict[str, float] = {}  # graph path -> monotonic time of a failed load
 
 
 @runtime_checkable
@@ -138,76 +129,3 @@ def _as_place(c: Any) -> Place | None:
         return Place(float(lat), float(lon), str(label), float(score))
     except (KeyError, TypeError, ValueError, IndexError):
         return None
-
-
-def load_city(settings: Settings | None = None) -> RoadNetwork:
-    """This installation's road network, loaded once a process (built if need be; may raise)."""
-    from precinct.city.service import current_city
-
-    return current_city(settings)
-
-
-def built_city(settings: Settings | None = None) -> RoadNetwork | None:
-    """The road network only if one has been built under the data directory (else None)."""
-    from precinct.city.service import graph_path
-
-    return load_city(settings) if graph_path(settings).exists() else None
-
-
-def _try_load(settings: Settings | None) -> RoadNetwork | None:
-    try:
-        return load_city(settings)
-    except Exception as exc:  # not built yet, or no data: straight-line fallback
-        log.warning("no city road graph (%s); ETAs fall back to straight-line estimates", type(exc).__name__)
-        return None
-
-
-def _fresh(tried: float | None, link: CityLink) -> bool:
-    """A loaded city stays; a failed load is retried after a minute; a link set by hand stays."""
-    return link.city is not None or tried is None or time.monotonic() - tried < RETRY_AFTER_S
-
-
-def city_for(state: Any) -> CityLink:
-    """The app's city link (``app.state``), loading the city on first use.
-
-    A city set by hand on ``state.city`` (tests, the demo) is used as it is; a failed load is
-    retried each minute.
-    """
-    link: CityLink | None = getattr(state, "city_link", None)
-    if link is not None and _fresh(getattr(state, "city_tried_at", None), link):
-        return link
-    with _lock:
-        link = getattr(state, "city_link", None)
-        if link is not None and _fresh(getattr(state, "city_tried_at", None), link):
-            return link
-        city = state.city if getattr(state, "city", None) is not None else _try_load(state.settings)
-        state.city = city
-        state.city_tried_at = time.monotonic()
-        link = CityLink(city)
-        state.city_link = link
-        settings = getattr(state, "settings", None)
-        if city is not None and getattr(settings, "environment", "test") != "test":
-            # as at start-up (precinct.app.freeze_heap): the graph's objects leave the collector's scans
-            gc.collect()
-            gc.freeze()
-        return link
-
-
-def city_for_settings(settings: Settings | None = None) -> CityLink:
-    """The city link outside an app (CLI commands, background workers).
-
-    The network itself is cached by :func:`precinct.city.service.current_city` (one per data
-    directory); a failed load is remembered here and retried after a minute.
-    """
-    from precinct.city.service import graph_path
-
-    key = str(graph_path(settings).resolve())
-    failed_at = _failed.get(key)
-    if failed_at is not None and time.monotonic() - failed_at < RETRY_AFTER_S:
-        return CityLink(None)
-    city = _try_load(settings)
-    if city is None:
-        _failed[key] = time.monotonic()
-    else:
-        _failed.pop(key, None)
-    return CityLink(city)

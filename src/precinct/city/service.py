@@ -1,13 +1,24 @@
-"""The city this installation uses, loaded once per process."""
+"""The city this installation uses, loaded once per process, and the one way other domains reach it.
+
+``city_for(app.state)`` (API) and ``city_for_settings(settings)`` (CLI, background workers) return a
+:class:`~precinct.city.access.CityLink` (typed by the :class:`~precinct.city.access.RoadNetwork`
+protocol, with straight-line fallbacks when no network can be loaded); :func:`load_city` and
+:func:`built_city` give the network itself. :func:`haversine_m` is the project's one distance.
+"""
 
 from __future__ import annotations
 
+import gc
 import json
+import logging
 import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from precinct.city.access import RETRY_AFTER_S, CityLink, RoadNetwork
+from precinct.city.geo import haversine_m
 from precinct.config import Settings, get_settings
 
 if TYPE_CHECKING:  # imported when first needed: the CLI imports this module at start-up
@@ -17,6 +28,25 @@ DEFAULT_SIZE_KM = 15.0
 DEFAULT_SEED = 1
 _lock = threading.Lock()
 _cache: dict[Path, RoadGraph] = {}
+_link_lock = threading.Lock()  # not _lock: a link loads the graph, which takes _lock
+_failed: dict[str, float] = {}  # graph path -> monotonic time of a failed load
+log = logging.getLogger("precinct.city")
+__all__ = [
+    "CityLink",
+    "RoadNetwork",
+    "built_city",
+    "city_dir",
+    "city_for",
+    "city_for_settings",
+    "clear_cache",
+    "current_city",
+    "default_city",
+    "graph_path",
+    "haversine_m",
+    "load_city",
+    "read_meta",
+    "store",
+]
 
 
 def city_dir(settings: Settings | None = None) -> Path:
@@ -107,31 +137,71 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-# The city's public face for other domains: the one accessor (loads, caches, falls back) and the
-# distance function, re-exported from where they live.
-from precinct.city.access import (  # noqa: E402
-    CityLink,
-    RoadNetwork,
-    built_city,
-    city_for,
-    city_for_settings,
-    load_city,
-)
-from precinct.city.geo import haversine_m  # noqa: E402
 
-__all__ = [
-    "CityLink",
-    "RoadNetwork",
-    "built_city",
-    "city_dir",
-    "city_for",
-    "city_for_settings",
-    "clear_cache",
-    "current_city",
-    "default_city",
-    "graph_path",
-    "haversine_m",
-    "load_city",
-    "read_meta",
-    "store",
-]
+# --- the one accessor other domains use (typed, cached, with a fallback) --------------------------
+
+def load_city(settings: Settings | None = None) -> RoadNetwork:
+    """This installation's road network as the :class:`RoadNetwork` protocol (may raise)."""
+    return current_city(settings)
+
+
+def built_city(settings: Settings | None = None) -> RoadNetwork | None:
+    """The road network only if one has been built under the data directory (else None)."""
+    return load_city(settings) if graph_path(settings).exists() else None
+
+
+def _try_load(settings: Settings | None) -> RoadNetwork | None:
+    try:
+        return load_city(settings)
+    except Exception as exc:  # not built yet, or no data: straight-line fallback
+        log.warning("no city road graph (%s); ETAs fall back to straight-line estimates", type(exc).__name__)
+        return None
+
+
+def _fresh(tried: float | None, link: CityLink) -> bool:
+    """A loaded city stays; a failed load is retried after a minute; a link set by hand stays."""
+    return link.city is not None or tried is None or time.monotonic() - tried < RETRY_AFTER_S
+
+
+def city_for(state: Any) -> CityLink:
+    """The app's city link (``app.state``), loading the city on first use.
+
+    A city set by hand on ``state.city`` (tests, the demo) is used as it is; a failed load is
+    retried each minute.
+    """
+    link: CityLink | None = getattr(state, "city_link", None)
+    if link is not None and _fresh(getattr(state, "city_tried_at", None), link):
+        return link
+    with _link_lock:
+        link = getattr(state, "city_link", None)
+        if link is not None and _fresh(getattr(state, "city_tried_at", None), link):
+            return link
+        city = state.city if getattr(state, "city", None) is not None else _try_load(state.settings)
+        state.city = city
+        state.city_tried_at = time.monotonic()
+        link = CityLink(city)
+        state.city_link = link
+        settings = getattr(state, "settings", None)
+        if city is not None and getattr(settings, "environment", "test") != "test":
+            # as at start-up (precinct.app.freeze_heap): the graph's objects leave the collector's scans
+            gc.collect()
+            gc.freeze()
+        return link
+
+
+def city_for_settings(settings: Settings | None = None) -> CityLink:
+    """The city link outside an app (CLI commands, background workers).
+
+    The network itself is cached by :func:`precinct.city.service.current_city` (one per data
+    directory); a failed load is remembered here and retried after a minute.
+    """
+    key = str(graph_path(settings).resolve())
+    failed_at = _failed.get(key)
+    if failed_at is not None and time.monotonic() - failed_at < RETRY_AFTER_S:
+        return CityLink(None)
+    city = _try_load(settings)
+    if city is None:
+        _failed[key] = time.monotonic()
+    else:
+        _failed.pop(key, None)
+    return CityLink(city)
