@@ -175,3 +175,28 @@ def test_closing_releases_pins_and_audits_the_release(any_db: Database) -> None:
     release = [r for r in _audits(any_db, case_id=case_id, resource="anpr.case_reads")]
     assert len(release) == 1 and json.loads(release[0].params) == {"op": "release", "reason": "case closed",
                                                                    "rids": [3, 5, 7]}
+
+
+def test_import_cases_csv_with_scenes_and_line_numbers(db: Database, settings: Any, tmp_path: Any) -> None:
+    lead = make_user(db, "analyst")
+    good = tmp_path / "cases.csv"
+    good.write_text("case_id,lat,lon,start,end,radius_km\n"
+                    "cable_theft,31.3,120.6,2026-03-01T01:00:00Z,2026-03-01T03:00:00Z,5\n"
+                    "fleeing,31.31,120.61,2026-03-02T16:00:00+08:00,2026-03-02T17:00:00+08:00,\n", encoding="utf-8")
+    r = runner.invoke(root, ["cases", "import", str(good), "--type", "theft", "--as", lead, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)["cases"]
+    assert [(x["ref"], x["opened"]) for x in rows] == [("cable_theft", True), ("fleeing", True)]
+    with db.sessionmaker() as s:
+        case = service.get_case(s, rows[0]["id"])
+    assert case["ref"] == "cable_theft" and case["scenes"][0]["radius_km"] == 5
+    assert case["scenes"][0]["start"] == "2026-03-01T01:00:00Z"
+    r = runner.invoke(root, ["cases", "import", str(good), "--type", "theft", "--as", lead, "--format", "json"])
+    assert [x["opened"] for x in json.loads(r.output)["cases"]] == [False, False]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("case_id,lat,lon,start,end\nA,31,120,2026-03-01T01:00:00Z,2026-03-01T03:00:00Z\n"
+                   "B,north,120,2026-03-01T01:00:00Z,2026-03-01T03:00:00Z\n", encoding="utf-8")
+    r = runner.invoke(root, ["cases", "import", str(bad), "--type", "theft", "--as", lead])
+    assert isinstance(r.exception, BadInput) and r.exception.detail == {"line": 3, "field": "lat"}
+    with db.sessionmaker() as s:  # nothing of the bad file was opened
+        assert {c["ref"] for c in service.list_cases(s)} == {"cable_theft", "fleeing"}

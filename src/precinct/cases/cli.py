@@ -4,6 +4,7 @@ the supervision report. Every command acts as a named user (``--as``), checked l
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -74,6 +75,32 @@ def open_cmd(
     case = _run(db, principal, None, service.open_case, title=title, type=type, lead=principal.username,
                 members=member or [], teams=team or [], ref=ref, summary=summary, by=principal.username)
     _print_case(case, format)
+
+
+@app.command("import")
+def import_cmd(
+    path: Annotated[Path, typer.Argument(help="cases CSV: case_id, lat, lon, start, end[, radius_km]")],
+    type: Annotated[str, typer.Option("--type", help="case type code for every case opened")],
+    member: Annotated[list[str] | None, typer.Option("--member", help="a member's username (repeatable)")] = None,
+    team: Annotated[list[str] | None, typer.Option("--team", help="a team code or name (repeatable)")] = None,
+    as_user: AsUser = None,
+    format: FormatOpt = "table",
+) -> None:
+    """Open one case per row of a cases CSV (the row's case_id becomes the reference; its place and
+    window the scene). Rows already imported are skipped; a bad row names its line and nothing opens."""
+    from precinct.cases import flows
+    from precinct.core.access import cli_principal
+
+    db = open_db()
+    principal = cli_principal(db, as_user, "cases.open")
+    rows = _run(db, principal, None, flows.open_cases_from_file, path=path, type=type, lead=principal.username,
+                by=principal.username, members=member or [], teams=team or [])
+    if format == "json":
+        emit_json({"cases": rows})
+        return
+    for r in rows:
+        typer.echo(f"{r['ref']} -> {r['id']}{'' if r['opened'] else ' (already there)'}")
+    typer.echo(f"opened {sum(r['opened'] for r in rows)}, already there {sum(not r['opened'] for r in rows)}")
 
 
 @app.command("list")

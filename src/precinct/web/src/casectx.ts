@@ -3,6 +3,7 @@
 import { h } from "./dom";
 import { t } from "./i18n";
 import { session } from "./session";
+import { fillCaseOptions } from "./views/casesview";
 
 export interface CaseContext { caseId: string; purpose: string }
 
@@ -43,8 +44,10 @@ export function askCaseContext(preferPurpose?: string): Promise<CaseContext | nu
     const role = session.me?.role ?? "";
     const purposes = purposesFor(role);
     const current = caseContext();
-    const caseInput = h("input#case-id", { required: true, minlength: 2, maxlength: 128,
+    const caseInput = h("input#case-id", { required: true, minlength: 2, maxlength: 128, list: "case-options",
       value: current?.caseId ?? "", placeholder: t("case.placeholder") }) as HTMLInputElement;
+    const options = h("datalist#case-options");  // the user's open cases (a personal-data read needs one)
+    void fillCaseOptions(options);
     const purposeSel = h("select#case-purpose",
       purposes.map((p) => h("option", { value: p }, t(`purpose.${p}`)))) as HTMLSelectElement;
     const want = preferPurpose ?? current?.purpose;
@@ -61,7 +64,7 @@ export function askCaseContext(preferPurpose?: string): Promise<CaseContext | nu
     } },
       h("h2", t("case.title")),
       h("p.muted", t("case.explain")),
-      h("label.field", h("span.label", t("case.id")), caseInput),
+      h("label.field", h("span.label", t("case.id")), caseInput, options),
       h("label.field", h("span.label", t("case.purpose")), purposeSel),
       err,
       h("div.actions",

@@ -3,6 +3,7 @@ import { analystView } from "./analyst";
 import { auditView } from "./audit";
 import { boardView } from "./board";
 import { callsView } from "./calls";
+import { casesView } from "./casesview";
 import { missingView } from "./missing";
 import { mapView } from "./overview";
 import { ordersView } from "./orders";
@@ -20,5 +21,5 @@ export interface View {
 }
 
 export const VIEWS: View[] = [
-  mapView, callsView, boardView, pursuitView, missingView, ordersView, analystView, patrolView, supervisionView, auditView, usersView,
+  mapView, callsView, boardView, pursuitView, missingView, ordersView, casesView, analystView, patrolView, supervisionView, auditView, usersView,
 ];
