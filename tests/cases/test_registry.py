@@ -200,3 +200,16 @@ def test_import_cases_csv_with_scenes_and_line_numbers(db: Database, settings: A
     assert isinstance(r.exception, BadInput) and r.exception.detail == {"line": 3, "field": "lat"}
     with db.sessionmaker() as s:  # nothing of the bad file was opened
         assert {c["ref"] for c in service.list_cases(s)} == {"cable_theft", "fleeing"}
+
+
+def test_pins_need_an_open_case_of_the_caller_and_list_the_read_ids(
+        app: FastAPI, client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
+    h = auth_headers("analyst", case="CASE-PIN-1", purpose="investigation")
+    r = client.post(f"{API}/anpr/case-reads", headers=h, json={"rids": [11, 4, 11]})
+    assert r.status_code == 200 and r.json() == {"pinned": 2}
+    rec = _audits(app.state.db, case_id="CASE-PIN-1", resource="anpr.case_reads")[-1]
+    assert json.loads(rec.params)["rids"] == [11, 4]
+    other = auth_headers("supervisor")  # not on the case: refused, audited
+    r = client.post(f"{API}/anpr/case-reads", headers={**other, "X-Case-Id": "CASE-PIN-1",
+                                                         "X-Purpose": "investigation"}, json={"rids": [1]})
+    assert r.status_code == 403 and "neither the lead nor a member" in r.json()["message"]

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from precinct.command.units import upsert_unit
 from precinct.core.identity import create_user
+from support import ensure_test_case
 
 PASSWORD = "test-password-123"
 _n = itertools.count()
@@ -48,6 +49,7 @@ def login(app: FastAPI, client: TestClient) -> Callable[..., dict[str, str]]:
         assert r.status_code == 200, r.text
         h = {"Authorization": f"Bearer {r.json()['access_token']}"}
         if case:
+            ensure_test_case(app.state.db, case, name, purpose)  # a real open case with the user on it
             h["X-Case-Id"] = case
         if purpose:
             h["X-Purpose"] = purpose

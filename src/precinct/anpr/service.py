@@ -468,7 +468,7 @@ def pin_reads(
             role=role,
             action=AuditAction.alteration,
             resource="anpr.case_reads",
-            params={"op": "pin", "rids": len(new)},
+            params={"op": "pin", "rids": new},
             case_id=case_id,
             purpose=purpose,
             result_count=len(new),
