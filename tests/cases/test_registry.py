@@ -213,3 +213,13 @@ def test_pins_need_an_open_case_of_the_caller_and_list_the_read_ids(
     r = client.post(f"{API}/anpr/case-reads", headers={**other, "X-Case-Id": "CASE-PIN-1",
                                                          "X-Purpose": "investigation"}, json={"rids": [1]})
     assert r.status_code == 403 and "neither the lead nor a member" in r.json()["message"]
+
+
+def test_demo_cases_open_once(db: Database) -> None:
+    users = {r: make_user(db, r) for r in ("analyst", "supervisor", "dispatcher", "patrol", "auditor")}
+    with db.session() as s:
+        first = service.ensure_demo_cases(s, users=users)
+    with db.session() as s:
+        assert service.ensure_demo_cases(s, users=users) == first and len(first) == 3
+        mp = service.get_case(s, first[1])
+    assert mp["type"] == "missing_person" and users["patrol"] in mp["members"] and mp["lead"] == users["supervisor"]

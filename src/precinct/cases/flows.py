@@ -103,3 +103,4 @@ def open_cases_from_file(session: Session, *, path: Path, **kwargs: Any) -> list
     if not path.exists():
         raise BadInput(f"no such file: {path}", detail={"field": "path", "file": str(path)})
     return open_cases_from_csv(session, text=path.read_text(encoding="utf-8-sig"), **kwargs)
+

@@ -59,9 +59,30 @@ from precinct.core.timeutil import utcnow
 from precinct.errors import BadInput, Conflict, NotFound
 
 __all__ = [
-    "add_member", "add_note", "add_scene", "add_team", "case_ids_for", "case_view", "close_case", "code_tables",
-    "create_task", "get_case", "import_case", "is_open", "link", "link_incident", "list_cases", "list_tasks",
-    "open_case", "remove_member", "require_reader", "set_stage", "task_view", "timeline", "update_task",
+    "add_member",
+    "add_note",
+    "add_scene",
+    "add_team",
+    "case_ids_for",
+    "case_view",
+    "close_case",
+    "code_tables",
+    "create_task",
+    "ensure_demo_cases",
+    "get_case",
+    "import_case",
+    "is_open",
+    "link",
+    "link_incident",
+    "list_cases",
+    "list_tasks",
+    "open_case",
+    "remove_member",
+    "require_reader",
+    "set_stage",
+    "task_view",
+    "timeline",
+    "update_task",
 ]
 
 
@@ -313,3 +334,27 @@ def add_scene(session: Session, *, case_id: str, lat: float, lon: float, start: 
     return get_case(session, case_id)
 
 
+DEMO_CASES = (  # (ref, title, type, lead role, member roles, teams)
+    ("DEMO-1", "演示：电缆被盗系列案 demo: cable theft series", "theft", "analyst",
+     ("supervisor", "dispatcher"), ("criminal", "video", "intelligence")),
+    ("DEMO-MP-1", "演示：失踪老人 demo: missing elderly person", "missing_person", "supervisor",
+     ("analyst", "dispatcher", "patrol"), ("station", "patrol", "video")),
+    ("DEMO-REVIEW-1", "演示：查询审计抽查 demo: query audit sample", "review", "auditor",
+     ("supervisor",), ("oversight",)),
+)
+
+
+def ensure_demo_cases(session: Session, *, users: dict[str, str]) -> list[str]:
+    """Open the demo's cases once (by reference) so the analyst screens work out of the box.
+
+    ``users`` maps a role name to the demo login of that role. Returns the case ids.
+    """
+    ids = []
+    for ref, title, ctype, lead, members, teams in DEMO_CASES:
+        found = session.scalar(select(Case.id).where(Case.ref == ref))
+        if found is None and lead in users:
+            found = open_case(session, title=title, type=ctype, lead=users[lead], ref=ref, teams=teams,
+                              members=[users[m] for m in members if m in users])["id"]
+        if found is not None:
+            ids.append(found)
+    return ids

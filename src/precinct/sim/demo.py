@@ -44,6 +44,10 @@ def ensure_demo_users(db: Database) -> dict[str, str]:
                     unit_id=unit,
                     actor="system",
                 )
+    with db.session() as s:  # real cases to work under (personal-data reads need an open case)
+        from precinct.cases.service import ensure_demo_cases
+
+        ensure_demo_cases(s, users={role.value: name for name, role, _pw, _u in role_accounts()})
     return {name: pw for name, _r, pw, _u in role_accounts() + device_accounts()}
 
 
