@@ -21,7 +21,6 @@ from sqlalchemy import text
 
 log = logging.getLogger("precinct.health")
 CHECK_TIMEOUT_S = 3.0
-MIN_FREE_BYTES = 256 << 20  # a warehouse disk with less than this free is reported not ready
 
 
 def _database(app: FastAPI) -> str | None:
@@ -37,7 +36,7 @@ def _database(app: FastAPI) -> str | None:
 def _warehouse(app: FastAPI) -> tuple[str | None, str]:
     """(problem or None, state): the directory is writable with room to spare; if this worker has
     the DuckDB file open, it answers a query."""
-    from precinct.core.warehouse import _REGISTRY
+    from precinct.core.warehouse import _REGISTRY, RESERVE_BYTES
 
     settings = app.state.settings
     directory = settings.data_dir / "warehouse"
@@ -48,7 +47,7 @@ def _warehouse(app: FastAPI) -> tuple[str | None, str]:
     if not os.access(probe, os.W_OK):
         return f"warehouse directory {probe} is not writable", state
     free = shutil.disk_usage(probe).free
-    if free < MIN_FREE_BYTES:
+    if free < RESERVE_BYTES:
         return f"warehouse disk nearly full ({free >> 20} MiB free at {probe})", state
     if wh is not None and not wh._closed:
         try:

@@ -17,7 +17,10 @@ Queries are written in the subset of SQL both engines share (see ``precinct.anpr
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -32,6 +35,7 @@ from precinct.errors import NotReady
 
 _REGISTRY: dict[Path, Warehouse] = {}
 MAX_DEFAULT_MEMORY = 4 << 30
+RESERVE_BYTES = int(os.environ.get("PRECINCT_WAREHOUSE_RESERVE_MB", "256")) << 20
 
 
 def default_memory_limit() -> str:
@@ -88,6 +92,7 @@ class Warehouse:
             ) from exc
         self._write_lock = threading.RLock()
         self._closed = False
+        self.reserve_bytes = RESERVE_BYTES  # a write transaction needs this much free disk to start
         self.schemas: set[str] = set()  # domains mark the schemas they have ensured
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -175,19 +180,56 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A write transaction under the writer lock; commits (durably, via the WAL) on success."""
+        """A write transaction under the writer lock; commits (durably, via the WAL) on success.
+
+        Refuses before any work (:class:`~precinct.errors.NotReady`) when the disk has less than
+        ``reserve_bytes`` free; a write that still finds the disk full is rolled back whole and
+        reported the same way (DuckDB keeps the database as it was before the transaction).
+        """
         with self._write_lock:
+            self._check_space()
             cur = self.cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")
                 try:
                     yield cur
-                except BaseException:
-                    cur.execute("ROLLBACK")
+                except BaseException as exc:
+                    with contextlib.suppress(duckdb.Error):
+                        cur.execute("ROLLBACK")
+                    full = self._disk_full(exc)
+                    if full is not None:
+                        raise full from exc
                     raise
-                cur.execute("COMMIT")
+                try:
+                    cur.execute("COMMIT")
+                except duckdb.Error as exc:
+                    full = self._disk_full(exc)
+                    if full is not None:
+                        raise full from exc
+                    raise
             finally:
                 cur.close()
+
+    def _check_space(self) -> None:
+        if str(self.path) == ":memory:" or self.reserve_bytes <= 0:
+            return
+        free = shutil.disk_usage(self.path.parent).free
+        if free < self.reserve_bytes:
+            raise NotReady(
+                f"the analytics warehouse's disk is full ({free >> 20} MiB free at {self.path.parent}, "
+                f"{self.reserve_bytes >> 20} MiB kept in reserve): nothing was written; free space and retry",
+                detail={"reason": "disk_full", "path": str(self.path.parent), "free_bytes": free})
+
+    def _disk_full(self, exc: BaseException) -> NotReady | None:
+        text = str(exc)
+        full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)) or any(
+            m in text for m in ("No space left on device", "File too large", "Disk quota exceeded"))
+        if not full:
+            return None
+        return NotReady(
+            f"the analytics warehouse's disk is full at {self.path.parent}: the batch was rolled back, nothing "
+            "of it was stored; free space and retry",
+            detail={"reason": "disk_full", "path": str(self.path.parent)})
 
     def execute_script(self, sql: str) -> None:
         with self._write_lock:
