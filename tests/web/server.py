@@ -69,6 +69,18 @@ class Server:
         return httpx.Client(base_url=f"{self.url}/api/v1", timeout=120,
                             headers={"Authorization": f"Bearer {self.token(role)}"})
 
+    def open_case(self, role: str, title: str, type: str) -> str:
+        """A real open case led by ``role``'s user; its id (issued by Precinct) is what personal-data
+        reads name (an invented case id is refused)."""
+        with self.api(role) as c:
+            r = c.post("/cases", json={"title": title, "type": type})
+            r.raise_for_status()
+            return str(r.json()["id"])
+
+    def review_headers(self) -> dict[str, str]:
+        """Headers for an auditor's audit_review read under a review case of their own."""
+        return {"X-Case-Id": self.open_case("auditor", "audit check", "review"), "X-Purpose": "audit_review"}
+
     def paths(self) -> set[str]:
         spec = httpx.get(f"{self.url}/openapi.json", timeout=30).json()
         return {p.removeprefix("/api/v1") for p in spec.get("paths", {})}

@@ -29,6 +29,8 @@ EXPECTED_NAV = {
     "auditor": {"audit"},
     "admin": {"map", "pursuit", "missing", "patrol", "users"},
 }
+for _views in EXPECTED_NAV.values():  # every role works on its cases (the case is the key to personal data)
+    _views.add("cases")
 
 Login = Callable[[Any, str], None]
 
@@ -166,18 +168,18 @@ def test_auditor_reads_the_log_for_a_case_and_sees_the_chain(page: Any, server: 
     page.click("#audit-search")
     page.wait_for_selector("#case-id")  # the case-and-purpose prompt comes first
     assert page.eval_on_selector_all("#case-purpose option", "els => els.map(e => e.value)") == ["audit_review"]
-    page.fill("#case-id", "AUD-2026-07")
+    page.fill("#case-id", aud := server.open_case("auditor", "审计抽查 audit review", "review"))
     page.click("#case-ok")
     page.wait_for_selector("#audit-table tbody tr")
     actors = set(page.eval_on_selector_all("#audit-table td[data-col=actor]", "els => els.map(e => e.textContent)"))
     assert actors == {"dispatcher1"}
-    assert "AUD-2026-07" in page.inner_text("#case-chip")
+    assert aud in page.inner_text("#case-chip")
     shot(page, "audit-log")
     # The read itself was audited, bound to the case entered in the prompt.
     with server.api("auditor") as c:
         recs = c.get("/audit/records", params={"actor": "auditor1", "limit": 5},
-                     headers={"X-Case-Id": "check", "X-Purpose": "audit_review"}).json()["records"]
-    assert any(r["case_id"] == "AUD-2026-07" and r["resource"] == "audit.records" for r in recs)
+                     headers=server.review_headers()).json()["records"]
+    assert any(r["case_id"] == aud and r["resource"] == "audit.records" for r in recs)
 
 
 @pytest.fixture(scope="session")
@@ -258,15 +260,15 @@ def test_analyst_runs_an_association_query(page: Any, server: Server, login: Log
             page.fill(f"#q-{name}", value)
     page.click("#query-run")
     page.wait_for_selector("#case-id")
-    page.fill("#case-id", "CASE-E2E-1")
+    page.fill("#case-id", e2e := server.open_case("analyst", "E2E 车案关联", "theft"))
     page.click("#case-ok")
     page.wait_for_selector("#query-count, #query-error")
     assert page.query_selector("#query-error") is None, page.inner_text("#query-error")
     shot(page, "analyst")
     with server.api("auditor") as c:
         recs = c.get("/audit/records", params={"actor": "analyst1", "limit": 5},
-                     headers={"X-Case-Id": "check", "X-Purpose": "audit_review"}).json()["records"]
-    assert any(r["case_id"] == "CASE-E2E-1" for r in recs)
+                     headers=server.review_headers()).json()["records"]
+    assert any(r["case_id"] == e2e for r in recs)
 
 
 def test_supervisor_rates_the_risk_grid_and_plans_posts(page: Any, server: Server, login: Login) -> None:

@@ -105,7 +105,7 @@ def test_missing_person_search_area_is_case_bound_and_ranks_cameras(page: Any, s
     page.click("#missing-run")
     page.wait_for_selector("#case-id")  # personal data: a case and the purpose come first
     assert page.eval_on_selector("#case-purpose", "el => el.value") == "missing_person"
-    page.fill("#case-id", "MP-E2E-1")
+    page.fill("#case-id", mp := server.open_case("patrol", "失踪人员 E2E", "missing_person"))
     page.click("#case-ok")
     page.wait_for_selector("#missing-cameras, #missing-error", timeout=60_000)
     assert page.query_selector("#missing-error") is None, page.inner_text("#missing-error")
@@ -113,7 +113,7 @@ def test_missing_person_search_area_is_case_bound_and_ranks_cameras(page: Any, s
     nearby = page.eval_on_selector_all("#missing-nearby td[data-col=id]", "els => els.map(e => e.textContent)")
     # The same question through the API (same case, same purpose): the UI shows its ranking.
     with server.api("patrol") as c:
-        r = c.post("/patrol/missing-person", headers={"X-Case-Id": "MP-E2E-1", "X-Purpose": "missing_person"},
+        r = c.post("/patrol/missing-person", headers={"X-Case-Id": mp, "X-Purpose": "missing_person"},
                    json={"lat": CENTRE[0], "lon": CENTRE[1], "seen_at": "2026-01-01T10:00:00+00:00",
                          "now": "2026-01-01T10:20:00+00:00", "step_min": 10, "ahead_min": 20,
                          "places": [dict(zip(("id", "name", "kind", "lat", "lon"), _row(line), strict=True))
@@ -134,8 +134,8 @@ def test_missing_person_search_area_is_case_bound_and_ranks_cameras(page: Any, s
     # The read was audited against the case entered in the prompt.
     with server.api("auditor") as c:
         recs = c.get("/audit/records", params={"actor": "patrol1", "limit": 10},
-                     headers={"X-Case-Id": "check", "X-Purpose": "audit_review"}).json()["records"]
-    assert any(x["case_id"] == "MP-E2E-1" and x["resource"] == "patrol.missing_person" for x in recs)
+                     headers=server.review_headers()).json()["records"]
+    assert any(x["case_id"] == mp and x["resource"] == "patrol.missing_person" for x in recs)
 
 
 def _row(line: str) -> list[Any]:
