@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     audit_anchor_dir: Path | None = Field(
         default=None, description="append-only directory for signed audit checkpoints; unset = data_dir/anchors")
     audit_anchor_every_s: float = Field(default=300.0, ge=0, description="checkpoint period (0 = on demand only)")
+    warehouse_here: bool = Field(
+        default=True, description="this process may open the DuckDB warehouse (false on API pool workers "
+        "when a dedicated warehouse process serves /api/v1/anpr/)")
     retention_every_hours: float = Field(default=24.0, ge=0, description="retention run period (0 = CLI only)")
     spark: bool = Field(default=False, description="run analytics on Apache Spark instead of DuckDB")
     anpr_retention_days: int = Field(default=365, ge=1)

@@ -39,6 +39,8 @@ def _warehouse(app: FastAPI) -> tuple[str | None, str]:
     from precinct.core.warehouse import _REGISTRY, RESERVE_BYTES
 
     settings = app.state.settings
+    if not settings.warehouse_here:
+        return None, "served by the warehouse process"
     directory = settings.data_dir / "warehouse"
     path = (directory / "precinct.duckdb").resolve()
     wh = _REGISTRY.get(path)

@@ -101,6 +101,9 @@ class Warehouse:
     def for_settings(cls, settings: Settings) -> Warehouse:
         """The process-wide warehouse for ``settings.data_dir`` (opened on first use)."""
         path = (settings.data_dir / "warehouse" / "precinct.duckdb").resolve()
+        if not settings.warehouse_here:
+            raise NotReady("this API worker does not open the analytics warehouse (PRECINCT_WAREHOUSE_HERE=false); "
+                           "the warehouse process serves /api/v1/anpr/", detail={"path": str(path)})
         with _REGISTRY_LOCK:
             wh = _REGISTRY.get(path)
             if wh is None or wh._closed:
