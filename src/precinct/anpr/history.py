@@ -109,11 +109,13 @@ class PresenceIndex:
 
     # --- loading ---------------------------------------------------------------------------
 
-    def _load(self, where: str) -> _Part | None:
+    def _load(self, after_batch: int) -> _Part | None:
+        """The presence rows of batches after ``after_batch`` (-1: all), as a part of the index."""
         t = self.wh.query_arrow(
-            f"SELECT vid, cy, cx, (day // {BLOCK})::INTEGER AS block, "
+            f"SELECT vid, cy, cx, (day // {BLOCK})::INTEGER AS block, "  # noqa: S608 - constant names; batch bound
             f"bit_or((1::UBIGINT) << (day % {BLOCK})::UBIGINT) AS mask "
-            f"FROM {presence.PRESENCE} WHERE {where} GROUP BY vid, cy, cx, block ORDER BY vid"
+            f"FROM {presence.PRESENCE} WHERE batch > ? GROUP BY vid, cy, cx, block ORDER BY vid",
+            [int(after_batch)],
         )
         if t.num_rows == 0:
             return None
@@ -144,7 +146,7 @@ class PresenceIndex:
     def _load_vehicles(self, rebuild: bool) -> None:
         known = -1 if rebuild else len(self.plates) - 1
         t = self.wh.query_arrow(
-            f"SELECT vid, plate FROM {presence.VEHICLES} WHERE vid > {known} ORDER BY vid"
+            f"SELECT vid, plate FROM {presence.VEHICLES} WHERE vid > ? ORDER BY vid", [known]  # noqa: S608 - constant name
         )
         if rebuild:
             self.plates = np.empty(0, dtype=object)
@@ -163,13 +165,13 @@ class PresenceIndex:
         version, epoch = (int(row[0][0]), int(row[0][1])) if row else (0, 0)
         if version == self.version:
             return
-        top = self.wh.query(f"SELECT coalesce(max(batch), -1) FROM {presence.PRESENCE}")[0][0]
+        top = self.wh.query(f"SELECT coalesce(max(batch), -1) FROM {presence.PRESENCE}")[0][0]  # noqa: S608 - constant name
         rebuild = epoch != self.epoch or len(self.parts) > 8
         if rebuild:
             self.parts, self.cells = [], {}
-            part = self._load("TRUE")
+            part = self._load(-1)
         else:
-            part = self._load(f"batch > {self.max_batch}")
+            part = self._load(self.max_batch)
         if part is not None:
             self.parts.append(part)
         self._load_vehicles(rebuild)
