@@ -223,3 +223,18 @@ def test_demo_cases_open_once(db: Database) -> None:
         assert service.ensure_demo_cases(s, users=users) == first and len(first) == 3
         mp = service.get_case(s, first[1])
     assert mp["type"] == "missing_person" and users["patrol"] in mp["members"] and mp["lead"] == users["supervisor"]
+
+
+def test_one_click_order_from_a_case(app: FastAPI, client: TestClient) -> None:
+    db = app.state.db
+    _, h = _login(client, db, "dispatcher")
+    officer, ha = _login(client, db, "analyst")
+    case_id = client.post(f"{API}/cases", headers=h, json={"title": "抢劫 robbery", "type": "robbery"}).json()["id"]
+    r = client.post(f"{API}/cases/{case_id}/orders", headers=ha, json={"title": "x", "recipients": ["all"]})
+    assert r.status_code == 403  # analysts do not issue orders
+    r = client.post(f"{API}/cases/{case_id}/orders", headers=h,
+                    json={"title": "设卡堵截 checkpoint on G2", "recipients": [f"user:{officer}"],
+                          "deadline_minutes": 15})
+    assert r.status_code == 201, r.text
+    order_id = r.json()["id"]
+    assert client.get(f"{API}/cases/{case_id}", headers=h).json()["orders"] == [order_id]

@@ -70,3 +70,12 @@ class DeadlineIn(BaseModel):
     type: str = Field(min_length=1, max_length=32)
     stage: str = Field(min_length=1, max_length=16)
     days: float = Field(gt=0, le=3650)
+
+
+class OrderIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(default="", max_length=10_000)
+    recipients: list[str] = Field(min_length=1, max_length=500, description="unit:<id>, user:<name>, ...")
+    deadline: AwareDatetime | None = None
+    deadline_minutes: float | None = Field(default=None, gt=0, le=7 * 24 * 60)
+    priority: str = Field(default="orange", max_length=10)

@@ -52,7 +52,15 @@ from precinct.cases.codes import (
     resolve_code,
 )
 from precinct.cases.models import Case, CaseLink, CaseMember, CaseScene, CaseTeam
-from precinct.cases.workspace import add_note, create_task, list_tasks, task_view, timeline, update_task
+from precinct.cases.workspace import (
+    add_note,
+    create_task,
+    issue_order,
+    list_tasks,
+    task_view,
+    timeline,
+    update_task,
+)
 from precinct.core import access
 from precinct.core.roles import AuditAction, Role
 from precinct.core.timeutil import utcnow
@@ -72,6 +80,7 @@ __all__ = [
     "get_case",
     "import_case",
     "is_open",
+    "issue_order",
     "link",
     "link_incident",
     "list_cases",

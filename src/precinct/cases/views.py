@@ -3,6 +3,9 @@ does the work; a refusal by the service (not the lead, not on the case) is audit
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
@@ -18,6 +21,7 @@ from precinct.cases.schemas import (
     LinkIn,
     MemberIn,
     NoteIn,
+    OrderIn,
     SceneIn,
     StageIn,
     TaskIn,
@@ -27,6 +31,7 @@ from precinct.cases.schemas import (
 from precinct.core.access import AccessGrant, allow, get_db, personal_data, refuse
 from precinct.core.db import Database
 from precinct.core.identity import Principal
+from precinct.core.timeutil import utcnow
 from precinct.errors import Forbidden
 
 router = APIRouter(tags=["cases"])
@@ -211,3 +216,19 @@ def update_task(case_id: str, task_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     """Accept, complete (with a result) or decline a task; or move its deadline."""
     return _write(request, principal, case_id, service.update_task, case_id=case_id, task_id=task_id,
                   status=body.status, result=body.result, deadline=body.deadline, by=principal.username)
+
+
+@router.post("/cases/{case_id}/orders", status_code=201)
+def issue_order(case_id: str, body: OrderIn, request: Request,
+                principal: Annotated[Principal, allow("cases.orders")]) -> dict[str, Any]:
+    """One-click order from the case (一键下达) to many recipients; linked to the case and on its timeline."""
+    deadline = body.deadline or utcnow() + dt.timedelta(minutes=body.deadline_minutes or 30)
+    view = _write(request, principal, case_id, service.issue_order, case_id=case_id, title=body.title,
+                  body=body.body or body.title, recipients=body.recipients, deadline=deadline,
+                  by=principal.username, priority=body.priority)
+    bus = getattr(request.app.state, "bus", None)
+    if bus is not None:  # the live board shows it like any order (never fails the committed request)
+        with contextlib.suppress(Exception):
+            bus.publish("orders.created", {"subject": "orders.created", "sent_at": time.time(),
+                                           "order_id": view["id"], "order": view})
+    return view

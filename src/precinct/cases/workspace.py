@@ -174,3 +174,26 @@ def timeline(session: Session, *, case_id: str, limit: int = 500) -> dict[str, A
                  for _, _, e in events if e["kind"] == "pins" and e["params"].get("op") == "pin")
     return {"case": view, "events": [e for _, _, e in events], "tasks": tasks, "counts": counts,
             "pinned_reads_listed": pinned}
+
+
+# --- orders from the case (一键下达) --------------------------------------------------------------------
+
+def issue_order(session: Session, *, case_id: str, title: str, body: str, recipients: list[str],
+                deadline: dt.datetime, by: str, priority: str = "orange") -> dict[str, Any]:
+    """Issue a one-click order from an open case (through the command domain) and link it to the case.
+
+    The order serves the case's first linked incident, if any; it appears on the case's timeline.
+    """
+    from precinct.command import service as command
+
+    case = _open_case_row(session, case_id, "issue an order from it")
+    role = _require_worker(session, case, by)
+    incident = session.scalar(select(CaseLink.ref_id).where(CaseLink.case_id == case_id, CaseLink.kind == "incident")
+                              .order_by(CaseLink.id).limit(1))
+    order = command.create_order(session, title=title, body=body, recipients=recipients, deadline=deadline,
+                                 issued_by=by, priority=priority, incident_id=incident)
+    view: dict[str, Any] = command.order_view(session, order, with_history=True)
+    session.add(CaseLink(case_id=case_id, kind="order", ref_id=str(order.id), linked_by=by, linked_at=utcnow()))
+    session.flush()
+    _audit(session, by=by, role=role, case_id=case_id, op="order", order=str(order.id), recipients=recipients)
+    return view

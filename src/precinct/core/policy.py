@@ -145,6 +145,7 @@ POLICY: dict[str, Rule] = {
     "cases.timeline": _rule(*EVERYONE, personal=True, resource="cases.timeline"),
     "cases.supervise": _rule(_R.supervisor, _R.auditor, _R.admin),
     "cases.deadlines": _rule(_R.supervisor, _R.admin),
+    "cases.orders": _rule(_R.dispatcher, _R.supervisor),  # one-click orders from a case: as orders.create
     # --- analytics -----------------------------------------------------------------------------
     "analytics.read": _rule(_R.analyst, _R.supervisor, _R.dispatcher, _R.admin),
     # --- fraud ---------------------------------------------------------------------------------
