@@ -119,3 +119,25 @@ def test_cli_checkpoint_then_verify_catches_a_rewrite(db: Database, settings: Se
     rewrite_from(db, 2, "mallory")
     bad = cli("verify")
     assert bad.returncode == 1 and "rewritten" in bad.stderr
+
+
+def test_the_leader_writes_checkpoints_periodically(db: Database, settings: Settings) -> None:
+    import asyncio
+
+    from precinct.core.jobs import JobRunner
+
+    fill(db, 3)
+
+    async def run() -> int:
+        runner = JobRunner(db, tick_s=0.02)
+        runner.add("audit.checkpoint", lambda: anchor.write_checkpoint(db.engine, settings), 0.05)
+        runner.start()
+        while runner.runs.get("audit.checkpoint", 0) < 3:
+            await asyncio.sleep(0.02)
+        await runner.stop()
+        return runner.runs["audit.checkpoint"]
+
+    runs = asyncio.run(asyncio.wait_for(run(), 20))
+    cps, problem = anchor.read_checkpoints(settings)
+    assert problem is None and len(cps) == runs and {cp.seq for cp in cps} == {3}
+    assert anchor.check(db.engine, settings).ok
