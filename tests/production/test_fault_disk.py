@@ -95,10 +95,10 @@ def test_a_batch_that_fills_the_disk_is_rolled_back_whole(
     Warehouse.for_settings(settings).checkpoint()
     free = shutil.disk_usage(disk).free
     (disk / "ballast").write_bytes(b"\0" * (free - (1 << 20)))  # 1 MiB left
-    before = _count(settings)
+    before, audited = _count(settings), _collections(app)
     r = client.post("/api/v1/anpr/reads", json={"reads": reads(150_000, start=200)}, headers=h)
     assert r.status_code == 503, r.text
     assert r.json()["detail"]["reason"] == "disk_full" and "nothing of it was stored" in r.json()["message"]
-    assert _count(settings) == before
+    assert (_count(settings), _collections(app)) == (before, audited)
     Warehouse.close_all()  # and after a reopen (the WAL replayed), still the same
     assert _count(settings) == before
