@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precinct.anpr import links, parse
+from precinct.anpr import links, parse, parse_json
 from precinct.errors import BadInput
 
 _scalar = (
@@ -40,7 +40,7 @@ def _same(a: Any, b: Any) -> bool:
 @given(_doc, st.booleans())
 def test_json_decoder_agrees_with_the_standard_library(doc: Any, bom: bool) -> None:
     body = (b"\xef\xbb\xbf" if bom else b"") + json.dumps(doc, ensure_ascii=False).encode()
-    assert _same(parse._decode_json(body), json.loads(body.decode("utf-8-sig")))
+    assert _same(parse_json._decode_json(body), json.loads(body.decode("utf-8-sig")))
 
 
 @settings(max_examples=100, deadline=None)
@@ -50,9 +50,9 @@ def test_json_decoder_refuses_what_the_standard_library_refuses(data: bytes) -> 
         want: Any = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         with pytest.raises(BadInput):
-            parse._decode_json(data)
+            parse_json._decode_json(data)
         return
-    assert _same(parse._decode_json(data), want)
+    assert _same(parse_json._decode_json(data), want)
 
 
 _field = _scalar | st.sampled_from(["P1", "苏E·12345", "2026-03-01T08:00:00+08:00", "2026-03-01T08:00:00", ""])
@@ -132,7 +132,7 @@ def test_typed_json_path_equals_the_general_path(items: list[Any], wrapped: bool
     except BadInput:
         fast = ("bad",)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(parse, "_typed_reads", lambda _data: None)
+        mp.setattr(parse_json, "_typed_reads", lambda _data: None)
         try:
             general = _chunk_key(parse.parse_json(body))
         except BadInput:

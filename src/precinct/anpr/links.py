@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from precinct.anpr import parse, store
+from precinct.anpr import parse, parse_validate, store
 from precinct.anpr.normalize import MAX_PLATE_LENGTH, normalize_array
 from precinct.core import audit
 from precinct.core.db import Database
@@ -116,9 +116,9 @@ def _bounded(
     arr: pa.Array, name: str, flag: Any, *, required: bool, limit: int = MAX_FIELD_LENGTH
 ) -> pa.Array:
     if required:
-        flag(parse._mask(pc.is_null(arr)), name, f"{name} is required")
+        flag(parse_validate._mask(pc.is_null(arr)), name, f"{name} is required")
     flag(
-        parse._mask(pc.fill_null(pc.greater(pc.utf8_length(arr), limit), False)),
+        parse_validate._mask(pc.fill_null(pc.greater(pc.utf8_length(arr), limit), False)),
         name,
         f"{name} longer than {limit} characters",
     )
@@ -152,27 +152,27 @@ def validate(chunk: parse.RawChunk) -> tuple[pa.Table, list[parse.Reject]]:
 
     nulls = pa.nulls(n, pa.string())
     cols = chunk.columns
-    person = _bounded(parse._as_string(cols.get("person_id", nulls)), "person_id", flag, required=True)
-    plate_raw = parse._as_string(cols.get("plate", nulls))
-    flag(parse._mask(pc.is_null(plate_raw)), "plate", "empty plate")
+    person = _bounded(parse_validate._as_string(cols.get("person_id", nulls)), "person_id", flag, required=True)
+    plate_raw = parse_validate._as_string(cols.get("plate", nulls))
+    flag(parse_validate._mask(pc.is_null(plate_raw)), "plate", "empty plate")
     plate = normalize_array(plate_raw)
     lens = pc.utf8_length(plate)
     flag(
-        parse._mask(pc.fill_null(pc.equal(lens, 0), True)),
+        parse_validate._mask(pc.fill_null(pc.equal(lens, 0), True)),
         "plate",
         "plate has no letters or digits after normalisation",
     )
     flag(
-        parse._mask(pc.fill_null(pc.greater(lens, MAX_PLATE_LENGTH), False)),
+        parse_validate._mask(pc.fill_null(pc.greater(lens, MAX_PLATE_LENGTH), False)),
         "plate",
         f"plate longer than {MAX_PLATE_LENGTH} characters",
     )
     ts_in = cols.get("ts", nulls)
-    ts, ts_bad = parse._to_ts(ts_in if not pa.types.is_null(ts_in.type) else nulls)
-    flag(parse._mask(pc.is_null(ts)) & ~ts_bad, "ts", "ts is required")
+    ts, ts_bad = parse_validate._to_ts(ts_in if not pa.types.is_null(ts_in.type) else nulls)
+    flag(parse_validate._mask(pc.is_null(ts)) & ~ts_bad, "ts", "ts is required")
     flag(ts_bad, "ts", "ts is not an ISO 8601 time with an offset (e.g. 2026-05-01T08:30:00+08:00)")
-    source = _bounded(parse._as_string(cols.get("source", nulls)), "source", flag, required=False)
-    link_id = _bounded(parse._as_string(cols.get("link_id", nulls)), "link_id", flag, required=False)
+    source = _bounded(parse_validate._as_string(cols.get("source", nulls)), "source", flag, required=False)
+    link_id = _bounded(parse_validate._as_string(cols.get("link_id", nulls)), "link_id", flag, required=False)
     table = pa.table(
         {
             "link_id": link_id,
