@@ -73,3 +73,14 @@ def test_bad_rows_fail_with_exit_code_2_and_the_line(tmp_path: Path) -> None:
     assert "line 3" in str(r.exception)
     r = runner.invoke(app, ["knox", "--input", str(f), "--distance-m", "100"])
     assert r.exit_code != 0 and "--time-days" in str(r.exception)
+
+
+def test_evaluate_json_contract(tmp_path: Path) -> None:
+    f = _csv(tmp_path, n=600, seed=2)
+    r = runner.invoke(app, ["evaluate", "--input", str(f), "--crs", "EPSG:32650", "--cell-m", "250",
+                            "--train-days", "60", "--test-days", "7", "--origins", "3", "--area-share", "0.05",
+                            "--format", "json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert [m["method"] for m in out["methods"]] == ["kde", "retrospective", "prospective", "sepp"]
+    assert all({"method", "hit_rate", "pai"} <= set(m) for m in out["methods"])

@@ -186,3 +186,51 @@ def knox_cmd(
     if out["near_repeat_zone"]:
         z = out["near_repeat_zone"]
         typer.echo(f"near-repeat zone: {z['distance_m']:g} m for {z['time_days']:g} days")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    input: InputOpt = None,
+    crs: CrsOpt = None,
+    cell_m: Annotated[float, typer.Option("--cell-m", help="grid cell size in metres")] = 250.0,
+    train_days: Annotated[float, typer.Option("--train-days", help="training window before each origin")] = 365.0,
+    test_days: Annotated[float, typer.Option("--test-days", help="forecast window after each origin")] = 7.0,
+    origins: Annotated[int, typer.Option("--origins", help="number of rolling forecast origins")] = 8,
+    area_share: Annotated[str, typer.Option("--area-share", help="share(s) of the area flagged, e.g. 0.05 or "
+                                            "0.05,0.01 (the first is reported as hit_rate / pai)")] = "0.05",
+    methods: Annotated[str, typer.Option("--methods", help="kde,retrospective,prospective,sepp")] = (
+        "kde,retrospective,prospective,sepp"),
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    types: TypesOpt = None,
+    as_user: AsUser = None,
+    format: FormatOpt = "table",
+) -> None:
+    """Forecast evaluation (预测评估): hit rate and PAI of each method on a rolling origin, against KDE."""
+    from precinct.analytics.evaluate import evaluate
+
+    try:
+        shares = [float(s) for s in area_share.split(",") if s.strip()]
+    except ValueError:
+        raise BadInput(f"--area-share: {area_share!r} is not a number list", detail={"field": "area_share"}) from None
+    if as_user is not None:
+        cli_principal(open_db(), as_user, "analytics.read")
+    ev = load_events(input, crs, since=since, until=until, types=types, own=as_user is not None)
+    bar, update = _progress("forecasts on a rolling origin")
+    with bar:
+        out = evaluate(ev, cell_m=cell_m, train_days=train_days, test_days=test_days, origins=origins,
+                       area_shares=shares, methods=[m.strip() for m in methods.split(",") if m.strip()],
+                       progress=update)
+    if format == "json":
+        emit_json(out)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(out['origins'])} origins x {test_days:g} days, {out['test_events']} test events, "
+                        f"top {out['area_share']:.0%} of {out['study_cells']} cells")
+    for col in ("method", "hit rate", "PAI", "PAI / KDE"):
+        table.add_column(col)
+    for m in out["methods"]:
+        table.add_row(m["method"], f"{m['hit_rate']:.3f}", f"{m['pai']:.2f}",
+                      "" if m["pai_vs_kde"] is None else f"{m['pai_vs_kde']:.2f}")
+    typer.echo(_render(table))
