@@ -73,6 +73,14 @@ class Unreachable(PrecinctError):
     exit_code = 7
 
 
+class SolverTimeout(PrecinctError):
+    """An optimisation ran out of its time limit before it had any solution (detail: the best bound)."""
+
+    code = "solver_timeout"
+    http_status = 504
+    exit_code = 12
+
+
 class AuditFailure(PrecinctError):
     """The audit record could not be written, so the request fails (nothing leaves unaudited)."""
 

@@ -131,3 +131,36 @@ def read_cost_matrix(path: str | Path, *, weights_first: bool = False,
     if np.isnan(data).any() or (data < 0).any():
         raise BadInput("travel seconds must be non-negative", detail={"path": str(p)})
     return data, weights, header
+
+
+def read_orlib_pmed(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read an OR-Library p-median instance (Beasley 1985, ``pmedN.txt``): ``(cost (n, n), p)``.
+
+    The file holds ``n edges p`` and then one undirected edge ``i j cost`` per line (vertices
+    numbered from 1). As the library's notes say, an edge given twice keeps its last cost; the
+    cost matrix is the all-pairs shortest-path length, every vertex both demand and candidate.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import shortest_path
+
+    p = Path(path)
+    if not p.exists():
+        raise NotFound(f"no such file: {p}", detail={"path": str(p)})
+    lines = [ln.split() for ln in p.read_text(encoding="ascii").splitlines() if ln.strip()]
+    try:
+        n, n_edges, posts = (int(v) for v in lines[0][:3])
+        edges = {}
+        for k, ln in enumerate(lines[1:n_edges + 1]):
+            i, j, c = int(ln[0]) - 1, int(ln[1]) - 1, float(ln[2])
+            if not (0 <= i < n and 0 <= j < n) or c < 0:
+                raise BadInput(f"line {k + 2}: edge outside 1..{n} or negative", detail={"line": k + 2})
+            edges[(min(i, j), max(i, j))] = c  # the last occurrence wins
+    except (ValueError, IndexError):
+        raise BadInput(f"{p}: not an OR-Library p-median file", detail={"path": str(p)}) from None
+    ij = np.asarray(list(edges), dtype=np.int64).reshape(-1, 2)
+    lengths = np.asarray(list(edges.values()), dtype=np.float64)
+    keep = ij[:, 0] != ij[:, 1]
+    ij, lengths = ij[keep], lengths[keep]
+    a = csr_matrix((np.concatenate([lengths, lengths]), (np.concatenate([ij[:, 0], ij[:, 1]]),
+                                                         np.concatenate([ij[:, 1], ij[:, 0]]))), shape=(n, n))
+    return shortest_path(a, method="D", directed=True), posts

@@ -8,9 +8,9 @@ p-center
     set cover on a growing subset of demand rows (iterative relaxation, Contardo, Iori & Kramer
     2019), on HiGHS.
 p-median
-    The compact chain formulation of Elloumi (2010) (one continuous variable per demand and
-    distinct distance level, at most ``m - p + 1`` levels), which is much tighter than the
-    assignment formulation; solved by HiGHS with a gap and a time limit.
+    Elloumi's (2010) radius formulation by branch-and-Benders-cut (Durán-Mateluna, Alès &
+    Elloumi 2023) on HiGHS LPs, from a fast-interchange incumbent (:mod:`precinct.patrol.pmedian`);
+    dense or sparse (cutoff) matrices, fixed posts and backup-coverage constraints.
 maximal covering (MCLP)
     Church & ReVelle (1974) with demand rows that share a coverage pattern merged.
 
@@ -30,9 +30,10 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from precinct.errors import BadInput, Unreachable
+from precinct.errors import BadInput, SolverTimeout, Unreachable
 from precinct.patrol.milp import solve_milp
 from precinct.patrol.pcenter import p_center
+from precinct.patrol.pmedian import rows_from_dense, rows_from_sparse, solve_rows
 from precinct.patrol.solution import (
     Objective,
     PostSolution,
@@ -48,119 +49,103 @@ __all__ = ["Objective", "PostSolution", "Progress", "assign", "check_cost_matrix
 
 # --- p-median ----------------------------------------------------------------------------------
 
-def p_median(cost: np.ndarray, p: int, weights: np.ndarray | None = None, *,
-             time_limit: float | None = None, mip_rel_gap: float = 0.0,
-             max_cost: float | None = None) -> PostSolution:
+def p_median(cost: np.ndarray | sp.spmatrix | sp.sparray, p: int, weights: np.ndarray | None = None, *,
+             time_limit: float | None = None, mip_rel_gap: float = 0.0, max_cost: float | None = None,
+             fixed: np.ndarray | None = None, cover: list[tuple[np.ndarray, int]] | None = None,
+             ) -> PostSolution:
     """Choose ``p`` columns minimising the weighted sum of each row's nearest cost.
 
     Parameters
     ----------
     cost
-        ``(n, m)`` travel seconds; ``inf`` = unreachable.
+        ``(n, m)`` travel seconds; ``inf`` = unreachable. A SciPy sparse matrix is read as a
+        cutoff matrix: stored entries (explicit zeros included) are costs, missing ones unreachable.
     p
-        Number of posts.
+        Number of posts to choose, not counting ``fixed``.
     weights
         Demand weights (default 1).
     time_limit
-        Seconds for HiGHS; the incumbent and the proven bound are returned on expiry.
+        Seconds; on expiry the incumbent and the proven bound are returned (gap > 0).
     mip_rel_gap
         Stop when the relative gap is at most this (``0`` = prove optimality).
     max_cost
         Optional cap: only solutions whose every response is ``<= max_cost`` are allowed (used to
         break p-center ties by the mean).
+    fixed
+        Columns already open (today's posts and stations): kept, and ``p`` more are added.
+    cover
+        Side constraints ``(columns, k)``: at least ``k`` of ``columns`` open, e.g. two posts
+        within the service time of a demand point in a red risk cell (backup coverage).
 
     Returns
     -------
     PostSolution
-        ``value`` = the weighted sum of responses (the mean is ``value / sum(weights)``).
+        ``value`` = the weighted sum of responses (the mean is ``value / sum(weights)``);
+        ``posts`` include ``fixed``; ``stats["status"]`` is ``optimal`` or ``time_limit``.
+
+    Raises
+    ------
+    Unreachable
+        A demand point reaches no candidate, or no plan meets the constraints.
+    SolverTimeout
+        The time limit passed before any plan was found (the message gives the best bound).
 
     Notes
     -----
-    Elloumi's formulation: with ``D_i^1 < ... < D_i^K`` the distinct costs of row ``i``, variable
-    ``z_i^k`` is 1 when row ``i`` is served farther than ``D_i^k``; objective
-    ``sum_i w_i (D_i^1 + sum_k (D_i^{k+1} - D_i^k) z_i^k)`` subject to the chain
-    ``z_i^{k-1} - z_i^k <= sum_{j: d_ij = D_i^k} y_j`` (``z_i^0 = 1``) and ``sum_j y_j = p``.
-    Levels beyond the ``(m - p + 1)``-th nearest candidate are never used and are cut.
+    Fast interchange for the incumbent, then branch-and-Benders-cut on Elloumi's radius
+    formulation (:mod:`precinct.patrol.pmedian`, :mod:`precinct.patrol.benders`).
     """
     t0 = time.perf_counter()
-    d, w = check_cost_matrix(cost, p, weights)
-    _n, m = d.shape
-    if max_cost is not None:
-        d = np.where(d <= max_cost + 1e-9, d, np.inf)
-    if not np.isfinite(d.min(axis=1)).all():
-        bad = int(np.flatnonzero(~np.isfinite(d.min(axis=1)))[0])
+    sparse = sp.issparse(cost)
+    if sparse:
+        csr = sp.csr_matrix(cost, dtype=np.float64)
+        n, m = csr.shape
+        check_cost_matrix(np.zeros((1, m)), p, None)
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        if w.shape != (n,) or np.isnan(w).any() or (w < 0).any():
+            raise BadInput("weights must be one non-negative number per demand row")
+        if np.isnan(csr.data).any() or (csr.data < 0).any():
+            raise BadInput("cost matrix entries must be non-negative seconds")
+        if max_cost is not None:
+            csr.data[csr.data > max_cost + 1e-9] = np.inf
+        rows, inverse = rows_from_sparse(csr, w)
+    else:
+        d, w = check_cost_matrix(np.asarray(cost), 1, weights)
+        n, m = d.shape
+        if max_cost is not None:
+            d = np.where(d <= max_cost + 1e-9, d, np.inf)
+        rows, inverse = rows_from_dense(d, w)
+    fx = np.zeros(0, dtype=np.int64) if fixed is None else np.unique(np.asarray(fixed, dtype=np.int64))
+    if fx.size and (fx.min() < 0 or fx.max() >= m):
+        raise BadInput("fixed posts must be candidate columns", detail={"fixed": fx.tolist()})
+    total = p + fx.size
+    if p < 0 or total > m or total < 1:
+        raise BadInput(f"posts must be between 1 and the number of candidates ({m - fx.size} free)",
+                       detail={"posts": p})
+    lengths = np.diff(rows.indptr)
+    if (lengths == 0).any():
+        bad = int(np.flatnonzero(lengths[inverse] == 0)[0])
         raise Unreachable("a demand point cannot reach any candidate site", detail={"row": bad})
-    active = np.flatnonzero(w > 0)
-    # merge identical rows (same costs) by summing their weights
-    uniq, inverse = np.unique(d[active], axis=0, return_inverse=True)
-    wu = np.bincount(inverse.ravel(), weights=w[active], minlength=uniq.shape[0])
-    order = np.argsort(uniq, axis=1, kind="stable")
-    sorted_d = np.take_along_axis(uniq, order, axis=1)
-    depth = m - p + 1  # at least one of these is always open
-    const = 0.0
-    z_cost: list[np.ndarray] = []
-    rows_i: list[np.ndarray] = []
-    cols_i: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    row_lo: list[np.ndarray] = []
-    n_z = 0
-    n_rows = 0
-    for i in range(uniq.shape[0]):
-        di = sorted_d[i, :depth]
-        oi = order[i, :depth]
-        fin = np.isfinite(di)
-        di, oi = di[fin], oi[fin]
-        levels, start = np.unique(di, return_index=True)
-        k = levels.size
-        const += wu[i] * levels[0]
-        # z variables for levels 0..k-2 (z_k = served beyond level k); k-1 of them
-        nz = k - 1
-        if nz > 0:
-            z_cost.append(wu[i] * np.diff(levels))
-        # chain rows r = 0..k-1: z_{r-1} - z_r - sum_{d = level r} y <= 0, with z_{-1} = 1, z_{k-1} = 0
-        level_of = np.repeat(np.arange(k), np.diff(np.append(start, di.size)))
-        # y entries
-        rows_i.append(n_rows + level_of)
-        cols_i.append(oi)
-        vals.append(-np.ones(oi.size))
-        if nz > 0:
-            zc = m + n_z + np.arange(nz)
-            # -z_r in row r (r = 0..k-2)
-            rows_i.append(n_rows + np.arange(nz))
-            cols_i.append(zc)
-            vals.append(-np.ones(nz))
-            # +z_{r-1} in row r (r = 1..k-1)
-            rows_i.append(n_rows + 1 + np.arange(nz))
-            cols_i.append(zc)
-            vals.append(np.ones(nz))
-        hi = np.zeros(k)
-        hi[0] = -1.0  # row 0: -z_0 - sum y <= -1
-        row_lo.append(hi)
-        n_z += nz
-        n_rows += k
-    card_row = n_rows
-    rows_i.append(np.full(m, card_row))
-    cols_i.append(np.arange(m))
-    vals.append(np.ones(m))
-    a = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows_i), np.concatenate(cols_i))),
-                      shape=(n_rows + 1, m + n_z))
-    upper = np.concatenate([*row_lo, [p]])
-    lower = np.concatenate([np.full(n_rows, -np.inf), [p]])
-    c = np.concatenate([np.zeros(m), *z_cost]) if z_cost else np.zeros(m)
-    integrality = np.concatenate([np.ones(m, dtype=np.int32), np.zeros(n_z, dtype=np.int32)])
-    res = solve_milp(c, a, lower, upper, col_upper=np.ones(m + n_z), integrality=integrality,
-                     time_limit=time_limit, mip_rel_gap=mip_rel_gap)
-    if res.x is None:
-        raise Unreachable("no feasible set of posts (every demand point must reach one)")
-    posts = np.sort(np.flatnonzero(res.x[:m] > 0.5))
-    d_full = np.asarray(cost, dtype=np.float64)
-    resp, idx = assign(d_full, posts)
+    cov = [(np.asarray(c, dtype=np.int64), float(k)) for c, k in (cover or [])]
+    out = solve_rows(rows, total, fixed=fx, cover=cov, time_limit=time_limit, rel_gap=mip_rel_gap)
+    if out.status == "infeasible":
+        raise Unreachable(f"no {total} posts reach every demand point" + (" and meet the backup coverage"
+                                                                          if cov else ""), detail={"posts": p})
+    if out.posts is None:
+        raise SolverTimeout(f"no solution within the time limit; best bound {out.bound:.6g}",
+                            detail={"bound": out.bound, "time_limit_s": time_limit})
+    posts = np.sort(out.posts)
+    o = np.zeros(m, dtype=bool)
+    o[posts] = True
+    near, d1, _ = rows.first_two(o)
+    resp = d1[inverse]
+    idx = np.searchsorted(posts, near[inverse])
     value = float(np.dot(w, resp))
-    bound = float(res.bound + const) if res.status != "optimal" else value
-    gap = 0.0 if res.status == "optimal" else abs(value - bound) / max(abs(value), 1e-9)
-    stats = {"seconds": time.perf_counter() - t0, "rows": int(a.shape[0]), "columns": int(a.shape[1]),
-             "merged_rows": int(uniq.shape[0]), "status": res.status}
-    return PostSolution(posts=posts, objective="pmedian", value=value, bound=min(bound, value), gap=gap,
+    bound = min(out.bound, value)
+    gap = 0.0 if out.status == "optimal" else abs(value - bound) / max(abs(value), 1e-9)
+    stats = {**out.stats, "seconds": time.perf_counter() - t0, "status": out.status, "sparse": sparse,
+             "fixed": int(fx.size)}
+    return PostSolution(posts=posts, objective="pmedian", value=value, bound=bound, gap=gap,
                         response=resp, assignment=idx, stats=stats)
 
 
