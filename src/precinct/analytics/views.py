@@ -1,0 +1,85 @@
+"""Analytics API (研判): hotspots, near-repeat and forecast evaluation on Precinct's own incidents.
+
+Thin views over :mod:`precinct.analytics.service`. Every answer is an aggregate about places and
+times (grid cells, distance/time bands, methods), never an incident or a person, so the routes
+need a role (``analytics.read``: analysts, supervisors, dispatchers, administrators), not a case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from precinct.analytics import service
+from precinct.analytics.events import Events, to_wgs84
+from precinct.core.access import allow, get_db
+from precinct.core.identity import Principal
+from precinct.errors import BadInput
+
+router = APIRouter(tags=["analytics"])
+MAX_WINDOW_DAYS = 3 * 366
+
+
+def _events(request: Request, since: dt.datetime | None, until: dt.datetime | None, types: str | None,
+            default_days: int = 365) -> Events:
+    until = until or dt.datetime.now(dt.UTC)
+    since = since or until - dt.timedelta(days=default_days)
+    for name, v in (("since", since), ("until", until)):
+        if v.tzinfo is None:
+            raise BadInput(f"{name} needs a timezone offset", detail={"field": name})
+    if not since < until or (until - since).days > MAX_WINDOW_DAYS:
+        raise BadInput(f"since must be before until, at most {MAX_WINDOW_DAYS} days apart", detail={"field": "since"})
+    kinds = [t.strip() for t in types.split(",") if t.strip()] if types else None
+    with get_db(request).sessionmaker() as s:
+        return service.incident_events(s, since=since, until=until, types=kinds)
+
+
+@router.get("/analytics/hotspots")
+def hotspots(request: Request, principal: Annotated[Principal, allow("analytics.read")],
+             since: dt.datetime | None = None, until: dt.datetime | None = None, types: str | None = None,
+             cell_m: Annotated[float, Query(ge=25, le=5000)] = 250.0,
+             permutations: Annotated[int, Query(ge=0, le=9999)] = 999,
+             bandwidth_m: Annotated[float | None, Query(gt=0, le=20000)] = None) -> dict[str, Any]:
+    """Counts and Gi* per grid cell (every cell of the grid, with its centre in WGS84 for the map)."""
+    out = service.hotspots(_events(request, since, until, types), cell_m=cell_m, permutations=permutations,
+                           seed=0, bandwidth_m=bandwidth_m)
+    import numpy as np
+
+    cells = out["cells"]
+    lat, lon = to_wgs84(np.array([c["x"] for c in cells]), np.array([c["y"] for c in cells]), out["crs"])
+    for c, la, lo in zip(cells, lat.tolist(), lon.tolist(), strict=True):
+        c["lat"], c["lon"] = la, lo
+    return out
+
+
+@router.get("/analytics/knox")
+def knox(request: Request, principal: Annotated[Principal, allow("analytics.read")],
+         since: dt.datetime | None = None, until: dt.datetime | None = None, types: str | None = None,
+         distance_bands: str = "0,0.1,200,400,600", time_bands: str = "0,7,14,21",
+         permutations: Annotated[int, Query(ge=0, le=999)] = 99) -> dict[str, Any]:
+    """The near-repeat table (Knox over distance x time bands) and the near-repeat zone."""
+    from precinct.analytics.knox import parse_edges
+
+    return service.knox_bands(_events(request, since, until, types),
+                              distance_edges=parse_edges(distance_bands, "distance_bands").tolist(),
+                              time_edges=parse_edges(time_bands, "time_bands").tolist(),
+                              permutations=permutations, seed=0)
+
+
+@router.get("/analytics/evaluate")
+def evaluate(request: Request, principal: Annotated[Principal, allow("analytics.read")],
+             until: dt.datetime | None = None, types: str | None = None,
+             cell_m: Annotated[float, Query(ge=50, le=5000)] = 250.0,
+             train_days: Annotated[int, Query(ge=7, le=730)] = 365,
+             test_days: Annotated[int, Query(ge=1, le=90)] = 7,
+             origins: Annotated[int, Query(ge=1, le=52)] = 8,
+             area_share: Annotated[float, Query(gt=0, lt=1)] = 0.05) -> dict[str, Any]:
+    """Hit rate and PAI of each forecast method on a rolling origin (shown beside every forecast)."""
+    from precinct.analytics.evaluate import evaluate as run
+
+    days = train_days + test_days * origins + 1
+    ev = _events(request, None, until, types, default_days=days)
+    return run(ev, cell_m=cell_m, train_days=train_days, test_days=test_days, origins=origins,
+               area_shares=(area_share,))
