@@ -5,6 +5,9 @@ An answer of 40,000 vehicles carries 80,000 first/last-seen times; NumPy's
 pass writes the characters instead: the civil date from the day number (H. Hinnant's
 ``civil_from_days``), then the time of day, seconds only when the value is a whole second
 (``2026-03-02T08:00:00Z``), microseconds otherwise (``2026-03-02T08:00:00.250000Z``).
+
+This is not a second time format: it writes the text :func:`precinct.core.timeutil.to_iso` writes,
+as a measured fast path for whole arrays (the project's one parse/format module is core.timeutil).
 """
 
 from __future__ import annotations

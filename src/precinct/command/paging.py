@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from precinct.command.dispatch import assignment_view
 from precinct.command.incidents import BOARD_STATUSES, incident_view
 from precinct.command.models import Assignment, Call, Incident
+from precinct.core.timeutil import parse_iso
 from precinct.errors import BadInput
 
 MAX_PAGE = 10_000
@@ -59,8 +60,8 @@ def decode_cursor(token: str) -> tuple[dt.datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         stamp, incident_id = json.loads(raw)
-        created_at = dt.datetime.fromisoformat(stamp)
-        if created_at.tzinfo is None or not isinstance(incident_id, str):
+        created_at = parse_iso(stamp)
+        if not isinstance(incident_id, str):
             raise ValueError("incomplete")
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise BadInput(
