@@ -60,6 +60,13 @@ def posts_cmd(
     time_limit: Annotated[float, typer.Option(help="seconds for the solver")] = 300.0,
     hour: Annotated[int | None, typer.Option(help="hour of day for congested travel times")] = None,
     geojson: Annotated[Path | None, typer.Option(help="write the map layer to this file")] = None,
+    keep_current: Annotated[bool, typer.Option(help="p-median: keep the --current posts, add P new ones")] = False,
+    capacity: Annotated[float | None, typer.Option(help="p-median: workload (demand weight) per post")] = None,
+    backup_red: Annotated[bool, typer.Option(help="p-median: two posts near every demand point in a red "
+                                                  "risk cell (needs --backup-minutes)")] = False,
+    backup_minutes: Annotated[float | None, typer.Option(help="backup coverage radius in minutes")] = None,
+    cutoff: Annotated[float | None, typer.Option(help="p-median: travel-time cutoff in minutes (sparse "
+                                                      "matrix, every point must reach a post within it)")] = None,
     as_user: AsUser = None,
     format: FormatOpt = "table",
 ) -> None:
@@ -86,24 +93,36 @@ def posts_cmd(
                                                time_limit=time_limit, progress=progress)
         else:
             assert demand is not None
+            red = None
+            if backup_red:
+                from precinct.patrol.planning import red_cells
+
+                with open_db().sessionmaker() as s:
+                    red = red_cells(s)
             result = service.plan_posts(graph=_city(), demand=read_points(demand), posts=posts,
                                         objective=objective, minutes=minutes,  # type: ignore[arg-type]
                                         candidates=read_points(candidates) if candidates else None,
                                         current=read_points(current) if current else None, hour=hour,
-                                        time_limit=time_limit, progress=progress)
+                                        time_limit=time_limit, progress=progress, keep_current=keep_current,
+                                        capacity=capacity, backup_cells=red, backup_minutes=backup_minutes,
+                                        cutoff_minutes=cutoff)
         bar.update(task, completed=100)
     _write_geojson(geojson, result)
     if format == "json":
         emit_json(result)
         return
+    proof = ("proven optimal / 已证明最优" if result.get("optimal")
+             else f"NOT proven optimal / 未证明最优: gap {result['gap']:.2%} ({result.get('status', 'time_limit')})")
     typer.echo(f"{objective}: {len(result['posts'])} posts, farthest {result['max_response_s'] / 60:.1f} min, "
-               f"mean {result['mean_response_s'] / 60:.1f} min, gap {result['gap']:.2%}")
+               f"mean {result['mean_response_s'] / 60:.1f} min, {proof}")
     for p in result["posts"]:
         typer.echo(f"  {p}")
     if result.get("before"):
         b = result["before"]
         typer.echo(f"current posts: farthest {b['max_s'] / 60:.1f} min, p90 {b['p90_s'] / 60:.1f}, "
                    f"mean {b['mean_s'] / 60:.1f}")
+    if result.get("before_after"):
+        typer.echo(f"{result['before_after']['text_en']}\n{result['before_after']['text_zh']}")
 
 
 @app.command("zones")

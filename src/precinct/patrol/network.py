@@ -58,3 +58,29 @@ def response_matrix(a: sp.csr_matrix, demand_nodes: np.ndarray, candidate_nodes:
         block = dijkstra(a, indices=cand[k:k + step], limit=np.inf if limit is None else limit)
         out[:, k:k + step] = block[:, dem].T
     return out
+
+
+def sparse_response_matrix(a: sp.csr_matrix, demand_nodes: np.ndarray, candidate_nodes: np.ndarray,
+                           cutoff: float) -> sp.csr_matrix:
+    """Seconds from candidate posts to demand nodes within ``cutoff``, as a sparse ``(n_demand,
+    n_candidates)`` matrix: stored entries (explicit zeros included) are reachable pairs.
+
+    One bounded Dijkstra per block of candidates; only pairs within the cutoff are kept, so the
+    dense ``n x m`` matrix is never built (county-scale instances).
+    """
+    if not cutoff > 0:
+        raise BadInput("the travel-time cutoff must be positive", detail={"cutoff_s": cutoff})
+    cand = np.asarray(candidate_nodes, dtype=np.int64)
+    dem = np.asarray(demand_nodes, dtype=np.int64)
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    step = 64
+    for k in range(0, cand.size, step):
+        block = dijkstra(a, indices=cand[k:k + step], limit=cutoff)[:, dem]
+        c, r = np.nonzero(block <= cutoff)
+        rows.append(r)
+        cols.append(c + k)
+        vals.append(block[c, r])
+    r_all, c_all, v_all = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    return sp.csr_matrix((v_all, (r_all, c_all)), shape=(dem.size, cand.size))

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from precinct.errors import BadInput, Unreachable
-from precinct.patrol import pursuit, risk, solvers, zones
+from precinct.patrol import planning, pursuit, risk, solvers, zones
 from precinct.patrol.demand import Points
 from precinct.patrol.models import RiskRating
 from precinct.patrol.network import drive_matrix, response_matrix, walk_matrix
@@ -95,6 +95,7 @@ def solve_cost_matrix(*, cost: np.ndarray, posts: int, objective: Objective, wei
         "mean_response_s": float(np.average(sol.response, weights=w)) if w.sum() > 0 else None,
         "gap": sol.gap,
         "optimal": sol.optimal,
+        "status": "optimal" if sol.optimal else str(sol.stats.get("status", "time_limit")),
         "stats": {k: v for k, v in sol.stats.items() if isinstance(v, int | float | str | bool)},
     }
 
@@ -112,16 +113,25 @@ def default_candidates(graph: Any, demand: Points, resolution: int = 8) -> np.nd
 
 def plan_posts(*, graph: Any, demand: Points, posts: int, objective: Objective, minutes: float | None = None,
                candidates: Points | None = None, current: Points | None = None, hour: int | None = None,
-               time_limit: float | None = 120.0, progress: Progress | None = None) -> dict[str, Any]:
+               time_limit: float | None = 120.0, progress: Progress | None = None, keep_current: bool = False,
+               capacity: float | None = None, backup_cells: Sequence[str] | None = None,
+               backup_minutes: float | None = None, cutoff_minutes: float | None = None) -> dict[str, Any]:
     """Choose patrol posts on the road network (九宫格布警术) and compare with the current posts.
 
     Demand points are snapped to road nodes and merged (weights summed); response time is the
     driving time from a post's node to the demand node. p-center answers break ties by the mean.
 
+    p-median options (see :func:`precinct.patrol.planning.pmedian_options`): ``keep_current``
+    keeps today's posts and adds ``posts`` new ones; ``capacity`` caps each post's workload (demand
+    weight); ``backup_cells`` (H3 cells, e.g. the red risk cells) need two posts within
+    ``backup_minutes``; ``cutoff_minutes`` builds a sparse matrix of pairs within the cutoff only.
+
     Returns
     -------
     dict
-        ``posts`` (lat, lon, node, served weight, farthest response), ``objective``,
+        ``posts`` (lat, lon, node, served weight, farthest response), ``objective``, ``status``
+        (``optimal`` or ``time_limit`` with its ``gap``), ``before_after`` (farthest and mean
+        response with today's posts and with the plan, when ``current`` is given),
         ``max_response_s``, ``mean_response_s``, ``p90_response_s``, ``gap``, ``after`` and
         ``before`` distributions (max, p90, mean, histogram), and ``geojson`` for the map.
     """
@@ -136,14 +146,22 @@ def plan_posts(*, graph: Any, demand: Points, posts: int, objective: Objective, 
     cand = np.unique(cand)
     if posts > cand.size:
         raise BadInput(f"only {cand.size} candidate sites for {posts} posts", detail={"posts": posts})
-    cost = response_matrix(a, uniq, cand)
-    reach = np.isfinite(cost).any(axis=1)
-    if not reach.any():
-        raise Unreachable("no demand point can be reached from any candidate site")
-    cost_r, w_r, uniq_r = cost[reach], w[reach], uniq[reach]
-    sol = solvers.solve(cost_r, posts, objective, weights=w_r,
-                        service_time=None if minutes is None else minutes * 60.0, time_limit=time_limit,
-                        progress=progress, tiebreak=objective == "pcenter")
+    opts = planning.PmedianOptions(keep_current=keep_current, capacity=capacity, backup_cells=backup_cells,
+                                   backup_minutes=backup_minutes, cutoff_minutes=cutoff_minutes)
+    if opts.active:
+        sol, cand, uniq_r, w_r, unreachable_w = planning.solve_pmedian(
+            a=a, graph=graph, demand=demand, dn=dn, uniq=uniq, w=w, cand=cand, posts=posts, objective=objective,
+            current=current, options=opts, time_limit=time_limit)
+    else:
+        cost = response_matrix(a, uniq, cand)
+        reach = np.isfinite(cost).any(axis=1)
+        if not reach.any():
+            raise Unreachable("no demand point can be reached from any candidate site")
+        cost_r, w_r, uniq_r = cost[reach], w[reach], uniq[reach]
+        unreachable_w = float(w[~reach].sum())
+        sol = solvers.solve(cost_r, posts, objective, weights=w_r,
+                            service_time=None if minutes is None else minutes * 60.0, time_limit=time_limit,
+                            progress=progress, tiebreak=objective == "pcenter")
     chosen = cand[sol.posts]
     after = _distribution(sol.response, w_r)
     result: dict[str, Any] = {
@@ -159,8 +177,9 @@ def plan_posts(*, graph: Any, demand: Points, posts: int, objective: Objective, 
         "p90_response_s": after["p90_s"],
         "gap": sol.gap,
         "optimal": sol.optimal,
+        "status": "optimal" if sol.optimal else str(sol.stats.get("status", "time_limit")),
         "demand_nodes": int(uniq.size),
-        "unreachable_demand_weight": float(w[~reach].sum()),
+        "unreachable_demand_weight": unreachable_w,
         "candidates": int(cand.size),
         "after": after,
         "before": None,
@@ -173,6 +192,7 @@ def plan_posts(*, graph: Any, demand: Points, posts: int, objective: Objective, 
         before_resp = response_matrix(a, uniq_r, cur).min(axis=1)
         result["before"] = _distribution(before_resp, w_r)
         result["current_posts"] = [{**_ll(graph, int(v)), "node": int(v)} for v in cur]
+        result["before_after"] = planning.before_after(result["before"], after)
     result["geojson"] = _posts_geojson(graph, result, uniq_r, sol.response, w_r)
     return result
 

@@ -43,6 +43,13 @@ class PostsRequest(BaseModel):
     current_posts: list[LatLon] | None = Field(default=None, max_length=5000)
     hour: int | None = Field(default=None, ge=0, le=23)
     time_limit_s: float = Field(default=60, gt=0, le=600)
+    keep_current: bool = Field(default=False, description="p-median: keep current_posts, add `posts` new ones")
+    capacity: float | None = Field(default=None, gt=0, description="p-median: workload (demand weight) per post")
+    backup_red: bool = Field(default=False, description="p-median: two posts within backup_minutes of every "
+                                                        "demand point in a red risk cell")
+    backup_minutes: float | None = Field(default=None, gt=0, le=240)
+    cutoff_minutes: float | None = Field(default=None, gt=0, le=240,
+                                         description="p-median: sparse travel-time cutoff (hard limit)")
 
 
 class ZonesRequest(BaseModel):
@@ -118,12 +125,24 @@ def _city(request: Request) -> Any:
 @router.post("/patrol/posts")
 def posts(body: PostsRequest, request: Request,
           principal: Annotated[Principal, allow("patrol.posts")]) -> dict[str, Any]:
-    """Choose patrol posts (九宫格布警术) and compare with the current ones (map layer + chart data)."""
+    """Choose patrol posts (九宫格布警术) and compare with the current ones (map layer + chart data).
+
+    ``status`` / ``optimal`` / ``gap`` say whether the plan is proven optimal; a time limit without
+    any plan answers 504 ``solver_timeout`` with the best bound.
+    """
+    red = None
+    if body.backup_red:
+        from precinct.patrol.planning import red_cells
+
+        with get_db(request).sessionmaker() as s:
+            red = red_cells(s)
     return service.plan_posts(graph=_city(request), demand=_points(body.demand), posts=body.posts,
                               objective=body.objective, minutes=body.minutes,
                               candidates=_points(body.candidates) if body.candidates else None,
                               current=_points(body.current_posts) if body.current_posts else None,
-                              hour=body.hour, time_limit=body.time_limit_s)
+                              hour=body.hour, time_limit=body.time_limit_s, keep_current=body.keep_current,
+                              capacity=body.capacity, backup_cells=red, backup_minutes=body.backup_minutes,
+                              cutoff_minutes=body.cutoff_minutes)
 
 
 @router.post("/patrol/zones")
