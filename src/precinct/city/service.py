@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ __all__ = [
     "clear_cache",
     "current_city",
     "default_city",
+    "ensure_osm_city",
     "graph_path",
     "haversine_m",
     "load_city",
@@ -93,6 +95,30 @@ def default_city() -> RoadGraph:
     from precinct.city.road import RoadGraph
 
     return RoadGraph.synthetic(size_km=DEFAULT_SIZE_KM, seed=DEFAULT_SEED).prepare()
+
+
+def ensure_osm_city(osm: Path, settings: Settings | None = None, *,
+                    on_build: Callable[[], None] | None = None) -> None:
+    """Build and store the road graph from an OpenStreetMap file unless the stored one came from it.
+
+    Parameters
+    ----------
+    osm
+        An ``.osm.pbf`` file.
+    settings
+        Where the graph is stored (the data directory).
+    on_build
+        Called before a (slow) build starts, for progress messages.
+    """
+    from precinct.city.osm import file_digest
+    from precinct.city.road import RoadGraph
+
+    want = {"source": "osm", "file": osm.name, "sha256": file_digest(osm)}
+    have = read_meta(settings) or {}
+    if any(have.get(k) != v for k, v in want.items()):
+        if on_build is not None:
+            on_build()
+        store(RoadGraph.from_osm(osm), want, settings)
 
 
 def current_city(settings: Settings | None = None) -> RoadGraph:

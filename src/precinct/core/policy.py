@@ -82,7 +82,6 @@ POLICY: dict[str, Rule] = {
     # --- city ----------------------------------------------------------------------------------
     "city.map": _rule(*MAP),
     "map.roads": _rule(*EVERYONE),
-    "city.manage": _rule(_R.admin),
     # --- command: intake and incidents ---------------------------------------------------------
     "incident_types.read": _rule(*READERS),
     "calls.create": _rule(*INTAKE),

@@ -56,14 +56,8 @@ def prepare_city(settings: Settings, osm: Path | None) -> Any:
     from precinct.city import service
 
     if osm is not None:
-        from precinct.city.osm import file_digest
-        from precinct.city.road import RoadGraph
-
-        want = {"source": "osm", "file": osm.name, "sha256": file_digest(osm)}
-        have = service.read_meta(settings) or {}
-        if any(have.get(k) != v for k, v in want.items()):
-            err_console.print(f"building the road graph from {osm} ...")
-            service.store(RoadGraph.from_osm(osm), want, settings)
+        service.ensure_osm_city(osm, settings,
+                                on_build=lambda: err_console.print(f"building the road graph from {osm} ..."))
     return service.current_city(settings)
 
 
