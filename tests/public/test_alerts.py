@@ -123,7 +123,7 @@ def test_tampered_or_foreign_signed_documents_do_not_verify(db: Database, settin
 
 def test_the_author_may_not_approve_and_drafts_are_not_published(db: Database, settings: Settings) -> None:
     alert_id = draft(db, author="alice")
-    with db.session() as s, pytest.raises(Forbidden, match="four-eyes"):
+    with pytest.raises(Forbidden, match="four-eyes"), db.session() as s:
         al.approve_alert(s, alert_id=alert_id, approver="alice", settings=settings)
     with db.sessionmaker() as s:
         assert al.get_alert(s, alert_id).state == "draft"
@@ -134,7 +134,7 @@ def test_the_author_may_not_approve_and_drafts_are_not_published(db: Database, s
     cap.validate(preview)
     assert etree.fromstring(preview).findtext("cap:status", namespaces=NS) == "Draft"
     approve(db, settings, alert_id)
-    with db.session() as s, pytest.raises(Conflict, match="not a draft"):
+    with pytest.raises(Conflict, match="not a draft"), db.session() as s:
         al.approve_alert(s, alert_id=alert_id, approver="carol", settings=settings)
 
 
@@ -205,7 +205,7 @@ def test_polygon_and_station_areas_make_valid_documents(db: Database, settings: 
     doc = checked(approve(db, settings, draft(db, area=area)), settings)
     assert doc.findtext("cap:info/cap:area/cap:areaDesc", namespaces=NS) == "城东派出所辖区"
     assert doc.findtext("cap:info[2]/cap:area/cap:areaDesc", namespaces=NS) == "Chengdong station area"
-    with db.session() as s, pytest.raises(BadInput, match="exactly one"):
+    with pytest.raises(BadInput, match="exactly one"), db.session() as s:
         al.resolve_area(s, circle="1,2,3", station="ST-1")
 
 
@@ -217,7 +217,7 @@ def test_update_and_cancel_reference_the_earlier_messages(db: Database, settings
     with db.session() as s:
         upd = al.update_alert(s, alert_id=first, author="alice",
                               changes={"severity": "Extreme", "texts": {"en-US": {"headline": "Worse now"}}}).id
-    with db.session() as s, pytest.raises(Conflict, match="awaiting approval"):
+    with pytest.raises(Conflict, match="awaiting approval"), db.session() as s:
         al.cancel_alert(s, alert_id=first, author="alice", reason="x")
     upd_doc = checked(approve(db, settings, upd, approver="carol"), settings)
     assert upd_doc.findtext("cap:msgType", namespaces=NS) == "Update"

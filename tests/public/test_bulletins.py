@@ -41,10 +41,10 @@ def test_ordinary_text_passes(text: str) -> None:
 def test_a_draft_with_a_phone_or_plate_is_refused_with_the_reason(db: Database) -> None:
     for field, bad, kind in (("body_zh", "报警人电话13812345678", "phone number"),
                              ("body_en", "vehicle 陕A12345 fled", "plate")):
-        with db.session() as s, pytest.raises(BadInput, match=f"{field}: still contains personal data \\({kind}\\)"):
+        with pytest.raises(BadInput, match=f"{field}: still contains personal data \\({kind}\\)"), db.session() as s:
             bl.draft_bulletin(s, author="sup1", source_kind="incident", source_id="INC-1",
                               texts={**TEXTS, field: TEXTS[field] + bad})
-    with db.session() as s, pytest.raises(BadInput, match=r"title_en: .*missing"):
+    with pytest.raises(BadInput, match=r"title_en: .*missing"), db.session() as s:
         bl.draft_bulletin(s, author="sup1", source_kind="incident", source_id="INC-1",
                           texts={k: v for k, v in TEXTS.items() if k != "title_en"})
 
@@ -66,7 +66,7 @@ def test_preview_and_strip_show_what_was_removed_but_not_the_values(db: Database
 def test_four_eyes_correction_and_withdrawal_keep_the_history(db: Database) -> None:
     with db.session() as s:
         first = bl.draft_bulletin(s, author="sup1", source_kind="incident", source_id="INC-1", texts=TEXTS).id
-    with db.session() as s, pytest.raises(Forbidden, match="four-eyes"):
+    with pytest.raises(Forbidden, match="four-eyes"), db.session() as s:
         bl.approve_bulletin(s, bulletin_id=first, approver="sup1")
     with db.sessionmaker() as s:
         assert bl.public_bulletins(s) == []
@@ -76,7 +76,7 @@ def test_four_eyes_correction_and_withdrawal_keep_the_history(db: Database) -> N
                                   texts={"body_en": "On 3 November a burglary was reported; two suspects arrested."}).id
     with db.sessionmaker() as s:
         assert [b.id for b in bl.public_bulletins(s)] == [first]  # the correction is a draft until approved
-    with db.session() as s, pytest.raises(Forbidden):
+    with pytest.raises(Forbidden), db.session() as s:
         bl.approve_bulletin(s, bulletin_id=fix, approver="sup1")
     with db.session() as s:
         bl.approve_bulletin(s, bulletin_id=fix, approver="sup3")

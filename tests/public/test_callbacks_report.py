@@ -135,3 +135,25 @@ def test_cli_callbacks_and_report(db: Database, monkeypatch: pytest.MonkeyPatch)
     assert r.exit_code == 0 and json.loads(r.stdout)["callbacks"]["overall"]["reached"] == 1
     r = runner.invoke(cli_app, ["public", "report", "--month", "2026-11"])
     assert r.exit_code == 0 and r.stdout.startswith("<!doctype html>")
+
+
+def test_a_complaint_can_open_a_supervision_order(db: Database) -> None:
+    command = pytest.importorskip("precinct.command.service")
+    with db.session() as s:
+        create_user(s, username="sup9", role="supervisor", password="test-password-123")
+        cb.generate(s, records=[rec(1)], now=NOW)
+        task = cb.pending(s)[0].id
+    with pytest.raises(BadInput, match="unknown user"), db.session() as s:  # rolled back: still pending
+        cb.record_outcome(s, callback_id=task, actor="ct", outcome="reached", score=1, complaint=True,
+                          complaint_to=["user:nobody"])
+    with db.session() as s:
+        row = cb.record_outcome(s, callback_id=task, actor="ct", outcome="reached", score=1, complaint=True,
+                                complaint_to=["user:sup9"], now=dt.datetime.now(dt.UTC))
+        due = row.complaint_due
+    from precinct.public.history import history
+
+    with db.sessionmaker() as s:
+        entries = history(s, kind="callback", object_id=str(task))
+        assert [e["action"] for e in entries] == ["complaint_order"]
+        order = command.order_view(s, command.get_order(s, entries[0]["detail"]["order"]))
+    assert order["deadline"].startswith(due.isoformat()[:16]) and order["incident_id"] == "INC-0001"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from precinct.core.db import utcnow
 from precinct.errors import BadInput, Conflict, NotFound, NotReady
+from precinct.public.history import record
 from precinct.public.models import PublicCallback
 
 OUTCOMES = ("reached", "not_reached", "declined")
@@ -120,9 +121,14 @@ def caller_contact(session: Session, *, incident_id: str) -> dict[str, Any]:
 
 
 def record_outcome(session: Session, *, callback_id: int, actor: str, outcome: str, score: int | None = None,
-                   comment: str | None = None, complaint: bool = False,
+                   comment: str | None = None, complaint: bool = False, complaint_to: list[str] | None = None,
                    now: dt.datetime | None = None) -> PublicCallback:
-    """Record how a callback went; a complaint gets a supervision deadline (7 days)."""
+    """Record how a callback went; a complaint gets a supervision deadline (7 days).
+
+    With ``complaint_to`` (order recipients such as ``user:NAME`` or ``station:NAME``) the complaint
+    also opens a one-click order (督办) with that deadline in the command domain, whose escalation
+    then follows it; the order's id is kept in the callback's history.
+    """
     if outcome not in OUTCOMES:
         raise BadInput(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}", detail={"field": "outcome"})
     if score is not None and (outcome != "reached" or not 1 <= score <= 5):
@@ -137,6 +143,17 @@ def record_outcome(session: Session, *, callback_id: int, actor: str, outcome: s
     row.complaint_due = now + dt.timedelta(days=COMPLAINT_DAYS) if complaint else None
     row.done_by, row.done_at = actor, now
     session.flush()
+    if complaint and complaint_to:
+        from precinct.command.service import create_order
+
+        order = create_order(session, title=f"回访投诉督办 Complaint after callback {row.id}",
+                             body=f"警情 Incident {row.incident_id} ({row.incident_type}): 来电人回访中投诉，"
+                                  "请在期限内核查并答复。 The caller complained at the callback; review and answer "
+                                  "before the deadline.",
+                             recipients=complaint_to, deadline=row.complaint_due or now, issued_by=actor,
+                             incident_id=row.incident_id, now=now)
+        record(session, kind="callback", object_id=str(row.id), action="complaint_order", actor=actor,
+               detail={"order": order.id})
     return row
 
 

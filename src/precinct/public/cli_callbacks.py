@@ -79,6 +79,8 @@ def record(callback_id: Annotated[int, typer.Argument(help="the callback task")]
            score: Annotated[int | None, Opt(help="satisfaction 1-5 (reached callers)")] = None,
            comment: Annotated[str | None, Opt(help="what the caller said (never published)")] = None,
            complaint: Annotated[bool, Opt(help="the caller complains: opens a 7-day supervision deadline")] = False,
+           complaint_to: Annotated[list[str] | None, Opt("--complaint-to",
+                                                         help="order the review to user:NAME, station:NAME")] = None,
            as_user: AsUser = None) -> None:
     """Record how the callback went."""
     from precinct.core.access import cli_principal
@@ -88,7 +90,8 @@ def record(callback_id: Annotated[int, typer.Argument(help="the callback task")]
     principal = cli_principal(db, as_user, "public.callbacks.work")
     with db.session() as s:
         emit_json(callback_view(record_outcome(s, callback_id=callback_id, actor=principal.username,
-                                               outcome=outcome, score=score, comment=comment, complaint=complaint)))
+                                               outcome=outcome, score=score, comment=comment, complaint=complaint,
+                                               complaint_to=complaint_to)))
 
 
 @app.command("stats")

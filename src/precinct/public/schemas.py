@@ -103,3 +103,5 @@ class CallbackOutcome(BaseModel):
     score: int | None = Field(default=None, ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
     complaint: bool = False
+    complaint_to: list[str] | None = Field(default=None, max_length=20,
+                                           description="order recipients for the complaint (user:NAME, station:NAME)")
