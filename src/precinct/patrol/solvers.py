@@ -238,7 +238,7 @@ def solve(cost: np.ndarray, p: int, objective: Objective, *, weights: np.ndarray
             remaining = None if time_limit is None else max(time_limit - sol.stats["seconds"], 1.0)
             try:
                 refined = p_median(cost, p, weights, time_limit=remaining, max_cost=sol.value)
-            except Unreachable:
+            except (Unreachable, SolverTimeout):
                 return sol
             if refined.response.max() <= sol.value + 1e-9:
                 sol.posts, sol.response, sol.assignment = refined.posts, refined.response, refined.assignment
