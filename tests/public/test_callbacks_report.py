@@ -157,3 +157,20 @@ def test_a_complaint_can_open_a_supervision_order(db: Database) -> None:
         assert [e["action"] for e in entries] == ["complaint_order"]
         order = command.order_view(s, command.get_order(s, entries[0]["detail"]["order"]))
     assert order["deadline"].startswith(due.isoformat()[:16]) and order["incident_id"] == "INC-0001"
+
+
+def test_retention_erases_old_comments_and_audits(db: Database, settings: Any) -> None:
+    from precinct.public import retention
+
+    with db.session() as s:
+        cb.generate(s, records=[rec(1), rec(2)], now=NOW)
+        old, new = (t.id for t in cb.pending(s))
+        cb.record_outcome(s, callback_id=old, actor="ct", outcome="reached", score=4, comment="the officer was kind",
+                          now=NOW - dt.timedelta(days=200))
+        cb.record_outcome(s, callback_id=new, actor="ct", outcome="reached", score=5, comment="fast", now=NOW)
+    assert retention.run(db=db, settings=settings, now=NOW, actor="retention")[0]["erased"] == 1
+    with db.sessionmaker() as s:
+        assert (cb.get_callback(s, old).comment, cb.get_callback(s, old).score) == (None, 4)
+        assert cb.get_callback(s, new).comment == "fast"
+        rows = s.scalars(select(AuditRecord).where(AuditRecord.resource == "public.callbacks")).all()
+    assert [(a.action, a.result_count) for a in rows] == [("erasure", 1)]
