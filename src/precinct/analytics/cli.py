@@ -234,3 +234,64 @@ def evaluate_cmd(
         table.add_row(m["method"], f"{m['hit_rate']:.3f}", f"{m['pai']:.2f}",
                       "" if m["pai_vs_kde"] is None else f"{m['pai_vs_kde']:.2f}")
     typer.echo(_render(table))
+
+
+@app.command("warning")
+def warning_cmd(
+    input: InputOpt = None,
+    crs: CrsOpt = None,
+    until: Annotated[str | None, typer.Option("--until", help="end of the recent window (default: now)")] = None,
+    cell_m: Annotated[float, typer.Option("--cell-m", help="grid cell size in metres")] = 250.0,
+    recent_days: Annotated[int, typer.Option("--recent-days", help="recent window in days")] = 7,
+    baseline_weeks: Annotated[int, typer.Option("--baseline-weeks", help="baseline weeks before it")] = 12,
+    alpha: Annotated[float, typer.Option(help="Poisson control limit")] = 0.01,
+    as_user: AsUser = None,
+    format: FormatOpt = "table",
+) -> None:
+    """Traffic-accident early warning (交通事故预警): cells whose recent accidents exceed their baseline."""
+    import numpy as np
+
+    from precinct.analytics.warning import accident_warning
+
+    if as_user is not None:
+        cli_principal(open_db(), as_user, "analytics.read")
+    end = _bound(until, "until") or dt.datetime.now(dt.UTC)
+    since = (end - dt.timedelta(days=recent_days + 7 * baseline_weeks)).isoformat()
+    ev = load_events(input, crs, since=since, until=end.isoformat(), own=as_user is not None)
+    out = accident_warning(ev, until=np.datetime64(end.astimezone(dt.UTC).replace(tzinfo=None), "s"), cell_m=cell_m,
+                           recent_days=recent_days, baseline_weeks=baseline_weeks, alpha=alpha)
+    if format == "json":
+        emit_json(out)
+        return
+    typer.echo(f"{out['accidents_recent']} accidents in {out['window'][0]} – {out['window'][1]}; "
+               f"{len(out['cells_flagged'])} cells flagged ({out['rule']})")
+    for c in out["cells_flagged"]:
+        typer.echo(f"  #{c['rank']} {c['lat']:.5f},{c['lon']:.5f}: {c['observed']} vs {c['expected']:.2f} "
+                   f"expected (p {c['p']:.4f}), peak hours of week {c['peak_hours_of_week']}")
+
+
+@app.command("report")
+def report_cmd(
+    week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W48")],
+    out: Annotated[Path, typer.Option("--out", help="report.html or report.pdf")],
+    input: InputOpt = None,
+    crs: CrsOpt = None,
+    cell_m: Annotated[float, typer.Option("--cell-m", help="grid cell size in metres")] = 250.0,
+    permutations: Annotated[int, typer.Option(help="permutations for Gi* and Knox")] = 99,
+    as_user: AsUser = None,
+) -> None:
+    """The weekly analysis report (每周研判报告), HTML or PDF, zh-CN and English, aggregates only."""
+    from precinct.analytics import report
+
+    if as_user is not None:
+        cli_principal(open_db(), as_user, "analytics.read")
+    start, end = report.parse_week(week)
+    since = (start.astype(dt.datetime) - dt.timedelta(days=800)).isoformat() + "+00:00"
+    ev = load_events(input, crs, since=since, until=end.astype(dt.datetime).isoformat() + "+00:00",
+                     own=as_user is not None)
+    ev = ev.select(ev.ts < end)
+    with progress_bar(transient=True) as bar:
+        bar.add_task(f"weekly report {week}", total=None)
+        rep = report.build(ev, week=week, cell_m=cell_m, permutations=permutations)
+        path = report.write(rep, out)
+    typer.echo(str(path))
