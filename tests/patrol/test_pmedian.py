@@ -276,3 +276,14 @@ def test_orlib_small_instances_reach_the_published_optimum(k: int) -> None:
     assert sol.optimal and sol.value == ORLIB_OPT[k - 1]
     rows, _ = rows_from_dense(d, np.ones(d.shape[0]))
     assert solve_rows(rows, p).status == "optimal"
+
+
+def test_root_fixing_without_rebuilding_the_master(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large instances keep the solved master LP after root fixing (only separation shrinks)."""
+    from precinct.patrol import pmedian
+
+    monkeypatch.setattr(pmedian, "REBUILD_ENTRIES", 0)
+    for seed in (208, 209):
+        d, w = instance(seed, n=120, m=40, integer=True)
+        sol = solvers.p_median(d, 5, w)
+        assert sol.optimal and sol.value == pytest.approx(assignment_milp(d, 5, w))

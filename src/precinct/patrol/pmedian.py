@@ -40,6 +40,8 @@ import scipy.sparse as sp
 from precinct.patrol.benders import LpPoint, Master, Search, branch_and_cut, cut_radius, solve_lp
 from precinct.patrol.local_search import Rows, greedy, interchange
 
+REBUILD_ENTRIES = 2_000_000  # up to this many row entries the master LP is rebuilt after root fixing
+
 
 @dataclass
 class Outcome:
@@ -170,11 +172,15 @@ def solve_rows(rows: Rows, p: int, *, fixed: np.ndarray | None = None,
             search.floor = min(search.floor, float((root.value + root.reduced)[closed].min()))
         stats["closed_at_root"] = int(closed.sum())
         if closed.sum() >= rows.m // 4:
-            # a smaller master on the columns left: shorter rows, sparser cuts, faster LPs
+            # the columns left only: shorter rows for separation and sparser cuts
             small = rows.restrict(upper > 0.5, p)
-            master = Master(small, p, lower, upper, cover)
-            master.add_cuts(np.arange(small.n), _incumbent_radius(small, search.best))
-            master.add_cuts(np.arange(small.n), cut_radius(small, root.y))
+            if rows.dist.size <= REBUILD_ENTRIES:  # a new, smaller master LP too
+                master = Master(small, p, lower, upper, cover)
+                master.add_cuts(np.arange(small.n), _incumbent_radius(small, search.best))
+                master.add_cuts(np.arange(small.n), cut_radius(small, root.y))
+            else:  # keep the solved LP (its cuts stay valid) and warm-start from it
+                master.rows = small
+                master.set_bounds(lower, upper)
             again = solve_lp(master, deadline, core=core)
             if isinstance(again, str):
                 return _timeout(search, root.value, stats)
