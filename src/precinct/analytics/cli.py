@@ -295,3 +295,31 @@ def report_cmd(
         rep = report.build(ev, week=week, cell_m=cell_m, permutations=permutations)
         path = report.write(rep, out)
     typer.echo(str(path))
+
+
+@app.command("segments")
+def segments_cmd(
+    input: InputOpt = None,
+    crs: CrsOpt = None,
+    max_distance_m: Annotated[float, typer.Option("--max-distance-m", help="snap at most this far")] = 50.0,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    types: TypesOpt = None,
+    as_user: AsUser = None,
+    format: FormatOpt = "table",
+) -> None:
+    """Counts per road segment (路段) of this installation's road network."""
+    from precinct.analytics.segments import segment_counts
+    from precinct.city.service import current_city
+
+    if as_user is not None:
+        cli_principal(open_db(), as_user, "analytics.read")
+    ev = load_events(input, crs, since=since, until=until, types=types, own=as_user is not None)
+    out = segment_counts(ev, current_city(), max_distance_m=max_distance_m)
+    if format == "json":
+        emit_json(out)
+        return
+    typer.echo(f"{out['snapped']} events on {len(out['segments'])} segments, {out['unsnapped']} farther than "
+               f"{max_distance_m:g} m from any road")
+    for r in out["segments"][:20]:
+        typer.echo(f"  edge {r['edge']}: {r['count']} ({r['lat']:.5f}, {r['lon']:.5f})")
