@@ -108,6 +108,9 @@ def upgrade(as_user: AsUser = None, fmt: FormatOpt = "table") -> None:
         emit_json({"from": before, "applied": [{"version": m.version, "name": m.name} for m in applied],
                    **st.as_dict()})
         return
+    adopted = [a for a in st.applied if a.how == "adopted" and a.version > before]
+    if adopted:
+        typer.echo(f"adopted a warehouse written before versioning at {adopted[0].version:04d} {adopted[0].name}")
     if applied:
         typer.echo(f"warehouse upgraded from version {before} to {st.version} "
                    f"({', '.join(f'{m.version:04d} {m.name}' for m in applied)})")

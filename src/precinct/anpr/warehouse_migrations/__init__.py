@@ -3,7 +3,7 @@
 The operations database has Alembic; the warehouse has this: an ordered list of migrations
 (``vNNNN_<name>.py``, each with ``VERSION``, ``NAME`` and ``upgrade(cur)``), and the table
 
-``warehouse_schema_version`` (version INTEGER, name VARCHAR, applied_at TIMESTAMP,
+``warehouse_schema_version`` (version INTEGER, name VARCHAR, applied_at TIMESTAMP (UTC),
 precinct_version VARCHAR, how VARCHAR)
     one row per migration the warehouse has had: when, by which Precinct release, and ``how``:
     ``applied`` (run here) or ``adopted`` (a warehouse written before versioning already had the
@@ -162,8 +162,8 @@ def status(wh: Warehouse, *, migrations: Sequence[Migration] = MIGRATIONS) -> St
 
 def _record(cur: duckdb.DuckDBPyConnection, m: Migration, how: str) -> None:
     cur.execute(
-        "INSERT INTO warehouse_schema_version VALUES (?, ?, now()::TIMESTAMP, ?, ?)",
-        [m.version, m.name, __version__, how],
+        "INSERT INTO warehouse_schema_version VALUES (?, ?, ?, ?, ?)",
+        [m.version, m.name, dt.datetime.now(dt.UTC).replace(tzinfo=None), __version__, how],  # UTC, naive
     ).fetchall()
 
 
