@@ -52,3 +52,22 @@ def test_roles_outside_the_policy_are_refused(client: TestClient, auth_headers: 
     r = client.get("/api/v1/analytics/hotspots", params={"since": "2026-01-01T00:00:00"},
                    headers=auth_headers("supervisor"))
     assert r.status_code == 422 and "timezone" in r.text
+
+
+def test_cli_on_own_incidents_checks_the_role(db: object, incidents: list[dict[str, Any]]) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from conftest import make_user
+    from precinct.analytics.cli import app
+
+    runner = CliRunner()
+    analyst = make_user(db, "analyst")  # type: ignore[arg-type]
+    r = runner.invoke(app, ["hotspots", "--as", analyst, "--cell-m", "500", "--permutations", "19",
+                            "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert sum(c["count"] for c in json.loads(r.stdout)["cells"]) == 200
+    patrol = make_user(db, "patrol")  # type: ignore[arg-type]
+    r = runner.invoke(app, ["hotspots", "--as", patrol, "--format", "json"])
+    assert r.exit_code != 0 and "may not use this command" in str(r.exception)
