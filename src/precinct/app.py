@@ -24,6 +24,7 @@ from precinct.core.access import public
 from precinct.core.bus import Bus, make_bus
 from precinct.core.db import Database
 from precinct.core.health import install_outage_handlers
+from precinct.core.limits import BodyLimitMiddleware
 from precinct.domains import domain_modules
 from precinct.errors import PrecinctError
 
@@ -108,6 +109,42 @@ class MetricsMiddleware:
         finally:
             if not started:
                 observe(500)
+
+
+# The dashboard (/ui) and the field app (/m): no inline scripts, never framed, no type sniffing.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+     b"frame-ancestors 'none'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+     b"connect-src 'self'; worker-src 'self' blob:"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+class SecurityHeadersMiddleware:
+    """Pure ASGI: security headers on the browser-facing pages (``nosniff`` on every response)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        browser = path == "/" or path == "/m" or path.startswith(("/ui", "/m/"))
+
+        async def _send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", ())}
+                extra = SECURITY_HEADERS if browser else SECURITY_HEADERS[2:3]
+                message = {**message, "headers": [*message.get("headers", ()),
+                                                   *(h for h in extra if h[0] not in present)]}
+            await send(message)
+
+        await self.app(scope, receive, _send)
 
 
 def install_metrics(app: FastAPI) -> CollectorRegistry:
@@ -204,6 +241,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     install_error_handlers(app)
     install_outage_handlers(app)
     registry = install_metrics(app)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware)  # outermost: bodies are cut before anything reads them
     app.include_router(system_router(registry))
     for module in domain_modules("views"):
         router = getattr(module, "router", None)

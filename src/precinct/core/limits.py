@@ -1,0 +1,229 @@
+"""Request-size and decompression limits, enforced before work.
+
+:class:`BodyLimitMiddleware` counts request-body bytes as they arrive, before authentication and
+before any parsing, and answers 413 past the limit. Every route gets the small default; the bulk
+ingest routes (:data:`BULK_ROUTES`) get the large limit only once the caller's bearer token has been
+resolved to a live session whose role may perform the route's policy action. An anonymous or
+unauthorised upload to a bulk route is therefore cut at the small default too.
+
+:func:`check_decompressed` bounds compressed inputs (Arrow IPC with compressed buffers, gzip,
+Parquet) by decompressed bytes and rows, batch by batch, before they are materialised.
+
+Limits are read from the environment (``PRECINCT_MAX_BODY_BYTES``, ``PRECINCT_MAX_BULK_BODY_BYTES``,
+``PRECINCT_MAX_DECOMPRESSED_BYTES``, ``PRECINCT_MAX_ROWS``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.concurrency import run_in_threadpool
+
+from precinct.errors import BadInput, PrecinctError
+
+MIB = 1024 * 1024
+
+# path -> policy action whose roles may use the bulk limit
+BULK_ROUTES: dict[str, str] = {
+    "/api/v1/anpr/reads": "anpr.reads",
+    "/api/v1/anpr/links": "anpr.links",
+    "/api/v1/fraud/reports/import": "fraud.import",
+}
+
+
+class Limits(BaseSettings):
+    """Size limits (env prefix ``PRECINCT_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PRECINCT_", extra="ignore")
+
+    max_body_bytes: int = Field(default=1 * MIB, ge=1024, description="request body limit of every route")
+    max_bulk_body_bytes: int = Field(default=256 * MIB, ge=1024,
+                                     description="request body limit of the bulk ingest routes, when allowed")
+    max_decompressed_bytes: int = Field(default=1024 * MIB, ge=1024,
+                                        description="decompressed size limit of one compressed upload")
+    max_rows: int = Field(default=10_000_000, ge=1, description="row limit of one upload")
+
+
+def get_limits() -> Limits:
+    """The limits from the environment (read on each call: cheap, and tests may change them)."""
+    return Limits()
+
+
+class PayloadTooLarge(PrecinctError):
+    """The request body exceeds the limit of its route (HTTP 413)."""
+
+    code = "payload_too_large"
+    http_status = 413
+    exit_code = 2
+
+
+def _too_large_body(limit: int) -> bytes:
+    err = PayloadTooLarge(f"request body larger than {limit} bytes; split it or use the bulk routes",
+                          detail={"field": "body", "limit_bytes": limit})
+    return json.dumps(err.to_body()).encode()
+
+
+class _Exceeded(Exception):
+    pass
+
+
+@dataclass
+class _Header:
+    authorization: str | None = None
+    content_length: int | None = None
+
+
+def _headers(scope: Any) -> _Header:
+    out = _Header()
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            out.authorization = value.decode("latin-1")
+        elif name == b"content-length":
+            try:
+                out.content_length = int(value)
+            except ValueError:
+                out.content_length = None
+    return out
+
+
+class BodyLimitMiddleware:
+    """Pure ASGI: 413 as soon as a request body passes its route's limit (nothing is buffered here)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def _limit_for(self, scope: Any, header: _Header) -> int:
+        limits = get_limits()
+        action = BULK_ROUTES.get(scope.get("path", ""))
+        if action is None or not header.authorization:
+            return limits.max_body_bytes
+        scheme, _, token = header.authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return limits.max_body_bytes
+        app_state = getattr(scope.get("app"), "state", None)
+        db, settings = getattr(app_state, "db", None), getattr(app_state, "settings", None)
+        if db is None or settings is None:
+            return limits.max_body_bytes
+        from precinct.core.identity import resolve_token
+        from precinct.core.policy import rule_for
+
+        try:
+            principal = await run_in_threadpool(resolve_token, db, settings, token.strip())
+        except PrecinctError:
+            return limits.max_body_bytes
+        if principal.role not in rule_for(action).roles:
+            return limits.max_body_bytes
+        return max(limits.max_bulk_body_bytes, limits.max_body_bytes)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        header = _headers(scope)
+        limit = await self._limit_for(scope, header)
+        if header.content_length is not None and header.content_length > limit:
+            await self._reject(send, limit)
+            return
+        seen = 0
+        started = exceeded = False
+
+        async def _receive() -> Any:
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    exceeded = True
+                    raise _Exceeded
+            return message
+
+        async def _send(message: Any) -> None:
+            nonlocal started
+            if exceeded:  # whatever the app made of the interrupted body (FastAPI: a 400), it is a 413
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._reject(send, limit)
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, _receive, _send)
+        except _Exceeded:
+            if not started:
+                started = True
+                await self._reject(send, limit)
+
+    @staticmethod
+    async def _reject(send: Any, limit: int) -> None:
+        body = _too_large_body(limit)
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+# --- decompression ---------------------------------------------------------------------------------
+
+
+class DecompressionBudget:
+    """Counts decompressed bytes and rows of one upload; :meth:`add` raises BadInput past a limit."""
+
+    def __init__(self, *, what: str, max_bytes: int | None = None, max_rows: int | None = None) -> None:
+        limits = get_limits()
+        self.what = what
+        self.max_bytes = max_bytes if max_bytes is not None else limits.max_decompressed_bytes
+        self.max_rows = max_rows if max_rows is not None else limits.max_rows
+        self.bytes = 0
+        self.rows = 0
+
+    def add(self, *, nbytes: int = 0, rows: int = 0) -> None:
+        """Count one batch (decompressed bytes, rows); refuse past either limit."""
+        self.bytes += nbytes
+        self.rows += rows
+        if self.bytes > self.max_bytes:
+            raise BadInput(f"{self.what} decompresses to more than {self.max_bytes} bytes "
+                           "(PRECINCT_MAX_DECOMPRESSED_BYTES); split it",
+                           detail={"field": "body", "limit": "max_decompressed_bytes",
+                                   "limit_bytes": self.max_bytes})
+        if self.rows > self.max_rows:
+            raise BadInput(f"{self.what} has more than {self.max_rows} rows (PRECINCT_MAX_ROWS); split it",
+                           detail={"field": "body", "limit": "max_rows", "limit_rows": self.max_rows})
+
+
+def gunzip_bounded(data: bytes, *, what: str = "gzip upload", max_bytes: int | None = None) -> bytes:
+    """Decompress gzip data, refusing (BadInput) once the output passes ``max_bytes``."""
+    import zlib
+
+    budget = DecompressionBudget(what=what, max_bytes=max_bytes)
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out: list[bytes] = []
+    chunk = 1 * MIB
+    buf = d.decompress(data, chunk)
+    while True:
+        budget.add(nbytes=len(buf))
+        out.append(buf)
+        if d.unconsumed_tail:
+            buf = d.decompress(d.unconsumed_tail, chunk)
+        else:
+            rest = d.flush()
+            budget.add(nbytes=len(rest))
+            out.append(rest)
+            break
+    return b"".join(out)
+
+
+def parquet_budget_check(metadata: Any, *, what: str = "Parquet upload") -> None:
+    """Refuse a Parquet file whose footer declares more rows or uncompressed bytes than allowed.
+
+    ``metadata`` is a ``pyarrow.parquet.FileMetaData``; nothing is decompressed to check it.
+    """
+    budget = DecompressionBudget(what=what)
+    size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    budget.add(nbytes=size, rows=metadata.num_rows)
