@@ -17,13 +17,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from precinct.cases.base import (
     _PRINTABLE,
-    LINK_TABLES,
     _add_members,
     _add_teams,
     _audit,
@@ -61,6 +60,7 @@ from precinct.cases.workspace import (
     timeline,
     update_task,
 )
+from precinct.command import service as command  # owns incidents, calls and orders
 from precinct.core import access
 from precinct.core.roles import AuditAction, Role
 from precinct.core.timeutil import utcnow
@@ -292,9 +292,7 @@ def set_stage(session: Session, *, case_id: str, stage: str, by: str) -> dict[st
 
 
 def _ref_exists(session: Session, kind: str, ref_id: str) -> bool:
-    # The command domain owns these tables; their ids are all a link needs (no import of the domain).
-    table = LINK_TABLES[kind]
-    return session.execute(text(f"SELECT 1 FROM {table} WHERE id = :id"), {"id": ref_id}).first() is not None
+    return command.record_exists(session, kind=kind, record_id=ref_id)
 
 
 def link(session: Session, *, case_id: str, kind: str, ref_id: str, by: str) -> dict[str, Any]:

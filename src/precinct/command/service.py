@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from precinct.command.models import Assignment, Incident
+from precinct.command.models import Assignment, Call, Incident, Order
 from precinct.command.orders import create_order, get_order, order_view
 from precinct.command.recommend import NearestUnits, NearUnit, available_units, nearest_available_units
 from precinct.command.types import INCIDENT_TYPES, PRIORITIES, IncidentType, Priority, UnitType, get_type
@@ -37,6 +37,7 @@ __all__ = [
     "incident_records",
     "nearest_available_units",
     "order_view",
+    "record_exists",
 ]
 
 
@@ -125,6 +126,23 @@ def incident_records(
             }
         )
     return out
+
+
+_RECORDS: dict[str, Any] = {"incident": Incident, "call": Call, "order": Order}
+
+
+def record_exists(session: Session, *, kind: str, record_id: str) -> bool:
+    """Whether an incident, call or order with this id exists (cases link them by id).
+
+    Parameters
+    ----------
+    kind
+        ``"incident"``, ``"call"`` or ``"order"``.
+    record_id
+        The record's id.
+    """
+    model = _RECORDS[kind]
+    return session.execute(select(model.id).where(model.id == record_id)).first() is not None
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
