@@ -224,6 +224,17 @@ def get_order(session: Session, order_id: str) -> Order:
     return order
 
 
+def get_order_for(session: Session, order_id: str, principal: Principal) -> Order:
+    """The order, if ``principal`` may see it: a patrol user only its own unit's or its own orders
+    (another unit's order is answered as not found, so ids cannot be probed)."""
+    order = get_order(session, order_id)
+    if principal.role is Role.patrol:
+        own = [f"user:{principal.username}"] + ([f"unit:{principal.unit_id}"] if principal.unit_id else [])
+        if not any(r.recipient in own for r in recipients_of(session, order_id)):
+            raise NotFound(f"no order {order_id!r}", detail={"field": "order_id"})
+    return order
+
+
 def recipients_of(session: Session, order_id: str) -> list[OrderRecipient]:
     return list(
         session.scalars(

@@ -73,7 +73,7 @@ def list_orders(
 def get_order(request: Request, order_id: str, principal: Annotated[Principal, allow("orders.read")]) -> dict[str, Any]:
     """One order with recipients, acknowledgements and history."""
     with get_db(request).sessionmaker() as s:
-        return svc.order_view(s, svc.get_order(s, order_id), with_history=True)
+        return svc.order_view(s, svc.get_order_for(s, order_id, principal), with_history=True)
 
 
 @router.post("/orders/{order_id}/ack")
