@@ -79,12 +79,6 @@ def test_reading_the_callers_number_is_purpose_bound(client: TestClient, auth_he
     r = client.get(url, headers=auth_headers("call_taker", case="CB-1", purpose="incident_response"))
     assert r.status_code == 403 and "purpose" in r.json()["message"]
     ok = auth_headers("call_taker", case="CB-1", purpose="callback")
-    command = pytest.importorskip("precinct.command.service")
-    if not hasattr(command, "caller_contact"):
-        assert client.get(url, headers=ok).status_code == 503
-        monkeypatch.setattr(command, "caller_contact", lambda _s, *, incident_id: {"phone": "13800000000",
-                                                                                  "language": "zh-CN"},
-                            raising=False)
     r = client.get(url, headers=ok)
     assert r.status_code == 200 and "110" in r.json()["script"]
     with app.state.db.sessionmaker() as s:

@@ -31,6 +31,7 @@ __all__ = [
     "Priority",
     "UnitType",
     "available_units",
+    "caller_contact",
     "create_order",
     "get_order",
     "get_type",
@@ -126,6 +127,19 @@ def incident_records(
             }
         )
     return out
+
+
+def caller_contact(session: Session, *, incident_id: str) -> dict[str, Any]:
+    """The first caller's number and name for an incident (personal data).
+
+    Call only after the caller's grant is recorded (purpose ``callback``). An incident whose callers
+    gave no number answers ``{"phone": None, ...}``; the call script's language defaults to zh-CN.
+    """
+    row = session.execute(select(Call.caller_phone, Call.caller_name)
+                          .where(Call.incident_id == incident_id)
+                          .where(Call.caller_phone.is_not(None))
+                          .order_by(Call.received_at).limit(1)).first()
+    return {"phone": row[0] if row else None, "name": row[1] if row else None, "language": "zh-CN"}
 
 
 _RECORDS: dict[str, Any] = {"incident": Incident, "call": Call, "order": Order}

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from precinct.core.db import utcnow
-from precinct.errors import BadInput, Conflict, NotFound, NotReady
+from precinct.errors import BadInput, Conflict, NotFound
 from precinct.public.history import record
 from precinct.public.models import PublicCallback
 
@@ -103,21 +103,10 @@ def script(language: str, *, agency: str, closed_at: dt.datetime) -> str:
 
 
 def caller_contact(session: Session, *, incident_id: str) -> dict[str, Any]:
-    """The caller's number and language from the command domain (call after the grant is recorded).
-
-    Raises
-    ------
-    NotReady
-        The command domain does not (yet) offer ``caller_contact`` in its service.
-    """
+    """The caller's number and language from the command domain (call after the grant is recorded)."""
     from precinct.command import service as command
 
-    reader = getattr(command, "caller_contact", None)
-    if reader is None:
-        raise NotReady("the command domain does not expose callers' numbers yet "
-                       "(precinct.command.service.caller_contact)")
-    result: dict[str, Any] = reader(session, incident_id=incident_id)
-    return result
+    return command.caller_contact(session, incident_id=incident_id)
 
 
 def record_outcome(session: Session, *, callback_id: int, actor: str, outcome: str, score: int | None = None,
