@@ -36,11 +36,31 @@ def test_a_planted_accident_surge_is_flagged() -> None:
     x, y, ts, kinds = _events()
     ev = from_arrays(x=x, y=y, ts=ts, types=kinds, crs="EPSG:32650")
     out = accident_warning(ev, until=np.datetime64("2026-11-29T00:00:00"), cell_m=250)
-    flagged = out["cells_flagged"]
+    flagged = out["flagged"]
     assert len(flagged) == 1 and flagged[0]["observed"] >= 8
     assert abs(flagged[0]["x"] - 442_625) < 1 and abs(flagged[0]["y"] - 4_402_625) < 1
     assert hour_of_week(np.array(["2026-11-23T00:30:00", "2026-11-29T23:59:00"], dtype="datetime64[s]")).tolist() \
         == [0, 167]  # 2026-11-23 is a Monday
+
+
+def test_the_surge_is_flagged_on_its_road_segment() -> None:
+    from precinct.analytics.events import project_wgs84
+    from precinct.city.road import RoadGraph
+
+    g = RoadGraph.synthetic(size_km=3, seed=1)
+    rng = np.random.default_rng(2)
+    seg = rng.integers(0, g.segment_edges.size, 400)
+    seg = np.r_[seg, np.full(8, 123)]
+    edge = g.segment_edges[seg]
+    mid = (g.node_xy[g.tail[edge]] + g.node_xy[g.head[edge]]) / 2
+    lat, lon = g.frame.to_latlon(mid[:, 0], mid[:, 1])
+    x, y, crs = project_wgs84(lat, lon)
+    days = np.r_[rng.uniform(0, 90, 400), rng.uniform(84, 90, 8)]
+    ts = np.datetime64("2026-09-01T00:00:00") + (days * 86400).astype("timedelta64[s]")
+    ev = from_arrays(x=x, y=y, ts=ts, types=np.full(408, "traffic_accident"), crs=crs)
+    out = accident_warning(ev, until=np.datetime64("2026-11-30T00:00:00"), graph=g)
+    assert out["unit"] == "segment" and out["unsnapped"] == 0
+    assert [f["edge"] for f in out["flagged"]] == [int(g.segment_edges[123])]
 
 
 def test_weekly_report_html_and_pdf(tmp_path: Path) -> None:

@@ -245,6 +245,8 @@ def warning_cmd(
     recent_days: Annotated[int, typer.Option("--recent-days", help="recent window in days")] = 7,
     baseline_weeks: Annotated[int, typer.Option("--baseline-weeks", help="baseline weeks before it")] = 12,
     alpha: Annotated[float, typer.Option(help="Poisson control limit")] = 0.01,
+    segments: Annotated[bool, typer.Option("--segments/--cells", help="per road segment of the city network "
+                                           "(default) or per grid cell")] = True,
     as_user: AsUser = None,
     format: FormatOpt = "table",
 ) -> None:
@@ -258,14 +260,19 @@ def warning_cmd(
     end = _bound(until, "until") or dt.datetime.now(dt.UTC)
     since = (end - dt.timedelta(days=recent_days + 7 * baseline_weeks)).isoformat()
     ev = load_events(input, crs, since=since, until=end.isoformat(), own=as_user is not None)
+    graph = None
+    if segments:
+        from precinct.city.service import current_city
+
+        graph = current_city()
     out = accident_warning(ev, until=np.datetime64(end.astimezone(dt.UTC).replace(tzinfo=None), "s"), cell_m=cell_m,
-                           recent_days=recent_days, baseline_weeks=baseline_weeks, alpha=alpha)
+                           recent_days=recent_days, baseline_weeks=baseline_weeks, alpha=alpha, graph=graph)
     if format == "json":
         emit_json(out)
         return
     typer.echo(f"{out['accidents_recent']} accidents in {out['window'][0]} – {out['window'][1]}; "
-               f"{len(out['cells_flagged'])} cells flagged ({out['rule']})")
-    for c in out["cells_flagged"]:
+               f"{len(out['flagged'])} {out['unit']}s flagged ({out['rule']})")
+    for c in out["flagged"]:
         typer.echo(f"  #{c['rank']} {c['lat']:.5f},{c['lon']:.5f}: {c['observed']} vs {c['expected']:.2f} "
                    f"expected (p {c['p']:.4f}), peak hours of week {c['peak_hours_of_week']}")
 

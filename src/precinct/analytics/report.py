@@ -177,9 +177,9 @@ def render_html(rep: dict[str, Any]) -> str:
                      else "<p>无显著近重复 No significant near-repeat.</p>")
     acc_w = rep["accidents"]
     parts.append("<h2>事故预警 Accident black spots</h2>")
-    if acc_w and acc_w["cells_flagged"]:
+    if acc_w and acc_w["flagged"]:
         parts.append(_table([[c["rank"], f"{c['lat']:.5f}, {c['lon']:.5f}", c["observed"], f"{c['expected']:.2f}",
-                              f"{c['p']:.4f}"] for c in acc_w["cells_flagged"]],
+                              f"{c['p']:.4f}"] for c in acc_w["flagged"]],
                             ["#", "位置 place", "观测 observed", "基线 baseline", "p"]))
     else:
         parts.append("<p>无预警 No cell above its baseline (or no accident data).</p>")

@@ -1,7 +1,8 @@
 """Traffic-accident early warning (交通事故预警): places whose recent accidents exceed their baseline.
 
-Accidents are counted per grid cell (a stand-in for road segments: the segment layer is not wired
-yet) and per hour of week. A cell is flagged when its count in the recent window is improbable
+Accidents are counted per road segment of the city network (``graph`` given: nearest physical
+segment within 50 m; accidents off the network are reported as ``unsnapped``) or per grid cell,
+and per hour of week. A segment (or cell) is flagged when its count in the recent window is improbable
 under a Poisson baseline: the cell's mean over the previous ``baseline_weeks`` weeks (plus a small
 floor so a cell with no history is not flagged by one crash), with ``P(X >= observed) <= alpha``
 and at least ``min_count`` accidents. The evidence (observed, expected, p, the busiest hours of
@@ -36,7 +37,7 @@ def hour_of_week(ts: np.ndarray) -> np.ndarray:
 
 def accident_warning(events: Events, *, until: np.datetime64, cell_m: float = 250.0, recent_days: int = 7,
                      baseline_weeks: int = 12, alpha: float = 0.01, min_count: int = 3,
-                     floor_per_week: float = 0.1) -> dict[str, Any]:
+                     floor_per_week: float = 0.1, graph: Any = None, max_snap_m: float = 50.0) -> dict[str, Any]:
     """Flag cells whose accidents in ``[until - recent_days, until)`` exceed their Poisson baseline.
 
     Parameters
@@ -48,11 +49,15 @@ def accident_warning(events: Events, *, until: np.datetime64, cell_m: float = 25
     cell_m, recent_days, baseline_weeks, alpha, min_count, floor_per_week
         Grid cell size; recent window; baseline length before it; the control limit; the smallest
         flagged count; the baseline floor (accidents per week per cell).
+    graph : precinct.city.RoadGraph, optional
+        Count per road segment of this network instead of per grid cell.
+    max_snap_m : float
+        With ``graph``: accidents farther than this from every road are not assigned.
 
     Returns
     -------
     dict
-        ``{"window", "cells_flagged": [{"cell_id", "lat", "lon", "observed", "expected", "p",
+        ``{"window", "flagged": [{"cell_id", "lat", "lon", "observed", "expected", "p",
         "peak_hours_of_week"}], "accidents_recent", "accidents_baseline"}``.
     """
     acc = events.select(np.array([is_accident(str(k)) for k in events.types], dtype=bool))
@@ -61,26 +66,40 @@ def accident_warning(events: Events, *, until: np.datetime64, cell_m: float = 25
     end = until.astype("datetime64[s]")
     start = end - np.timedelta64(recent_days, "D")
     base0 = start - np.timedelta64(7 * baseline_weeks, "D")
-    grid = Grid.covering(acc.x, acc.y, cell_m=cell_m, crs=acc.crs)
-    cells = grid.locate(acc.x, acc.y)
     recent = (acc.ts >= start) & (acc.ts < end)
     base = (acc.ts >= base0) & (acc.ts < start)
-    obs = np.bincount(cells[recent], minlength=grid.n)
-    expected = (np.bincount(cells[base], minlength=grid.n) / baseline_weeks + floor_per_week) * (recent_days / 7)
+    unsnapped = 0
+    if graph is not None:
+        from precinct.analytics.segments import segment_midpoints, snap_segments
+
+        units = snap_segments(acc, graph, max_distance_m=max_snap_m)
+        n_units = int(graph.segment_edges.size)
+        unsnapped = int(((units < 0) & (recent | base)).sum())
+        recent, base = recent & (units >= 0), base & (units >= 0)
+    else:
+        grid = Grid.covering(acc.x, acc.y, cell_m=cell_m, crs=acc.crs)
+        units, n_units = grid.locate(acc.x, acc.y), grid.n
+    obs = np.bincount(units[recent], minlength=n_units)
+    expected = (np.bincount(units[base], minlength=n_units) / baseline_weeks + floor_per_week) * (recent_days / 7)
     p = poisson.sf(obs - 1, expected)
     flag = np.flatnonzero((obs >= min_count) & (p <= alpha))
-    cx, cy = grid.centres()
-    lat, lon = to_wgs84(cx[flag], cy[flag], grid.crs) if flag.size else (np.zeros(0), np.zeros(0))
+    flag = flag[np.argsort(p[flag], kind="stable")]
+    if graph is not None:
+        lat, lon = segment_midpoints(graph, flag)
+        where: list[dict[str, Any]] = [{"edge": int(graph.segment_edges[u])} for u in flag]
+    else:
+        cx, cy = grid.centres()
+        lat, lon = to_wgs84(cx[flag], cy[flag], grid.crs) if flag.size else (np.zeros(0), np.zeros(0))
+        where = [{"cell_id": int(u), "x": float(cx[u]), "y": float(cy[u])} for u in flag]
     how = hour_of_week(acc.ts)
     out = []
-    for k, c in enumerate(flag[np.argsort(p[flag])]):
-        hw = np.bincount(how[(cells == c) & (recent | base)], minlength=168)
-        idx = int(np.flatnonzero(flag == c)[0])
-        out.append({"cell_id": int(c), "x": float(cx[c]), "y": float(cy[c]), "lat": float(lat[idx]),
-                    "lon": float(lon[idx]), "observed": int(obs[c]), "expected": float(expected[c]),
-                    "p": float(p[c]), "rank": k + 1,
+    for k, u in enumerate(flag):
+        hw = np.bincount(how[(units == u) & (recent | base)], minlength=168)
+        out.append({**where[k], "lat": float(lat[k]), "lon": float(lon[k]), "observed": int(obs[u]),
+                    "expected": float(expected[u]), "p": float(p[u]), "rank": k + 1,
                     "peak_hours_of_week": [int(h) for h in np.argsort(-hw, kind="stable")[:3] if hw[h] > 0]})
-    return {"crs": grid.crs, "cell_m": float(cell_m), "window": [str(start), str(end)],
+    return {"crs": acc.crs, "unit": "segment" if graph is not None else "cell", "cell_m": float(cell_m),
+            "unsnapped": unsnapped, "window": [str(start), str(end)],
             "baseline": [str(base0), str(start)], "rule": f"Poisson P(X >= observed) <= {alpha}, observed >= "
             f"{min_count}", "accidents_recent": int(recent.sum()), "accidents_baseline": int(base.sum()),
-            "cells_flagged": out}
+            "flagged": out}
