@@ -71,3 +71,15 @@ def test_cli_on_own_incidents_checks_the_role(db: object, incidents: list[dict[s
     patrol = make_user(db, "patrol")  # type: ignore[arg-type]
     r = runner.invoke(app, ["hotspots", "--as", patrol, "--format", "json"])
     assert r.exit_code != 0 and "may not use this command" in str(r.exception)
+
+
+def test_weekly_report_and_warning_routes(client: TestClient, auth_headers: Callable[..., dict[str, str]],
+                                          incidents: list[dict[str, Any]]) -> None:
+    h = auth_headers("supervisor")
+    now = dt.datetime.now(dt.UTC)
+    year, week, _ = (now - dt.timedelta(days=7)).isocalendar()
+    r = client.get("/api/v1/analytics/report", params={"week": f"{year}-W{week:02d}"}, headers=h)
+    assert r.status_code == 200, r.text
+    assert "每周研判报告" in r.text and "INC" not in r.text.replace("INCIDENT", "")
+    r = client.get("/api/v1/analytics/warning", params={"segments": "false"}, headers=h)
+    assert r.status_code == 422 and "no traffic accidents" in r.text  # the fixture has burglaries only

@@ -11,10 +11,11 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
 from precinct.analytics import service
 from precinct.analytics.events import Events, to_wgs84
-from precinct.core.access import allow, get_db
+from precinct.core.access import allow, get_db, get_settings_dep
 from precinct.core.identity import Principal
 from precinct.errors import BadInput
 
@@ -83,3 +84,42 @@ def evaluate(request: Request, principal: Annotated[Principal, allow("analytics.
     ev = _events(request, None, until, types, default_days=days)
     return run(ev, cell_m=cell_m, train_days=train_days, test_days=test_days, origins=origins,
                area_shares=(area_share,))
+
+
+@router.get("/analytics/warning")
+def warning(request: Request, principal: Annotated[Principal, allow("analytics.read")],
+            until: dt.datetime | None = None, recent_days: Annotated[int, Query(ge=1, le=31)] = 7,
+            baseline_weeks: Annotated[int, Query(ge=1, le=104)] = 12,
+            alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.01, segments: bool = True) -> dict[str, Any]:
+    """Traffic-accident early warning: road segments (or cells) whose recent accidents exceed their baseline."""
+    import numpy as np
+
+    from precinct.analytics.warning import accident_warning
+    from precinct.city.service import current_city
+
+    end = until or dt.datetime.now(dt.UTC)
+    ev = _events(request, end - dt.timedelta(days=recent_days + 7 * baseline_weeks), end, None)
+    graph = current_city(get_settings_dep(request)) if segments else None
+    stamp = np.datetime64(end.astimezone(dt.UTC).replace(tzinfo=None), "s")
+    return accident_warning(ev, until=stamp, recent_days=recent_days, baseline_weeks=baseline_weeks, alpha=alpha,
+                            graph=graph)
+
+
+@router.get("/analytics/report", response_class=HTMLResponse)
+def weekly_report(request: Request, principal: Annotated[Principal, allow("analytics.read")], week: str,
+                  cell_m: Annotated[float, Query(ge=50, le=5000)] = 250.0, pdf: bool = False) -> Response:
+    """The weekly analysis report (HTML, or PDF with ``pdf=true``), aggregates only."""
+    import tempfile
+    from pathlib import Path
+
+    from precinct.analytics import report
+
+    _, end = report.parse_week(week)
+    until = end.astype(dt.datetime).replace(tzinfo=dt.UTC)
+    ev = _events(request, until - dt.timedelta(days=800), until, None)
+    rep = report.build(ev, week=week, cell_m=cell_m, permutations=99)
+    if not pdf:
+        return HTMLResponse(report.render_html(rep))
+    with tempfile.TemporaryDirectory() as d:
+        data = report.write(rep, Path(d) / "report.pdf").read_bytes()
+    return Response(data, media_type="application/pdf")
