@@ -8,7 +8,7 @@ spopt (dev extra) solves the assignment formulation through PuLP on HiGHS with t
 on the instances up to ``--spopt-max-n`` demand points; the ratio is spopt seconds / Precinct's.
 
 Run:  nice .venv/bin/python bench/pmedian_orlib.py [--cap 30] [--instances 1-40] [--county-cap 60]
-      [--no-county] [--spopt-max-n 200]
+      [--no-county | --only-county] [--spopt-max-n 200]
 Each row gives wall and CPU seconds (this process) and the 1-minute load average after the solve.
 """
 
@@ -73,12 +73,13 @@ def main() -> None:
     ap.add_argument("--spopt-max-n", type=int, default=200, help="largest n given to spopt (n*n PuLP variables)")
     ap.add_argument("--county-cap", type=float, default=60.0)
     ap.add_argument("--no-county", action="store_true")
+    ap.add_argument("--only-county", action="store_true")
     args = ap.parse_args()
     lo, _, hi = args.instances.partition("-")
-    ks = range(int(lo), int(hi or lo) + 1)
+    ks = range(0) if args.only_county else range(int(lo), int(hi or lo) + 1)
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} UTC, {platform.machine()} {os.cpu_count()} cpus, "
           f"python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
-    root = data_dir(args.data)
+    root = data_dir(args.data) if ks else Path(".")
     print("| pmed | n | p | Precinct s | CPU s | load | status (gap) | nodes | value | published | equal "
           "| spopt s | spopt status | spopt equal | spopt / Precinct |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -126,7 +126,8 @@ def solve_lp(master: Master, deadline: float | None, *, core: np.ndarray | None 
             left = deadline - time.perf_counter()
             if left <= 0:
                 return "time_limit"
-            h.setOptionValue("time_limit", float(left))
+            # HiGHS measures its time limit on the instance's clock, which runs across solves
+            h.setOptionValue("time_limit", float(h.getRunTime() + left))
         h.run()
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kInfeasible:
