@@ -9,6 +9,7 @@ and parsed here.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,7 +86,11 @@ def associate(
             "radius_km": radius_km,
             "start": start,
             "end": end,
-            "watchlist": len(plates),
+            # the plates looked up, so an auditor can answer "who looked up this plate"
+            # (bounded by the request-size limit; the digest names the exact list)
+            "watchlist": sorted(set(plates)),
+            "watchlist_size": len(plates),
+            "watchlist_sha256": hashlib.sha256("\n".join(sorted(set(plates))).encode()).hexdigest(),
             "only_watchlist": only_watchlist,
             "lookback_days": lookback_days,
             "limit": limit,
