@@ -37,13 +37,9 @@ def _write_geojson(path: Path | None, result: dict[str, Any]) -> None:
 def _when(value: str | None, field: str) -> dt.datetime:
     if value is None:
         return dt.datetime.now(dt.UTC)
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"{field} must be ISO 8601 with an offset", detail={"field": field}) from None
-    if t.tzinfo is None:
-        raise BadInput(f"{field} needs a timezone offset", detail={"field": field})
-    return t
+    from precinct.core.timeutil import parse_iso_field
+
+    return parse_iso_field(value, field)
 
 
 @app.command("posts")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import h3
 import numpy as np
 
+from precinct.core.timeutil import parse_iso
 from precinct.errors import BadInput
 
 RED_SHARE = 60 / 1065
@@ -92,11 +93,9 @@ def ages_in_days(ts: Sequence[str], now: dt.datetime) -> np.ndarray:
     out = np.empty(len(ts))
     for i, t in enumerate(ts):
         try:
-            when = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
-        except ValueError:
-            raise BadInput(f"row {i + 1}: ts must be ISO 8601", detail={"row": i + 1, "ts": t}) from None
-        if when.tzinfo is None:
-            raise BadInput(f"row {i + 1}: ts needs a timezone offset", detail={"row": i + 1, "ts": t})
+            when = parse_iso(t)
+        except ValueError as exc:
+            raise BadInput(f"row {i + 1}: ts {exc}", detail={"row": i + 1, "ts": t}) from None
         out[i] = (now - when).total_seconds() / 86400.0
     return out
 
