@@ -63,8 +63,12 @@ def build(events: Events, *, week: str, cell_m: float = 250.0, permutations: int
     if len(this) == 0:
         raise BadInput(f"no incidents in week {week}", detail={"field": "week"})
     last = _in(events, start - np.timedelta64(7, "D"), start)
-    ly_monday = np.datetime64(dt.date.fromisocalendar(int(week[:4]) - 1, min(int(week.split("W")[1]), 52), 1), "s")
-    last_year = _in(events, ly_monday, ly_monday + np.timedelta64(7, "D"))
+    iso_year, iso_week, _ = start.astype(dt.datetime).isocalendar()
+    try:
+        ly_monday = np.datetime64(dt.date.fromisocalendar(iso_year - 1, min(iso_week, 52), 1), "s")
+        last_year = _in(events, ly_monday, ly_monday + np.timedelta64(7, "D"))
+    except ValueError:  # year 1 has no year before it
+        last_year = events.select(np.zeros(len(events), dtype=bool))
     figs: dict[str, Any] = {}
     types = sorted(set(counts_by(this, key="type")) | set(counts_by(last, key="type")))
     by_type = [{"type": t, "this_week": counts_by(this, key="type").get(t, 0),
