@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from precinct.core.clikit import open_db
+from precinct.core.clikit import AsUser, open_db
 from precinct.core.roles import Role
 from precinct.errors import BadInput
 
@@ -42,12 +42,14 @@ def create(
 @app.command("unlock")
 def unlock(
     username: str = typer.Option(..., "--username", help="account to unlock"),
-    actor: str = typer.Option("admin-cli", "--as", envvar="PRECINCT_USER", help="who is unlocking (audited)"),
+    as_user: AsUser = None,
 ) -> None:
-    """Clear a lockout after repeated failed logins."""
+    """Clear a lockout after repeated failed logins (``--as`` an active administrator)."""
+    from precinct.core.access import cli_principal
     from precinct.core.identity import unlock_user
 
     db = open_db()
+    principal = cli_principal(db, as_user, "users.manage")
     with db.session() as s:
-        unlock_user(s, username=username, actor=actor)
+        unlock_user(s, username=username, actor=principal.username)
     typer.echo(f"unlocked {username}")

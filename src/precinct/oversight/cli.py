@@ -68,13 +68,19 @@ retention_app = typer.Typer(help="Retention limits, enforced by code.", no_args_
 
 
 @retention_app.command("run")
-def retention_run(as_user: AsUser = "retention", format: FormatOpt = "table") -> None:
-    """Erase what is past its retention period in every domain; each erasure is audited."""
+def retention_run(as_user: AsUser = None, format: FormatOpt = "table") -> None:
+    """Erase what is past its retention period in every domain; each erasure is audited.
+
+    Without ``--as`` it runs as the ``retention`` system actor (the scheduled job); with it, the
+    named user must exist, be active and hold ``retention.run``."""
     from precinct.config import get_settings
+    from precinct.core.access import cli_principal
     from precinct.domains import domain_modules
 
     settings = get_settings()
     db = open_db()
+    if as_user:
+        as_user = cli_principal(db, as_user, "retention.run").username
     now = dt.datetime.now(dt.UTC)
     summaries: list[dict[str, Any]] = []
     for module in domain_modules("retention"):
