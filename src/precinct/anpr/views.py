@@ -23,6 +23,7 @@ from precinct.config import Settings
 from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data
 from precinct.core.identity import Principal
 from precinct.core.jsonbody import FastJSON
+from precinct.core.params import RowId
 from precinct.errors import BadInput
 
 router = APIRouter(tags=["anpr"])
@@ -177,7 +178,7 @@ def list_hotlist(
 
 @router.delete("/anpr/hotlist/{entry_id}", status_code=204)
 def remove_hotlist(
-    entry_id: int,
+    entry_id: RowId,
     request: Request,
     principal: Annotated[Principal, allow("anpr.hotlist.edit")],
 ) -> None:

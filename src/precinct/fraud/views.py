@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 
 from precinct.core.access import AccessGrant, allow, get_db, personal_data
 from precinct.core.identity import Principal
+from precinct.core.params import RowId
 from precinct.fraud import intake, service
 from precinct.fraud.schemas import ContactIn, ReportIn, RequestIn, RequestTransition, WarningIn, WarningOutcome
 from precinct.fraud.stats import check_month
@@ -72,7 +73,7 @@ def list_clusters(
 
 
 @router.get("/clusters/{cluster_id}")
-def get_cluster(request: Request, cluster_id: int,
+def get_cluster(request: Request, cluster_id: RowId,
                 grant: Annotated[AccessGrant, personal_data("fraud.reports.read")]) -> dict[str, Any]:
     """One cluster: victims, total loss, timeline, identifiers ranked, graph (nodes and edges)."""
     with get_db(request).sessionmaker() as s:
@@ -154,7 +155,7 @@ def create_warning(request: Request, body: WarningIn,
 
 
 @router.post("/warnings/{warning_id}/outcome")
-def warning_outcome(request: Request, warning_id: int, body: WarningOutcome,
+def warning_outcome(request: Request, warning_id: RowId, body: WarningOutcome,
                     principal: Annotated[Principal, allow("fraud.warnings.manage")]) -> dict[str, Any]:
     """Record the outcome: reached, not reached, confirmed safe, transfer stopped (劝阻成功)."""
     with get_db(request).session() as s:

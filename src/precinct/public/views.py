@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data, public
 from precinct.core.identity import Principal
+from precinct.core.params import RowId
 from precinct.errors import NotFound
 from precinct.public import alerts as al
 from precinct.public import bulletins as bl
@@ -314,7 +315,7 @@ def list_callbacks(request: Request, _p: Annotated[Principal, allow("public.call
 
 
 @router.get("/publishing/callbacks/{callback_id}/caller")
-def callback_caller(request: Request, callback_id: int,
+def callback_caller(request: Request, callback_id: RowId,
                     grant: Annotated[AccessGrant, personal_data("public.callbacks.caller")],
                     language: Annotated[str, Query(pattern="^(zh-CN|en-US)$")] = "zh-CN") -> dict[str, Any]:
     """The caller's number and the call script (personal data: purpose ``callback``, audited)."""
@@ -327,7 +328,7 @@ def callback_caller(request: Request, callback_id: int,
 
 
 @router.post("/publishing/callbacks/{callback_id}/outcome")
-def callback_outcome(request: Request, callback_id: int, body: CallbackOutcome,
+def callback_outcome(request: Request, callback_id: RowId, body: CallbackOutcome,
                      principal: Annotated[Principal, allow("public.callbacks.work")]) -> dict[str, Any]:
     """Record reached / not reached / declined, a 1-5 score, a comment, a complaint."""
     with get_db(request).session() as s:
