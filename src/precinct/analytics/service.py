@@ -48,7 +48,8 @@ def incident_events(session: Session, *, since: dt.datetime | None = None, until
 
 
 def hotspots(events: Events, *, cell_m: float, permutations: int = 999, seed: int | None = None,
-             bandwidth_m: float | None = None, transform: str = "B", ties: str = "esda") -> dict[str, Any]:
+             bandwidth_m: float | None = None, transform: str = "B", ties: str = "esda",
+             max_cells: int = 4_000_000) -> dict[str, Any]:
     """Counts, Getis-Ord Gi* and (optionally) kernel density on a square grid over the events.
 
     Parameters
@@ -65,6 +66,8 @@ def hotspots(events: Events, *, cell_m: float, permutations: int = 999, seed: in
         Also a quartic kernel density (expected events per cell) with this bandwidth.
     transform, ties : str
         See :func:`precinct.analytics.gistar.gi_star`.
+    max_cells : int
+        Refuse grids larger than this (checked before any work).
 
     Returns
     -------
@@ -73,7 +76,7 @@ def hotspots(events: Events, *, cell_m: float, permutations: int = 999, seed: in
         "gi_z", "p_sim"[, "kde"]}, ...]}``, every cell of the grid (empty ones too), ``x``, ``y``
         the cell centre in ``crs``; queen contiguity with the cell itself included.
     """
-    grid = Grid.covering(events.x, events.y, cell_m=cell_m, crs=events.crs)
+    grid = Grid.covering(events.x, events.y, cell_m=cell_m, crs=events.crs, max_cells=max_cells)
     counts = grid.counts(events.x, events.y)
     if grid.n < 2:
         raise BadInput(f"all events fall in one {cell_m:g} m cell; use smaller cells", detail={"field": "cell_m"})

@@ -21,6 +21,8 @@ from precinct.errors import BadInput
 
 router = APIRouter(tags=["analytics"])
 MAX_WINDOW_DAYS = 3 * 366
+MAX_API_CELLS = 250_000
+MAX_API_DISTANCE_M = 2000.0
 
 
 def _events(request: Request, since: dt.datetime | None, until: dt.datetime | None, types: str | None,
@@ -45,7 +47,7 @@ def hotspots(request: Request, principal: Annotated[Principal, allow("analytics.
              bandwidth_m: Annotated[float | None, Query(gt=0, le=20000)] = None) -> dict[str, Any]:
     """Counts and Gi* per grid cell (every cell of the grid, with its centre in WGS84 for the map)."""
     out = service.hotspots(_events(request, since, until, types), cell_m=cell_m, permutations=permutations,
-                           seed=0, bandwidth_m=bandwidth_m)
+                           seed=0, bandwidth_m=bandwidth_m, max_cells=MAX_API_CELLS)
     import numpy as np
 
     cells = out["cells"]
@@ -63,8 +65,11 @@ def knox(request: Request, principal: Annotated[Principal, allow("analytics.read
     """The near-repeat table (Knox over distance x time bands) and the near-repeat zone."""
     from precinct.analytics.knox import parse_edges
 
-    return service.knox_bands(_events(request, since, until, types),
-                              distance_edges=parse_edges(distance_bands, "distance_bands").tolist(),
+    d_edges = parse_edges(distance_bands, "distance_bands")
+    if d_edges[-1] > MAX_API_DISTANCE_M:
+        raise BadInput(f"distance bands end at most at {MAX_API_DISTANCE_M:g} m here (the CLI has no such limit)",
+                       detail={"field": "distance_bands"})
+    return service.knox_bands(_events(request, since, until, types), distance_edges=d_edges.tolist(),
                               time_edges=parse_edges(time_bands, "time_bands").tolist(),
                               permutations=permutations, seed=0)
 
