@@ -212,6 +212,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     db = db or Database.from_settings(settings)
     if migrate:
         db.migrate()
+    from precinct.core.identity import refuse_demo_accounts_in_production
+
+    refuse_demo_accounts_in_production(db, settings)
     bus = bus or make_bus(settings)
 
     @asynccontextmanager
@@ -257,6 +260,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     static = WEB_DIR / "dist"
     if static.is_dir():
         app.mount("/ui", StaticFiles(directory=static, html=True), name="ui")
+        if (static / "m").is_dir():  # the patrol terminal (移动警务通, web/m); its sw.js has scope /m/
+            app.mount("/m", StaticFiles(directory=static / "m", html=True), name="m")
 
         @app.get("/", include_in_schema=False, dependencies=[public])
         def _root() -> RedirectResponse:

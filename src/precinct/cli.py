@@ -34,6 +34,21 @@ def serve(
     """Run the API and dashboard server on the configured stores (no simulation)."""
     import uvicorn
 
+    from precinct.config import get_settings
+    from precinct.core.db import Database
+    from precinct.core.identity import refuse_demo_accounts_in_production
+
+    settings = get_settings()
+    if settings.environment == "production":  # a clear refusal before any worker starts
+        db = Database.from_settings(settings)
+        try:
+            db.migrate()
+            refuse_demo_accounts_in_production(db, settings)
+        finally:
+            db.dispose()
+    if workers > 1 and not settings.bus_url:
+        err_console.print(f"[yellow]warning[/yellow]: {workers} workers without PRECINCT_BUS_URL: live events "
+                          "reach only the clients of the worker that produced them (set a NATS URL)")
     uvicorn.run("precinct.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info")
 

@@ -12,7 +12,7 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from precinct.config import Settings
@@ -20,7 +20,7 @@ from precinct.core import audit
 from precinct.core.db import Database, utcnow
 from precinct.core.models import User, UserSession
 from precinct.core.roles import AuditAction, Role
-from precinct.errors import AccountLocked, BadInput, Conflict, NotAuthenticated, NotFound
+from precinct.errors import AccountLocked, BadInput, ConfigurationError, Conflict, NotAuthenticated, NotFound
 
 _hasher = PasswordHasher()
 
@@ -78,6 +78,36 @@ def create_user(
                  action=AuditAction.administration, resource="users",
                  params={"op": "create", "username": username, "role": role.value})
     return user
+
+
+# Accounts the demo creates carry this mark at the start of their display name. Older demo
+# databases are recognised by the names the demo used before the mark ("demo <role>", "simulated ...").
+DEMO_MARK = "[demo] "
+_LEGACY_DEMO_NAMES = ("demo %", "simulated %")
+
+
+def demo_accounts(session: Session) -> list[str]:
+    """Usernames of the active accounts the demo created (known passwords: never in production)."""
+    marks = [User.display_name.like(DEMO_MARK.replace("[", "_").replace("]", "_") + "%"),
+             *(User.display_name.like(p) for p in _LEGACY_DEMO_NAMES)]
+    rows = session.scalars(select(User.username).where(User.active.is_(True), or_(*marks))
+                           .order_by(User.username)).all()
+    return list(rows)
+
+
+def refuse_demo_accounts_in_production(db: Database, settings: Settings) -> None:
+    """Raise ConfigurationError when ``settings`` is production and active demo accounts exist."""
+    if settings.environment != "production":
+        return
+    with db.sessionmaker() as s:
+        names = demo_accounts(s)
+    if names:
+        shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        raise ConfigurationError(
+            f"refusing to start in production: {len(names)} active demo account(s) with published "
+            f"passwords exist ({shown}); deactivate or delete them first "
+            "(this database once ran `precinct demo`)",
+            detail={"demo_accounts": names})
 
 
 def get_user(session: Session, username: str) -> User:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from precinct.config import Settings, get_settings
 from precinct.core.clikit import err_console
 from precinct.core.db import Database
-from precinct.core.identity import create_user
+from precinct.core.identity import DEMO_MARK, create_user
 from precinct.core.models import User
 from precinct.core.roles import Role
 from precinct.errors import ConfigurationError
@@ -40,7 +40,7 @@ def ensure_demo_users(db: Database) -> dict[str, str]:
                     username=name,
                     role=role,
                     password=password,
-                    display_name=f"demo {role.value}",
+                    display_name=f"{DEMO_MARK}demo {role.value}",
                     unit_id=unit,
                     actor="system",
                 )
