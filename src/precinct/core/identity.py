@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
+import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +22,7 @@ from precinct.core import audit
 from precinct.core.db import Database, utcnow
 from precinct.core.models import User, UserSession
 from precinct.core.roles import AuditAction, Role
-from precinct.errors import AccountLocked, BadInput, ConfigurationError, Conflict, NotAuthenticated, NotFound
+from precinct.errors import BadInput, ConfigurationError, Conflict, NotAuthenticated, NotFound
 
 _hasher = PasswordHasher()
 
@@ -38,7 +40,8 @@ _TOUCH_INTERVAL = dt.timedelta(seconds=60)
 _VERIFIED: dict[tuple[str, str], dict[str, Any]] = {}
 _VERIFIED_MAX = 20_000
 _SESSION_QUERY = (
-    select(UserSession.id, UserSession.last_seen, UserSession.revoked, User.id.label("user_id"),
+    select(UserSession.id, UserSession.created_at, UserSession.last_seen, UserSession.revoked,
+           User.id.label("user_id"),
            User.username, User.role, User.unit_id, User.active)
     .join(User, User.id == UserSession.user_id)
     .where(UserSession.id == bindparam("sid"))
@@ -56,6 +59,11 @@ class Principal:
     unit_id: str | None = None
 
 
+def username_key(username: str) -> str:
+    """The form two usernames are compared in: NFKC-normalised and case-folded."""
+    return unicodedata.normalize("NFKC", username).casefold()
+
+
 def create_user(
     session: Session, *, username: str, role: Role | str, password: str,
     display_name: str | None = None, unit_id: str | None = None, actor: str = "system",
@@ -68,8 +76,13 @@ def create_user(
         raise BadInput("username must be 1-64 letters, digits, '.', '_' or '-'", detail={"field": "username"})
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters", detail={"field": "password"})
-    if session.scalar(select(User).where(User.username == username)) is not None:
-        raise Conflict(f"user {username!r} already exists", detail={"field": "username"})
+    username = unicodedata.normalize("NFKC", username)
+    folded = username_key(username)
+    # one account per name compared case-insensitively (NFKC + casefold): Victim1 is victim1
+    clash = next((n for n in session.scalars(select(User.username)) if username_key(n) == folded), None)
+    if clash is not None:
+        raise Conflict(f"user {username!r} already exists" + (f" (as {clash!r})" if clash != username else ""),
+                       detail={"field": "username"})
     user = User(username=username, role=role.value, password_hash=_hasher.hash(password),
                 display_name=display_name, unit_id=unit_id)
     session.add(user)
@@ -117,47 +130,99 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def authenticate(db: Database, settings: Settings, *, username: str, password: str) -> tuple[User, str]:
-    """Check a password, apply lockout, open a session; returns the user and a bearer token.
+class LoginThrottle:
+    """Per-source backoff for failed logins (in memory, per process).
 
-    Every attempt is audited. The lockout counter commits even when the attempt fails.
+    After ``login_backoff_after`` failures from one source address, that source must wait
+    1, 2, 4 ... seconds (at most ``login_backoff_max_s``) between attempts; while it waits its
+    attempts are refused unchecked, with the same answer as a wrong password. The account itself
+    is never locked by failures, so an outsider cannot lock a user out; the account's own failure
+    counter only raises an alert (an audit record) for the supervisors.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: dict[tuple[str, str], tuple[int, float]] = {}
+
+    def blocked(self, key: tuple[str, str]) -> bool:
+        with self._lock:
+            _n, until = self._state.get(key, (0, 0.0))
+        return until > time.monotonic()
+
+    def failed(self, key: tuple[str, str]) -> None:
+        from precinct.core.limits import get_limits
+
+        limits = get_limits()
+        with self._lock:
+            if len(self._state) > 100_000:
+                self._state.clear()
+            n = self._state.get(key, (0, 0.0))[0] + 1
+            wait = 0.0 if n < limits.login_backoff_after else min(
+                limits.login_backoff_max_s, 2.0 ** min(n - limits.login_backoff_after, 30))
+            self._state[key] = (n, time.monotonic() + wait)
+
+    def succeeded(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._state.pop(key, None)
+
+
+THROTTLE = LoginThrottle()
+_LOGIN_FAILED = "wrong username or password"
+
+
+def authenticate(db: Database, settings: Settings, *, username: str, password: str,
+                 source: str | None = None) -> tuple[User, str]:
+    """Check a password and open a session; returns the user and a bearer token.
+
+    Every failure (unknown user, wrong password, a disabled or administratively locked account,
+    a source that must wait) gets the same answer. Failures back off per source address
+    (:class:`LoginThrottle`); the account's failure counter is incremented atomically in the
+    database (``UPDATE ... SET failed_logins = failed_logins + 1``) and, on reaching
+    ``max_failed_logins``, writes an ``alert`` audit record for the supervisors. Every attempt
+    is audited.
     """
     now = utcnow()
+    key = (str(db.engine.url), source or "?")
+    ok = False
     with db.session() as s:
         user = s.scalar(select(User).where(User.username == username))
-        if user is None or not user.active:
+        if THROTTLE.blocked(key):
+            audit.append(s, actor=username[:64] or "?", role=user.role if user else "unknown",
+                         action=AuditAction.login, resource="auth", outcome="throttled",
+                         params={"source": source})
+        elif user is None or not user.active:
             _verify(_dummy_hash(), password)
             audit.append(s, actor=username[:64] or "?", role="unknown", action=AuditAction.login,
-                         resource="auth", outcome="unknown_user")
-            failure: Exception | None = NotAuthenticated("wrong username or password")
+                         resource="auth", outcome="unknown_user", params={"source": source})
+            THROTTLE.failed(key)
         elif user.locked_until is not None and user.locked_until > now:
+            _verify(_dummy_hash(), password)
             audit.append(s, actor=user.username, role=user.role, action=AuditAction.login,
-                         resource="auth", outcome="locked")
-            failure = AccountLocked(
-                "account locked after repeated failed logins; ask an administrator or wait",
-                detail={"locked_until": user.locked_until.isoformat()})
+                         resource="auth", outcome="locked", params={"source": source})
+            THROTTLE.failed(key)
         elif not _verify(user.password_hash, password):
-            user.failed_logins += 1
-            outcome = "bad_password"
-            if user.failed_logins >= settings.max_failed_logins:
-                user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
-                user.failed_logins = 0
-                outcome = "locked_now"
+            count = s.execute(update(User).where(User.id == user.id)
+                              .values(failed_logins=User.failed_logins + 1)
+                              .returning(User.failed_logins)).scalar_one()
             audit.append(s, actor=user.username, role=user.role, action=AuditAction.login,
-                         resource="auth", outcome=outcome)
-            failure = NotAuthenticated("wrong username or password")
+                         resource="auth", outcome="bad_password", params={"source": source})
+            if count == settings.max_failed_logins:
+                audit.append(s, actor=user.username, role=user.role, action=AuditAction.login,
+                             resource="auth.alert", outcome="alert",
+                             params={"failed_logins": count, "source": source,
+                                     "note": "repeated failed logins; the account is not locked"})
+            THROTTLE.failed(key)
         else:
-            failure = None
-            user.failed_logins = 0
-            user.locked_until = None
+            ok = True
+            s.execute(update(User).where(User.id == user.id).values(failed_logins=0))
             sid = secrets.token_urlsafe(24)
             s.add(UserSession(id=sid, user_id=user.id, created_at=now, last_seen=now))
             audit.append(s, actor=user.username, role=user.role, action=AuditAction.login,
-                         resource="auth", outcome="ok", params={"session": sid[:8]})
-            token = issue_token(settings, user=user, session_id=sid)
-    if failure is not None:
-        raise failure
-    assert user is not None
+                         resource="auth", outcome="ok", params={"session": sid[:8], "source": source})
+            token = issue_token(settings, user=user, session_id=sid, session_start=now)
+            THROTTLE.succeeded(key)
+    if not ok or user is None:
+        raise NotAuthenticated(_LOGIN_FAILED)
     return user, token
 
 
@@ -168,12 +233,25 @@ def _verify(hash_: str, password: str) -> bool:
         return False
 
 
-def issue_token(settings: Settings, *, user: User, session_id: str) -> str:
+def session_limit() -> dt.timedelta:
+    """The absolute length of a session (``PRECINCT_SESSION_MAX_HOURS``, one shift by default):
+    activity keeps a session from going idle, never beyond this."""
+    from precinct.core.limits import get_limits
+
+    return dt.timedelta(hours=get_limits().session_max_hours)
+
+
+def issue_token(settings: Settings, *, user: User, session_id: str,
+                session_start: dt.datetime | None = None) -> str:
+    """A short-lived token for a session; it never outlives the session's absolute limit."""
     now = utcnow()
+    exp = now + dt.timedelta(minutes=settings.token_ttl_minutes)
+    if session_start is not None:
+        exp = min(exp, session_start + session_limit())
     claims = {
         "sub": user.username, "uid": user.id, "role": user.role, "sid": session_id,
         "iat": int(now.timestamp()),
-        "exp": int((now + dt.timedelta(minutes=settings.token_ttl_minutes)).timestamp()),
+        "exp": int(exp.timestamp()),
     }
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
 
@@ -191,6 +269,8 @@ def resolve_token(db: Database, settings: Settings, token: str) -> Principal:
     if row is None or row.revoked or not row.active or row.user_id != claims["uid"]:
         raise NotAuthenticated("session ended; log in again")
     last_seen = _utc(row.last_seen)
+    if now - _utc(row.created_at) > session_limit():
+        raise NotAuthenticated("session reached its time limit; log in again")
     if now - last_seen > idle:
         raise NotAuthenticated("session expired after inactivity; log in again")
     if now - last_seen > _TOUCH_INTERVAL:
@@ -239,8 +319,11 @@ def refresh_token(db: Database, settings: Settings, principal: Principal) -> str
         user = s.get(User, principal.user_id)
         if row is None or row.revoked or user is None or not user.active:
             raise NotAuthenticated("session ended; log in again")
-        row.last_seen = utcnow()
-        return issue_token(settings, user=user, session_id=row.id)
+        now = utcnow()
+        if now - _utc(row.created_at) > session_limit():
+            raise NotAuthenticated("session reached its time limit; log in again")
+        row.last_seen = now
+        return issue_token(settings, user=user, session_id=row.id, session_start=_utc(row.created_at))
 
 
 def revoke_session(db: Database, session_id: str) -> None:

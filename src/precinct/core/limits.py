@@ -46,6 +46,10 @@ class Limits(BaseSettings):
     max_decompressed_bytes: int = Field(default=1024 * MIB, ge=1024,
                                         description="decompressed size limit of one compressed upload")
     max_rows: int = Field(default=10_000_000, ge=1, description="row limit of one upload")
+    session_max_hours: float = Field(default=12.0, gt=0, description="absolute session limit (one shift)")
+    login_backoff_after: int = Field(default=5, ge=1,
+                                     description="failed logins from one source before it must wait")
+    login_backoff_max_s: float = Field(default=900.0, gt=0, description="longest wait of a source")
 
 
 def get_limits() -> Limits:

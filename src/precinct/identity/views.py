@@ -19,11 +19,12 @@ router = APIRouter(tags=["identity"])
 
 
 @router.post("/auth/token", response_model=Token, dependencies=[public],
-             responses={401: {"description": "wrong credentials or account locked"}})
+             responses={401: {"description": "login failed (one answer for every reason)"}})
 def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     """OAuth2 password flow: a short-lived bearer token bound to a server-side session."""
     settings = get_settings_dep(request)
-    user, token = authenticate(get_db(request), settings, username=form.username, password=form.password)
+    user, token = authenticate(get_db(request), settings, username=form.username, password=form.password,
+                               source=request.client.host if request.client else None)
     return Token(access_token=token, expires_in=settings.token_ttl_minutes * 60,
                  role=Role(user.role), username=user.username)
 
