@@ -7,11 +7,14 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
 
 from precinct.command import orders as svc
 from precinct.command.common import publish
+from precinct.command.idempotency import idempotent_reply
 from precinct.command.monitors import CHECK_EVERY_S, escalation_loop
 from precinct.command.schemas import OrderAck, OrderAdvance, OrderCreate
+from precinct.command.views_common import IdemKey
 from precinct.core.access import allow, get_db
 from precinct.core.db import utcnow
 from precinct.core.identity import Principal
@@ -82,13 +85,27 @@ def acknowledge(
     order_id: str,
     body: OrderAck,
     principal: Annotated[Principal, allow("orders.acknowledge")],
-) -> dict[str, Any]:
-    """Acknowledge (签收) for yourself / your unit (dispatchers and supervisors may for others)."""
-    with get_db(request).session() as s:
+    idempotency_key: IdemKey = None,
+) -> JSONResponse:
+    """Acknowledge (签收) for yourself / your unit (dispatchers and supervisors may for others).
+    With an Idempotency-Key a retry replays the first answer (the patrol terminal's offline queue)."""
+    view: dict[str, Any] = {}
+
+    def action(s: Any) -> dict[str, Any]:
         svc.acknowledge_order(s, order_id=order_id, principal=principal, recipient=body.recipient, note=body.note)
-        view = svc.order_view(s, svc.get_order(s, order_id), with_history=True)
-    _publish(request, "orders.acknowledged", view)
-    return view
+        s.flush()
+        view.update(svc.order_view(s, svc.get_order(s, order_id), with_history=True))
+        return view
+
+    return idempotent_reply(
+        get_db(request),
+        scope=f"{principal.username}:POST /orders/{order_id}/ack",
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        action=action,
+        on_commit=lambda: _publish(request, "orders.acknowledged", view),
+        status_code=200,
+    )
 
 
 @router.post("/orders/{order_id}/advance")
