@@ -161,3 +161,14 @@ def test_security_headers_on_browser_pages(client: TestClient) -> None:
         assert r.headers["referrer-policy"] == "no-referrer"
     api = client.get("/api/v1/health")
     assert api.headers["x-content-type-options"] == "nosniff"
+
+
+def test_larger_limits_name_real_routes_and_policy_actions(client: TestClient) -> None:
+    from precinct.app import iter_routes
+    from precinct.core.limits import BULK_ROUTES, LARGE_ROUTES
+    from precinct.core.policy import rule_for
+
+    posts = {p for p, methods, _r in iter_routes(client.app) if methods & {"POST", "PUT"}}  # type: ignore[arg-type]
+    for path, action in {**BULK_ROUTES, **LARGE_ROUTES}.items():
+        assert path in posts, path
+        assert rule_for(action).roles, action

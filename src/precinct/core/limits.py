@@ -2,15 +2,18 @@
 
 :class:`BodyLimitMiddleware` counts request-body bytes as they arrive, before authentication and
 before any parsing, and answers 413 past the limit. Every route gets the small default; the bulk
-ingest routes (:data:`BULK_ROUTES`) get the large limit only once the caller's bearer token has been
+ingest routes (:data:`BULK_ROUTES`) and the list-taking routes (:data:`LARGE_ROUTES`) get their
+larger limits only once the caller's bearer token has been
 resolved to a live session whose role may perform the route's policy action. An anonymous or
 unauthorised upload to a bulk route is therefore cut at the small default too.
 
-:func:`check_decompressed` bounds compressed inputs (Arrow IPC with compressed buffers, gzip,
-Parquet) by decompressed bytes and rows, batch by batch, before they are materialised.
+:class:`DecompressionBudget` bounds compressed inputs (Arrow IPC with compressed buffers, gzip via
+:func:`gunzip_bounded`, Parquet footers via :func:`parquet_budget_check`) by decompressed bytes and
+rows, batch by batch, before they are materialised.
 
-Limits are read from the environment (``PRECINCT_MAX_BODY_BYTES``, ``PRECINCT_MAX_BULK_BODY_BYTES``,
-``PRECINCT_MAX_DECOMPRESSED_BYTES``, ``PRECINCT_MAX_ROWS``).
+Limits are read from the environment (:class:`Limits`: ``PRECINCT_MAX_BODY_BYTES``,
+``PRECINCT_MAX_BULK_BODY_BYTES``, ``PRECINCT_MAX_LARGE_BODY_BYTES``,
+``PRECINCT_MAX_DECOMPRESSED_BYTES``, ``PRECINCT_MAX_ROWS``, ``PRECINCT_SESSION_MAX_HOURS`` ...).
 """
 
 from __future__ import annotations
@@ -33,6 +36,17 @@ BULK_ROUTES: dict[str, str] = {
     "/api/v1/anpr/links": "anpr.links",
     "/api/v1/fraud/reports/import": "fraud.import",
 }
+# path -> policy action whose roles may send a large (but not bulk) request: long lists of
+# demand points, hotlist entries, watchlist plates or read ids
+LARGE_ROUTES: dict[str, str] = {
+    "/api/v1/anpr/hotlist": "anpr.hotlist.edit",
+    "/api/v1/anpr/associate": "anpr.associate",
+    "/api/v1/anpr/series": "anpr.series",
+    "/api/v1/anpr/case-reads": "anpr.case_reads",
+    "/api/v1/patrol/posts": "patrol.posts",
+    "/api/v1/patrol/zones": "patrol.zones",
+    "/api/v1/patrol/risk-grid": "patrol.risk",
+}
 
 
 class Limits(BaseSettings):
@@ -43,6 +57,8 @@ class Limits(BaseSettings):
     max_body_bytes: int = Field(default=1 * MIB, ge=1024, description="request body limit of every route")
     max_bulk_body_bytes: int = Field(default=256 * MIB, ge=1024,
                                      description="request body limit of the bulk ingest routes, when allowed")
+    max_large_body_bytes: int = Field(default=32 * MIB, ge=1024,
+                                      description="request body limit of the list-taking routes, when allowed")
     max_decompressed_bytes: int = Field(default=1024 * MIB, ge=1024,
                                         description="decompressed size limit of one compressed upload")
     max_rows: int = Field(default=10_000_000, ge=1, description="row limit of one upload")
@@ -102,7 +118,8 @@ class BodyLimitMiddleware:
 
     async def _limit_for(self, scope: Any, header: _Header) -> int:
         limits = get_limits()
-        action = BULK_ROUTES.get(scope.get("path", ""))
+        path = scope.get("path", "")
+        action = BULK_ROUTES.get(path) or LARGE_ROUTES.get(path)
         if action is None or not header.authorization:
             return limits.max_body_bytes
         scheme, _, token = header.authorization.partition(" ")
@@ -121,7 +138,8 @@ class BodyLimitMiddleware:
             return limits.max_body_bytes
         if principal.role not in rule_for(action).roles:
             return limits.max_body_bytes
-        return max(limits.max_bulk_body_bytes, limits.max_body_bytes)
+        big = limits.max_bulk_body_bytes if path in BULK_ROUTES else limits.max_large_body_bytes
+        return max(big, limits.max_body_bytes)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
