@@ -17,7 +17,7 @@ from precinct.errors import BadInput
 
 def snap_segments(events: Events, graph: Any, *, max_distance_m: float = 50.0) -> np.ndarray:
     """Index into ``graph.segment_edges`` of each event's nearest segment; -1 beyond ``max_distance_m``."""
-    from precinct.city.snapping import GridIndex
+    from precinct.city import service as city
 
     if graph.n_edges == 0:
         raise BadInput("the road network has no roads")
@@ -25,8 +25,7 @@ def snap_segments(events: Events, graph: Any, *, max_distance_m: float = 50.0) -
         raise BadInput("max distance must be positive", detail={"field": "max_distance_m"})
     lat, lon = to_wgs84(events.x, events.y, events.crs)
     x, y = graph.frame.to_xy(lat, lon)
-    seg, _, _ = GridIndex(graph).nearest(x, y, max_distance_m)
-    return np.asarray(seg, dtype=np.int64)
+    return np.asarray(city.nearest_segments(graph, x, y, max_distance_m), dtype=np.int64)
 
 
 def segment_midpoints(graph: Any, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -46,6 +46,7 @@ __all__ = [
     "graph_path",
     "haversine_m",
     "load_city",
+    "nearest_segments",
     "read_meta",
     "store",
 ]
@@ -119,6 +120,26 @@ def ensure_osm_city(osm: Path, settings: Settings | None = None, *,
         if on_build is not None:
             on_build()
         store(RoadGraph.from_osm(osm), want, settings)
+
+
+def nearest_segments(graph: RoadGraph, x: Any, y: Any, max_distance_m: float) -> Any:
+    """Index into ``graph.segment_edges`` of the nearest physical segment of each point.
+
+    Parameters
+    ----------
+    graph
+        A prepared road graph.
+    x, y
+        Points in the graph's local metric frame (``graph.frame.to_xy``).
+    max_distance_m
+        Points farther than this from every segment get -1.
+    """
+    import numpy as np
+
+    from precinct.city.snapping import GridIndex
+
+    seg, _, _ = GridIndex(graph).nearest(x, y, max_distance_m)
+    return np.asarray(seg, dtype=np.int64)
 
 
 def current_city(settings: Settings | None = None) -> RoadGraph:
