@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         "when a dedicated warehouse process serves /api/v1/anpr/)")
     retention_every_hours: float = Field(default=24.0, ge=0, description="retention run period (0 = CLI only)")
     spark: bool = Field(default=False, description="run analytics on Apache Spark instead of DuckDB")
+    spark_master: str = Field(
+        default="local[2]", min_length=1,
+        description="Spark master URL for --engine spark: local[N] in-process, spark://host:7077 for a cluster")
     anpr_retention_days: int = Field(default=365, ge=1)
     public_sender: str = Field(default="precinct@police.example", description="CAP <sender> of public alerts")
     public_sender_name: str = Field(default="Precinct 公安局 / Precinct Police", description="CAP <senderName>")

@@ -93,7 +93,13 @@ def _engine(name: str, settings: Any) -> QueryEngine:
                 "no Parquet export for Spark: run `precinct anpr export` first",
                 detail={"field": "engine", "path": str(root)},
             )
-        spark = SparkEngine()
+        for table in ("anpr_reads", "anpr_links"):
+            if (root / table).exists() and next((root / table).rglob("*.parquet"), None) is None:
+                raise BadInput(  # an export from before empty tables kept their schema
+                    f"the Parquet export {root / table} holds no file: run `precinct anpr export` again",
+                    detail={"field": "engine", "path": str(root / table)},
+                )
+        spark = SparkEngine(settings.spark_master)  # PRECINCT_SPARK_MASTER: local[N] or spark://host:port
         spark.register_parquet("anpr_reads", root / "anpr_reads")
         if (root / "anpr_links").exists():
             spark.register_parquet("anpr_links", root / "anpr_links")
@@ -185,7 +191,8 @@ def export(
     ] = None,
     as_user: AsUser = None,
 ) -> None:
-    """Export reads and links as day-partitioned Parquet (for Spark, --engine spark)."""
+    """Export reads and links as day-partitioned Parquet (for Spark, --engine spark; an empty table
+    is written as one schema-only file). On a cluster, export to storage every executor can read."""
     settings = get_settings()
     db = open_db()
     cli_principal(db, as_user, "anpr.export")

@@ -30,11 +30,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from precinct.config import Settings
+from precinct.config import Settings, get_settings
 from precinct.errors import NotReady
 
 _REGISTRY: dict[Path, Warehouse] = {}
 MAX_DEFAULT_MEMORY = 4 << 30
+EMPTY_PARQUET = "empty.parquet"  # the schema-only file of an export with no rows
 RESERVE_BYTES = int(os.environ.get("PRECINCT_WAREHOUSE_RESERVE_MB", "256")) << 20
 
 
@@ -260,7 +261,13 @@ class Warehouse:
         partition_by: str | None = "day",
         day_column: str = "ts_us",
     ) -> Path:
-        """Write ``table`` as Parquet under ``out_dir`` (hive-partitioned by day when asked)."""
+        """Write ``table`` as Parquet under ``out_dir`` (hive-partitioned by day when asked).
+
+        A partitioned export replaces every file of an earlier one. An empty table still leaves
+        a readable dataset: one zero-row file, ``empty.parquet``, that carries the schema (a
+        partitioned export of no rows writes no file at all, and Spark cannot infer the schema
+        of an empty folder: ``UNABLE_TO_INFER_SCHEMA``).
+        """
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in (table, day_column, partition_by or "day"):
@@ -271,11 +278,15 @@ class Warehouse:
             # identifiers are checked above (names from the caller's code, never from input); the
             # target path is a bound parameter
             if partition_by:
+                select = f"SELECT *, ({day_column} // 86400000000)::INTEGER AS {partition_by} FROM {table}"  # noqa: S608 - checked identifiers
+                # OVERWRITE first removes every file of an earlier export (days dropped by retention
+                # since, and a schema-only file), so the export is exactly the table
                 cur.execute(
-                    f"COPY (SELECT *, ({day_column} // 86400000000)::INTEGER AS {partition_by} FROM {table}) "  # noqa: S608 - checked identifiers
-                    f"TO ? (FORMAT PARQUET, PARTITION_BY ({partition_by}), OVERWRITE_OR_IGNORE TRUE)",
+                    f"COPY ({select}) TO ? (FORMAT PARQUET, PARTITION_BY ({partition_by}), OVERWRITE TRUE)",
                     [str(out_dir)],
                 )
+                if next(out_dir.rglob("*.parquet"), None) is None:
+                    cur.execute(f"COPY ({select} LIMIT 0) TO ? (FORMAT PARQUET)", [str(out_dir / EMPTY_PARQUET)])
             else:
                 cur.execute(f"COPY {table} TO ? (FORMAT PARQUET)", [str(out_dir / f"{table}.parquet")])
         finally:
@@ -290,18 +301,47 @@ class SparkEngine:
     same SQL the DuckDB warehouse runs is executed with ``spark.sql``.
     """
 
-    def __init__(self, master: str = "local[2]", app_name: str = "precinct") -> None:
+    def __init__(
+        self,
+        master: str | None = None,
+        app_name: str = "precinct",
+        *,
+        conf: dict[str, str] | None = None,
+    ) -> None:
+        """Start (or join) a Spark session.
+
+        Parameters
+        ----------
+        master : str, optional
+            Spark master URL: ``local[N]`` runs in this process, ``spark://host:port`` on a
+            standalone cluster (whose executors must see the Parquet export's path, e.g. a shared
+            file system). Default: the ``spark_master`` setting (``PRECINCT_SPARK_MASTER``,
+            ``local[2]`` unless set).
+        app_name : str
+            The application's name in the cluster's UI.
+        conf : dict of str to str, optional
+            Further Spark settings (they override the defaults set here).
+        """
         from pyspark.sql import SparkSession
 
-        self.spark = (
+        if master is None:
+            master = get_settings().spark_master
+        builder = (
             SparkSession.builder.master(master)
             .appName(app_name)
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.driver.memory", "1g")
-            .getOrCreate()
         )
+        for key, value in (conf or {}).items():
+            builder = builder.config(key, value)
+        self.master = master
+        self.spark = builder.getOrCreate()
+        actual = self.spark.sparkContext.master
+        if actual != master:  # getOrCreate hands back a running session whatever was asked
+            self.spark.stop()
+            self.spark = builder.getOrCreate()
 
     def register_parquet(self, name: str, path: Path) -> None:
         self.spark.read.parquet(str(path)).createOrReplaceTempView(name)
