@@ -78,6 +78,9 @@ def test_dispatch_pushed_acknowledged_and_steps_sent_once_after_offline(phone: A
     card = f"[data-incident='{incident}']"
     phone.wait_for_selector(f"{card}[data-status='dispatched']")
     assert phone.evaluate("document.body.dataset.alert") == "1"  # the new-dispatch alert fired (sound/vibration)
+    # Where: the incident on the map over Precinct's own road network, and a link to navigation.
+    assert int(phone.get_attribute("#m-map[data-roads]", "data-roads")) > 0
+    assert phone.get_attribute(f"{card} a.nav", "href") == "geo:32.4921,119.9221?q=32.4921,119.9221"
     shot(phone, "mobile-dispatch")
     phone.tap(f"{card} button[data-step=acknowledge]")  # one tap
     phone.wait_for_selector(f"{card}[data-status='en_route'] button[data-step=arrive]")
@@ -116,6 +119,7 @@ def test_dispatch_pushed_acknowledged_and_steps_sent_once_after_offline(phone: A
 def test_order_acknowledged_from_the_phone(phone: Any, server: Server) -> None:
     if "/orders" not in server.paths():
         pytest.skip("no orders on this server")
+    _free_unit(server)
     _login(phone, server)
     with server.api("dispatcher") as c:
         r = c.post("/orders", json={"title": "布控 checkpoint", "body": "东门路口设卡", "recipients": [UNIT],
@@ -164,3 +168,27 @@ def test_manifest_and_service_worker_make_it_installable(phone: Any, server: Ser
         shot(phone, "mobile-login")
     finally:
         phone.context.set_offline(False)
+
+
+def test_a_replayed_queue_entry_changes_nothing(server: Server) -> None:
+    """What the offline queue relies on: the same Idempotency-Key sent twice (the answer was lost)
+    acknowledges an order once and replays the first answer."""
+    if "/orders" not in server.paths():
+        pytest.skip("no orders on this server")
+    _free_unit(server)
+    with server.api("dispatcher") as c:
+        r = c.post("/orders", json={"title": "重发检查 replay check", "body": "-", "recipients": [UNIT],
+                                    "deadline_minutes": 15, "priority": "blue"})
+        assert r.status_code == 201, r.text
+        order = r.json()["id"]
+    with server.api("patrol") as c:
+        first = c.post(f"/orders/{order}/ack", json={}, headers={"Idempotency-Key": "m-replay-1"})
+        again = c.post(f"/orders/{order}/ack", json={}, headers={"Idempotency-Key": "m-replay-1"})
+        other = c.post(f"/orders/{order}/ack", json={"note": "x"}, headers={"Idempotency-Key": "m-replay-1"})
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert again.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
+    assert again.json() == first.json()
+    assert other.status_code == 409  # the same key for another body is refused
+    with server.api("dispatcher") as c:
+        hist = c.get(f"/orders/{order}").json()["history"]
+    assert [h["kind"] for h in hist].count("acknowledged") == 1

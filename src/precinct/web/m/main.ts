@@ -2,6 +2,7 @@
 // updates from the board stream, an offline queue with idempotency keys.
 import { enqueue, flush, pending, type Outcome } from "./queue";
 import { currentLang, setLang, t } from "./i18n";
+import { showWhere } from "./where";
 
 interface Assignment { unit_id: string; status: string }
 interface Incident {
@@ -29,6 +30,7 @@ let stream: EventSource | null = null;
 let lastOutcomes: Outcome[] = [];
 let geoWatch: number | null = null;
 let lastFix = 0;
+let unitPos: [number, number] | null = null;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -86,9 +88,11 @@ async function load(): Promise<void> {
   if (!token) return;
   try {
     const [board, ords] = await Promise.all([
-      api<{ incidents: Incident[] }>("/board?limit=1000"),
+      api<{ incidents: Incident[]; units: { id: string; lat: number | null; lon: number | null }[] }>("/board?limit=1000"),
       api<{ orders: Order[] }>("/orders?mine=true"),
     ]);
+    const me = board.units.find((u) => u.id === unitId);
+    unitPos = me && me.lat !== null && me.lon !== null ? [me.lat, me.lon] : null;
     incidents = board.incidents.filter((i) => mine(i) !== undefined).sort((a, b) => rank(a.priority) - rank(b.priority));
     orders = ords.orders.filter((o) => o.state === "assign" || o.state === "handle");
     localStorage.setItem(CACHE, JSON.stringify({ incidents, orders }));
@@ -158,7 +162,7 @@ function incidentCard(inc: Incident): HTMLElement {
   const tx = t();
   const a = mine(inc) ?? { unit_id: unitId ?? "", status: "cleared" };
   const name = (currentLang() === "zh" ? inc.type_name_zh : inc.type_name_en) ?? inc.type;
-  const nav = el("a", { class: "nav", href: `geo:${inc.lat},${inc.lon}?q=${inc.lat},${inc.lon}` }, `🧭 ${tx.navigate}`);
+  const nav = el("a", { class: "nav", href: `geo:${inc.lat},${inc.lon}?q=${inc.lat},${inc.lon}` }, `➜ ${tx.navigate}`);
   const pr = rank(inc.priority);
   return el("article", { class: `card p${pr}`, "data-incident": inc.id, "data-status": a.status },
     el("h3", {}, el("span", { class: `badge p${pr}` }, PRIORITY_TEXT[currentLang()][pr - 1] ?? inc.priority), ` ${name}`),
@@ -203,6 +207,8 @@ function renderWork(): void {
   const ol = el("section", { id: "m-orders" });
   ol.append(...(orders.length ? orders.map(orderCard) : [el("p", { class: "empty" }, tx.none)]));
   parts.push(ol);
+  const first = incidents[0];
+  const where = first ? el("div", { class: "map", id: "m-map" }) : null;
   const share = el("input", { type: "checkbox", id: "m-share" });
   share.style.width = "auto"; share.style.minHeight = "1.6rem";
   (share as HTMLInputElement).checked = geoWatch !== null;
@@ -212,6 +218,10 @@ function renderWork(): void {
   out.onclick = logout;
   parts.push(out);
   app.replaceChildren(...parts);
+  if (where && first && token) {
+    list.querySelector(`[data-incident='${first.id}'] .nav`)?.before(where);
+    showWhere(where, token, [first.lat, first.lon], unitPos);
+  }
 }
 
 function toggleShare(on: boolean): void {
