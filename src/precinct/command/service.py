@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from precinct.command.common import publish
 from precinct.command.models import Assignment, Call, Incident, Order
 from precinct.command.orders import create_order, get_order, order_view
 from precinct.command.recommend import NearestUnits, NearUnit, available_units, nearest_available_units
@@ -38,8 +39,27 @@ __all__ = [
     "incident_records",
     "nearest_available_units",
     "order_view",
+    "publish_orders_created",
     "record_exists",
 ]
+
+
+def publish_orders_created(bus: Any, session: Session, *, order_ids: list[str]) -> None:
+    """Announce orders created outside the orders API (e.g. a checkpoint plan's) on the live bus.
+
+    Parameters
+    ----------
+    bus : Any
+        The application's event bus (``app.state.bus``); ``None`` publishes nothing.
+    session : Session
+        A session that sees the committed orders.
+    order_ids : list of str
+        The orders to announce, one ``orders.created`` event each (the same payload as
+        ``POST /orders`` publishes).
+    """
+    for oid in order_ids:
+        view = order_view(session, get_order(session, oid), with_history=True)
+        publish(bus, "orders.created", {"order_id": view["id"], "order": view})
 
 
 def incident_records(

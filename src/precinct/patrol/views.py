@@ -12,9 +12,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from precinct.command import service as command_service
 from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data, refuse
 from precinct.core.identity import Principal
 from precinct.core.policy import rule_for
+from precinct.errors import BadInput
 from precinct.patrol import service
 from precinct.patrol.demand import Points, points_from_rows
 
@@ -191,7 +193,10 @@ def checkpoints(body: CheckpointRequest, request: Request,
         units=[service.UnitPos(id=u.id, lat=u.lat, lon=u.lon) for u in body.units], k=body.k, mode=body.mode,
         heading_deg=body.heading_deg, horizon_min=body.horizon_min, dispatch_delay_s=body.dispatch_delay_s,
         setup_s=body.setup_s, evaluate=body.evaluate, deadline_min=body.deadline_min)
-    if body.issue and result["checkpoints"]:
+    if body.issue and not result["checkpoints"]:
+        raise BadInput("nothing to issue: the plan has no checkpoints (no unit reaches an exit in time)",
+                       detail={"field": "issue"})
+    if body.issue:
         if principal.role not in rule_for("patrol.checkpoints.issue").roles:
             raise refuse(get_db(request), actor=principal.username, role=principal.role.value,
                          resource="patrol.checkpoints.issue",
@@ -199,6 +204,9 @@ def checkpoints(body: CheckpointRequest, request: Request,
         with get_db(request).session() as s:
             result["order_ids"] = service.issue_orders(s, result["order"], issued_by=principal.username,
                                                        incident_id=body.incident_id)
+        with get_db(request).sessionmaker() as s:
+            command_service.publish_orders_created(getattr(request.app.state, "bus", None), s,
+                                                   order_ids=result["order_ids"])
     return result
 
 

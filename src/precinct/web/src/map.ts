@@ -7,7 +7,7 @@ import { api, latLonOf, str } from "./api";
 import { h } from "./dom";
 import { CanvasLayer, drawPoints, drawRoads, parseRoads, type PointSet, pointSet, type Roads } from "./canvas";
 import { geoOptions, type GeoPanes, makePanes } from "./geostyle";
-import { lang, t } from "./i18n";
+import { lang, t, tOr } from "./i18n";
 import { idOf, type Row, store, subscribe, incidentTypeName } from "./store";
 
 export const PRIORITY_COLOURS: Record<string, string> = {
@@ -34,11 +34,18 @@ export function priorityOf(r: Row): string {
 
 export const UNIT_COLOURS: Record<string, string> = {
   available: "#19a974", dispatched: "#ff8c00", en_route: "#ff8c00", on_scene: "#a463f2",
-  busy: "#777", off_duty: "#bbb", unavailable: "#999",
+  busy: "#777", off_duty: "#1f2937", out_of_service: "#1f2937", unavailable: "#1f2937",
 };
+/** Statuses in which a unit cannot be sent (drawn dark, struck through in tables, never green). */
+export const UNIT_UNAVAILABLE = ["out_of_service", "off_duty", "unavailable"];
+
+export function unitOutOfService(status: unknown): boolean {
+  return UNIT_UNAVAILABLE.includes(String(status ?? "").toLowerCase());
+}
 
 export function unitColour(status: unknown): string {
-  return UNIT_COLOURS[String(status ?? "available").toLowerCase()] ?? "#19a974";
+  // An unknown status is not "available": grey, not green.
+  return UNIT_COLOURS[String(status ?? "available").toLowerCase()] ?? "#777";
 }
 
 // --- the map ----------------------------------------------------------------------------------
@@ -126,6 +133,8 @@ export class OpsMap {
       h("button.small", { onclick: () => this.fit() }, t("map.fit")),
       h("div.legend", Object.keys(PRIORITY_COLOURS).map((p) =>
         h("span.legend-item", h("i", { style: `background:${PRIORITY_COLOURS[p]}` }), t(`prio.${p}`)))),
+      h("div.legend#unit-legend", ["available", "en_route", "on_scene", "out_of_service"].map((s) =>
+        h("span.legend-item", { dataset: { status: s } }, h("i.square", { style: `background:${unitColour(s)}` }), t(`status.${s}`)))),
     );
   }
 
@@ -280,11 +289,11 @@ function esc(s: unknown): string {
 function popupHtml(key: LayerKey, r: Row): string {
   if (key === "incidents") {
     return `<b>${esc(t("map.incidents"))} ${esc(idOf(r))}</b><br>${esc(incidentTypeName(r, lang()))}` +
-      `<br>${esc(t("col.priority"))}: ${esc(t("prio." + priorityOf(r)))} · ${esc(r.status ?? r.state ?? "")}`;
+      `<br>${esc(t("col.priority"))}: ${esc(t("prio." + priorityOf(r)))} · ${esc(tOr("status." + String(r.status ?? r.state ?? ""), String(r.status ?? r.state ?? "")))}`;
   }
   if (key === "units") {
     return `<b>${esc(t("map.units"))} ${esc(str(r, "callsign", "call_sign", "name", "unit_id", "id"))}</b><br>${esc(r.kind ?? r.unit_type ?? r.type ?? "")}` +
-      `<br>${esc(t("col.status"))}: ${esc(t("status." + String(r.status ?? "available")))}`;
+      `<br>${esc(t("col.status"))}: ${esc(tOr("status." + String(r.status ?? "available"), String(r.status ?? "")))}`;
   }
   return `<b>${esc(t("map." + key))}</b><br>${esc(Object.entries(r).slice(0, 6).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("\n")).replace(/\n/g, "<br>")}`;
 }

@@ -3,7 +3,7 @@
 import { api, latLonOf, rowsOf, str, num } from "../api";
 import { clear, fmtDuration, h, toast } from "../dom";
 import { lang, t, tOr } from "../i18n";
-import { PRIORITY_COLOURS, priorityOf, unitColour } from "../map";
+import { PRIORITY_COLOURS, priorityOf, unitColour, unitOutOfService } from "../map";
 import { buildBody } from "../schema";
 import { idOf, refreshAll, routes, store, subscribe, incidentTypeName } from "../store";
 import { errorText, table, unavailable, uuid } from "./common";
@@ -107,6 +107,11 @@ export const boardView: View = {
         if (selected !== id) return;
         const recs = rowsOf(data, "recommendations");
         detail.querySelector("#recs-loading")?.remove();
+        detail.querySelector("#response-plan")?.remove();
+        detail.querySelector("#recommendations")?.remove();
+        detail.querySelector("#recs-empty")?.remove();
+        const plan = planBox(data);
+        if (plan) detail.appendChild(plan);
         detail.appendChild(recs.length ? table([
           { key: "unit", label: t("col.unit"), render: (r) => str(r, "callsign", "call_sign", "unit_name", "unit_id", "id") ?? "" },
           { key: "kind", label: t("col.type"), render: (r) => tOr(`ut.${str(r, "unit_type", "kind", "type")}`, str(r, "unit_type", "kind", "type") ?? "") },
@@ -115,7 +120,7 @@ export const boardView: View = {
             dataset: { unit: String(str(r, "unit_id", "id")) },
             onclick: (e: Event) => { e.stopPropagation(); void dispatch(id, String(str(r, "unit_id", "id")), e.target as HTMLButtonElement); },
           }, t("board.dispatch")) : "" },
-        ], recs, { id: "recommendations" }) : h("p.muted", t("board.noRecs")));
+        ], recs, { id: "recommendations" }) : h("p.muted#recs-empty", t("board.noRecs")));
       } catch (e) {
         detail.querySelector("#recs-loading")?.replaceWith(h("p.error", errorText(e)));
       }
@@ -132,9 +137,40 @@ export const boardView: View = {
         await refreshAll();
         void select(incidentId);
       } catch (e) {
+        if ((e as { status?: number }).status === 409) {
+          // The recommendation went stale (the unit was taken, the incident changed): say so in
+          // words and show the current list.
+          toast(t("board.stale", { unit: unitId, why: errorText(e) }), "error");
+          await refreshAll();
+          if (selected === incidentId) await select(incidentId);
+          detail.querySelector("#recs-stale")?.remove();
+          detail.querySelector("#response-plan, #recommendations, #recs-empty")?.before(
+            h("p.error#recs-stale", t("board.stale", { unit: unitId, why: errorText(e) })));
+          return;
+        }
         toast(errorText(e), "error");
         btn.disabled = false;
       }
+    }
+
+    function planBox(data: any): HTMLElement | null {
+      const plan: any[] = Array.isArray(data?.plan) ? data.plan : [];
+      if (!plan.length && data?.response_level === undefined) return null;
+      const met = data.meets_arrival_target;
+      const short = plan.reduce((n, p) => n + (Number(p.short) || 0), 0);
+      return h("div.plan#response-plan", { dataset: { met: String(!!met), short: String(short) } },
+        h("h4", t("board.plan")),
+        h("p", t("board.planLevel", { level: String(data.response_level_name ?? data.response_level ?? "–"),
+          target: fmtDuration(Number(data.arrival_target_s)) }), " · ",
+          h("b", { class: met ? "ok" : "error" }, met ? t("board.targetMet") : t("board.targetMissed"))),
+        plan.length ? table([
+          { key: "unit_type", label: t("col.type"), render: (p) => tOr(`ut.${p.unit_type}`, String(p.unit_type ?? "")) },
+          { key: "needed", label: t("board.needed"), render: (p) => String(p.needed ?? "") },
+          { key: "assigned", label: t("board.assigned"), render: (p) => String(p.assigned ?? "") },
+          { key: "suggested", label: t("board.suggested"), render: (p) => (p.suggested ?? []).join(", ") },
+          { key: "short", label: t("board.short"), render: (p) => Number(p.short) ? h("b.error", String(p.short)) : "0" },
+        ], plan, { id: "plan-table" }) : null,
+        short ? h("p.error#plan-short", t("board.shortfall", { n: short })) : null);
     }
 
     async function step(path: string, id: string, unitId: string): Promise<void> {
@@ -161,10 +197,12 @@ export const boardView: View = {
       clear(unitsBox, routes.units() ? table([
         { key: "unit", label: t("col.unit"), render: (r) => str(r, "callsign", "call_sign", "name", "unit_id", "id") ?? "" },
         { key: "kind", label: t("col.type"), render: (r) => tOr(`ut.${str(r, "unit_type", "kind", "type")}`, str(r, "unit_type", "kind", "type") ?? "") },
-        { key: "status", label: t("col.status"), render: (r) => h("span.status", { style: `color:${unitColour(r.status)}` }, "■ ", tOr(`status.${r.status}`, String(r.status ?? ""))) },
+        { key: "status", label: t("col.status"), render: (r) => h("span.status", { style: `color:${unitColour(r.status)}`, dataset: { status: String(r.status ?? "") } },
+          unitOutOfService(r.status) ? "✕ " : "■ ", tOr(`status.${r.status}`, String(r.status ?? ""))) },
         { key: "incident", label: t("map.incidents"), render: (r) => str(r, "incident_id", "assignment") ?? "" },
       ], units.slice(0, 500), {
         id: "unit-table",
+        rowClass: (r) => unitOutOfService(r.status) ? "out-of-service" : "",
         onRow: (r) => { const ll = latLonOf(r); if (ll && map) map.highlight(ll[0], ll[1]); },
       }) : unavailable("GET /api/v1/units"));
     }

@@ -92,7 +92,14 @@ export const callsView: View = {
       renderDups(cands);
     }
 
-    function renderDups(cands: any[]): void {
+    // Candidates for the call being typed attach it (merge_into, one click creates it); only the
+    // candidates the server returned for a call just created offer merging that call's incident.
+    function renderDups(cands: any[], created: any = null): void {
+      // The same candidates again (a blur re-fires "change") keep their buttons: a click on one
+      // must not land on a row that was just replaced.
+      const sig = JSON.stringify([created?.incident_id ?? null, cands.map((r) => idOf(r))]);
+      if (dupBox.dataset.sig === sig && dupBox.childElementCount) return;
+      dupBox.dataset.sig = sig;
       clear(dupBox, h("h3", t("calls.duplicates")),
         cands.length ? h("ul", cands.map((r) => {
           const ll = latLonOf(r);
@@ -102,19 +109,25 @@ export const callsView: View = {
             h("i.dot", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }),
             ` ${str(r, "incident_id", "id")} · ${incidentTypeName(r, lang())} · `,
             t("calls.distance", { m: isFinite(m) ? Math.round(m) : "?", min: isFinite(age) ? Math.round(age / 60) : "?" }), " ",
-            lastCall && mergeOp ? h("button.small.merge", { type: "button", onclick: () => merge(r) }, t("calls.merge"))
-              : canAttach ? h("button.small.attach", { type: "button", onclick: () => { attachTo = idOf(r); status.textContent = t("calls.attached", { id: attachTo }); } }, t("calls.mergeBefore")) : null);
+            created && mergeOp ? h("button.small.merge", { type: "button", onclick: () => merge(created, r) }, t("calls.merge"))
+              : canAttach ? h("button.small.attach", { type: "button", onclick: () => attach(idOf(r)) }, t("calls.mergeBefore")) : null);
         })) : h("p.muted", t("calls.noDuplicates")));
     }
 
-    let lastCall: any = null;
-    async function merge(r: any): Promise<void> {
-      if (!mergeOp || !lastCall) return;
+    function attach(id: string): void {
+      attachTo = id;
+      status.textContent = t("calls.attached", { id });
+      // Create the call being typed, attached to the chosen incident (the form's checks apply).
+      (form as HTMLFormElement).requestSubmit();
+    }
+
+    async function merge(created: any, r: any): Promise<void> {
+      const from = String(created?.incident_id ?? "");
+      if (!mergeOp || !from || from === idOf(r)) return;
       try {
-        const path = mergeOp.path.replace(/\{[^}]+\}/, encodeURIComponent(String(lastCall.incident_id)));
+        const path = mergeOp.path.replace(/\{[^}]+\}/, encodeURIComponent(from));
         await api.post(path, buildBody(mergeOp, { into: idOf(r), incident_id: idOf(r) }));
         toast(t("calls.merged", { id: idOf(r) }), "ok");
-        lastCall = null;
         clear(dupBox);
         void refreshAll();
       } catch (e) { toast(errorText(e), "error"); }
@@ -135,7 +148,7 @@ export const callsView: View = {
         btn.disabled = true;
         try {
           const res = await api.post(create.path, body, { idempotencyKey: key, personal: api.isPersonal(create) });
-          lastCall = res;
+          const attached = attachTo;
           attachTo = null;
           key = uuid();
           const id = str(res, "id", "call_id") ?? "?";
@@ -145,7 +158,7 @@ export const callsView: View = {
           recent.unshift({ id, incident, type: values.type, at: new Date().toLocaleTimeString() });
           paintRecent();
           const dups = rowsOf(res, "duplicates", "duplicate_candidates", "suggestions");
-          if (dups.length) renderDups(dups);
+          if (dups.length && !attached) renderDups(dups, res); else clear(dupBox);
           phone.value = ""; desc.value = ""; address.value = "";
           void refreshAll();
         } catch (ex) {
@@ -163,6 +176,8 @@ export const callsView: View = {
       field(t("calls.description"), desc),
       h("div.actions", h("button.primary#call-submit", { type: "submit" }, t("calls.submit"))),
       status);
+    // A new call starts with any edit: earlier suggestions (and their merge buttons) go.
+    form.addEventListener("input", () => { if (dupBox.querySelector("button.merge")) clear(dupBox); });
     lat.addEventListener("change", suggest);
     lon.addEventListener("change", suggest);
 

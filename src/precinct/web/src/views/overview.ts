@@ -1,7 +1,7 @@
 // Map overview: counts by priority and unit status, and the open incidents.
 import { h, clear, fmtDuration } from "../dom";
-import { lang, t } from "../i18n";
-import { PRIORITY_COLOURS, priorityOf, unitColour } from "../map";
+import { lang, t, tOr } from "../i18n";
+import { PRIORITY_COLOURS, priorityOf, unitColour, unitOutOfService } from "../map";
 import { latLonOf } from "../api";
 import { store, subscribe, idOf, routes, incidentTypeName } from "../store";
 import type { View } from "./index";
@@ -34,10 +34,11 @@ export const mapView: View = {
       clear(body,
         !routes.incidents() ? unavailable("GET /api/v1/incidents") : null,
         h("div.stats#stats-priority", Object.keys(PRIORITY_COLOURS).map((p) =>
-          h("div.stat", { style: `border-color:${PRIORITY_COLOURS[p]}` }, h("b", String(byP[p] ?? 0)), h("span", t(`prio.${p}`))))),
+          h("div.stat", { dataset: { priority: p }, style: `border-color:${PRIORITY_COLOURS[p]}` }, h("b", String(byP[p] ?? 0)), h("span", t(`prio.${p}`))))),
         h("h3", t("board.units")),
         h("div.stats#stats-units", Object.entries(byS).map(([s, n]) =>
-          h("div.stat", { style: `border-color:${unitColour(s)}` }, h("b", String(n)), h("span", t(`status.${s}`))))),
+          h(unitOutOfService(s) ? "div.stat.out-of-service" : "div.stat", { dataset: { status: s },
+            style: `border-color:${unitColour(s)}` }, h("b", String(n)), h("span", tOr(`status.${s}`, s))))),
         h("h3", t("board.title")),
         h("ul.incident-list", top.map((r) => h("li.clickable", {
           onclick: () => { const ll = latLonOf(r); if (ll && map) map.highlight(ll[0], ll[1]); },

@@ -89,7 +89,8 @@ export const pursuitView: View = {
       clear(out, h("p.muted", t("common.loading")));
       try {
         const res = await api.post(op!.path, body);
-        if (!issue) lastBody = body;
+        // Only a plan with checkpoints can be issued (the server refuses an empty one too).
+        if (!issue) lastBody = (res?.checkpoints ?? []).length ? body : null;
         show(res, body);
         if (issue) {
           const ids: string[] = res.order_ids ?? [];
@@ -127,7 +128,8 @@ export const pursuitView: View = {
           { key: "suspect_earliest_at", label: t("pursuit.suspectAt"), render: (c) => fmtTime(c.suspect_earliest_at) },
           { key: "margin_s", label: t("pursuit.margin"), render: (c) => fmtDuration(Number(c.margin_s)) },
           { key: "route_share", label: t("pursuit.share"), render: (c) => `${pct(c.route_share)}%` },
-        ], cps, { id: "checkpoint-table", onRow: (c) => map?.highlight(c.lat, c.lon) }) : h("p.error", t("pursuit.none")));
+        ], cps, { id: "checkpoint-table", onRow: (c) => map?.highlight(c.lat, c.lon) })
+          : h("div", h("p.error", t("pursuit.none")), h("p.muted#pursuit-nothing", t("pursuit.nothingToIssue"))));
     }
 
     panel.append(h("p.muted.small", t("pursuit.hint")),

@@ -1,0 +1,152 @@
+"""Issue 21, the dashboard on a busy night shift: each defect found by users, driven in Chromium.
+
+Every test fails on the dashboard before its fix: it acts as the user did and then checks the
+server's state (or what the screen shows) against what the user meant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from tests.web.server import Server
+from tests.web.test_dashboard import make_units, new_incident
+
+pytestmark = pytest.mark.browser
+
+Login = Callable[[Any, str], None]
+
+
+def _open_new_call(page: Any) -> None:
+    page.wait_for_selector("#call-form")
+    page.wait_for_selector("#call-type option:nth-child(6)", state="attached")
+
+
+def test_merge_attaches_the_new_call_not_the_previous_one(page: Any, server: Server, login: Login) -> None:
+    """After one call, the next call's 并入此警情 on an unrelated incident must attach *that* call."""
+    other = new_incident(server, 32.4601, 119.8802, "fight")  # an unrelated open incident elsewhere
+    login(page, "call_taker")
+    _open_new_call(page)
+    page.select_option("#call-type", "theft")
+    page.fill("#call-phone", "13900000021")
+    page.fill("#call-lat", "32.4950")
+    page.fill("#call-lon", "119.9300")
+    page.fill("#call-description", "第一起 first call")
+    page.click("#call-submit")
+    page.wait_for_selector("#call-status:has-text('INC-')")
+    first = re.search(r"INC-[\w-]+", page.inner_text("#call-status"))
+    assert first
+    # The next call: the caller is at the unrelated incident's place.
+    page.fill("#call-phone", "13900000022")
+    page.fill("#call-description", "第二起 second call, same scene as the other incident")
+    page.fill("#call-lat", "32.4601")
+    page.fill("#call-lon", "119.8802")
+    page.dispatch_event("#call-lon", "change")
+    page.wait_for_selector(f"#call-duplicates li[data-incident='{other}'] button")
+    page.click(f"#call-duplicates li[data-incident='{other}'] button")
+    page.wait_for_selector(f"#call-status:has-text('{other}'):has-text('已登记')")
+    with server.api("dispatcher") as c:
+        prev = c.get(f"/incidents/{first.group(0)}").json()
+        target = c.get(f"/incidents/{other}").json()
+    assert prev["status"] != "merged", "the previous call's incident was merged into an unrelated one"
+    assert target["calls_count"] == 2, target  # the incident's own call and the new one
+
+
+@pytest.fixture
+def unit_out_of_service(server: Server) -> Iterator[str]:
+    make_units(server)
+    with server.api("dispatcher") as c:
+        r = c.post("/units/P-03/status", json={"status": "out_of_service"})
+        assert r.status_code == 200, r.text
+    yield "P-03"
+    with server.api("dispatcher") as c:
+        c.post("/units/P-03/status", json={"status": "available"})
+
+
+def _green(colour: str) -> bool:
+    nums = [int(x) for x in re.findall(r"\d+", colour)[:3]]
+    return len(nums) == 3 and nums[1] > 120 and nums[1] > nums[0] + 40 and nums[1] > nums[2] + 40
+
+
+def test_out_of_service_units_do_not_look_available(page: Any, server: Server, login: Login,
+                                                     unit_out_of_service: str) -> None:
+    login(page, "dispatcher")
+    page.goto(f"{server.url}/ui/#/board")
+    cell = "#unit-table tr:has(td:text-is('巡3')) td[data-col=status] span.status"
+    page.wait_for_selector(cell)
+    assert page.inner_text(cell).strip().endswith("暂停勤务")
+    assert not _green(page.eval_on_selector(cell, "el => getComputedStyle(el).color"))
+    assert "out-of-service" in page.get_attribute("#unit-table tr:has(td:text-is('巡3'))", "class")
+    avail = "#unit-table tr:has(td:text-is('巡1')) td[data-col=status] span.status"
+    assert _green(page.eval_on_selector(avail, "el => getComputedStyle(el).color"))
+    # The statistics on the map screen: a separate, non-green tile; the legend names it.
+    page.goto(f"{server.url}/ui/#/map")
+    tile = "#stats-units .stat[data-status=out_of_service]"
+    page.wait_for_selector(tile)
+    assert "out-of-service" in page.get_attribute(tile, "class")
+    assert not _green(page.eval_on_selector(tile, "el => getComputedStyle(el).borderLeftColor"))
+    assert int(page.inner_text(f"{tile} b")) >= 1
+    assert page.query_selector("#unit-legend [data-status=out_of_service]") is not None
+
+
+def _plan_body(server: Server, now: dt.datetime, **kw: Any) -> dict[str, Any]:
+    """What the pursuit screen sends: every available unit with a position."""
+    with server.api("dispatcher") as c:
+        rows = c.get("/units").json()
+    rows = rows.get("units", rows) if isinstance(rows, dict) else rows
+    units = [{"id": u["id"], "lat": u["lat"], "lon": u["lon"]} for u in rows
+             if u.get("status") == "available" and u.get("lat") is not None]
+    body = {"lat": 32.4930, "lon": 119.9230, "seen_at": (now - dt.timedelta(minutes=2)).isoformat(),
+            "now": now.isoformat(), "k": 3, "units": units}
+    body.update(kw)
+    return body
+
+
+def test_checkpoint_orders_are_pushed_live(page: Any, server: Server, login: Login) -> None:
+    make_units(server)
+    login(page, "dispatcher")
+    page.goto(f"{server.url}/ui/#/orders")
+    page.wait_for_selector("#live-indicator[data-state=live]")
+    now = dt.datetime.now(dt.UTC)
+    with server.api("dispatcher") as c:
+        r = c.post("/patrol/checkpoints", json=_plan_body(server, now, issue=True))
+        assert r.status_code == 200, r.text
+        ids = r.json()["order_ids"]
+    assert ids
+    # No reload, no click: the orders list shows them through the live stream.
+    for oid in ids:
+        page.wait_for_selector(f"#orders-table tr:has-text('{oid}')", timeout=15_000)
+
+
+def test_an_empty_checkpoint_plan_cannot_be_issued(page: Any, server: Server, login: Login) -> None:
+    make_units(server)
+    now = dt.datetime.now(dt.UTC)
+    # The suspect was seen two hours ago with a one-minute deadline: no unit can set up in time.
+    empty = _plan_body(server, now, seen_at=(now - dt.timedelta(minutes=120)).isoformat(), deadline_min=0.5,
+                       horizon_min=1, units=[{"id": "P-03", "lat": 32.4750, "lon": 119.8950}])
+    with server.api("dispatcher") as c:
+        planned = c.post("/patrol/checkpoints", json=empty)
+        assert planned.status_code == 200, planned.text
+        assert planned.json()["checkpoints"] == []
+        before = len(c.get("/orders", params={"limit": 1000}).json()["orders"])
+        r = c.post("/patrol/checkpoints", json={**empty, "issue": True})
+        assert 400 <= r.status_code < 500, r.text
+        assert "checkpoint" in r.text
+        assert len(c.get("/orders", params={"limit": 1000}).json()["orders"]) == before
+    # On the screen: a plan without checkpoints leaves 一键下达 disabled.
+    login(page, "dispatcher")
+    page.goto(f"{server.url}/ui/#/pursuit")
+    page.wait_for_selector("#pursuit-lat")
+    page.fill("#pursuit-lat", "32.4930")
+    page.fill("#pursuit-lon", "119.9230")
+    page.dispatch_event("#pursuit-lon", "change")
+    page.fill("#pursuit-ago", "120")
+    page.fill("#pursuit-horizon", "1")
+    page.fill("#pursuit-deadline", "1")
+    page.click("#pursuit-plan")
+    page.wait_for_selector("#pursuit-summary, #pursuit-error", timeout=60_000)
+    assert page.query_selector("#checkpoint-table") is None
+    assert page.is_disabled("#pursuit-issue")
