@@ -97,6 +97,9 @@ def test_dispatch_pushed_acknowledged_and_steps_sent_once_after_offline(phone: A
     phone.context.set_offline(False)
     phone.wait_for_function("() => !document.querySelector('#m-queue')", timeout=30_000)
     phone.wait_for_selector(f"{card}[data-status='on_scene'] button[data-step=clear]")
+    with server.api("dispatcher") as c:  # the dispatcher's board shows the unit on scene
+        board = {i["id"]: i for i in c.get("/board").json()["incidents"]}
+    assert [a["status"] for a in board[incident]["units"] if a["unit_id"] == UNIT] == ["on_scene"]
     kinds = [h["kind"] for h in _history(server, incident)]
     assert kinds.count("acknowledged") == 1 and kinds.count("arrived") == 1, kinds
     # Every POST carried an idempotency key, and a key was never used for two different steps.
@@ -166,6 +169,10 @@ def test_manifest_and_service_worker_make_it_installable(phone: Any, server: Ser
         phone.wait_for_selector("#m-username, #m-incidents")
         assert phone.inner_text("#title") == "移动警务通"
         shot(phone, "mobile-login")
+        phone.tap("#lang")  # zh-CN / English
+        phone.wait_for_selector("#m-login:has-text('Log in')")
+        phone.tap("#lang")
+        phone.wait_for_selector("#m-login:has-text('登录')")
     finally:
         phone.context.set_offline(False)
 
