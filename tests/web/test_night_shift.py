@@ -150,3 +150,38 @@ def test_an_empty_checkpoint_plan_cannot_be_issued(page: Any, server: Server, lo
     page.wait_for_selector("#pursuit-summary, #pursuit-error", timeout=60_000)
     assert page.query_selector("#checkpoint-table") is None
     assert page.is_disabled("#pursuit-issue")
+
+
+def test_stale_recommendation_is_explained_and_the_plan_is_shown(page: Any, server: Server, login: Login) -> None:
+    make_units(server)
+    incident = new_incident(server, 32.4921, 119.9216, "theft")
+    login(page, "dispatcher")
+    page.goto(f"{server.url}/ui/#/board")
+    page.wait_for_selector(f"#incident-table td:has-text('{incident}')")
+    page.click(f"#incident-table td:has-text('{incident}')")
+    page.wait_for_selector("#recommendations button.dispatch")
+    # The response plan the server computed is on screen: level, unit types, shortfall, target.
+    with server.api("dispatcher") as c:
+        rec = c.get(f"/incidents/{incident}/recommendations").json()
+    page.wait_for_selector("#response-plan #plan-table")
+    assert page.get_attribute("#response-plan", "data-met") == str(rec["meets_arrival_target"]).lower()
+    assert page.get_attribute("#response-plan", "data-short") == str(sum(p["short"] for p in rec["plan"]))
+    assert str(rec["response_level_name"]) in page.inner_text("#response-plan")
+    first = page.get_attribute("#recommendations button.dispatch", "data-unit")
+    # Meanwhile the unit is taken out of service: the recommendation is stale.
+    with server.api("dispatcher") as c:
+        assert c.post(f"/units/{first}/status", json={"status": "out_of_service"}).status_code == 200
+    try:
+        page.click(f"#recommendations button.dispatch[data-unit='{first}']")
+        page.wait_for_selector("#recs-stale")
+        text = page.inner_text("#recs-stale")
+        assert "推荐已过时" in text and not re.search(r"\b409\b", text), text
+        # The list was fetched again: the unit is no longer offered.
+        page.wait_for_selector("#recommendations, #recs-empty")
+        offered = page.eval_on_selector_all("#recommendations button.dispatch", "els => els.map(e => e.dataset.unit)")
+        assert first not in offered
+        with server.api("dispatcher") as c:
+            assert not c.get(f"/incidents/{incident}").json().get("units")
+    finally:
+        with server.api("dispatcher") as c:
+            c.post(f"/units/{first}/status", json={"status": "available"})

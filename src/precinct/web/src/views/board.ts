@@ -140,12 +140,12 @@ export const boardView: View = {
         if ((e as { status?: number }).status === 409) {
           // The recommendation went stale (the unit was taken, the incident changed): say so in
           // words and show the current list.
-          toast(t("board.stale", { unit: unitId, why: errorText(e) }), "error");
+          toast(t("board.stale", { unit: unitId, why: (e as Error).message }), "error");
           await refreshAll();
           if (selected === incidentId) await select(incidentId);
           detail.querySelector("#recs-stale")?.remove();
           detail.querySelector("#response-plan, #recommendations, #recs-empty")?.before(
-            h("p.error#recs-stale", t("board.stale", { unit: unitId, why: errorText(e) })));
+            h("p.error#recs-stale", t("board.stale", { unit: unitId, why: (e as Error).message })));
           return;
         }
         toast(errorText(e), "error");
