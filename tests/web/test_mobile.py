@@ -199,3 +199,26 @@ def test_a_replayed_queue_entry_changes_nothing(server: Server) -> None:
     with server.api("dispatcher") as c:
         hist = c.get(f"/orders/{order}").json()["history"]
     assert [h["kind"] for h in hist].count("acknowledged") == 1
+
+
+def test_position_shared_only_when_switched_on(browser: Any, server: Server) -> None:
+    _free_unit(server)
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                              locale="zh-CN", geolocation={"latitude": 32.4811, "longitude": 119.9102},
+                              permissions=["geolocation"])
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(20_000)
+        _login(pg, server)
+        with server.api("dispatcher") as c:
+            assert abs(c.get(f"/units/{UNIT}").json()["lat"] - 32.4811) > 1e-3  # not shared before the switch
+        pg.tap("#m-share")
+        with server.api("dispatcher") as c:
+            for _ in range(50):
+                unit = c.get(f"/units/{UNIT}").json()
+                if abs(unit["lat"] - 32.4811) < 1e-6:
+                    break
+                pg.wait_for_timeout(200)
+        assert (round(unit["lat"], 6), round(unit["lon"], 6)) == (32.4811, 119.9102)
+    finally:
+        ctx.close()
