@@ -172,3 +172,28 @@ def test_larger_limits_name_real_routes_and_policy_actions(client: TestClient) -
     for path, action in {**BULK_ROUTES, **LARGE_ROUTES}.items():
         assert path in posts, path
         assert rule_for(action).roles, action
+
+
+def test_batch_size_is_read_from_the_header_before_decompressing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from precinct.core.limits import record_batch_size
+
+    data = _bomb(400_000)
+    reader = pa.ipc.MessageReader.open_stream(pa.BufferReader(data))
+    schema = pa.ipc.read_schema(reader.read_next_message())
+    for msg in reader:
+        rows, size = record_batch_size(msg.metadata.to_pybytes(), msg.body.to_pybytes())
+        batch = pa.ipc.read_record_batch(msg, schema)  # the reference: actually decompressed
+        assert rows == batch.num_rows
+        assert size == sum(b.size for col in batch.columns for b in col.buffers() if b is not None)
+    # one huge batch is refused on its header alone: the limit is far below its size
+    one = io.BytesIO()
+    table = pa.table({"ts": pa.array([0] * 3_000_000, pa.int64())})
+    with pa.ipc.new_stream(one, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as w:
+        w.write_table(table, max_chunksize=3_000_000)
+    monkeypatch.setenv("PRECINCT_MAX_DECOMPRESSED_BYTES", str(1 * MIB))
+    seen: list[int] = []
+    real = pa.ipc.read_record_batch
+    monkeypatch.setattr(pa.ipc, "read_record_batch", lambda *a, **k: seen.append(1) or real(*a, **k))
+    with pytest.raises(BadInput):
+        parse.parse_arrow_ipc(one.getvalue())
+    assert seen == []  # refused before anything was decompressed

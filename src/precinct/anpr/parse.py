@@ -291,27 +291,23 @@ def iter_parquet(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterato
 
 def parse_arrow_ipc(data: bytes) -> list[RawChunk]:
     """An Arrow IPC stream or file body."""
-    from precinct.core.limits import DecompressionBudget
+    from precinct.core.limits import DecompressionBudget, read_arrow_stream_bounded
 
     # batch by batch against the decompressed-size and row limits: a small compressed stream
-    # may decompress to gigabytes (refused before the rest is materialised)
+    # may decompress to gigabytes (a stream's batches are refused before they are decompressed)
     budget = DecompressionBudget(what="Arrow IPC body")
     try:
         reader: Any
         try:
-            reader = pa.ipc.open_stream(pa.BufferReader(data))
-            batches = []
-            for batch in reader:
-                budget.add(nbytes=batch.nbytes, rows=batch.num_rows)
-                batches.append(batch)
-        except pa.ArrowInvalid:
+            table = read_arrow_stream_bounded(data)  # sizes from each batch's header, before decompressing
+        except (pa.ArrowInvalid, OSError, ValueError, IndexError):  # not a stream: an IPC file?
             reader = pa.ipc.open_file(pa.BufferReader(data))
             batches = []
             for i in range(reader.num_record_batches):
                 batch = reader.get_batch(i)
                 budget.add(nbytes=batch.nbytes, rows=batch.num_rows)
                 batches.append(batch)
-        table = pa.Table.from_batches(batches, schema=reader.schema)
+            table = pa.Table.from_batches(batches, schema=reader.schema)
     except (pa.ArrowInvalid, OSError) as exc:
         raise BadInput(
             f"body is not an Arrow IPC stream or file: {_first_line(exc)}",

@@ -59,7 +59,7 @@ class Limits(BaseSettings):
                                      description="request body limit of the bulk ingest routes, when allowed")
     max_large_body_bytes: int = Field(default=32 * MIB, ge=1024,
                                       description="request body limit of the list-taking routes, when allowed")
-    max_decompressed_bytes: int = Field(default=1024 * MIB, ge=1024,
+    max_decompressed_bytes: int = Field(default=256 * MIB, ge=1024,
                                         description="decompressed size limit of one compressed upload")
     max_rows: int = Field(default=10_000_000, ge=1, description="row limit of one upload")
     session_max_hours: float = Field(default=12.0, gt=0, description="absolute session limit (one shift)")
@@ -249,3 +249,85 @@ def parquet_budget_check(metadata: Any, *, what: str = "Parquet upload") -> None
     budget = DecompressionBudget(what=what)
     size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     budget.add(nbytes=size, rows=metadata.num_rows)
+
+
+def _fb_table(buf: bytes, pos: int) -> tuple[int, int, int]:
+    """(table position, vtable position, vtable size) of the flatbuffer table at ``pos``."""
+    vt = pos - int.from_bytes(buf[pos:pos + 4], "little", signed=True)
+    return pos, vt, int.from_bytes(buf[vt:vt + 2], "little")
+
+
+def _fb_field(buf: bytes, table: tuple[int, int, int], index: int) -> int | None:
+    """Absolute position of field ``index`` of a flatbuffer table, or None when absent."""
+    pos, vt, vt_size = table
+    slot = 4 + 2 * index
+    if slot >= vt_size:
+        return None
+    off = int.from_bytes(buf[vt + slot:vt + slot + 2], "little")
+    return pos + off if off else None
+
+
+def record_batch_size(metadata: bytes, body: bytes) -> tuple[int, int]:
+    """(rows, decompressed bytes) of one Arrow IPC record-batch message, read from its flatbuffer
+    header and the 8-byte length prefix of each compressed buffer: nothing is decompressed."""
+    root = int.from_bytes(metadata[0:4], "little")
+    msg = _fb_table(metadata, root)
+    header = _fb_field(metadata, msg, 2)
+    if header is None:
+        raise ValueError("record batch message without a header")
+    rb = _fb_table(metadata, header + int.from_bytes(metadata[header:header + 4], "little"))
+    length_at = _fb_field(metadata, rb, 0)
+    rows = int.from_bytes(metadata[length_at:length_at + 8], "little", signed=True) if length_at else 0
+    compressed = _fb_field(metadata, rb, 3) is not None
+    total = 0
+    buffers_at = _fb_field(metadata, rb, 2)
+    if buffers_at is not None:
+        vec = buffers_at + int.from_bytes(metadata[buffers_at:buffers_at + 4], "little")
+        count = int.from_bytes(metadata[vec:vec + 4], "little")
+        for i in range(count):
+            entry = vec + 4 + 16 * i
+            offset = int.from_bytes(metadata[entry:entry + 8], "little", signed=True)
+            length = int.from_bytes(metadata[entry + 8:entry + 16], "little", signed=True)
+            if compressed and length >= 8:
+                size = int.from_bytes(body[offset:offset + 8], "little", signed=True)
+                total += length - 8 if size < 0 else size
+            else:
+                total += max(length, 0)
+    return rows, total
+
+
+def read_arrow_stream_bounded(data: bytes, *, what: str = "Arrow IPC body") -> Any:
+    """The record batches of an Arrow IPC stream as a ``pyarrow.Table``, each batch's rows and
+    decompressed size counted from its header against :class:`DecompressionBudget` *before* it is
+    decompressed. Streams with dictionary batches are read batch by batch instead (each counted
+    once decoded)."""
+    import pyarrow as pa
+
+    budget = DecompressionBudget(what=what)
+    reader = pa.ipc.MessageReader.open_stream(pa.BufferReader(data))
+    try:
+        first = reader.read_next_message()
+    except StopIteration:
+        raise ValueError("empty Arrow IPC stream") from None
+    schema = pa.ipc.read_schema(first)
+    batches = []
+    while True:
+        try:
+            msg = reader.read_next_message()
+        except StopIteration:
+            break
+        if msg is None:
+            break
+        if msg.type == "dictionary batch":
+            budget = DecompressionBudget(what=what)
+            batches = []
+            for batch in pa.ipc.open_stream(pa.BufferReader(data)):
+                budget.add(nbytes=batch.nbytes, rows=batch.num_rows)
+                batches.append(batch)
+            return pa.Table.from_batches(batches, schema=schema)
+        if msg.type != "record batch":
+            continue
+        rows, size = record_batch_size(msg.metadata.to_pybytes(), msg.body.to_pybytes() if msg.body else b"")
+        budget.add(nbytes=size, rows=rows)
+        batches.append(pa.ipc.read_record_batch(msg, schema))
+    return pa.Table.from_batches(batches, schema=schema)
