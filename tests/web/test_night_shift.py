@@ -185,3 +185,35 @@ def test_stale_recommendation_is_explained_and_the_plan_is_shown(page: Any, serv
     finally:
         with server.api("dispatcher") as c:
             c.post(f"/units/{first}/status", json={"status": "available"})
+
+
+def _open_by_priority(server: Server) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    cursor = None
+    with server.api("dispatcher") as c:
+        while True:
+            params: dict[str, Any] = {"open": "true", "limit": 1000}
+            if cursor:
+                params["cursor"] = cursor
+            page = c.get("/incidents", params=params).json()
+            for r in page["incidents"]:
+                counts[r["priority"]] = counts.get(r["priority"], 0) + 1
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return counts
+
+
+@pytest.mark.parametrize("role", ["dispatcher", "admin", "call_taker"])
+def test_map_counts_every_open_incident_not_only_those_since_login(page: Any, server: Server,
+                                                                     login: Login, role: str) -> None:
+    for i in range(3):  # received before anyone logs in
+        new_incident(server, 32.4800 + i * 0.002, 119.9000, "homicide")
+    expected = _open_by_priority(server)
+    assert expected.get("red", 0) >= 3
+    login(page, role)
+    page.goto(f"{server.url}/ui/#/map")
+    page.wait_for_selector("#stats-priority .stat[data-priority=red]")
+    page.wait_for_selector(f"#stats-priority .stat[data-priority=red] b:text-is('{expected['red']}')", timeout=15_000)
+    shown = {p: int(page.inner_text(f"#stats-priority .stat[data-priority={p}] b"))
+             for p in ("red", "orange", "yellow", "blue", "green")}
+    assert shown == {p: expected.get(p, 0) for p in shown}

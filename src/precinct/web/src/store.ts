@@ -50,9 +50,11 @@ export const routes = {
 // Mirrors the server's rules (calls/dispatch/orders views); a refusal is audited server-side, so
 // the client never polls what its role may not read, and stops for good after any 403.
 const MAY: Record<Topic, string[]> = {
-  incidents: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst"],
+  // incidents.read / orders.read include the administrator (their map would otherwise count only
+  // what the live stream brought since login).
+  incidents: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
   units: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
-  orders: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst"],
+  orders: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
   alerts: ["dispatcher", "patrol", "supervisor", "analyst"],
   types: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
   cameras: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
