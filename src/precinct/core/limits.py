@@ -310,7 +310,7 @@ def read_arrow_stream_bounded(data: bytes, *, what: str = "Arrow IPC body") -> A
     except StopIteration:
         raise ValueError("empty Arrow IPC stream") from None
     schema = pa.ipc.read_schema(first)
-    batches = []
+    batches: list[Any] = []
     while True:
         try:
             msg = reader.read_next_message()
