@@ -115,7 +115,7 @@ class MetricsMiddleware:
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy",
      b"default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-     b"frame-ancestors 'none'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+     b"frame-ancestors 'none'; img-src 'self' data: blob: https:; style-src 'self' 'unsafe-inline'; "
      b"connect-src 'self'; worker-src 'self' blob:"),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
