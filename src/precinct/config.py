@@ -83,3 +83,31 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call ``get_settings.cache_clear()``)."""
     return Settings()
+
+
+MIB = 1024 * 1024
+
+
+# Read on each call rather than cached with the Settings: cheap, and the limits tests change them.
+class Limits(BaseSettings):
+    """Size limits (env prefix ``PRECINCT_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PRECINCT_", extra="ignore")
+
+    max_body_bytes: int = Field(default=1 * MIB, ge=1024, description="request body limit of every route")
+    max_bulk_body_bytes: int = Field(default=256 * MIB, ge=1024,
+                                     description="request body limit of the bulk ingest routes, when allowed")
+    max_large_body_bytes: int = Field(default=32 * MIB, ge=1024,
+                                      description="request body limit of the list-taking routes, when allowed")
+    max_decompressed_bytes: int = Field(default=256 * MIB, ge=1024,
+                                        description="decompressed size limit of one compressed upload")
+    max_rows: int = Field(default=10_000_000, ge=1, description="row limit of one upload")
+    session_max_hours: float = Field(default=12.0, gt=0, description="absolute session limit (one shift)")
+    login_backoff_after: int = Field(default=5, ge=1,
+                                     description="failed logins from one source before it must wait")
+    login_backoff_max_s: float = Field(default=900.0, gt=0, description="longest wait of a source")
+
+
+def get_limits() -> Limits:
+    """The limits from the environment (read on each call: cheap, and tests may change them)."""
+    return Limits()

@@ -150,7 +150,7 @@ class LoginThrottle:
         return until > time.monotonic()
 
     def failed(self, key: tuple[str, str]) -> None:
-        from precinct.core.limits import get_limits
+        from precinct.config import get_limits
 
         limits = get_limits()
         with self._lock:
@@ -236,7 +236,7 @@ def _verify(hash_: str, password: str) -> bool:
 def session_limit() -> dt.timedelta:
     """The absolute length of a session (``PRECINCT_SESSION_MAX_HOURS``, one shift by default):
     activity keeps a session from going idle, never beyond this."""
-    from precinct.core.limits import get_limits
+    from precinct.config import get_limits
 
     return dt.timedelta(hours=get_limits().session_max_hours)
 

@@ -13,7 +13,8 @@ rows, batch by batch, before they are materialised.
 
 Limits are read from the environment (:class:`Limits`: ``PRECINCT_MAX_BODY_BYTES``,
 ``PRECINCT_MAX_BULK_BODY_BYTES``, ``PRECINCT_MAX_LARGE_BODY_BYTES``,
-``PRECINCT_MAX_DECOMPRESSED_BYTES``, ``PRECINCT_MAX_ROWS``, ``PRECINCT_SESSION_MAX_HOURS`` ...).
+``PRECINCT_MAX_DECOMPRESSED_BYTES``, ``PRECINCT_MAX_ROWS``, ``PRECINCT_SESSION_MAX_HOURS`` ...), defined
+beside the settings in :mod:`precinct.config`.
 """
 
 from __future__ import annotations
@@ -22,13 +23,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.concurrency import run_in_threadpool
 
+from precinct.config import MIB, get_limits
 from precinct.errors import BadInput, PrecinctError
-
-MIB = 1024 * 1024
 
 # path -> policy action whose roles may use the bulk limit
 BULK_ROUTES: dict[str, str] = {
@@ -47,30 +45,6 @@ LARGE_ROUTES: dict[str, str] = {
     "/api/v1/patrol/zones": "patrol.zones",
     "/api/v1/patrol/risk-grid": "patrol.risk",
 }
-
-
-class Limits(BaseSettings):
-    """Size limits (env prefix ``PRECINCT_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="PRECINCT_", extra="ignore")
-
-    max_body_bytes: int = Field(default=1 * MIB, ge=1024, description="request body limit of every route")
-    max_bulk_body_bytes: int = Field(default=256 * MIB, ge=1024,
-                                     description="request body limit of the bulk ingest routes, when allowed")
-    max_large_body_bytes: int = Field(default=32 * MIB, ge=1024,
-                                      description="request body limit of the list-taking routes, when allowed")
-    max_decompressed_bytes: int = Field(default=256 * MIB, ge=1024,
-                                        description="decompressed size limit of one compressed upload")
-    max_rows: int = Field(default=10_000_000, ge=1, description="row limit of one upload")
-    session_max_hours: float = Field(default=12.0, gt=0, description="absolute session limit (one shift)")
-    login_backoff_after: int = Field(default=5, ge=1,
-                                     description="failed logins from one source before it must wait")
-    login_backoff_max_s: float = Field(default=900.0, gt=0, description="longest wait of a source")
-
-
-def get_limits() -> Limits:
-    """The limits from the environment (read on each call: cheap, and tests may change them)."""
-    return Limits()
 
 
 class PayloadTooLarge(PrecinctError):
