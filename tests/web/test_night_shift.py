@@ -217,3 +217,37 @@ def test_map_counts_every_open_incident_not_only_those_since_login(page: Any, se
     shown = {p: int(page.inner_text(f"#stats-priority .stat[data-priority={p}] b"))
              for p in ("red", "orange", "yellow", "blue", "green")}
     assert shown == {p: expected.get(p, 0) for p in shown}
+
+
+# Server codes that must never reach a Chinese screen as they are.
+RAW = re.compile(r"(?<![\w./-])(new|en_route|on_scene|out_of_service|off_duty|available|dispatched|cleared|"
+                 r"acknowledged|merged|(?:role|status|col|prio|state|disp|ut|nav|board|calls|map)\.[a-z_]+)(?![\w./-])")
+ISO_MICRO = re.compile(r"\d{2}:\d{2}:\d{2}\.\d{3,}")
+WALK_ROLES = ("call_taker", "dispatcher", "patrol", "analyst", "supervisor", "auditor", "admin")
+
+
+@pytest.mark.parametrize("role", WALK_ROLES)
+def test_chinese_screens_show_no_raw_keys(page: Any, server: Server, login: Login, role: str) -> None:
+    make_units(server)
+    with server.api("dispatcher") as c:  # statuses on every screen: overdue, dispatched, out of service
+        late = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).isoformat()
+        for kind in ("theft", "fight"):
+            r = c.post("/calls", json={"lat": 32.4925, "lon": 119.9225, "type": kind, "received_at": late,
+                                       "description": "walk"})
+            assert r.status_code == 201, r.text
+        c.post(f"/incidents/{r.json()['incident_id']}/dispatch", json={"unit_ids": ["P-01"]})
+        c.post("/units/P-03/status", json={"status": "out_of_service"})
+    login(page, role)
+    views = page.eval_on_selector_all("#nav a", "els => els.map(e => e.dataset.view)")
+    found: dict[str, list[str]] = {}
+    for view in views:
+        page.goto(f"{server.url}/ui/#/{view}")
+        page.wait_for_selector(f"#nav a[data-view='{view}'].active")
+        page.wait_for_timeout(1000)  # let the screen's first answers arrive (the stream never idles)
+        text = page.inner_text("body")
+        hits = sorted({m.group(1) for m in RAW.finditer(text)} | set(ISO_MICRO.findall(text)))
+        if hits:
+            found[view] = hits
+    with server.api("dispatcher") as c:
+        c.post("/units/P-03/status", json={"status": "available"})
+    assert not found, f"raw keys on {role}'s screens: {found}"

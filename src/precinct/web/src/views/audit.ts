@@ -3,7 +3,7 @@
 import { api } from "../api";
 import { askCaseContext, caseContext } from "../casectx";
 import { clear, field, fmtTime, h, download, toCsv } from "../dom";
-import { t } from "../i18n";
+import { t, tOr } from "../i18n";
 import { session } from "../session";
 import { errorText, table } from "./common";
 import type { View } from "./index";
@@ -64,7 +64,7 @@ export const auditView: View = {
           { key: "seq", label: t("audit.seq") },
           { key: "ts", label: t("audit.ts"), render: (r) => fmtTime(r.ts) },
           { key: "actor", label: t("audit.actor") },
-          { key: "role", label: t("audit.role"), render: (r) => t(`role.${r.role}`) },
+          { key: "role", label: t("audit.role"), render: (r) => tOr(`role.${r.role}`, String(r.role ?? "")) },
           { key: "action", label: t("audit.action") },
           { key: "resource", label: t("audit.resource") },
           { key: "case_id", label: t("audit.case") },

@@ -1,13 +1,17 @@
 import { ApiError } from "../api";
-import { h } from "../dom";
-import { t } from "../i18n";
+import { fmtTime, h } from "../dom";
+import { t, tOr } from "../i18n";
 
 export function unavailable(what: string): HTMLElement {
   return h("p.unavailable", t("common.unavailable", { what }));
 }
 
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return e.status ? `${e.status} ${e.message}` : e.message;
+  // The kind of error in the reader's language (no bare HTTP number), then the server's words.
+  if (e instanceof ApiError) {
+    const kind = e.code ? tOr(`err.${e.code}`, "") : "";
+    return kind ? `${kind}：${e.message}` : e.status ? `${e.status} ${e.message}` : e.message;
+  }
   return (e as Error).message ?? String(e);
 }
 
@@ -29,7 +33,9 @@ export function fmtCell(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(3);
   if (typeof v === "boolean") return v ? "✓" : "";
-  if (typeof v === "object") return JSON.stringify(v);
+  if (typeof v === "object") return Array.isArray(v) && v.every((x) => typeof x !== "object") ? v.join(", ") : JSON.stringify(v);
+  // Server timestamps (UTC, often with microseconds) in the reader's local time, to the second.
+  if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) return fmtTime(v);
   return String(v);
 }
 

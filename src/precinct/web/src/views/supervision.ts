@@ -1,7 +1,7 @@
 // The supervisor's view: overdue incidents and orders, and the audit chain at a glance.
 import { api, latLonOf, rowsOf } from "../api";
 import { clear, fmtDuration, fmtTime, h } from "../dom";
-import { lang, t } from "../i18n";
+import { lang, t, tOr } from "../i18n";
 import { PRIORITY_COLOURS, priorityOf } from "../map";
 import { idOf, routes, store, subscribe, incidentTypeName } from "../store";
 import { chainStatus } from "./audit";
@@ -37,7 +37,7 @@ export const supervisionView: View = {
         { key: "priority", label: t("col.priority"), render: (r) => h("span.prio", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }, t(`prio.${priorityOf(r)}`)) },
         { key: "id", label: t("col.id"), render: (r) => idOf(r) },
         { key: "type", label: t("col.type"), render: (r) => incidentTypeName(r, lang()) },
-        { key: "status", label: t("col.status"), render: (r) => String(r.status ?? r.state ?? "") },
+        { key: "status", label: t("col.status"), render: (r) => tOr(`status.${r.status ?? r.state}`, String(r.status ?? r.state ?? "")) },
         { key: "age", label: t("board.age"), render: (r) => `${fmtDuration(ageSeconds(r))} / ${fmtDuration(targetOf(r))}` },
       ], incs, { id: "overdue-incident-table", rowClass: () => "overdue", onRow: (r) => { const ll = latLonOf(r); if (ll && map) map.highlight(ll[0], ll[1]); } }) : h("p.muted", t("sup.none")));
       clear(ordBox, !routes.orders() ? unavailable("GET /api/v1/orders") : ords.length ? table([

@@ -1,6 +1,6 @@
 import { api } from "../api";
 import { clear, h } from "../dom";
-import { t } from "../i18n";
+import { t, tOr } from "../i18n";
 import { errorText, table } from "./common";
 import type { View } from "./index";
 
@@ -15,7 +15,7 @@ export const usersView: View = {
         const rows = await api.get<any[]>("/users");
         clear(out, table([
           { key: "username", label: t("col.username") },
-          { key: "role", label: t("col.role"), render: (r) => t(`role.${r.role}`) },
+          { key: "role", label: t("col.role"), render: (r) => tOr(`role.${r.role}`, String(r.role ?? "")) },
           { key: "display_name", label: "" },
           { key: "unit_id", label: t("col.unit") },
           { key: "locked", label: t("users.locked"), render: (r) => (r.locked ? "🔒" : "") },
