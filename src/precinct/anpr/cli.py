@@ -8,67 +8,43 @@ import).
 from __future__ import annotations
 
 import csv
-import importlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from precinct.anpr.cli_common import (  # lazily imported modules
+    cli_grant,
+    cli_principal,
+    investigate,
+    normalize,
+    queries,
+    service,
+    store,
+)
+from precinct.anpr.cli_common import out as _out
+from precinct.anpr.cli_lists import cameras_app, hotlist_app, links_app
 from precinct.config import get_settings
 from precinct.core.clikit import (
     AsUser,
     CaseId,
     FormatOpt,
     PurposeOpt,
-    emit_json,
     err_console,
     open_db,
 )
 from precinct.errors import BadInput
 
-
-class _LazyModule:
-    """A module imported on first attribute use (DuckDB, PyArrow and SQLAlchemy cost seconds to
-    import; `precinct --help` must not pay for them)."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self._name), attr)
-
-
 if TYPE_CHECKING:
-    from precinct.anpr import investigate, normalize, queries, service, store
     from precinct.anpr.queries import QueryEngine
-    from precinct.core.access import AccessGrant, cli_grant, cli_principal
+    from precinct.core.access import AccessGrant
     from precinct.core.db import Database
-else:
-    investigate = _LazyModule("precinct.anpr.investigate")
-    normalize = _LazyModule("precinct.anpr.normalize")
-    queries = _LazyModule("precinct.anpr.queries")
-    service = _LazyModule("precinct.anpr.service")
-    store = _LazyModule("precinct.anpr.store")
-    _access = _LazyModule("precinct.core.access")
-
-    def cli_grant(*args: Any, **kwargs: Any) -> Any:
-        return _access.cli_grant(*args, **kwargs)
-
-    def cli_principal(*args: Any, **kwargs: Any) -> Any:
-        return _access.cli_principal(*args, **kwargs)
 
 app = typer.Typer(
     help="Plate/tag read intelligence (情): ingest, hotlists, association, trajectories.",
     no_args_is_help=True,
 )
-hotlist_app = typer.Typer(
-    help="Hotlists (stolen vehicles, stolen e-bike tags, wanted vehicles).", no_args_is_help=True
-)
-cameras_app = typer.Typer(
-    help="Readers (checkpoint cameras, tag readers) and their positions.", no_args_is_help=True
-)
-links_app = typer.Typer(help="Person–vehicle links.", no_args_is_help=True)
 app.add_typer(hotlist_app, name="hotlist")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(links_app, name="links")
@@ -111,14 +87,6 @@ def _grant(
     db: Database, as_user: str | None, action: str, case: str | None, purpose: str | None
 ) -> AccessGrant:
     return cli_grant(db, as_user, action, case_id=case, purpose=purpose)
-
-
-def _out(payload: dict[str, Any], fmt: str, table_rows: list[str]) -> None:
-    if fmt == "json":
-        emit_json(payload)
-    else:
-        for line in table_rows:
-            typer.echo(line)
 
 
 # --- ingest ------------------------------------------------------------------------------------
@@ -447,124 +415,6 @@ def person_vehicles(
             f"{', '.join(p['plates'])}"
             for p in result["people"]
         ],
-    )
-
-
-# --- hotlists, cameras, links ---------------------------------------------------------------------
-
-
-@hotlist_app.command("add")
-def hotlist_add(
-    plate: Annotated[str, typer.Argument()],
-    reason: Annotated[str, typer.Option(help="why the vehicle is listed")],
-    list_name: Annotated[
-        str, typer.Option("--list", help="stolen, stolen_tag, wanted, ...")
-    ] = "wanted",
-    expires: Annotated[str | None, typer.Option(help="expiry, ISO 8601 with offset")] = None,
-    as_user: AsUser = None,
-    format: FormatOpt = "table",
-) -> None:
-    """Add one plate or tag to a hotlist."""
-    db = open_db()
-    p = cli_principal(db, as_user, "anpr.hotlist.edit")
-    added = service.add_hotlist(
-        db,
-        [{"plate": plate, "reason": reason, "list": list_name, "expires_at": expires}],
-        actor=p.username,
-        role=p.role.value,
-    )
-    _out({"added": added}, format, [f"added #{a['id']} {a['plate']} ({a['list']})" for a in added])
-
-
-@hotlist_app.command("import")
-def hotlist_import(
-    path: Annotated[Path, typer.Argument(help="watchlist CSV: plate, reason, list, expires_at")],
-    as_user: AsUser = None,
-    format: FormatOpt = "table",
-) -> None:
-    """Add every row of a watchlist CSV to the hotlists."""
-    db = open_db()
-    p = cli_principal(db, as_user, "anpr.hotlist.edit")
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if "plate" not in (reader.fieldnames or []):
-            raise BadInput(
-                f"{path}: wrong columns: missing plate", detail={"line": 1, "field": "plate"}
-            )
-        added = service.add_hotlist(db, list(reader), actor=p.username, role=p.role.value)
-    _out({"added": len(added)}, format, [f"added {len(added)} hotlist entries"])
-
-
-@hotlist_app.command("list")
-def hotlist_list(
-    case: CaseId = None,
-    purpose: PurposeOpt = None,
-    as_user: AsUser = None,
-    format: FormatOpt = "table",
-) -> None:
-    """The active hotlist entries (personal data: needs case and purpose)."""
-    db = open_db()
-    grant = cli_grant(
-        db,
-        as_user,
-        "anpr.hotlist.read",
-        case_id=case,
-        purpose=purpose,
-    )
-    entries = service.list_hotlist(db)
-    grant.record(result_count=len(entries))
-    _out(
-        {"entries": entries},
-        format,
-        [f"#{e['id']} {e['plate']:<14} {e['list']:<10} {e['reason']}" for e in entries],
-    )
-
-
-@hotlist_app.command("remove")
-def hotlist_remove(entry_id: Annotated[int, typer.Argument()], as_user: AsUser = None) -> None:
-    """Deactivate a hotlist entry."""
-    db = open_db()
-    p = cli_principal(db, as_user, "anpr.hotlist.edit")
-    service.remove_hotlist(db, entry_id, actor=p.username, role=p.role.value)
-    typer.echo(f"removed #{entry_id}")
-
-
-@cameras_app.command("import")
-def cameras_import(
-    path: Annotated[Path, typer.Argument(help="CSV: camera_id, lat, lon, name, kind")],
-    as_user: AsUser = None,
-) -> None:
-    """Add or update readers and their positions."""
-    db = open_db()
-    p = cli_principal(db, as_user, "anpr.cameras.edit")
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        n = service.upsert_cameras(
-            db, list(csv.DictReader(fh)), actor=p.username, role=p.role.value
-        )
-    typer.echo(f"{n} cameras")
-
-
-@links_app.command("import")
-def links_import(
-    path: Annotated[Path, typer.Argument(help="links.csv: person_id, plate, ts, source")],
-    as_user: AsUser = None,
-    format: FormatOpt = "table",
-) -> None:
-    """Import person–vehicle links (audited as a collection)."""
-    settings = get_settings()
-    db = open_db()
-    p = cli_principal(db, as_user, "anpr.links")
-    result = service.import_links(
-        db=db, wh=service.warehouse(settings), path=path, actor=p.username, role=p.role.value
-    )
-    _out(
-        result,
-        format,
-        [
-            f"stored {result['stored']}, duplicate {result['duplicates']}, "
-            f"rejected {result['rejected']}"
-        ]
-        + [f"  line {r['line']}: {r['field']}: {r['reason']}" for r in result["rejects"][:50]],
     )
 
 
