@@ -74,7 +74,7 @@ def test_wrong_password_is_refused(page: Any, server: Server) -> None:
     page.fill("#login-username", "dispatcher1")
     page.fill("#login-password", "not-the-password")
     page.click("#login-submit")
-    page.wait_for_function("document.querySelector('#login-error').textContent.length > 0")
+    page.wait_for_function("() => document.querySelector('#login-error').textContent.length > 0")
     assert page.query_selector("#whoami") is None
 
 
@@ -95,14 +95,14 @@ def test_language_switch_is_remembered(page: Any, server: Server, login: Login) 
 def test_call_taker_takes_a_call_and_sees_duplicates(page: Any, server: Server, login: Login) -> None:
     login(page, "call_taker")
     page.wait_for_selector("#call-form")
-    page.wait_for_function("document.querySelectorAll('#call-type option').length > 5")
+    page.wait_for_function("() => document.querySelectorAll('#call-type option').length > 5")
     page.select_option("#call-type", "theft")
     page.fill("#call-phone", "13912345678")
     page.fill("#call-lat", "32.4811")
     page.fill("#call-lon", "119.9102")
     page.fill("#call-description", "电动车被盗 e-bike stolen")
     page.click("#call-submit")
-    page.wait_for_function("/INC-/.test(document.querySelector('#call-status').textContent)")
+    page.wait_for_function("() => /INC-/.test(document.querySelector('#call-status').textContent)")
     incident = re.search(r"INC-[\w-]+", page.inner_text("#call-status"))
     assert incident, page.inner_text("#call-status")
     with server.api("dispatcher") as c:
@@ -235,7 +235,7 @@ def test_orders_are_sent_and_acknowledged(page: Any, server: Server, login: Logi
     page.goto(f"{server.url}/ui/#/orders")
     page.wait_for_selector("#orders-table button.ack")
     page.click("#orders-table button.ack")
-    page.wait_for_function("!document.querySelector('#orders-table button.ack')")
+    page.wait_for_function("() => !document.querySelector('#orders-table button.ack')")
     with server.api("dispatcher") as c:
         orders = c.get("/orders").json()
     rows = orders["orders"] if isinstance(orders, dict) else orders
@@ -277,7 +277,7 @@ def test_supervisor_rates_the_risk_grid_and_plans_posts(page: Any, server: Serve
     new_incident(server, 32.4860, 119.9120, "fight")
     login(page, "supervisor")
     page.goto(f"{server.url}/ui/#/patrol")
-    page.wait_for_function("window.__precinctMap && window.__precinctMap.sets.get('incidents')")
+    page.wait_for_function("() => window.__precinctMap && window.__precinctMap.sets.get('incidents')")
     page.click("#risk-run")
     page.wait_for_selector("#risk-counts")
     counts = [int(x) for x in re.findall(r"\d+", page.inner_text("#risk-counts"))]

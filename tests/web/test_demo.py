@@ -36,7 +36,7 @@ def test_demo_board_fills_and_units_move(demo: Server, page: Any) -> None:
     # The simulation's calls reach the board, and its units report positions.
     page.wait_for_selector("#incident-table tbody tr", timeout=120_000)
     page.wait_for_function(
-        "window.__precinctMap && (window.__precinctMap.sets.get('units') || {rows: []}).rows.length > 0",
+        "() => window.__precinctMap && (window.__precinctMap.sets.get('units') || {rows: []}).rows.length > 0",
         timeout=120_000)
     first = page.evaluate("JSON.stringify(window.__precinctMap.sets.get('units').rows.map(r => [r.id, r.lat, r.lon]))")
     page.wait_for_function(

@@ -96,7 +96,7 @@ def test_missing_person_search_area_is_case_bound_and_ranks_cameras(page: Any, s
     assert page.evaluate("localStorage.getItem('precinct.places')") is None
     page.set_input_files("#missing-places", files=[{"name": "places.csv", "mimeType": "text/csv",
                                                      "buffer": _places_csv()}])
-    page.wait_for_function("/6/.test(document.querySelector('#missing-places-status').textContent)")
+    page.wait_for_function("() => /6/.test(document.querySelector('#missing-places-status').textContent)")
     page.fill("#missing-lat", str(CENTRE[0]))
     page.fill("#missing-lon", str(CENTRE[1]))
     page.fill("#missing-ago", "20")
