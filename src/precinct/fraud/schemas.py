@@ -122,7 +122,7 @@ class ContactIn(BaseModel):
 
 
 class WarningIn(BaseModel):
-    contact_id: int
+    contact_id: int = Field(ge=1, le=2**63 - 1, description="the recorded contact (row id)")
     method: Literal["call", "sms", "visit"]
     template: str | None = Field(default=None, max_length=64)
 
