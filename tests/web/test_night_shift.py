@@ -198,6 +198,8 @@ def _open_by_priority(server: Server) -> dict[str, int]:
                 params["cursor"] = cursor
             page = c.get("/incidents", params=params).json()
             for r in page["incidents"]:
+                if r["status"] == "cleared":  # units gone, awaiting close: the board lists it, the map's
+                    continue                  # counts are of incidents still needing a response
                 counts[r["priority"]] = counts.get(r["priority"], 0) + 1
             cursor = page.get("next_cursor")
             if not cursor:
