@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from precinct.city.access import CityLink
 from precinct.command import dispatch as svc
-from precinct.command.incidents import close_incident
 from precinct.command.intake import create_call
+from precinct.command.lifecycle import close_incident
 from precinct.command.models import Assignment, Incident
 from precinct.command.monitors import flag_overdue
 from precinct.command.orders import acknowledge_order, create_order, escalate_overdue

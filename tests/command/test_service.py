@@ -12,8 +12,8 @@ import pytest
 from precinct.city.access import DETOUR_FACTOR, FALLBACK_SPEED_MPS, CityLink
 from precinct.command import dispatch, service
 from precinct.command.flows import import_calls
-from precinct.command.incidents import close_incident, merge_incident
 from precinct.command.intake import create_call
+from precinct.command.lifecycle import close_incident, merge_incident
 from precinct.command.units import upsert_unit
 from precinct.core.db import Database
 from precinct.core.timeutil import parse_iso, parse_iso_field, to_iso

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from precinct.city.service import CityLink, city_for
-from precinct.command import eido, intake, paging
+from precinct.command import eido, intake, lifecycle, paging
 from precinct.command import incidents as svc
 from precinct.command.idempotency import idempotent_reply
 from precinct.command.paging import CURSOR_HELP, LIMIT_HELP, MAX_PAGE, IncidentPage
@@ -191,7 +191,7 @@ def change_priority(
     return _change(
         request,
         incident_id,
-        lambda s: svc.change_priority(
+        lambda s: lifecycle.change_priority(
             s,
             incident_id=incident_id,
             priority=body.priority,
@@ -210,7 +210,7 @@ def merge(
 ) -> dict[str, Any]:
     """Merge this (duplicate) incident into another; returns the surviving incident."""
     with get_db(request).session() as s:
-        svc.merge_incident(s, incident_id=incident_id, into=body.into, actor=principal.username)
+        lifecycle.merge_incident(s, incident_id=incident_id, into=body.into, actor=principal.username)
         s.flush()
         gone = full_incident(s, incident_id)
         out = full_incident(s, body.into)
@@ -230,7 +230,7 @@ def close(
     return _change(
         request,
         incident_id,
-        lambda s: svc.close_incident(
+        lambda s: lifecycle.close_incident(
             s,
             incident_id=incident_id,
             disposition=body.disposition,
