@@ -22,6 +22,7 @@ from precinct.errors import BadInput
 
 __all__ = [
     "Events",
+    "forecast_areas",
     "hotspots",
     "incident_events",
     "knox_bands",
@@ -129,3 +130,72 @@ def counts_by(events: Events, *, key: str) -> dict[str, int]:
         b = (secs // 86400 + 3) % 7  # 1970-01-01 was a Thursday
         return {str(h): int(c) for h, c in enumerate(np.bincount(b, minlength=7))}
     raise BadInput("key must be type, hour or weekday", detail={"field": "key"})
+
+
+def forecast_areas(events: Events, *, method: str = "sepp", cell_m: float = 250.0, horizon_days: float = 7.0,
+                   area_share: float = 0.05, until: np.datetime64 | None = None, train_days: float = 365.0,
+                   origins: int = 4) -> dict[str, Any]:
+    """The cells a method flags for ``[until, until + horizon_days)``, with its measured accuracy.
+
+    Parameters
+    ----------
+    events : Events
+        Incidents (those before ``until`` are used).
+    method : str
+        ``kde``, ``retrospective``, ``prospective`` or ``sepp``.
+    cell_m, horizon_days, area_share : float
+        Cell size; forecast window; share of the study area (cells with any event) flagged.
+    until : numpy.datetime64, optional
+        The forecast origin (default: the day after the last event).
+    train_days : float
+        Training window before the origin (also of each evaluation origin).
+    origins : int
+        Rolling origins of the accuracy shown beside the forecast (against the KDE baseline).
+
+    Returns
+    -------
+    dict
+        ``{"crs", "cell_m", "method", "origin", "horizon_days", "area_share", "study_cells",
+        "cells": [{"cell_id", "x", "y", "score", "rank"}], "accuracy": {...} | None,
+        "accuracy_note"}``; ``score`` is the expected events in the window.
+    """
+    from precinct.analytics.evaluate import evaluate
+    from precinct.analytics.forecast import METHODS, Train, forecast, top_cells
+
+    if method not in METHODS:
+        raise BadInput(f"unknown method {method!r}; one of {', '.join(METHODS)}", detail={"field": "method"})
+    if not 0 < area_share < 1:
+        raise BadInput("area share must be between 0 and 1", detail={"field": "area_share"})
+    if until is not None:
+        events = events.select(events.ts < until.astype("datetime64[s]"))
+    if len(events) < 10:
+        raise BadInput(f"{len(events)} located incidents: a forecast needs at least 10", detail={"field": "since"})
+    origin_day = events.ts.min().astype("datetime64[D]")
+    t = events.days(origin_day)
+    t0 = float((until.astype("datetime64[s]") - origin_day) / np.timedelta64(1, "D")) if until is not None \
+        else float(np.floor(t.max())) + 1.0
+    keep = t >= t0 - train_days
+    grid = Grid.covering(events.x, events.y, cell_m=cell_m, crs=events.crs)
+    cells = grid.locate(events.x, events.y)
+    study = np.flatnonzero(np.bincount(cells, minlength=grid.n) > 0)
+    k = max(1, round(area_share * study.size))
+    scores = forecast(method, grid, Train(events.x[keep], events.y[keep], t[keep]), t0, horizon_days)
+    top = top_cells(scores, study, k)
+    cx, cy = grid.centres()
+    accuracy, note = None, None
+    methods = ("kde", method) if method != "kde" else ("kde",)
+    span = float(np.floor(t.max())) + 1.0
+    tdays = min(train_days, span - origins * horizon_days)
+    try:
+        if tdays < 7:
+            raise BadInput(f"{span:g} days of data: too short to evaluate {origins} origins of {horizon_days:g} days")
+        accuracy = evaluate(events, cell_m=cell_m, train_days=tdays, test_days=horizon_days, origins=origins,
+                            area_shares=(area_share,), methods=methods)
+    except BadInput as exc:
+        note = str(exc)
+    return {"crs": grid.crs, "cell_m": float(cell_m), "method": method,
+            "origin": str(origin_day + np.timedelta64(round(t0 * 86400), "s")), "horizon_days": float(horizon_days),
+            "area_share": float(area_share), "study_cells": int(study.size),
+            "cells": [{"cell_id": int(c), "x": float(cx[c]), "y": float(cy[c]), "score": float(scores[c]),
+                       "rank": i + 1} for i, c in enumerate(top.tolist())],
+            "accuracy": accuracy, "accuracy_note": note}

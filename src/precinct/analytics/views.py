@@ -48,12 +48,18 @@ def hotspots(request: Request, principal: Annotated[Principal, allow("analytics.
     """Counts and Gi* per grid cell (every cell of the grid, with its centre in WGS84 for the map)."""
     out = service.hotspots(_events(request, since, until, types), cell_m=cell_m, permutations=permutations,
                            seed=0, bandwidth_m=bandwidth_m, max_cells=MAX_API_CELLS)
+    return _with_wgs84(out)
+
+
+def _with_wgs84(out: dict[str, Any]) -> dict[str, Any]:
+    """Add each cell's centre in WGS84 (``lat``, ``lon``) for the map."""
     import numpy as np
 
     cells = out["cells"]
-    lat, lon = to_wgs84(np.array([c["x"] for c in cells]), np.array([c["y"] for c in cells]), out["crs"])
-    for c, la, lo in zip(cells, lat.tolist(), lon.tolist(), strict=True):
-        c["lat"], c["lon"] = la, lo
+    if cells:
+        lat, lon = to_wgs84(np.array([c["x"] for c in cells]), np.array([c["y"] for c in cells]), out["crs"])
+        for c, la, lo in zip(cells, lat.tolist(), lon.tolist(), strict=True):
+            c["lat"], c["lon"] = la, lo
     return out
 
 
@@ -89,6 +95,27 @@ def evaluate(request: Request, principal: Annotated[Principal, allow("analytics.
     ev = _events(request, None, until, types, default_days=days)
     return run(ev, cell_m=cell_m, train_days=train_days, test_days=test_days, origins=origins,
                area_shares=(area_share,))
+
+
+@router.get("/analytics/forecast")
+def forecast(request: Request, principal: Annotated[Principal, allow("analytics.read")],
+             until: dt.datetime | None = None, types: str | None = None,
+             method: Annotated[str, Query(pattern="^(kde|retrospective|prospective|sepp)$")] = "sepp",
+             cell_m: Annotated[float, Query(ge=50, le=5000)] = 250.0,
+             train_days: Annotated[int, Query(ge=7, le=730)] = 365,
+             horizon_days: Annotated[int, Query(ge=1, le=90)] = 7,
+             origins: Annotated[int, Query(ge=1, le=52)] = 4,
+             area_share: Annotated[float, Query(gt=0, lt=1)] = 0.05) -> dict[str, Any]:
+    """The cells flagged for the next ``horizon_days`` (WGS84 centres), with the method's measured accuracy."""
+    import numpy as np
+
+    end = until or dt.datetime.now(dt.UTC)
+    days = min(train_days + horizon_days * origins + 1, MAX_WINDOW_DAYS)
+    ev = _events(request, None, end, types, default_days=days)
+    stamp = np.datetime64(end.astimezone(dt.UTC).replace(tzinfo=None), "s")
+    return _with_wgs84(service.forecast_areas(ev, method=method, cell_m=cell_m, horizon_days=horizon_days,
+                                              area_share=area_share, until=stamp, train_days=train_days,
+                                              origins=origins))
 
 
 @router.get("/analytics/warning")
