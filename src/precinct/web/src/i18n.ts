@@ -1,5 +1,8 @@
 // Simplified Chinese (default) and English. The choice is remembered in localStorage.
+import { analyticsEn, analyticsZh } from "./i18n-analytics";
+import { fraudEn, fraudZh } from "./i18n-fraud";
 import { opsEn, opsZh } from "./i18n-ops";
+import { publicEn, publicZh } from "./i18n-public";
 import { en } from "./locales/en";
 import { zh } from "./locales/zh";
 
@@ -8,6 +11,12 @@ const KEY = "precinct.lang";
 
 Object.assign(en, opsEn);
 Object.assign(zh, opsZh);
+Object.assign(en, analyticsEn);
+Object.assign(zh, analyticsZh);
+Object.assign(en, publicEn);
+Object.assign(zh, publicZh);
+Object.assign(en, fraudEn);
+Object.assign(zh, fraudZh);
 export const dictionaries: Record<Lang, Record<string, string>> = { "zh-CN": zh, en };
 (window as any).__precinctI18n = dictionaries; // read by the browser tests (both languages, same keys)
 

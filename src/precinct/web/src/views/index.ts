@@ -1,13 +1,16 @@
 import type { OpsMap } from "../map";
 import { analystView } from "./analyst";
+import { analyticsView } from "./analytics";
 import { auditView } from "./audit";
 import { boardView } from "./board";
 import { callsView } from "./calls";
 import { casesView } from "./casesview";
+import { fraudView } from "./fraudview";
 import { missingView } from "./missing";
 import { mapView } from "./overview";
 import { ordersView } from "./orders";
 import { patrolView } from "./patrol";
+import { publicView } from "./publicview";
 import { pursuitView } from "./pursuit";
 import { supervisionView } from "./supervision";
 import { usersView } from "./users";
@@ -21,5 +24,6 @@ export interface View {
 }
 
 export const VIEWS: View[] = [
-  mapView, callsView, boardView, pursuitView, missingView, ordersView, casesView, analystView, patrolView, supervisionView, auditView, usersView,
+  mapView, callsView, boardView, pursuitView, missingView, ordersView, casesView, analystView, analyticsView, patrolView, supervisionView, auditView, usersView,
+  publicView, fraudView,
 ];
