@@ -1,0 +1,129 @@
+"""End-to-end: the analyst's crime-analysis screen (研判) in headless Chromium against a real server.
+
+The analyst opens the screen in both languages, finds Gi* hotspots (cells on the map, checked
+against the API's own answer), runs the Knox table and a forecast, and saves charts and the map as
+PNG files (checked as PNG).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from tests.web.conftest import shot
+from tests.web.server import Server
+from tests.web.test_dashboard import Login
+
+pytestmark = pytest.mark.browser
+
+PNG = b"\x89PNG\r\n\x1a\n"
+CLUSTER = (32.4930, 119.9230)
+
+
+def _need(server: Server, *paths: str) -> None:
+    missing = [p for p in paths if p not in server.paths()]
+    if missing:
+        pytest.skip(f"not on this server yet: {missing}")
+
+
+def _burglaries(server: Server) -> None:
+    """A tight cluster of burglaries and a few scattered ones, through the call-taking API."""
+    rng = np.random.default_rng(16)
+    pts = [(CLUSTER[0] + rng.normal(0, 0.0006), CLUSTER[1] + rng.normal(0, 0.0006)) for _ in range(24)]
+    pts += [(32.4905 + rng.uniform(-0.02, 0.02), 119.9205 + rng.uniform(-0.02, 0.02)) for _ in range(16)]
+    with server.api("call_taker") as c:
+        for lat, lon in pts:
+            r = c.post("/calls", json={"lat": round(float(lat), 6), "lon": round(float(lon), 6), "type": "burglary",
+                                       "caller_phone": "13800000016", "description": "analytics e2e"})
+            assert r.status_code == 201, r.text
+
+
+def _features(page: Any, key: str) -> list[dict[str, Any]]:
+    return list(page.evaluate(
+        """(key) => { const g = window.__precinctMap.geoLayer(key); if (!g) return [];
+             return g.getLayers().filter(l => l.feature).map(l => l.feature.properties); }""", key))
+
+
+def _png(page: Any, button: str, tmp: Path) -> bytes:
+    with page.expect_download() as dl:
+        page.click(button)
+    path = tmp / dl.value.suggested_filename
+    dl.value.save_as(path)
+    assert path.suffix == ".png"
+    return path.read_bytes()
+
+
+def test_analyst_finds_hotspots_and_saves_charts(page: Any, server: Server, login: Login, tmp_path: Path) -> None:
+    _need(server, "/analytics/hotspots", "/analytics/knox", "/analytics/forecast")
+    _burglaries(server)
+    login(page, "analyst")
+    dicts = page.evaluate("window.__precinctI18n")
+    zh, en = dicts["zh-CN"], dicts["en"]
+    mine = [k for k in en if k.startswith("an.") or k == "nav.analytics"]
+    assert len(mine) > 60 and all(k in zh for k in mine)
+    for k in mine:
+        assert re.search(r"[\u4e00-\u9fff]", zh[k]), f"{k}: no Chinese in {zh[k]!r}"
+        assert not re.search(r"[\u4e00-\u9fff]", en[k]), f"{k}: Chinese in the English {en[k]!r}"
+    assert page.inner_text("#nav a[data-view=analytics]") == zh["nav.analytics"]
+    page.goto(f"{server.url}/ui/#/analytics")
+    page.wait_for_selector("body[data-map-ready='1']")
+    page.wait_for_selector("#an-hot-run")
+    assert page.inner_text("#an-hot-run") == zh["an.hot.run"]
+
+    # Hotspots: the cells drawn on the map are the API's cells with incidents or significance.
+    page.fill("#an-perm", "199")
+    page.click("#an-hot-run")
+    page.wait_for_selector("#an-hot-summary, #an-hot-error", timeout=60_000)
+    assert page.query_selector("#an-hot-error") is None, page.inner_text("#an-hot-error")
+    drawn = [f for f in _features(page, "risk") if f.get("kind") == "hotspot"]
+    with server.api("analyst") as c:
+        api = c.get("/analytics/hotspots", params={"cell_m": 250, "permutations": 199}).json()
+    with_events = [c for c in api["cells"] if c["count"] > 0]
+    hot = {c["cell_id"] for c in api["cells"] if c["gi_z"] > 0 and c["p_sim"] <= 0.1}
+    assert {f["cell_id"] for f in drawn} == {c["cell_id"] for c in with_events} | hot
+    assert sum(f["count"] for f in drawn) == api["events"] >= 40
+    # the cluster's cell is among the significant hot ones, and is coloured as such
+    cluster = max(with_events, key=lambda c: c["count"])
+    assert cluster["count"] >= 10 and cluster["cell_id"] in hot
+    assert next(f for f in drawn if f["cell_id"] == cluster["cell_id"])["fill"] in {"#99000d", "#e31a1c"}
+    assert int(page.get_attribute("#an-hot-summary", "data-hot")) == sum(
+        1 for c in api["cells"] if c["gi_z"] > 0 and c["p_sim"] <= 0.05)
+    heads = page.eval_on_selector_all("#an-hot-table th", "els => els.map(e => e.textContent)")
+    assert heads == [zh["an.col.cell"], zh["an.col.centre"], zh["an.col.count"], zh["an.col.z"], zh["an.col.p"]]
+
+    data = _png(page, "#an-hot-png", tmp_path)
+    assert data.startswith(PNG) and len(data) > 500
+    data = _png(page, "#an-map-png", tmp_path)
+    assert data.startswith(PNG) and len(data) > 2000
+
+    # Near-repeat table: 4 distance x 3 time bands.
+    page.click("#an-knox-run")
+    page.wait_for_selector("#an-knox-table, #an-knox-error", timeout=60_000)
+    assert page.query_selector("#an-knox-error") is None, page.inner_text("#an-knox-error")
+    assert len(page.query_selector_all("#an-knox-table tbody tr")) == 12
+    assert _png(page, "#an-knox-png", tmp_path).startswith(PNG)
+
+    # Forecast areas on the map, as many as the summary says.
+    page.select_option("#an-fc-method", "kde")
+    page.click("#an-fc-run")
+    page.wait_for_selector("#an-fc-summary, #an-fc-error", timeout=60_000)
+    assert page.query_selector("#an-fc-error") is None, page.inner_text("#an-fc-error")
+    n = int(page.get_attribute("#an-fc-summary", "data-cells"))
+    assert n >= 1 and len([f for f in _features(page, "zones") if f.get("kind") == "forecast"]) == n
+    page.evaluate("() => { document.querySelector('#panel').scrollTop = 0; }")
+    shot(page, "analytics")
+
+    # English: the same screen, no raw keys.
+    page.click("#lang-switch")
+    page.wait_for_selector("#an-hot-run")
+    assert page.inner_text("#an-hot-run") == en["an.hot.run"]
+    page.click("#an-hot-run")
+    page.wait_for_selector("#an-hot-table")
+    heads = page.eval_on_selector_all("#an-hot-table th", "els => els.map(e => e.textContent)")
+    assert heads == [en["an.col.cell"], en["an.col.centre"], en["an.col.count"], en["an.col.z"], en["an.col.p"]]
+    text = page.inner_text("#panel")
+    assert not re.search(r"\ban\.[a-z]+\.", text), "a raw key is visible"
+    assert not re.search(r"[\u4e00-\u9fff]", page.inner_text("#an-screen"))
