@@ -34,10 +34,17 @@ def next_event(stream: Iterator[tuple[str, str, dict[str, Any]]], subject: str) 
     raise AssertionError(f"stream ended before {subject}")
 
 
+def ticket(live_server: str, token: str) -> str:
+    """A single-use stream ticket for ``token``'s session."""
+    r = httpx.post(f"{live_server}/api/v1/board/stream-ticket", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    return str(r.json()["ticket"])
+
+
 def test_board_streams_every_event_to_every_client(app: FastAPI, live_server: str, live_token) -> None:
     url = f"{live_server}/api/v1/board/stream"
     assert httpx.get(url).status_code == 401
-    assert httpx.get(url, params={"access_token": "garbage"}).status_code == 401
+    assert httpx.get(url, params={"ticket": "garbage"}).status_code == 401
     call_taker = {"Authorization": f"Bearer {live_token('call_taker')}"}
     supervisor_token = live_token("supervisor")
     patrol = {"Authorization": f"Bearer {live_token('patrol', unit_id='P1')}"}
@@ -45,7 +52,7 @@ def test_board_streams_every_event_to_every_client(app: FastAPI, live_server: st
     with (
         httpx.Client(timeout=timeout) as a,
         httpx.Client(timeout=timeout) as b,
-        a.stream("GET", url, params={"access_token": supervisor_token}) as ra,
+        a.stream("GET", url, params={"ticket": ticket(live_server, supervisor_token)}) as ra,
         b.stream("GET", url, headers=patrol) as rb,
     ):
         assert ra.status_code == rb.status_code == 200
@@ -66,13 +73,14 @@ def test_board_streams_every_event_to_every_client(app: FastAPI, live_server: st
             assert "13812345678" not in json.dumps(data)
         # other domains' events (ANPR hotlist alerts) reach the board too
         app.state.bus.publish("anpr.alert", {"plate": "苏M12345", "camera_id": "C1"})
-        for s in (sa, sb):
+        for s in (sa, sb):  # (both roles may read hotlist alerts: GET /anpr/alerts allows them)
             _, data = next_event(s, "anpr.alert")
             assert data["plate"] == "苏M12345"
     # a reconnecting client gets what it missed after Last-Event-ID
     with (
         httpx.Client(timeout=timeout) as c,
-        c.stream("GET", url, params={"access_token": supervisor_token}, headers={"Last-Event-ID": "0"}) as rc,
+        c.stream("GET", url, params={"ticket": ticket(live_server, supervisor_token)},
+                 headers={"Last-Event-ID": "0"}) as rc,
     ):
         replay = events(rc.iter_lines())
         eid, data = next_event(replay, "incidents.created")

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from precinct.command.board import BoardHub
+from precinct.command.board_policy import access_for
 from precinct.core.bus import InProcessBus
+from precinct.core.identity import Principal
+from precinct.core.roles import Role
 
 
 async def _spin(until, rounds: int = 50) -> bool:  # type: ignore[no-untyped-def]
@@ -23,7 +26,7 @@ def test_first_event_goes_at_once_then_one_flush_per_window() -> None:
         await bus.start()
         hub = BoardHub(bus)
         await hub.start()
-        client = hub.connect(personal=True)
+        client = hub.connect(access=access_for(Principal(1, "d", Role.dispatcher)))
         await _spin(lambda: False, 5)  # the hub subscribes
         bus.publish("anpr.alert", {"alert_id": 1})
         assert await _spin(lambda: not client.queue.empty()), "first event waited for the timer"

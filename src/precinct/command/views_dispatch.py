@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel, Field
 
 from precinct.city.service import city_for
 from precinct.command import dispatch as dispatching
 from precinct.command import incidents as incidents_svc
 from precinct.command import paging, units
-from precinct.command.board import BoardHub
+from precinct.command.board import BoardHub, write_disclosures
+from precinct.command.board_policy import access_for
 from precinct.command.common import publish
 from precinct.command.idempotency import idempotent_reply
 from precinct.command.monitors import start_monitors
@@ -27,31 +32,48 @@ from precinct.command.schemas import (
     UnitStatusChange,
 )
 from precinct.command.views_common import IdemKey, full_incident, publish_incident, publish_units, unit_views
-from precinct.core.access import RoleRule, allow, get_db, get_settings_dep
-from precinct.core.identity import Principal, resolve_token
+from precinct.core.access import RoleRule, allow, get_db, get_settings_dep, refuse
+from precinct.core.identity import Principal, live_sessions
 from precinct.core.policy import resource_of, rule_for
-from precinct.core.roles import PURPOSE_ROLES, Purpose, Role
+from precinct.core.roles import Role
+from precinct.core.streams import TICKET_TTL_S, issue_ticket, redeem_ticket
 from precinct.errors import BadInput, NotAuthenticated
 
 router = APIRouter(tags=["dispatch"])
 
 _header_token = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_IN_URL_REFUSED = "bearer tokens are not accepted in URLs; get a stream ticket (POST /api/v1/board/stream-ticket)"
 
 
 class StreamRule(RoleRule):
-    """``allow`` for the event stream: the bearer token may also come as ``?access_token=``
-    (browsers' EventSource cannot set headers)."""
+    """``allow("board.read")`` for the event stream: the bearer header (non-browser clients) or a
+    single-use ``?ticket=`` from ``POST /board/stream-ticket`` (browsers' EventSource cannot set
+    headers). A token in the URL is refused."""
 
-    def __call__(
+    def __call__(  # type: ignore[override]
         self,
         request: Request,
         token: Annotated[str | None, Depends(_header_token)],
-        access_token: Annotated[str | None, Query(description="bearer token for EventSource")] = None,
+        ticket: Annotated[str | None, Query(max_length=128, description="single-use stream ticket")] = None,
     ) -> Principal:
-        return self.authenticate(request, token or access_token)
+        if "access_token" in request.query_params:
+            raise NotAuthenticated(_IN_URL_REFUSED, detail={"field": "access_token"})
+        if token or not ticket:
+            return self.authenticate(request, token)
+        principal = redeem_ticket(get_db(request), get_settings_dep(request), ticket)
+        if principal.role not in self.roles:
+            raise refuse(get_db(request), actor=principal.username, role=principal.role.value,
+                         resource=self.resource or "board.read",
+                         reason=f"role {principal.role.value} may not use this route")
+        return principal
 
 
 BOARD_STREAM = StreamRule(rule_for("board.read").roles, resource_of("board.read"), "board.read")
+
+
+class StreamTicketOut(BaseModel):
+    ticket: str = Field(description="pass as ?ticket= to GET /board/stream; single use")
+    expires_in: int = Field(description="seconds until the ticket expires unused")
 
 
 def _unit_for(principal: Principal, unit_id: str | None) -> str:
@@ -316,6 +338,15 @@ def board(
         }
 
 
+@router.post("/board/stream-ticket", response_model=StreamTicketOut)
+def board_stream_ticket(
+    request: Request, principal: Annotated[Principal, allow("board.read")]
+) -> StreamTicketOut:
+    """A short-lived, single-use ticket for ``GET /board/stream?ticket=...`` bound to the caller's
+    session (so no bearer token is ever put in a URL). Ask for a new one before each (re)connect."""
+    return StreamTicketOut(ticket=issue_ticket(get_db(request), principal=principal), expires_in=TICKET_TTL_S)
+
+
 @router.get(
     "/board/stream",
     response_class=StreamingResponse,
@@ -327,32 +358,45 @@ async def board_stream(
     principal: Annotated[Principal, Depends(BOARD_STREAM)],
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
-    """Server-Sent Events: every bus event (incidents.*, units.*, orders.*, anpr.alert, ...).
+    """Server-Sent Events: the bus events (incidents.*, units.*, orders.*, anpr.alert, ...) the
+    caller may see under the same policy as the REST routes for that data.
 
-    Hotlist alerts (``anpr.*``, which carry plates) reach only roles cleared for hotlist alerts.
+    Hotlist alerts (``anpr.*``, which carry plates) reach only the roles ``GET /anpr/alerts``
+    allows, and each delivery is audited per recipient; a patrol unit gets only its own orders.
 
-    Authenticate with the bearer header or ``?access_token=``; ``Last-Event-ID`` replays what a
-    reconnecting client missed (the last 2,000 events).
+    Authenticate with the bearer header or a ``?ticket=`` from ``POST /board/stream-ticket``
+    (tokens in the URL are refused). ``Last-Event-ID`` replays what a reconnecting client missed
+    (the last 2,000 events). The stream ends (``board.auth_expired``) within seconds of its
+    session ending (logout, expiry).
     """
     hub: BoardHub = request.app.state.board_hub
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.query_params.get(
-        "access_token", ""
-    )
-    db, settings = get_db(request), get_settings_dep(request)
-
-    async def still_valid() -> bool:
-        try:
-            await asyncio.to_thread(resolve_token, db, settings, token)
-            return True
-        except NotAuthenticated:
-            return False
-
-    client = hub.connect(last_event_id, personal=principal.role in PURPOSE_ROLES[Purpose.hotlist_alert])
+    client = hub.connect(last_event_id, access=access_for(principal))
     return StreamingResponse(
-        hub.stream(client, still_valid=still_valid),
+        hub.stream(client),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+class RedactTickets(logging.Filter):
+    """Blanks stream tickets (and any token put in a URL) in access-log lines."""
+
+    _SECRET = re.compile(r"((?:ticket|access_token|token)=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(self._SECRET.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                                for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = self._SECRET.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def redact_access_log() -> None:
+    """Install :class:`RedactTickets` on uvicorn's access logger (once)."""
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTickets) for f in logger.filters):
+        logger.addFilter(RedactTickets())
 
 
 def setup(app: FastAPI) -> None:
@@ -360,7 +404,10 @@ def setup(app: FastAPI) -> None:
     road graph in the background); stop them with it."""
 
     async def _start(app: FastAPI) -> None:
-        hub = BoardHub(app.state.bus)
+        db, settings = app.state.db, app.state.settings
+        redact_access_log()
+        hub = BoardHub(app.state.bus, auditor=functools.partial(write_disclosures, db),
+                       session_check=lambda sids: live_sessions(db, settings, sids))
         app.state.board_hub = hub
         await hub.start()
         app.state.command_monitors = start_monitors(app)

@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,21 +260,32 @@ def issue_token(settings: Settings, *, user: User, session_id: str,
 def resolve_token(db: Database, settings: Settings, token: str) -> Principal:
     """Validate a bearer token against its session: expired, revoked or idle sessions are refused."""
     claims = _claims(settings.secret_key.get_secret_value(), token)
+    return session_principal(db, settings, claims["sid"], user_id=claims["uid"])
+
+
+def session_principal(db: Database, settings: Settings, session_id: str, *, user_id: int | None = None,
+                      touch: bool = True) -> Principal:
+    """The principal of a live session (as :func:`resolve_token`, from the session id itself).
+
+    Raises ``NotAuthenticated`` when the session is unknown, revoked, idle, past its absolute
+    limit, its user is inactive, or (with ``user_id``) belongs to another user. ``touch`` counts
+    the call as activity.
+    """
     now = utcnow()
     idle = dt.timedelta(minutes=settings.idle_timeout_minutes)
     # one Core query (no ORM unit of work): this runs on every request
     with db.read_engine.connect() as conn:
         if conn.dialect.name == "postgresql":  # one statement: no BEGIN / ROLLBACK round trips
             conn.execution_options(isolation_level="AUTOCOMMIT")
-        row = conn.execute(_SESSION_QUERY, {"sid": claims["sid"]}).first()
-    if row is None or row.revoked or not row.active or row.user_id != claims["uid"]:
+        row = conn.execute(_SESSION_QUERY, {"sid": session_id}).first()
+    if row is None or row.revoked or not row.active or (user_id is not None and row.user_id != user_id):
         raise NotAuthenticated("session ended; log in again")
     last_seen = _utc(row.last_seen)
     if now - _utc(row.created_at) > session_limit():
         raise NotAuthenticated("session reached its time limit; log in again")
     if now - last_seen > idle:
         raise NotAuthenticated("session expired after inactivity; log in again")
-    if now - last_seen > _TOUCH_INTERVAL:
+    if touch and now - last_seen > _TOUCH_INTERVAL:
         with db.write_lock, db.engine.begin() as conn:
             conn.execute(
                 update(UserSession)
@@ -324,6 +336,27 @@ def refresh_token(db: Database, settings: Settings, principal: Principal) -> str
             raise NotAuthenticated("session reached its time limit; log in again")
         row.last_seen = now
         return issue_token(settings, user=user, session_id=row.id, session_start=_utc(row.created_at))
+
+
+def live_sessions(db: Database, settings: Settings, session_ids: Iterable[str]) -> set[str]:
+    """Which of ``session_ids`` are still live (not revoked, idle or past their limit; user active).
+
+    One query per 500 ids, no writes: the live board asks it every few seconds for its streams.
+    """
+    ids = list(dict.fromkeys(session_ids))
+    now = utcnow()
+    idle = dt.timedelta(minutes=settings.idle_timeout_minutes)
+    limit = session_limit()
+    live: set[str] = set()
+    query = (select(UserSession.id, UserSession.created_at, UserSession.last_seen, UserSession.revoked, User.active)
+             .join(User, User.id == UserSession.user_id))
+    with db.read_engine.connect() as conn:
+        for i in range(0, len(ids), 500):
+            for row in conn.execute(query.where(UserSession.id.in_(ids[i:i + 500]))):
+                if (not row.revoked and row.active and now - _utc(row.created_at) <= limit
+                        and now - _utc(row.last_seen) <= idle):
+                    live.add(row.id)
+    return live
 
 
 def revoke_session(db: Database, session_id: str) -> None:

@@ -1,4 +1,4 @@
-"""Core tables: users, sessions, the audit chain and its head."""
+"""Core tables: users, sessions, stream tickets, the audit chain and its head."""
 
 from __future__ import annotations
 
@@ -35,6 +35,22 @@ class UserSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StreamTicket(Base):
+    """A single-use ticket that opens one live-board stream (an EventSource cannot send a header).
+
+    Only the ticket's SHA-256 is stored; it names the session it was issued to and expires
+    within seconds. Kept in the database so any API worker can redeem it.
+    """
+
+    __tablename__ = "stream_tickets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("user_sessions.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditRecord(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +14,7 @@ from precinct.core.db import utcnow
 from precinct.core.identity import Principal, authenticate, create_user, refresh_token, revoke_session
 from precinct.core.models import User
 from precinct.core.roles import Role
+from precinct.core.streams import SESSIONS_REVOKED, session_digest
 from precinct.identity.schemas import Me, Token, UserCreate, UserOut
 
 router = APIRouter(tags=["identity"])
@@ -46,9 +48,13 @@ def me(principal: Annotated[Principal, allow("auth.session")]) -> Me:
 
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request, principal: Annotated[Principal, allow("auth.session")]) -> None:
-    """End the session behind the token."""
+    """End the session behind the token (its live-board streams end within seconds)."""
     if principal.session_id:
         revoke_session(get_db(request), principal.session_id)
+        bus = getattr(request.app.state, "bus", None)
+        if bus is not None:  # every worker's live board ends this session's streams
+            with contextlib.suppress(Exception):
+                bus.publish(SESSIONS_REVOKED, {"session": session_digest(principal.session_id)})
 
 
 @router.get("/users", response_model=list[UserOut])
