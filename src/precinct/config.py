@@ -49,6 +49,8 @@ class Settings(BaseSettings):
         default=None, description="PEM private key signing CAP alerts; unset = generated into data_dir/public")
     public_signing_cert: Path | None = Field(default=None, description="PEM certificate of public_signing_key")
     public_k: int = Field(default=5, ge=2, description="open data: smallest count ever published (k-anonymity)")
+    ack_late_s: float = Field(default=120.0, gt=0,
+                              description="a dispatched unit that has not acknowledged after this long is late")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -102,6 +104,10 @@ class Limits(BaseSettings):
     max_decompressed_bytes: int = Field(default=256 * MIB, ge=1024,
                                         description="decompressed size limit of one compressed upload")
     max_rows: int = Field(default=10_000_000, ge=1, description="row limit of one upload")
+    max_attachment_bytes: int = Field(default=12 * MIB, ge=1024,
+                                      description="request body limit of a scene photo or note, when allowed")
+    max_image_pixels: int = Field(default=40_000_000, ge=10_000,
+                                  description="pixel limit of an uploaded image (checked before decoding)")
     session_max_hours: float = Field(default=12.0, gt=0, description="absolute session limit (one shift)")
     login_backoff_after: int = Field(default=5, ge=1,
                                      description="failed logins from one source before it must wait")

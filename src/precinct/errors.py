@@ -107,3 +107,11 @@ class RateLimited(PrecinctError):
     code = "rate_limited"
     http_status = 429
     exit_code = 11
+
+
+class UnsupportedMediaType(PrecinctError):
+    """An upload of a type the route does not take (detail names the type and the accepted ones)."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+    exit_code = 2

@@ -16,11 +16,15 @@ from sqlalchemy.orm import Session
 from precinct.command.incidents import TERMINAL_STATUSES, get_incident, record_event
 from precinct.command.models import Assignment, Incident, Unit
 from precinct.command.units import ACTIVE, get_unit
+from precinct.config import get_settings
 from precinct.core.timeutil import to_iso, utcnow
 from precinct.errors import BadInput, Conflict
 
 
-def assignment_view(a: Assignment) -> dict[str, Any]:
+def assignment_view(a: Assignment, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    # not acknowledged within PRECINCT_ACK_LATE_S of dispatch: late (the board shows it)
+    due = a.dispatched_at + dt.timedelta(seconds=get_settings().ack_late_s) if a.dispatched_at else None
+    waiting = a.status == "dispatched" and a.acknowledged_at is None and due is not None
     return {
         "unit_id": a.unit_id,
         "status": a.status,
@@ -28,6 +32,8 @@ def assignment_view(a: Assignment) -> dict[str, Any]:
         "dispatched_by": a.dispatched_by,
         "dispatched_at": to_iso(a.dispatched_at),
         "acknowledged_at": to_iso(a.acknowledged_at),
+        "ack_due_at": to_iso(due) if waiting else None,
+        "late": bool(waiting and due is not None and (now or utcnow()) > due),
         "arrived_at": to_iso(a.arrived_at),
         "cleared_at": to_iso(a.cleared_at),
     }

@@ -179,3 +179,26 @@ class OrderEvent(Base):
     to_state: Mapped[str | None] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+# --- scene attachments (migration 0021_attachments) --------------------------------------------
+
+class Attachment(Base):
+    """A note or a photo from the scene, attached to an incident. A photo's bytes live under the
+    data directory, named by their SHA-256 (:mod:`precinct.command.attachments`)."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    media_type: Mapped[str | None] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    kept_location: Mapped[bool] = mapped_column(Boolean, default=False)
+    unit_id: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -111,10 +111,18 @@ def check_own_unit(principal: Principal, unit_id: str) -> None:
 
 
 def post_position(session: Session, *, unit_id: str, lat: float, lon: float, ts: dt.datetime | None = None) -> Unit:
-    """Store a unit's latest position (older fixes than the stored one are ignored)."""
+    """Store a unit's latest position (older fixes than the stored one are ignored).
+
+    Positions are shared only on duty: a unit out of service (off duty) is refused (409).
+    """
     check_coordinates(lat, lon)
     when = (ts or utcnow()).astimezone(dt.UTC)
     unit = get_unit(session, unit_id)
+    if unit.status == "out_of_service":
+        raise Conflict(
+            f"unit {unit_id} is off duty (out_of_service): positions are shared only on duty",
+            detail={"field": "unit_id", "reason": "off duty"},
+        )
     if unit.position_at is None or when >= unit.position_at:
         unit.lat, unit.lon, unit.position_at = lat, lon, when
     return unit

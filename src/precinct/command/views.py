@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from precinct.command import views_dispatch, views_intake, views_orders
+from precinct.command import attachments_views, views_dispatch, views_field, views_intake, views_orders
 
 router = APIRouter()
 router.include_router(views_intake.router)
 router.include_router(views_dispatch.router)
 router.include_router(views_orders.router)
+router.include_router(attachments_views.router)  # scene notes and photos (issue 19)
+router.include_router(views_field.router)  # the route to one's dispatch (issue 19)
 
 
 def setup(app: FastAPI) -> None:

@@ -20,6 +20,7 @@ beside the settings in :mod:`precinct.config`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,18 @@ LARGE_ROUTES: dict[str, str] = {
     "/api/v1/patrol/zones": "patrol.zones",
     "/api/v1/patrol/risk-grid": "patrol.risk",
 }
+
+# route path (as in the route table) -> policy action whose roles may upload a scene attachment (a
+# photo or a note) of up to ``max_attachment_bytes``; everyone else is cut at the small default
+ATTACHMENT_ROUTES: dict[str, str] = {
+    "/api/v1/incidents/{incident_id}/attachments": "attachments.create",
+}
+_ATTACHMENT_PATTERNS = [(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p)) + "$"), a)
+                        for p, a in ATTACHMENT_ROUTES.items()]
+
+
+def _attachment_action(path: str) -> str | None:
+    return next((a for rx, a in _ATTACHMENT_PATTERNS if rx.match(path)), None)
 
 
 class PayloadTooLarge(PrecinctError):
@@ -93,7 +106,8 @@ class BodyLimitMiddleware:
     async def _limit_for(self, scope: Any, header: _Header) -> int:
         limits = get_limits()
         path = scope.get("path", "")
-        action = BULK_ROUTES.get(path) or LARGE_ROUTES.get(path)
+        attachment = _attachment_action(path)
+        action = BULK_ROUTES.get(path) or LARGE_ROUTES.get(path) or attachment
         if action is None or not header.authorization:
             return limits.max_body_bytes
         scheme, _, token = header.authorization.partition(" ")
@@ -112,6 +126,8 @@ class BodyLimitMiddleware:
             return limits.max_body_bytes
         if principal.role not in rule_for(action).roles:
             return limits.max_body_bytes
+        if attachment is not None:
+            return limits.max_attachment_bytes
         big = limits.max_bulk_body_bytes if path in BULK_ROUTES else limits.max_large_body_bytes
         return max(big, limits.max_body_bytes)
 

@@ -101,6 +101,11 @@ POLICY: dict[str, Rule] = {
     "units.position": _rule(*FIELD, owner_scoped=True),
     "units.status": _rule(*FIELD, owner_scoped=True),
     "board.read": _rule(*READERS),
+    # --- command: the patrol terminal (issue 19): scene attachments, the route to one's dispatch --
+    # a patrol unit reaches only incidents it is (or was) dispatched to (404 otherwise)
+    "attachments.create": _rule(*FIELD, owner_scoped=True, resource="attachments"),
+    "attachments.read": _rule(*FIELD, owner_scoped=True, resource="attachments"),
+    "dispatch.route": _rule(*FIELD, owner_scoped=True),
     # --- command: orders -----------------------------------------------------------------------
     "orders.create": _rule(*ISSUERS),
     "orders.read": _rule(*PARTIES, owner_scoped=True),
