@@ -277,6 +277,26 @@ def warning_cmd(
                    f"expected (p {c['p']:.4f}), peak hours of week {c['peak_hours_of_week']}")
 
 
+def read_station_areas(path: Path) -> list[dict[str, Any]]:
+    """Station areas from a GeoJSON FeatureCollection of Polygons (properties ``id``, ``name_zh``, ``name_en``)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        out = []
+        for i, f in enumerate(data["features"]):
+            if f["geometry"]["type"] != "Polygon":
+                raise BadInput(f"{path}: feature {i}: a station area must be a Polygon", detail={"field": "station_areas"})
+            p = f.get("properties") or {}
+            out.append({"id": str(p.get("id", i)), "name_zh": str(p.get("name_zh", p.get("id", i))),
+                        "name_en": str(p.get("name_en", p.get("id", i))),
+                        "points": [[float(lat), float(lon)] for lon, lat, *_ in f["geometry"]["coordinates"][0]]})
+        return out
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadInput(f"{path}: not a GeoJSON FeatureCollection of station-area polygons ({exc})",
+                       detail={"field": "station_areas"}) from None
+
+
 @app.command("report")
 def report_cmd(
     week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W48")],
@@ -285,13 +305,25 @@ def report_cmd(
     crs: CrsOpt = None,
     cell_m: Annotated[float, typer.Option("--cell-m", help="grid cell size in metres")] = 250.0,
     permutations: Annotated[int, typer.Option(help="permutations for Gi* and Knox")] = 99,
+    station_areas: Annotated[Path | None, typer.Option(
+        "--station-areas", help="station areas (GeoJSON polygons with id, name_zh, name_en); default with "
+        "--as: this installation's")] = None,
     as_user: AsUser = None,
 ) -> None:
-    """The weekly analysis report (每周研判报告), HTML or PDF, zh-CN and English, aggregates only."""
+    """The weekly analysis report (每周研判报告), HTML, PDF or JSON, zh-CN and English, aggregates only."""
     from precinct.analytics import report
 
+    areas: list[dict[str, Any]] = []
     if as_user is not None:
-        cli_principal(open_db(), as_user, "analytics.read")
+        db = open_db()
+        cli_principal(db, as_user, "analytics.read")
+        if station_areas is None:
+            from precinct.public.service import station_areas as installed
+
+            with db.session() as s:
+                areas = installed(s)
+    if station_areas is not None:
+        areas = read_station_areas(station_areas)
     start, end = report.parse_week(week)
     since = (start.astype(dt.datetime) - dt.timedelta(days=800)).isoformat() + "+00:00"
     ev = load_events(input, crs, since=since, until=end.astype(dt.datetime).isoformat() + "+00:00",
@@ -299,7 +331,7 @@ def report_cmd(
     ev = ev.select(ev.ts < end)
     with progress_bar(transient=True) as bar:
         bar.add_task(f"weekly report {week}", total=None)
-        rep = report.build(ev, week=week, cell_m=cell_m, permutations=permutations)
+        rep = report.build(ev, week=week, cell_m=cell_m, permutations=permutations, station_areas=areas)
         path = report.write(rep, out)
     typer.echo(str(path))
 

@@ -16,6 +16,9 @@ import io
 from pathlib import Path
 from typing import Any
 
+import json
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 from precinct.analytics.events import Events
@@ -43,8 +46,14 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def build(events: Events, *, week: str, cell_m: float = 250.0, permutations: int = 99) -> dict[str, Any]:
-    """Compute the report's figures and charts (matplotlib figures) for one ISO week."""
+def build(events: Events, *, week: str, cell_m: float = 250.0, permutations: int = 99,
+          station_areas: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Compute the report's figures and charts (matplotlib figures) for one ISO week.
+
+    ``station_areas`` (``{"id", "name_zh", "name_en", "points": [[lat, lon], ...]}``, e.g. from
+    ``precinct.public.service.station_areas``) adds counts by station area (``by_station_area``).
+    """
+    from precinct.analytics.areas import counts_by_area
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,7 +141,9 @@ def build(events: Events, *, week: str, cell_m: float = 250.0, permutations: int
         warning = None
     return {"week": week, "start": str(start), "end": str(end), "crs": events.crs, "totals": {
         "this_week": len(this), "last_week": len(last), "same_week_last_year": len(last_year)},
-        "by_type": by_type, "by_hour": hours, "knox": knox, "accuracy": accuracy, "accidents": warning,
+        "by_type": by_type, "by_hour": hours,
+        "by_station_area": counts_by_area({"this_week": this, "last_week": last, "last_year": last_year},
+                                          station_areas or []), "knox": knox, "accuracy": accuracy, "accidents": warning,
         "hotspot_cells": int(np.isfinite(sig).sum()), "figures": figs}
 
 
@@ -154,6 +165,11 @@ def render_html(rep: dict[str, Any]) -> str:
              "<h2>按类型 By type</h2>",
              _table([[r["type"], r["this_week"], r["last_week"], r["last_year"]] for r in rep["by_type"]],
                     ["类型 type", "本周 this week", "上周 last week", "去年同期 last year"])]
+    if rep.get("by_station_area"):
+        parts.append("<h2>按辖区 By station area</h2>")
+        parts.append(_table([[f"{r['name_zh']} {r['name_en']}", r["this_week"], r["last_week"], r["last_year"]]
+                             for r in rep["by_station_area"]],
+                            ["辖区 station area", "本周 this week", "上周 last week", "去年同期 last year"]))
     for key, title in (("hours", "按时段 By hour of day"), ("hotspots", "热点 Hotspots (Gi*)"),
                        ("forecast", "下周预测 Forecast for next week")):
         if key in rep["figures"]:
@@ -195,14 +211,22 @@ def render_html(rep: dict[str, Any]) -> str:
             f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>")
 
 
+def to_json(rep: dict[str, Any]) -> str:
+    """The report's figures as JSON (everything but the chart images)."""
+    return json.dumps({k: v for k, v in rep.items() if k != "figures"}, ensure_ascii=False, indent=1, default=str)
+
+
 def write(rep: dict[str, Any], out: Path) -> Path:
-    """Write ``.html`` or ``.pdf`` (one page of text, then one page per chart)."""
+    """Write ``.html``, ``.json`` (the figures without charts) or ``.pdf`` (a text page, then one per chart)."""
     suffix = out.suffix.lower()
     if suffix == ".html":
         out.write_text(render_html(rep), encoding="utf-8")
         return out
+    if suffix == ".json":
+        out.write_text(to_json(rep), encoding="utf-8")
+        return out
     if suffix != ".pdf":
-        raise BadInput("--out must end in .html or .pdf", detail={"field": "out"})
+        raise BadInput("--out must end in .html, .json or .pdf", detail={"field": "out"})
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
@@ -213,6 +237,10 @@ def write(rep: dict[str, Any], out: Path) -> Path:
              f"same week last year {tot['same_week_last_year']}", ""]
     lines += [f"  {r['type']}: {r['this_week']} (last week {r['last_week']}, last year {r['last_year']})"
               for r in rep["by_type"][:25]]
+    if rep.get("by_station_area"):
+        lines += ["", "By station area (this week, last week, same week last year):"]
+        lines += [f"  {r['name_en']} ({r['id']}): {r['this_week']}, {r['last_week']}, {r['last_year']}"
+                  for r in rep["by_station_area"][:40]]
     if rep["accuracy"]:
         lines += ["", "Forecast accuracy (rolling origin):"]
         lines += [f"  {m['method']}: hit rate {m['hit_rate']:.3f}, PAI {m['pai']:.2f} at 5 %" for m in

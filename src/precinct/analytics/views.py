@@ -139,17 +139,23 @@ def warning(request: Request, principal: Annotated[Principal, allow("analytics.r
 
 @router.get("/analytics/report", response_class=HTMLResponse)
 def weekly_report(request: Request, principal: Annotated[Principal, allow("analytics.read")], week: str,
-                  cell_m: Annotated[float, Query(ge=50, le=5000)] = 250.0, pdf: bool = False) -> Response:
-    """The weekly analysis report (HTML, or PDF with ``pdf=true``), aggregates only."""
+                  cell_m: Annotated[float, Query(ge=50, le=5000)] = 250.0, pdf: bool = False,
+                  as_json: Annotated[bool, Query(alias="json")] = False) -> Response:
+    """The weekly analysis report (HTML; PDF with ``pdf=true``; its figures as JSON with ``json=true``)."""
     import tempfile
     from pathlib import Path
 
     from precinct.analytics import report
+    from precinct.public.service import station_areas
 
     _, end = report.parse_week(week)
     until = end.astype(dt.datetime).replace(tzinfo=dt.UTC)
     ev = _events(request, until - dt.timedelta(days=800), until, None)
-    rep = report.build(ev, week=week, cell_m=cell_m, permutations=99)
+    with get_db(request).sessionmaker() as s:
+        areas = station_areas(s)
+    rep = report.build(ev, week=week, cell_m=cell_m, permutations=99, station_areas=areas)
+    if as_json:
+        return Response(report.to_json(rep), media_type="application/json")
     if not pdf:
         return HTMLResponse(report.render_html(rep))
     with tempfile.TemporaryDirectory() as d:
