@@ -26,22 +26,56 @@ def generate_cmd(
     csv: bool = typer.Option(False, "--csv", help="also write reads.csv"),
     start: str = typer.Option("2026-03-02", "--start", help="first day (local date, UTC+8)"),
     osm: Path | None = typer.Option(None, "--osm", help="run on a real map (.osm.pbf) instead of the synthetic city"),
+    cameras: int | None = typer.Option(
+        None, "--cameras", min=10, help="checkpoint cameras (default 120; 4200 for a county: a 36 km city)"
+    ),
+    size_km: float | None = typer.Option(
+        None, "--size-km", min=2, help="side of the synthetic city in km (default: sized for --cameras)"
+    ),
+    by_day: bool = typer.Option(
+        False, "--by-day", help="write reads/<date>.parquet, one file per day, with a checkpoint after each"
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="continue an interrupted --by-day run in --out (same bytes as one run)"
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
-    """Write reads, calls, cases, watchlist, links, cameras and truth.json into a directory."""
-    from precinct.sim.generate import DEFAULT_START, default_city, generate
+    """Write reads, calls, cases, watchlist, links, cameras and truth.json into a directory.
+
+    For a county-year (about a billion reads) use --by-day (implied by --resume): one Parquet file
+    per day and a manifest, so that an interrupted run continues with the same command plus --resume.
+    """
+    import time
+
+    from precinct.sim.generate import DEFAULT_START, county_size, default_city, generate
 
     try:
         day0 = dt.date.fromisoformat(start)
     except ValueError:
         raise BadInput(f"--start must be a date like 2026-03-02, got {start!r}", detail={"field": "start"}) from None
     start_dt = DEFAULT_START.replace(year=day0.year, month=day0.month, day=day0.day)
-    city = default_city(seed, osm)
+    geo_size = None
+    size = 15.0
+    if cameras is not None:
+        size, geo_size = county_size(cameras)
+    city = default_city(seed, osm, size_km=size_km or size)
     with progress_bar() as bar:
         task = bar.add_task("preparing", total=days)
+        first: list[tuple[float, int]] = []
 
         def report(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
+            if stage == "writing reads" and first:
+                bar.update(task, completed=done, total=total)  # keep the reads count and rate
+            else:
+                bar.update(task, description=stage, completed=done, total=total)
+
+        def rows(n: int) -> None:
+            now = time.perf_counter()
+            if not first:
+                first.append((now, n))
+            t0, n0 = first[0]
+            rate = (n - n0) / (now - t0) if now > t0 else 0.0
+            bar.update(task, description=f"writing reads: {n:,} ({rate:,.0f}/s)")
 
         truth = generate(
             out,
@@ -53,6 +87,10 @@ def generate_cmd(
             city=city,
             start=start_dt,
             progress=report,
+            geo_size=geo_size,
+            by_day=by_day,
+            resume=resume,
+            on_rows=rows,
         )
     summary = {"out": str(out), **truth["counts"], "stories": sorted(truth["stories"])}
     if json_out:

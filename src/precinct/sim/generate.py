@@ -18,6 +18,7 @@ import numpy as np
 
 from precinct.errors import BadInput
 from precinct.sim.calls import Call, assign_ids, generate_calls
+from precinct.sim.generate_days import run_by_day, run_stream
 from precinct.sim.geo import CityLike, Geography, build_geography
 from precinct.sim.planting import LOCAL_TZ, Case, Planter
 from precinct.sim.plates import make_plates, make_tags
@@ -35,6 +36,8 @@ from precinct.sim.traffic import (
 from precinct.sim.truth import build_truth
 from precinct.sim.writer import ReadsWriter, iso_local, write_csv
 
+DEFAULT_CAMERAS = 120  # build_geography's default checkpoint cameras (15 km synthetic city)
+
 DEFAULT_START = dt.datetime(2026, 3, 2, tzinfo=LOCAL_TZ)  # a Monday
 DEFAULT_CENTER = (32.49, 119.92)  # Taizhou, Jiangsu
 # Random stream numbers (never reuse or renumber: that would change every data set).
@@ -50,13 +53,58 @@ def rng_for(seed: int, *stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *stream]))
 
 
-def default_city(seed: int, osm: Path | None = None) -> CityLike:
-    """The synthetic city near Taizhou for ``seed``, or a real map from an ``.osm.pbf`` file."""
+def default_city(seed: int, osm: Path | None = None, size_km: float = 15) -> CityLike:
+    """The synthetic city near Taizhou for ``seed`` (``size_km`` square), or a real map from an
+    ``.osm.pbf`` file."""
     from precinct.city import RoadGraph
 
     if osm is not None:
         return RoadGraph.from_osm(osm)
-    return RoadGraph.synthetic(size_km=15, seed=seed, center=DEFAULT_CENTER)
+    return RoadGraph.synthetic(size_km=size_km, seed=seed, center=DEFAULT_CENTER)
+
+
+def county_size(cameras: int) -> tuple[float, dict[str, int]]:
+    """City side (km) and geography sizes for about ``cameras`` checkpoint cameras.
+
+    Cameras go at the junctions the corridors use most, at least 400 m apart, so more cameras need
+    more routes and more room: 120 (the default) on 15 km; 4,200 (a county such as Jiangyan) on
+    36 km with about one car route per camera. Below 120 the default city is kept.
+    """
+    if cameras <= DEFAULT_CAMERAS:
+        return 15.0, {"n_cameras": cameras}
+    size = round(max(15.0, 36.0 * (cameras / 4200) ** 0.5), 1)
+    n_car = max(600, int(cameras * 1.1))
+    return size, {
+        "n_cameras": cameras,
+        "n_car": n_car,
+        "n_through": max(80, n_car // 8),
+        "n_bike": max(300, n_car // 2),
+        "n_readers": max(60, n_car // 10),
+    }
+
+
+def scenario_params(
+    sc: Scenario, *, reads_per_day: int, calls_per_day: float, geo_size: dict[str, int] | None
+) -> dict[str, Any]:
+    """What identifies a scenario's output (a resumed run must match): parameters and a digest
+    of the camera table and identifiers."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(sc.geo.camera_lat).tobytes())
+    h.update(np.ascontiguousarray(sc.geo.camera_lon).tobytes())
+    h.update("\n".join(sc.ids).encode())
+    return {
+        "seed": sc.seed,
+        "days": sc.days,
+        "start": sc.start.isoformat(),
+        "reads_per_day": reads_per_day,
+        "calls_per_day": calls_per_day,
+        "geo_size": dict(sorted((geo_size or {}).items())),
+        "cameras": sc.geo.n_cameras,
+        "identifiers": len(sc.ids),
+        "digest": h.hexdigest(),
+    }
 
 
 @dataclass
@@ -181,6 +229,9 @@ def generate(
     start: dt.datetime = DEFAULT_START,
     progress: Progress | None = None,
     geo_size: dict[str, int] | None = None,
+    by_day: bool = False,
+    resume: bool = False,
+    on_rows: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Write a complete data set into ``out``; returns the summary also stored in ``truth.json``.
 
@@ -194,7 +245,19 @@ def generate(
         Also write ``reads.csv``.
     progress
         Called as ``progress(stage, done, total)``.
+    by_day
+        Write ``reads/<date>.parquet`` (one file per day) with a checkpoint and ``manifest.json``
+        after each day, instead of one ``reads.parquet`` (see :mod:`precinct.sim.generate_days`).
+    resume
+        Continue the interrupted by-day run in ``out`` (implies ``by_day``); the result is the
+        same bytes as an uninterrupted run.
+    on_rows
+        Called with the number of reads written so far after each day.
     """
+    if csv and (by_day or resume):
+        raise BadInput("--csv writes one reads.csv and cannot be combined with --by-day or --resume",
+                       detail={"field": "csv"})
+    by_day = by_day or resume
     out.mkdir(parents=True, exist_ok=True)
     report = progress or (lambda _s, _d, _t: None)
     report("preparing city and population", 0, days)
@@ -216,48 +279,23 @@ def generate(
     series = set(pl.truth.get("vehicle_series", {}).get("cases", []))
     for k in sc.cases:
         scanner.add_case(k.case_id, k.lat, k.lon, k.start, k.end, k.radius_km, keep_all=k.tag in series)
-
-    p_ts = np.array(pl.read_ts, dtype=np.int64)
-    p_id = np.array(pl.read_plate, dtype=np.int64)
-    p_cam = np.array(pl.read_cam, dtype=np.int32)
-    p_day = p_ts // (DAY_S * 1000)
-    start_utc_ms = int(sc.start.timestamp() * 1000)
     writer = ReadsWriter(
         out,
-        start_utc_ms=start_utc_ms,
+        start_utc_ms=int(sc.start.timestamp() * 1000),
         ids=sc.ids,
         kinds=sc.kinds,
         camera_id=sc.geo.camera_id,
         camera_lat=sc.geo.camera_lat,
         camera_lon=sc.geo.camera_lon,
         csv=csv,
+        single_file=not by_day,
     )
-    spill = (
-        np.zeros(0, np.int64),
-        np.zeros(0, np.int64),
-        np.zeros(0, np.int32),
-        np.zeros(0, np.float32),
-    )
-    horizon_ms = days * DAY_S * 1000
-    try:
-        for day in range(days):
-            report("writing reads", day, days)
-            ts, ids, cam, conf = day_reads(sc, day)
-            sel = p_day == day
-            ts = np.concatenate([spill[0], ts, p_ts[sel]])
-            ids = np.concatenate([spill[1], ids, p_id[sel]])
-            cam = np.concatenate([spill[2], cam.astype(np.int32), p_cam[sel]])
-            conf = np.concatenate([spill[3], conf, np.full(int(sel.sum()), 0.97, np.float32)])
-            order = np.argsort(ts, kind="stable")
-            ts, ids, cam, conf = ts[order], ids[order], cam[order], conf[order]
-            cut = int(np.searchsorted(ts, min((day + 1) * DAY_S * 1000, horizon_ms)))
-            if day == days - 1:
-                ts, ids, cam, conf = ts[:cut], ids[:cut], cam[:cut], conf[:cut]
-            spill = (ts[cut:], ids[cut:], cam[cut:], conf[cut:])
-            writer.write(ts[:cut], ids[:cut], cam[:cut], conf[:cut])
-            scanner.observe(ts[:cut], ids[:cut], cam[:cut])
-    finally:
-        writer.close()
+    rows = on_rows or (lambda _n: None)
+    if by_day:
+        params = scenario_params(sc, reads_per_day=reads_per_day, calls_per_day=calls_per_day, geo_size=geo_size)
+        run_by_day(out, sc, writer, scanner, params, resume=resume, report=report, rows=rows)
+    else:
+        run_stream(sc, writer, scanner, report, rows)
     report("writing tables", days, days)
     summary = _write_tables(out, sc, watch_rows, scanner, writer.rows)
     report("done", days, days)

@@ -48,6 +48,7 @@ class Scanner:
         self.per_camera = np.zeros(geo.n_cameras, dtype=np.int64)
         self.per_hour = np.zeros(days * 24 + 48, dtype=np.int64)
         self.total = 0
+        self._windows: tuple[list[CaseScan], np.ndarray, np.ndarray] | None = None
 
     def add_case(
         self,
@@ -61,6 +62,7 @@ class Scanner:
     ) -> None:
         mask = haversine_m(lat, lon, self.geo.camera_lat, self.geo.camera_lon) <= radius_km * 1000
         self.cases[case_id] = CaseScan(start_s * 1000, end_s * 1000, mask, keep_all)
+        self._windows = None
 
     def observe(self, ts: np.ndarray, ids: np.ndarray, cam: np.ndarray) -> None:
         """One chunk of reads, sorted by time, later than every earlier chunk."""
@@ -71,7 +73,19 @@ class Scanner:
         # Most cases want watch-listed vehicles only: scan that small subset of the chunk.
         w = np.flatnonzero(self.watched[ids])
         w_ts, w_ids, w_cam = ts[w], ids[w], cam[w]
-        for cs in self.cases.values():
+        # Only the cases whose window overlaps the chunk (a year holds tens of thousands of cases;
+        # looping over all of them for every day made the scan grow with days squared).
+        if self._windows is None:
+            scans = list(self.cases.values())
+            self._windows = (
+                scans,
+                np.array([c.start_ms for c in scans], dtype=np.int64),
+                np.array([c.end_ms for c in scans], dtype=np.int64),
+            )
+        scans, starts, ends = self._windows
+        live = np.flatnonzero((ends >= ts[0]) & (starts <= ts[-1])) if ts.size else np.zeros(0, np.int64)
+        for j in live.tolist():
+            cs = scans[j]
             c_ts, c_ids, c_cam = (ts, ids, cam) if cs.keep_all else (w_ts, w_ids, w_cam)
             lo, hi = np.searchsorted(c_ts, [cs.start_ms, cs.end_ms + 1])
             if lo == hi:
@@ -79,6 +93,36 @@ class Scanner:
             hit = cs.cam_mask[c_cam[lo:hi]]
             cs.seen.update(np.unique(c_ids[lo:hi][hit]).tolist())
         self._speeds(ts, ids, cam)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything :meth:`observe` has accumulated, as arrays (for a resumable run's checkpoint)."""
+        seen = [np.array(sorted(cs.seen), dtype=np.int64) for cs in self.cases.values()]
+        return {
+            "total": np.array(self.total, dtype=np.int64),
+            "per_camera": self.per_camera,
+            "per_hour": self.per_hour,
+            "last_ts": self.last_ts,
+            "last_cam": self.last_cam,
+            "clone_ids": np.array(list(self.clone_pairs), dtype=np.int64),
+            "clone_n": np.array(list(self.clone_pairs.values()), dtype=np.int64),
+            "seen_n": np.array([a.size for a in seen], dtype=np.int64),
+            "seen": np.concatenate(seen) if seen else np.zeros(0, np.int64),
+        }
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from :meth:`state` (the same cases must have been added, in the same order)."""
+        if state["seen_n"].size != len(self.cases) or state["last_ts"].size != self.last_ts.size:
+            raise ValueError("the checkpoint was written for a different scenario")
+        self.total = int(state["total"])
+        self.per_camera = state["per_camera"].copy()
+        self.per_hour = state["per_hour"].copy()
+        self.last_ts = state["last_ts"].copy()
+        self.last_cam = state["last_cam"].copy()
+        self.clone_pairs = dict(zip(state["clone_ids"].tolist(), state["clone_n"].tolist(), strict=True))
+        bounds = np.concatenate([[0], np.cumsum(state["seen_n"])]).tolist()
+        flat = state["seen"].tolist()
+        for i, cs in enumerate(self.cases.values()):
+            cs.seen = set(flat[bounds[i] : bounds[i + 1]])
 
     def _speeds(self, ts: np.ndarray, ids: np.ndarray, cam: np.ndarray) -> None:
         order = np.lexsort((ts, ids))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,20 @@ ROW_GROUP = 1_000_000
 LOCAL_OFFSET = "+08:00"
 
 
+def _parquet_writer(path: Path) -> pq.ParquetWriter:
+    # Dictionary pages only where values repeat a lot (cameras, kinds): a county's plates are
+    # too many for a useful dictionary, and building one costs more than the whole write.
+    # Time-sorted timestamps and sequential ids compress best as deltas.
+    return pq.ParquetWriter(
+        path,
+        READS_SCHEMA,
+        compression="zstd",
+        write_statistics=True,
+        use_dictionary=["camera_id", "kind"],
+        column_encoding={"ts": "DELTA_BINARY_PACKED", "read_id": "DELTA_BINARY_PACKED"},
+    )
+
+
 def string_array(values: Sequence[str]) -> pa.Array:
     """A pyarrow string array built from its buffers (``pa.array`` on a long list is slow)."""
     encoded = [v.encode("utf-8") for v in values]
@@ -58,6 +73,9 @@ class ReadsWriter:
         The camera table.
     csv
         Also write ``reads.csv`` (timestamps in local time with offset).
+    single_file
+        Open ``reads.parquet`` for :meth:`write`; ``False`` for a writer used only through
+        :meth:`write_file` (one file per day).
     """
 
     def __init__(
@@ -71,6 +89,7 @@ class ReadsWriter:
         camera_lat: np.ndarray,
         camera_lon: np.ndarray,
         csv: bool = False,
+        single_file: bool = True,
     ) -> None:
         self.start_ms = start_utc_ms
         self.ids = string_array(ids)
@@ -82,25 +101,37 @@ class ReadsWriter:
         self.cam_lon = np.asarray(camera_lon, dtype=np.float64)
         self.next_id = 1
         self.rows = 0
-        # Dictionary pages only where values repeat a lot (cameras, kinds): a county's plates are
-        # too many for a useful dictionary, and building one costs more than the whole write.
-        # Time-sorted timestamps and sequential ids compress best as deltas.
-        self.pq = pq.ParquetWriter(
-            out / "reads.parquet",
-            READS_SCHEMA,
-            compression="zstd",
-            write_statistics=True,
-            use_dictionary=["camera_id", "kind"],
-            column_encoding={"ts": "DELTA_BINARY_PACKED", "read_id": "DELTA_BINARY_PACKED"},
-        )
+        self.pq = _parquet_writer(out / "reads.parquet") if single_file else None
         self.csv_path = out / "reads.csv" if csv else None
         self.csv: pacsv.CSVWriter | None = None
 
     def write(self, ts: np.ndarray, ids: np.ndarray, cam: np.ndarray, conf: np.ndarray) -> None:
         """Append a time-sorted chunk (``ts`` in ms from the period start)."""
-        n = ts.size
-        if n == 0:
+        if ts.size == 0:
             return
+        table = self.table(ts, ids, cam, conf)
+        assert self.pq is not None, "a day-file writer writes with write_file"
+        for off in range(0, table.num_rows, ROW_GROUP):
+            self.pq.write_table(table.slice(off, ROW_GROUP), row_group_size=ROW_GROUP)
+        if self.csv_path is not None:
+            self._write_csv(table)
+
+    def write_file(self, path: Path, ts: np.ndarray, ids: np.ndarray, cam: np.ndarray, conf: np.ndarray) -> None:
+        """Write a time-sorted chunk as one complete Parquet file (via a temporary name, so a file
+        under ``path`` is always whole); read ids continue from the previous chunk."""
+        table = self.table(ts, ids, cam, conf)
+        tmp = path.with_name(path.name + ".tmp")
+        w = _parquet_writer(tmp)
+        try:
+            for off in range(0, table.num_rows, ROW_GROUP):
+                w.write_table(table.slice(off, ROW_GROUP), row_group_size=ROW_GROUP)
+        finally:
+            w.close()
+        os.replace(tmp, path)
+
+    def table(self, ts: np.ndarray, ids: np.ndarray, cam: np.ndarray, conf: np.ndarray) -> pa.Table:
+        """The Arrow table of a time-sorted chunk; assigns the next ``read_id`` values."""
+        n = ts.size
         id_idx = pa.array(ids)
         table = pa.Table.from_arrays(
             [
@@ -117,10 +148,7 @@ class ReadsWriter:
         )
         self.next_id += n
         self.rows += n
-        for off in range(0, n, ROW_GROUP):
-            self.pq.write_table(table.slice(off, ROW_GROUP), row_group_size=ROW_GROUP)
-        if self.csv_path is not None:
-            self._write_csv(table)
+        return table
 
     def _write_csv(self, table: pa.Table) -> None:
         local = pc.strftime(table["ts"].cast(pa.timestamp("ms", tz=LOCAL_OFFSET)), format="%Y-%m-%dT%H:%M:%S")
@@ -133,7 +161,8 @@ class ReadsWriter:
         self.csv.write_table(t)
 
     def close(self) -> None:
-        self.pq.close()
+        if self.pq is not None:
+            self.pq.close()
         if self.csv is not None:
             self.csv.close()
 
