@@ -245,6 +245,8 @@ def warning_cmd(
     recent_days: Annotated[int, typer.Option("--recent-days", help="recent window in days")] = 7,
     baseline_weeks: Annotated[int, typer.Option("--baseline-weeks", help="baseline weeks before it")] = 12,
     alpha: Annotated[float, typer.Option(help="Poisson control limit")] = 0.01,
+    prior_weeks: Annotated[float, typer.Option("--prior-weeks", help="shrink each hour-of-week rate to the "
+                                               "segment mean with this many weeks of weight")] = 4.0,
     segments: Annotated[bool, typer.Option("--segments/--cells", help="per road segment of the city network "
                                            "(default) or per grid cell")] = True,
     as_user: AsUser = None,
@@ -266,7 +268,8 @@ def warning_cmd(
 
         graph = current_city()
     out = accident_warning(ev, until=np.datetime64(end.astimezone(dt.UTC).replace(tzinfo=None), "s"), cell_m=cell_m,
-                           recent_days=recent_days, baseline_weeks=baseline_weeks, alpha=alpha, graph=graph)
+                           recent_days=recent_days, baseline_weeks=baseline_weeks, alpha=alpha, graph=graph,
+                           prior_weeks=prior_weeks)
     if format == "json":
         emit_json(out)
         return
@@ -286,7 +289,8 @@ def read_station_areas(path: Path) -> list[dict[str, Any]]:
         out = []
         for i, f in enumerate(data["features"]):
             if f["geometry"]["type"] != "Polygon":
-                raise BadInput(f"{path}: feature {i}: a station area must be a Polygon", detail={"field": "station_areas"})
+                raise BadInput(f"{path}: feature {i}: a station area must be a Polygon",
+                               detail={"field": "station_areas"})
             p = f.get("properties") or {}
             out.append({"id": str(p.get("id", i)), "name_zh": str(p.get("name_zh", p.get("id", i))),
                         "name_en": str(p.get("name_en", p.get("id", i))),

@@ -13,11 +13,10 @@ import base64
 import datetime as dt
 import html
 import io
-from pathlib import Path
-from typing import Any
-
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,8 +52,9 @@ def build(events: Events, *, week: str, cell_m: float = 250.0, permutations: int
     ``station_areas`` (``{"id", "name_zh", "name_en", "points": [[lat, lon], ...]}``, e.g. from
     ``precinct.public.service.station_areas``) adds counts by station area (``by_station_area``).
     """
-    from precinct.analytics.areas import counts_by_area
     import matplotlib
+
+    from precinct.analytics.areas import counts_by_area
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -143,7 +143,8 @@ def build(events: Events, *, week: str, cell_m: float = 250.0, permutations: int
         "this_week": len(this), "last_week": len(last), "same_week_last_year": len(last_year)},
         "by_type": by_type, "by_hour": hours,
         "by_station_area": counts_by_area({"this_week": this, "last_week": last, "last_year": last_year},
-                                          station_areas or []), "knox": knox, "accuracy": accuracy, "accidents": warning,
+                                          station_areas or []),
+        "knox": knox, "accuracy": accuracy, "accidents": warning,
         "hotspot_cells": int(np.isfinite(sig).sum()), "figures": figs}
 
 

@@ -122,7 +122,8 @@ def forecast(request: Request, principal: Annotated[Principal, allow("analytics.
 def warning(request: Request, principal: Annotated[Principal, allow("analytics.read")],
             until: dt.datetime | None = None, recent_days: Annotated[int, Query(ge=1, le=31)] = 7,
             baseline_weeks: Annotated[int, Query(ge=1, le=104)] = 12,
-            alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.01, segments: bool = True) -> dict[str, Any]:
+            alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.01, segments: bool = True,
+            prior_weeks: Annotated[float, Query(ge=0, le=520)] = 4.0) -> dict[str, Any]:
     """Traffic-accident early warning: road segments (or cells) whose recent accidents exceed their baseline."""
     import numpy as np
 
@@ -134,7 +135,7 @@ def warning(request: Request, principal: Annotated[Principal, allow("analytics.r
     graph = current_city(get_settings_dep(request)) if segments else None
     stamp = np.datetime64(end.astimezone(dt.UTC).replace(tzinfo=None), "s")
     return accident_warning(ev, until=stamp, recent_days=recent_days, baseline_weeks=baseline_weeks, alpha=alpha,
-                            graph=graph)
+                            graph=graph, prior_weeks=prior_weeks)
 
 
 @router.get("/analytics/report", response_class=HTMLResponse)

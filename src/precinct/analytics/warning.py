@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import poisson
 
+from precinct.analytics.baseline import hour_of_week, hourly_baseline, window_hours
 from precinct.analytics.events import Events, to_wgs84
 from precinct.analytics.grid import Grid
 from precinct.errors import BadInput
@@ -29,15 +30,12 @@ def is_accident(kind: str) -> bool:
     return any(w in k for w in ACCIDENT_WORDS)
 
 
-def hour_of_week(ts: np.ndarray) -> np.ndarray:
-    """0 = Monday 00:00-01:00 ... 167 = Sunday 23:00-24:00."""
-    secs = ts.astype("datetime64[s]").astype(np.int64)
-    return np.asarray(((secs // 86400 + 3) % 7) * 24 + (secs // 3600) % 24)
 
 
 def accident_warning(events: Events, *, until: np.datetime64, cell_m: float = 250.0, recent_days: int = 7,
                      baseline_weeks: int = 12, alpha: float = 0.01, min_count: int = 3,
-                     floor_per_week: float = 0.1, graph: Any = None, max_snap_m: float = 50.0) -> dict[str, Any]:
+                     floor_per_week: float = 0.1, graph: Any = None, max_snap_m: float = 50.0,
+                     prior_weeks: float = 4.0) -> dict[str, Any]:
     """Flag cells whose accidents in ``[until - recent_days, until)`` exceed their Poisson baseline.
 
     Parameters
@@ -53,12 +51,17 @@ def accident_warning(events: Events, *, until: np.datetime64, cell_m: float = 25
         Count per road segment of this network instead of per grid cell.
     max_snap_m : float
         With ``graph``: accidents farther than this from every road are not assigned.
+    prior_weeks : float
+        Shrinkage of each hour-of-week rate to the unit's mean (:mod:`precinct.analytics.baseline`).
 
     Returns
     -------
     dict
-        ``{"window", "flagged": [{"cell_id", "lat", "lon", "observed", "expected", "p",
-        "peak_hours_of_week"}], "accidents_recent", "accidents_baseline"}``.
+        ``{"window", "flagged": [{"cell_id" | "edge", "lat", "lon", "observed", "expected", "p",
+        "peak_hours_of_week", "hours": [{"hour_of_week", "observed", "expected"}]}],
+        "accidents_recent", "accidents_baseline"}``; ``expected`` sums the unit's hour-of-week
+        baseline over the hours of the recent window, ``hours`` the window's hours with the most
+        accidents above their expectation.
     """
     acc = events.select(np.array([is_accident(str(k)) for k in events.types], dtype=bool))
     if len(acc) == 0:
@@ -80,7 +83,11 @@ def accident_warning(events: Events, *, until: np.datetime64, cell_m: float = 25
         grid = Grid.covering(acc.x, acc.y, cell_m=cell_m, crs=acc.crs)
         units, n_units = grid.locate(acc.x, acc.y), grid.n
     obs = np.bincount(units[recent], minlength=n_units)
-    expected = (np.bincount(units[base], minlength=n_units) / baseline_weeks + floor_per_week) * (recent_days / 7)
+    how = hour_of_week(acc.ts)
+    lam = hourly_baseline(units[base], how[base], n_units=n_units, weeks=baseline_weeks, prior_weeks=prior_weeks,
+                          floor_per_week=floor_per_week)
+    occ = window_hours(start, end)  # each hour slot occurs once a week: hours in the window per slot
+    expected = lam @ occ
     p = poisson.sf(obs - 1, expected)
     flag = np.flatnonzero((obs >= min_count) & (p <= alpha))
     flag = flag[np.argsort(p[flag], kind="stable")]
@@ -91,15 +98,21 @@ def accident_warning(events: Events, *, until: np.datetime64, cell_m: float = 25
         cx, cy = grid.centres()
         lat, lon = to_wgs84(cx[flag], cy[flag], grid.crs) if flag.size else (np.zeros(0), np.zeros(0))
         where = [{"cell_id": int(u), "x": float(cx[u]), "y": float(cy[u])} for u in flag]
-    how = hour_of_week(acc.ts)
     out = []
     for k, u in enumerate(flag):
         hw = np.bincount(how[(units == u) & (recent | base)], minlength=168)
+        now_h = np.bincount(how[(units == u) & recent], minlength=168)
+        excess = now_h - lam[u] * occ
+        top = [int(h) for h in np.argsort(-excess, kind="stable")[:3] if now_h[h] > 0]
         out.append({**where[k], "lat": float(lat[k]), "lon": float(lon[k]), "observed": int(obs[u]),
                     "expected": float(expected[u]), "p": float(p[u]), "rank": k + 1,
-                    "peak_hours_of_week": [int(h) for h in np.argsort(-hw, kind="stable")[:3] if hw[h] > 0]})
+                    "peak_hours_of_week": [int(h) for h in np.argsort(-hw, kind="stable")[:3] if hw[h] > 0],
+                    "hours": [{"hour_of_week": h, "observed": int(now_h[h]), "expected": float(lam[u, h] * occ[h])}
+                              for h in top]})
     return {"crs": acc.crs, "unit": "segment" if graph is not None else "cell", "cell_m": float(cell_m),
             "unsnapped": unsnapped, "window": [str(start), str(end)],
-            "baseline": [str(base0), str(start)], "rule": f"Poisson P(X >= observed) <= {alpha}, observed >= "
+            "baseline": [str(base0), str(start)],
+            "baseline_model": f"unit x hour of week, shrunk to the unit mean (prior {prior_weeks:g} weeks), "
+            f"floor {floor_per_week:g}/week", "rule": f"Poisson P(X >= observed) <= {alpha}, observed >= "
             f"{min_count}", "accidents_recent": int(recent.sum()), "accidents_baseline": int(base.sum()),
             "flagged": out}
