@@ -55,6 +55,14 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str, Any]]] = 
     ("POST", "/api/v1/units/{unit_id}/position"): lambda o: ("/api/v1/units/P1/position",
                                                              {"lat": 32.49, "lon": 119.92}),
     ("POST", "/api/v1/units/{unit_id}/status"): lambda o: ("/api/v1/units/P1/status", {"status": "available"}),
+    # scene attachments and the route (issue 19): a patrol unit reaches only incidents it was sent to
+    # (tests/command/test_attachments.py tries them on a real dispatch)
+    ("POST", "/api/v1/incidents/{incident_id}/attachments"): lambda o: ("/api/v1/incidents/I-none/attachments",
+                                                                       {"note": "x"}),
+    ("GET", "/api/v1/incidents/{incident_id}/attachments"): lambda o: ("/api/v1/incidents/I-none/attachments", None),
+    ("GET", "/api/v1/incidents/{incident_id}/attachments/{attachment_id}"): lambda o: (
+        "/api/v1/incidents/I-none/attachments/ATT-none", None),
+    ("GET", "/api/v1/incidents/{incident_id}/route"): lambda o: ("/api/v1/incidents/I-none/route", None),
 }
 
 

@@ -12,6 +12,10 @@ const TEXT = {
     dispRes: "已处置", dispNo: "未发现", dispRef: "移交", dispFalse: "误报",
     status: { dispatched: "已派警", acknowledged: "在途", en_route: "在途", on_scene: "在现场", cleared: "已结束" } as Record<string, string>,
     share: "值班中共享位置", priority: "优先级",
+    fromScene: "现场反馈：照片与备注", photo: "拍照/选择照片", note: "备注", notePlaceholder: "现场情况（可选）",
+    sendNote: "发送备注", keepLocation: "保留照片位置信息", hotlistNear: "附近布控车辆报警",
+    goOffDuty: "下班（停止共享位置）", goOnDuty: "上班", offDuty: "已下班：不共享位置",
+    route: "路线", minutes: "分钟",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out", loginFailed: "Login failed: ",
@@ -23,6 +27,10 @@ const TEXT = {
     dispRes: "Resolved", dispNo: "Nothing found", dispRef: "Referred", dispFalse: "False alarm",
     status: { dispatched: "dispatched", acknowledged: "en route", en_route: "en route", on_scene: "on scene", cleared: "cleared" } as Record<string, string>,
     share: "Share position while on duty", priority: "Priority",
+    fromScene: "From the scene: photos and notes", photo: "Take or pick a photo", note: "Note", notePlaceholder: "What you found (optional)",
+    sendNote: "Send note", keepLocation: "Keep the photo's location", hotlistNear: "Hotlist vehicles near you",
+    goOffDuty: "Go off duty (stop sharing position)", goOnDuty: "Go on duty", offDuty: "Off duty: position not shared",
+    route: "Route", minutes: "min",
   },
 };
 

@@ -3,6 +3,7 @@
 import { enqueue, flush, pending, type Outcome } from "./queue";
 import { currentLang, setLang, t } from "./i18n";
 import { showWhere } from "./where";
+import { attachBox, dutyButton, hotlistBox, onDuty, watchAlerts } from "./scene";
 
 interface Assignment { unit_id: string; status: string }
 interface Incident {
@@ -31,6 +32,7 @@ let lastOutcomes: Outcome[] = [];
 let geoWatch: number | null = null;
 let lastFix = 0;
 let unitPos: [number, number] | null = null;
+let unitStatus: string | null = null; // positions are shared only on duty (not out_of_service)
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -88,11 +90,12 @@ async function load(): Promise<void> {
   if (!token) return;
   try {
     const [board, ords] = await Promise.all([
-      api<{ incidents: Incident[]; units: { id: string; lat: number | null; lon: number | null }[] }>("/board?limit=1000"),
+      api<{ incidents: Incident[]; units: { id: string; lat: number | null; lon: number | null; status: string }[] }>("/board?limit=1000"),
       api<{ orders: Order[] }>("/orders?mine=true"),
     ]);
     const me = board.units.find((u) => u.id === unitId);
     unitPos = me && me.lat !== null && me.lon !== null ? [me.lat, me.lon] : null;
+    unitStatus = me?.status ?? null;
     incidents = board.incidents.filter((i) => mine(i) !== undefined).sort((a, b) => rank(a.priority) - rank(b.priority));
     orders = ords.orders.filter((o) => o.state === "assign" || o.state === "handle");
     localStorage.setItem(CACHE, JSON.stringify({ incidents, orders }));
@@ -125,6 +128,12 @@ function announce(): void {
 function act(path: string, body: Record<string, unknown>, label: string, apply: () => void): void {
   enqueue(path, body, label);
   apply();
+  render();
+  void sendQueue();
+}
+
+/** Something was queued outside ``act`` (a photo, a note): show it waiting and send it. */
+function queued(): void {
   render();
   void sendQueue();
 }
@@ -169,7 +178,7 @@ function incidentCard(inc: Incident): HTMLElement {
     el("p", { class: "meta" }, `${inc.id} · ${tx.status[a.status] ?? a.status}`),
     el("p", {}, inc.address ?? `${inc.lat.toFixed(5)}, ${inc.lon.toFixed(5)}`),
     el("p", { class: "meta" }, inc.summary ?? ""),
-    nav, stepButtons(inc, a));
+    nav, stepButtons(inc, a), ...(a.status !== "cleared" ? [attachBox(inc.id, queued)] : []));
 }
 
 function orderCard(o: Order): HTMLElement {
@@ -200,6 +209,8 @@ function renderWork(): void {
       el("ol", {}, ...waiting.map((w) => el("li", {}, w.label)))));
   }
   for (const o of lastOutcomes.filter((x) => !x.ok)) parts.push(el("p", { class: "error" }, `${o.action.label}: ${tx.failed} (${o.status} ${o.detail})`));
+  const hot = hotlistBox(unitPos);
+  if (hot) parts.push(hot);
   parts.push(el("h2", {}, `${tx.myDispatches} · ${tx.unit} ${unitId ?? "—"}`));
   const list = el("section", { id: "m-incidents" });
   list.append(...(incidents.length ? incidents.map(incidentCard) : [el("p", { class: "empty" }, tx.none)]));
@@ -213,14 +224,18 @@ function renderWork(): void {
   share.style.width = "auto"; share.style.minHeight = "1.6rem";
   (share as HTMLInputElement).checked = geoWatch !== null;
   share.onchange = () => toggleShare((share as HTMLInputElement).checked);
-  parts.push(el("label", { class: "meta" }, share, ` ${tx.share}`));
+  if (!onDuty(unitStatus) && unitStatus !== null) share.setAttribute("disabled", "");
+  parts.push(el("label", { class: "meta" }, share, ` ${onDuty(unitStatus) || unitStatus === null ? tx.share : tx.offDuty}`));
+  if (token && unitStatus !== null && !incidents.length) parts.push(dutyButton(unitId, unitStatus, token, () => void load()));
   const out = el("button", { class: "wide", id: "m-logout" }, tx.logout);
   out.onclick = logout;
   parts.push(out);
   app.replaceChildren(...parts);
   if (where && first && token) {
     list.querySelector(`[data-incident='${first.id}'] .nav`)?.before(where);
-    showWhere(where, token, [first.lat, first.lon], unitPos);
+    showWhere(where, token, [first.lat, first.lon], unitPos, first.id, (r) => {
+      where.after(el("p", { class: "meta", id: "m-route" }, `${tx.route}: ${(r.length_m / 1000).toFixed(1)} km · ${Math.max(1, Math.round(r.time_s / 60))} ${tx.minutes}`));
+    });
   }
 }
 
@@ -231,7 +246,7 @@ function toggleShare(on: boolean): void {
     return;
   }
   geoWatch = navigator.geolocation.watchPosition((pos) => {
-    if (!unitId || Date.now() - lastFix < 30_000 || !navigator.onLine) return; // at most one fix per 30 s
+    if (!unitId || !onDuty(unitStatus) || Date.now() - lastFix < 30_000 || !navigator.onLine) return; // on duty, at most one fix per 30 s
     lastFix = Date.now();
     void api(`/units/${encodeURIComponent(unitId)}/position`, {
       method: "POST", headers: { "Content-Type": "application/json" },
@@ -281,4 +296,5 @@ window.addEventListener("offline", renderNet);
 setInterval(() => { if (navigator.onLine) void sendQueue(); }, 5000);
 if ("serviceWorker" in navigator) void navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" });
 setLang(currentLang());
+watchAlerts(() => stream, () => { if (token) render(); });
 if (token) start(); else render();

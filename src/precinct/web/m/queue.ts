@@ -8,6 +8,8 @@ export interface Action {
   body: Record<string, unknown>;
   label: string;
   queuedAt: string;
+  /** A photo: its bytes wait in IndexedDB under the action's key and are sent raw with this type. */
+  blob?: { type: string };
 }
 
 export interface Outcome {
@@ -37,6 +39,38 @@ export function enqueue(path: string, body: Record<string, unknown>, label: stri
   return action;
 }
 
+// Photos are too big for localStorage: their bytes wait in IndexedDB (which works offline too).
+function idb(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open("precinct-m", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("blobs");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function blobOp<T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest): Promise<T> {
+  const db = await idb();
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const req = op(db.transaction("blobs", mode).objectStore("blobs"));
+      req.onsuccess = () => resolve(req.result as T);
+      req.onerror = () => reject(req.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/** Queue a photo (sent raw, in order with the other actions, with its own Idempotency-Key). */
+export async function enqueueBlob(path: string, blob: Blob, label: string): Promise<Action> {
+  const key = crypto.randomUUID();
+  await blobOp("readwrite", (s) => s.put(blob, key));
+  const action: Action = { key, path, body: {}, label, queuedAt: new Date().toISOString(), blob: { type: blob.type || "image/jpeg" } };
+  save([...pending(), action]);
+  return action;
+}
+
 let running: Promise<Outcome[]> | null = null;
 
 /** Send what is waiting, oldest first; stop at the first network failure (it stays queued). */
@@ -53,11 +87,23 @@ async function drain(token: string): Promise<Outcome[]> {
     const head = pending()[0];
     if (!head) return done;
     let r: Response;
+    let body: BodyInit = JSON.stringify(head.body);
+    let type = "application/json";
+    if (head.blob) {
+      const photo = await blobOp<Blob | undefined>("readonly", (s) => s.get(head.key)).catch(() => undefined);
+      if (!photo) { // the browser dropped it: say so rather than block the queue
+        save(pending().filter((a) => a.key !== head.key));
+        done.push({ action: head, ok: false, status: 0, detail: "photo lost on this device" });
+        continue;
+      }
+      body = photo;
+      type = head.blob.type;
+    }
     try {
       r = await fetch(`/api/v1${head.path}`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}`, "Idempotency-Key": head.key },
-        body: JSON.stringify(head.body),
+        headers: { "Content-Type": type, Authorization: `Bearer ${token}`, "Idempotency-Key": head.key },
+        body,
       });
     } catch {
       return done; // offline: keep it, try again later
@@ -73,6 +119,7 @@ async function drain(token: string): Promise<Outcome[]> {
       }
     }
     save(pending().filter((a) => a.key !== head.key));
+    if (head.blob) await blobOp("readwrite", (s) => s.delete(head.key)).catch(() => undefined);
     done.push({ action: head, ok: r.ok, status: r.status, detail });
   }
 }

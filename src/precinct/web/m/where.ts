@@ -19,8 +19,19 @@ function loadRoads(token: string): Promise<Roads | null> {
   return roads;
 }
 
-/** Draw the incident (red) and the unit (blue) in ``box``; roads within ~1.5 km of the incident. */
-export function showWhere(box: HTMLElement, token: string, incident: [number, number], unit: [number, number] | null): void {
+interface Route { length_m: number; time_s: number; path: [number, number][] }
+
+/** The road route from the unit's last position to its incident (Precinct's own routing). */
+function loadRoute(token: string, incidentId: string): Promise<Route | null> {
+  return fetch(`/api/v1/incidents/${encodeURIComponent(incidentId)}/route`, { headers: { Authorization: `Bearer ${token}` } })
+    .then((r) => (r.ok ? (r.json() as Promise<Route>) : null))
+    .catch(() => null);
+}
+
+/** Draw the incident (red) and the unit (blue) in ``box``; roads within ~1.5 km of the incident;
+ * with ``incidentId``, the road route from the unit to it (and its length and time in ``info``). */
+export function showWhere(box: HTMLElement, token: string, incident: [number, number], unit: [number, number] | null,
+  incidentId?: string, info?: (r: Route) => void): void {
   map?.remove();
   const m = L.map(box, { zoomControl: false, attributionControl: false, preferCanvas: true });
   map = m;
@@ -31,6 +42,14 @@ export function showWhere(box: HTMLElement, token: string, incident: [number, nu
     pts.push(unit);
   }
   m.fitBounds(L.latLngBounds(pts).pad(0.6), { maxZoom: 16 });
+  if (unit && incidentId) {
+    void loadRoute(token, incidentId).then((r) => {
+      if (!r || map !== m || r.path.length < 2) return;
+      L.polyline(r.path, { color: "#0b3d91", weight: 5, opacity: 0.85, interactive: false }).addTo(m);
+      box.dataset.route = String(r.path.length);
+      info?.(r);
+    });
+  }
   void loadRoads(token).then((r) => {
     if (!r || map !== m) return;
     const lines: [number, number][][] = [];

@@ -2,6 +2,7 @@
 import { analyticsEn, analyticsZh } from "./i18n-analytics";
 import { fraudEn, fraudZh } from "./i18n-fraud";
 import { opsEn, opsZh } from "./i18n-ops";
+import { attachmentsEn, attachmentsZh } from "./i18n-attachments";
 import { publicEn, publicZh } from "./i18n-public";
 import { en } from "./locales/en";
 import { zh } from "./locales/zh";
@@ -11,6 +12,8 @@ const KEY = "precinct.lang";
 
 Object.assign(en, opsEn);
 Object.assign(zh, opsZh);
+Object.assign(en, attachmentsEn);
+Object.assign(zh, attachmentsZh);
 Object.assign(en, analyticsEn);
 Object.assign(zh, analyticsZh);
 Object.assign(en, publicEn);
