@@ -268,16 +268,33 @@ function render(): void {
   if (!token) renderLogin(); else renderWork();
 }
 
+let reconnectTimer: number | undefined;
+let connectGen = 0;
+/** Open the board stream with a fresh single-use ticket (the token never goes into a URL); a
+ * dropped stream is reopened with a new ticket, as a used ticket cannot be replayed. */
 function connect(): void {
   stream?.close();
+  stream = null;
+  window.clearTimeout(reconnectTimer);
   if (!token) return;
-  stream = new EventSource(`/api/v1/board/stream?access_token=${encodeURIComponent(token)}`);
-  for (const ev of ["incidents.created", "incidents.updated", "incidents.dispatched", "orders.created",
-    "orders.updated", "orders.acknowledged", "orders.escalated", "board.reset"]) {
-    stream.addEventListener(ev, () => void load());
-  }
-  stream.addEventListener("board.hello", () => { document.body.dataset.live = "1"; });
-  stream.addEventListener("board.auth_expired", logout);
+  const retry = (): void => {
+    window.clearTimeout(reconnectTimer);
+    reconnectTimer = window.setTimeout(() => { if (token && navigator.onLine) connect(); }, 3000);
+  };
+  const gen = ++connectGen;
+  void api<{ ticket: string }>("/board/stream-ticket", { method: "POST" }).then(({ ticket }) => {
+    if (!token || gen !== connectGen) return;
+    const es = new EventSource(`/api/v1/board/stream?ticket=${encodeURIComponent(ticket)}`);
+    stream = es;
+    for (const ev of ["incidents.created", "incidents.updated", "incidents.dispatched", "orders.created",
+      "orders.updated", "orders.acknowledged", "orders.escalated", "board.reset"]) {
+      es.addEventListener(ev, () => void load());
+    }
+    // a reopened stream may have missed events: reload what it shows
+    es.addEventListener("board.hello", () => { document.body.dataset.live = "1"; if (gen > 1) void load(); });
+    es.addEventListener("board.auth_expired", () => { es.close(); void api("/auth/me").then(retry, () => undefined); });
+    es.addEventListener("error", () => { es.close(); if (stream === es) { stream = null; delete document.body.dataset.live; retry(); } });
+  }, retry);
 }
 
 function start(): void {

@@ -166,6 +166,13 @@ class Client {
     return data as T;
   }
 
+  /** A single-use, short-lived ticket that opens the live stream (`?ticket=`): the bearer token
+   * itself never goes into a URL. Ask for a new one before each (re)connect. */
+  async streamTicket(): Promise<string> {
+    const r = await this.request<{ ticket: string }>("POST", "/board/stream-ticket");
+    return r.ticket;
+  }
+
   get<T = any>(path: string, opts?: RequestOptions): Promise<T> { return this.request<T>("GET", path, opts); }
   post<T = any>(path: string, body?: unknown, opts?: RequestOptions): Promise<T> {
     return this.request<T>("POST", path, { ...opts, body });

@@ -1,6 +1,7 @@
-// The live connection: Server-Sent Events read through fetch (so the bearer token is sent as a
-// header, never in a URL), falling back to polling. The header shows its state.
-import { api } from "./api";
+// The live connection: Server-Sent Events read through fetch, opened with a single-use stream
+// ticket fetched before each (re)connect (the bearer token never goes into a URL), falling back to
+// polling. The header shows its state.
+import { api, ApiError } from "./api";
 import { session } from "./session";
 import { applyEvent, refreshAll } from "./store";
 
@@ -35,8 +36,15 @@ function scheduleRefresh(): void {
 
 async function runStream(path: string): Promise<void> {
   abort = new AbortController();
-  const r = await fetch("/api/v1" + path, {
-    headers: { Accept: "text/event-stream", Authorization: `Bearer ${api.token}` }, signal: abort.signal,
+  let ticket: string;
+  try {
+    ticket = await api.streamTicket();
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) streamRefused = true;
+    throw e;
+  }
+  const r = await fetch(`/api/v1${path}?ticket=${encodeURIComponent(ticket)}`, {
+    headers: { Accept: "text/event-stream" }, signal: abort.signal,
   });
   if (r.status === 401 || r.status === 403) streamRefused = true;
   if (!r.ok || !r.body) throw new Error(`stream HTTP ${r.status}`);
