@@ -23,6 +23,12 @@ pytestmark = pytest.mark.browser
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 
 
+def wait_text(pg: Any, selector: str, text: str) -> None:
+    """Wait until the element's text contains ``text`` (a page predicate given as a function: CSP)."""
+    pg.wait_for_function("([sel, txt]) => (document.querySelector(sel)?.textContent ?? '').includes(txt)",
+                         arg=[selector, text])
+
+
 def second_supervisor(server: Server) -> str:
     name = f"sup2{uuid.uuid4().hex[:6]}"
     with server.api("admin") as c:
@@ -66,7 +72,7 @@ def test_draw_a_circle_submit_and_a_second_supervisor_publishes_it(
     page.fill("#pa-en-description", "Several fake customer-service refund frauds this week.")
     page.select_option("#pa-severity", "Moderate")
     page.click("#pa-submit")
-    page.wait_for_function(f"() => (document.querySelector('#pa-pending-table')?.textContent ?? '').includes('{headline}')")
+    wait_text(page, "#pa-pending-table", headline)
     row = page.locator("#pa-pending-table tr", has_text=headline)
     alert_id = row.locator("td[data-col=id]").inner_text().strip()
     assert alert_id.startswith("PA-")
@@ -83,7 +89,7 @@ def test_draw_a_circle_submit_and_a_second_supervisor_publishes_it(
         pg2.click("#nav a[data-view=public]")
         pg2.wait_for_selector(f".pa-approve[data-id='{alert_id}']")
         pg2.click(f".pa-approve[data-id='{alert_id}']")
-        pg2.wait_for_function(f"() => (document.querySelector('#pa-active-table')?.textContent ?? '').includes('{alert_id}')")
+        wait_text(pg2, "#pa-active-table", alert_id)
         shot(pg2, "public-alerts")
     finally:
         ctx.close()
@@ -127,7 +133,7 @@ def test_bulletin_preview_highlights_removed_personal_data_and_needs_a_second_pe
     assert page.locator("#pb-preview mark").count() == 2
     page.check("#pb-strip")
     page.click("#pb-save")
-    page.wait_for_function(f"() => (document.querySelector('#pb-drafts')?.textContent ?? '').includes('{title}')")
+    wait_text(page, "#pb-drafts", title)
     bulletin_id = page.locator("#pb-drafts tr", has_text=title).locator("td[data-col=id]").inner_text().strip()
     assert page.locator(f".pb-approve[data-id='{bulletin_id}']").count() == 0
     other = second_supervisor(server)
@@ -138,7 +144,7 @@ def test_bulletin_preview_highlights_removed_personal_data_and_needs_a_second_pe
         login_as(pg2, server, other)
         pg2.click("#nav a[data-view=public]")
         pg2.click(f".pb-approve[data-id='{bulletin_id}']")
-        pg2.wait_for_function(f"() => (document.querySelector('#pb-published')?.textContent ?? '').includes('{bulletin_id}')")
+        wait_text(pg2, "#pb-published", bulletin_id)
     finally:
         ctx.close()
     public = httpx.get(f"{server.url}/api/v1/public/bulletins", timeout=30).json()["bulletins"]

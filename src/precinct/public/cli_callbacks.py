@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -110,20 +112,36 @@ def stats(month: Annotated[str, Opt(help="YYYY-MM: incidents closed in this mont
 
 
 def report(month: Annotated[str, Opt(help="YYYY-MM (UTC)")],
-           fmt: Annotated[str, Opt("--format", help="html or json")] = "html") -> None:
+           fmt: Annotated[str, Opt("--format", help="html, json or pdf")] = "html",
+           out: Annotated[Path | None, Opt("--out", help="write to this file (a PDF goes to stdout otherwise)")] = None,
+           ) -> None:
     """The monthly transparency report (public: aggregate figures only)."""
     from precinct.config import get_settings
     from precinct.errors import BadInput
     from precinct.public.report import render_html
     from precinct.public.service import transparency_report
 
-    if fmt not in ("html", "json"):
-        raise BadInput(f"--format: {fmt!r} is not html or json", detail={"field": "format"})
+    if fmt not in ("html", "json", "pdf"):
+        raise BadInput(f"--format: {fmt!r} is not html, json or pdf", detail={"field": "format"})
     db = open_db()
     settings = get_settings()
     with db.sessionmaker() as s:
         result = transparency_report(s, month=month, settings=settings)
-    if fmt == "json":
+    if fmt == "pdf":
+        from precinct.public.reportpdf import render_pdf
+
+        data = render_pdf(result, agency=settings.public_sender_name)
+        if out is not None:
+            out.write_bytes(data)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        return
+    text = (json.dumps(result, ensure_ascii=False, default=str) if fmt == "json"
+            else render_html(result, agency=settings.public_sender_name)) + "\n"
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+    elif fmt == "json":
         emit_json(result)
     else:
-        sys.stdout.write(render_html(result, agency=settings.public_sender_name) + "\n")
+        sys.stdout.write(text)

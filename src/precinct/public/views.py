@@ -285,8 +285,9 @@ def withdraw_bulletin(request: Request, bulletin_id: str, body: BulletinWithdraw
 
 @router.get("/public/report", dependencies=OPEN, response_model=None)
 def open_report(request: Request, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")],
-                format: Annotated[str, Query(pattern="^(html|json)$")] = "html") -> Any:
-    """The monthly transparency report: incidents, response times, satisfaction, oversight figures."""
+                format: Annotated[str, Query(pattern="^(html|json|pdf)$")] = "html") -> Any:
+    """The monthly transparency report: incidents, response times, satisfaction, oversight figures
+    (HTML, JSON or PDF)."""
     settings = get_settings_dep(request)
 
     def compute() -> dict[str, Any]:
@@ -296,6 +297,12 @@ def open_report(request: Request, month: Annotated[str, Query(pattern=r"^\d{4}-\
     report = _cached(request, ("report", month), compute)
     if format == "json":
         return Response(svc.json_bytes(report), media_type="application/json")
+    if format == "pdf":
+        from precinct.public.reportpdf import render_pdf
+
+        body = _cached(request, ("report.pdf", month), lambda: render_pdf(report, agency=settings.public_sender_name))
+        return Response(body, media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="transparency-{month}.pdf"'})
     return HTMLResponse(render_report(report, agency=settings.public_sender_name))
 
 
