@@ -232,7 +232,7 @@ async def listen(port: int, tokens: list[str], stop: Path, out: Path, ready: Pat
         reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
         writer.write(
             (
-                f"GET /api/v1/board/stream?access_token={token} HTTP/1.1\r\nHost: x\r\n"
+                f"GET /api/v1/board/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
                 "Accept: text/event-stream\r\n\r\n"
             ).encode()
         )

@@ -130,8 +130,11 @@ def frames(response: httpx.Response) -> Iterator[tuple[str, str, dict[str, Any]]
             eid, name, data = "", "", ""
 
 
-def until(stream: Iterator[tuple[str, str, dict[str, Any]]], subject: str,
-          match: Callable[[dict[str, Any]], bool] = lambda _d: True) -> tuple[list[tuple[str, str, dict[str, Any]]], str]:
+Frame = tuple[str, str, dict[str, Any]]
+
+
+def until(stream: Iterator[Frame], subject: str,
+          match: Callable[[dict[str, Any]], bool] = lambda _d: True) -> tuple[list[Frame], str]:
     """The frames before the first ``subject`` frame that ``match``es, and that frame's id."""
     seen = []
     for eid, name, data in stream:

@@ -50,7 +50,7 @@ class StreamRule(RoleRule):
     single-use ``?ticket=`` from ``POST /board/stream-ticket`` (browsers' EventSource cannot set
     headers). A token in the URL is refused."""
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         request: Request,
         token: Annotated[str | None, Depends(_header_token)],
