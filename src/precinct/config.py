@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         default=None, description="PEM private key signing CAP alerts; unset = generated into data_dir/public")
     public_signing_cert: Path | None = Field(default=None, description="PEM certificate of public_signing_key")
     public_k: int = Field(default=5, ge=2, description="open data: smallest count ever published (k-anonymity)")
+    public_complaint_to: str = Field(
+        default="", max_length=2000, description="default recipients of the order a callback complaint opens "
+        "(comma-separated user:NAME, station:NAME, group:NAME); empty = an order only when recipients are given")
+    fraud_wave_reports: int = Field(default=10, ge=2, description="a fraud wave: this many reports of one cluster, "
+                                    "or of one fraud type, within fraud_wave_days proposes a public alert draft")
+    fraud_wave_days: float = Field(default=7.0, gt=0, le=90, description="the window of fraud_wave_reports")
     ack_late_s: float = Field(default=120.0, gt=0,
                               description="a dispatched unit that has not acknowledged after this long is late")
 

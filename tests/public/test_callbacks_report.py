@@ -168,3 +168,35 @@ def test_retention_erases_old_comments_and_audits(db: Database, settings: Any) -
         assert cb.get_callback(s, new).comment == "fast"
         rows = s.scalars(select(AuditRecord).where(AuditRecord.resource == "public.callbacks")).all()
     assert [(a.action, a.result_count) for a in rows] == [("erasure", 1)]
+
+
+def test_a_complaint_without_recipients_goes_to_the_configured_default(
+        client: TestClient, db: Database, settings: Any, auth_headers: Callable[..., dict[str, str]]) -> None:
+    command = pytest.importorskip("precinct.command.service")
+    from conftest import make_user
+    from precinct.public.history import history
+
+    sup = make_user(db, "supervisor")
+    headers = auth_headers("call_taker")
+    with db.session() as s:
+        cb.generate(s, records=[rec(1), rec(2), rec(3)], now=NOW)
+        tasks = [t.id for t in cb.pending(s)]
+
+    def complain(task: int, **extra: Any) -> None:
+        r = client.post(f"/api/v1/publishing/callbacks/{task}/outcome", headers=headers,
+                        json={"outcome": "reached", "score": 1, "complaint": True, **extra})
+        assert r.status_code == 200, r.text
+
+    def orders_of(task: int) -> list[dict[str, Any]]:
+        with db.sessionmaker() as s:
+            return [command.order_view(s, command.get_order(s, e["detail"]["order"]))
+                    for e in history(s, kind="callback", object_id=str(task)) if e["action"] == "complaint_order"]
+
+    complain(tasks[0])  # no default configured: the deadline only, no order
+    assert orders_of(tasks[0]) == []
+    settings.public_complaint_to = f" user:{sup} ,"
+    complain(tasks[1])
+    assert [o["recipients_spec"] for o in orders_of(tasks[1])] == [[f"user:{sup}"]]
+    complain(tasks[2], complaint_to=[])  # an explicit empty list: no order
+    assert orders_of(tasks[2]) == []
+    assert cb.default_recipients("a:1, ,b:2") == ["a:1", "b:2"] and cb.default_recipients(["x:1", " "]) == ["x:1"]

@@ -111,13 +111,17 @@ def caller_contact(session: Session, *, incident_id: str) -> dict[str, Any]:
 
 def record_outcome(session: Session, *, callback_id: int, actor: str, outcome: str, score: int | None = None,
                    comment: str | None = None, complaint: bool = False, complaint_to: list[str] | None = None,
-                   now: dt.datetime | None = None) -> PublicCallback:
+                   default_to: str | list[str] = "", now: dt.datetime | None = None) -> PublicCallback:
     """Record how a callback went; a complaint gets a supervision deadline (7 days).
 
     With ``complaint_to`` (order recipients such as ``user:NAME`` or ``station:NAME``) the complaint
     also opens a one-click order (督办) with that deadline in the command domain, whose escalation
-    then follows it; the order's id is kept in the callback's history.
+    then follows it; the order's id is kept in the callback's history. When ``complaint_to`` is
+    not given (None), ``default_to`` is used (the setting ``public_complaint_to``: a
+    comma-separated list of recipients); an empty list given explicitly opens no order.
     """
+    if complaint_to is None:
+        complaint_to = default_recipients(default_to)
     if outcome not in OUTCOMES:
         raise BadInput(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}", detail={"field": "outcome"})
     if score is not None and (outcome != "reached" or not 1 <= score <= 5):
@@ -144,6 +148,12 @@ def record_outcome(session: Session, *, callback_id: int, actor: str, outcome: s
         record(session, kind="callback", object_id=str(row.id), action="complaint_order", actor=actor,
                detail={"order": order.id})
     return row
+
+
+def default_recipients(value: str | list[str]) -> list[str]:
+    """The default recipients of complaint orders: ``"user:a, group:督察"`` as a list (blanks dropped)."""
+    items = value.split(",") if isinstance(value, str) else value
+    return [x.strip() for x in items if x.strip()]
 
 
 def callback_view(row: PublicCallback) -> dict[str, Any]:

@@ -85,6 +85,7 @@ def record(callback_id: Annotated[int, typer.Argument(help="the callback task")]
                                                          help="order the review to user:NAME, station:NAME")] = None,
            as_user: AsUser = None) -> None:
     """Record how the callback went."""
+    from precinct.config import get_settings
     from precinct.core.access import cli_principal
     from precinct.public.callbacks import callback_view, record_outcome
 
@@ -93,7 +94,8 @@ def record(callback_id: Annotated[int, typer.Argument(help="the callback task")]
     with db.session() as s:
         emit_json(callback_view(record_outcome(s, callback_id=callback_id, actor=principal.username,
                                                outcome=outcome, score=score, comment=comment, complaint=complaint,
-                                               complaint_to=complaint_to)))
+                                               complaint_to=complaint_to or None,
+                                               default_to=get_settings().public_complaint_to)))
 
 
 @app.command("stats")

@@ -104,4 +104,5 @@ class CallbackOutcome(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
     complaint: bool = False
     complaint_to: list[str] | None = Field(default=None, max_length=20,
-                                           description="order recipients for the complaint (user:NAME, station:NAME)")
+                                           description="order recipients for the complaint (user:NAME, station:NAME); "
+                                           "left out: the setting public_complaint_to; [] = no order")

@@ -341,7 +341,8 @@ def callback_outcome(request: Request, callback_id: RowId, body: CallbackOutcome
     with get_db(request).session() as s:
         return cb.callback_view(cb.record_outcome(s, callback_id=callback_id, actor=principal.username,
                                                   outcome=body.outcome, score=body.score, comment=body.comment,
-                                                  complaint=body.complaint, complaint_to=body.complaint_to))
+                                                  complaint=body.complaint, complaint_to=body.complaint_to,
+                                                  default_to=get_settings_dep(request).public_complaint_to))
 
 
 @router.get("/publishing/callbacks/stats")
