@@ -75,14 +75,17 @@ def generate_calls(
     calls_per_day
         Expected distinct events a day before near-repeat offspring and duplicates.
     near_repeat
-        Branching parameters for burglaries (default :class:`NearRepeat`).
+        Planted near-repeat burglaries (default :class:`NearRepeat`: a third of burglaries followed
+        by one or more within 200 m and 14 days); ``NearRepeat(share=0)`` plants none.
 
     Returns
     -------
     calls : list of Call
         Sorted by time; no ids yet.
     info : dict
-        Ground truth about the process: per-type expected counts, near-repeat pairs, duplicates.
+        Ground truth about the process: per-type expected counts and the planted near-repeats
+        (parameters, burglaries, how many are near-repeats; each near-repeat call names its trigger
+        in ``parent_event``, which the truth file lists as pairs of call ids).
     """
     near_repeat = near_repeat or NearRepeat()
     shares = type_shares()
@@ -149,9 +152,9 @@ def generate_calls(
         "expected_per_type": expected,
         "calls_per_day": calls_per_day,
         "near_repeat": {
-            "alpha": near_repeat.alpha,
-            "mean_delay_s": near_repeat.mean_delay_s,
-            "sigma_m": near_repeat.sigma_m,
+            **near_repeat.as_dict(),
+            "burglaries": sum(1 for c in calls if c.type == "burglary" and not c.duplicate),
+            "planted": sum(1 for c in calls if c.parent_event is not None and not c.duplicate),
         },
     }
     return calls, info
