@@ -1,0 +1,259 @@
+"""A county-year of plate reads (issue 23): import a ``precinct sim generate --by-day`` run day by
+day, compact, and query, every step resumable and watching the disk.
+
+    # 1. generate (resumable: the same command again continues where it stopped)
+    nice -n 19 .venv/bin/precinct sim generate --cameras 4200 --days 365 --reads-per-day 3160000 \\
+        --seed 1 --by-day --resume --out /tmp/anpr1b/gen
+    # 2. import the days written so far (--follow: keep importing while generation runs)
+    nice -n 19 .venv/bin/python bench/anpr_county_year.py import --gen /tmp/anpr1b/gen \\
+        --work /tmp/anpr1b/wh --delete-imported --follow --until 09:10
+    # 3. compact a UTC day per transaction (resumable), then 4. the queries
+    nice -n 19 .venv/bin/python bench/anpr_county_year.py compact --work /tmp/anpr1b/wh
+    nice -n 19 .venv/bin/python bench/anpr_county_year.py queries --work /tmp/anpr1b/wh --runs 10
+
+Import: each day's file is one call of the import's own service (``service.ingest``: validation,
+deduplication, the store's (day, plate) layout, the presence projections, hotlist alerts, one
+audit record), as ``precinct anpr import FILE`` does, in one long-lived process. What has been
+imported is recorded in ``<work>/county_state.json`` after each day; a day imported but not yet
+recorded is stored once only (the import skips reads whose (read_id, ts) is stored), so stopping
+at any moment and running the same command again is safe. The sim's watchlist becomes the
+hotlist as soon as the generator has written it (it writes the tables after the last day).
+
+Disk: before each day the free space must stay above ``--min-free-gb`` (default 10) after the
+day's expected growth, otherwise the step stops and says so. ``--delete-imported`` removes each
+day's Parquet file once its import is committed and recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import anpr_bench as ab
+
+DAY_US = 86_400_000_000
+BYTES_PER_READ = 64  # warehouse growth per read (5.4 GiB per 100M at the 100M run, plus margin)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg} (load {os.getloadavg()[0]:.1f})", flush=True)
+
+
+def free_gb(path: Path) -> float:
+    return shutil.disk_usage(path).free / 2**30
+
+
+def du_gb(path: Path) -> float:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += (Path(root) / f).stat().st_size
+            except FileNotFoundError:
+                continue
+    return total / 2**30
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class State:
+    """``<work>/county_state.json``: per step, what is done (written atomically after each unit)."""
+
+    def __init__(self, work: Path) -> None:
+        self.path = work / "county_state.json"
+        self.data: dict[str, Any] = (
+            json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
+        )
+
+    def save(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def past(until: str | None) -> bool:
+    if not until:
+        return False
+    h, m = (int(x) for x in until.split(":"))
+    now = dt.datetime.now(dt.UTC)
+    return (now.hour, now.minute) >= (h, m)
+
+
+def _hotlist(db: Any, gen: Path, st: State) -> None:
+    from precinct.anpr import service
+
+    if st.data.get("hotlist") or not (gen / "watchlist.csv").exists():
+        return
+    with open(gen / "watchlist.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    service.add_hotlist(db, rows, actor="bench", role="admin")
+    st.data["hotlist"] = {"entries": len(rows), "from_file_no": len(st.data.get("imported", {}))}
+    st.save()
+    log(f"hotlist: {len(rows):,} entries from watchlist.csv")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from precinct.anpr import service
+
+    settings, db = ab.setup_dir(args.work / "main")
+    wh = service.warehouse(settings)
+    st = State(args.work)
+    done: dict[str, Any] = st.data.setdefault("imported", {})
+    while True:
+        manifest = json.loads((args.gen / "manifest.json").read_text(encoding="utf-8"))
+        todo = [f for f in manifest["files"] if f["file"] not in done]
+        _hotlist(db, args.gen, st)
+        if not todo:
+            if manifest["complete"] or not args.follow:
+                log(f"imported {len(done)} files; generation complete: {manifest['complete']}")
+                return 0
+            if past(args.until):
+                log("stopping: --until reached")
+                return 0
+            time.sleep(30)
+            continue
+        for f in todo:
+            if past(args.until):
+                log("stopping: --until reached (run the same command to continue)")
+                return 0
+            need = f["rows"] * BYTES_PER_READ / 2**30
+            if free_gb(args.work) - need < args.min_free_gb:
+                log(f"STOP: {free_gb(args.work):.1f} GiB free, the next day needs about {need:.1f} GiB "
+                    f"and {args.min_free_gb} GiB must stay free")
+                return 2
+            path = args.gen / f["file"]
+            t = time.perf_counter()
+            cpu = time.process_time()
+            res = service.ingest(
+                db=db, wh=wh, source=service.file_source(path, chunk_rows=args.chunk_rows), actor="bench",
+                role="admin", origin=str(path), raise_alerts=True,
+            )
+            wh.checkpoint()
+            wall = time.perf_counter() - t
+            done[f["file"]] = {
+                "rows": f["rows"], "stored": res.stored, "duplicates": res.duplicates, "rejected": res.rejected,
+                "alerts": len(res.alerts), "seconds": round(wall, 2), "cpu_s": round(time.process_time() - cpu, 2),
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "load1": os.getloadavg()[0],
+                "free_gb": round(free_gb(args.work), 2), "rss_mib": round(peak_rss_mib()),
+            }
+            st.save()
+            if args.delete_imported:
+                path.unlink(missing_ok=True)
+            total = sum(v["stored"] for v in done.values())
+            log(f"{f['file']}: {res.stored:,} stored, {res.duplicates:,} dup, {len(res.alerts)} alerts, "
+                f"{wall:.1f} s ({res.stored / max(wall, 1e-9):,.0f}/s); total {total:,}; "
+                f"free {free_gb(args.work):.1f} GiB; peak RSS {peak_rss_mib():.0f} MiB")
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from precinct.anpr import presence, service, store
+    from precinct.anpr.layout import BY_TIME, rewrite_days
+
+    settings, _db = ab.setup_dir(args.work / "main")
+    wh = service.warehouse(settings)
+    st = State(args.work)
+    done: dict[str, Any] = st.data.setdefault("compacted", {})
+    presence.ensure(wh)
+    lo, hi = wh.query("SELECT min(ts_us), max(ts_us) FROM anpr_reads")[0]
+    for day in range(lo // DAY_US, hi // DAY_US + 1):
+        if str(day) in done:
+            continue
+        if past(args.until):
+            log("stopping: --until reached (run the same command to continue)")
+            return 0
+        if free_gb(args.work) < args.min_free_gb:
+            log(f"STOP: {free_gb(args.work):.1f} GiB free")
+            return 2
+        t = time.perf_counter()
+        n = store.compact(wh, day_from=day, day_to=day)
+        n2 = rewrite_days(wh, BY_TIME, "ts_us, rid", ts_from=day * DAY_US, ts_to=(day + 1) * DAY_US)
+        wall = time.perf_counter() - t
+        done[str(day)] = {"rows": n, "by_time_rows": n2, "seconds": round(wall, 2), "load1": os.getloadavg()[0],
+                          "free_gb": round(free_gb(args.work), 2)}
+        st.save()
+        log(f"day {day}: {n:,} reads re-sorted in {wall:.1f} s; free {free_gb(args.work):.1f} GiB")
+    wh.checkpoint()
+    log(f"compacted {len(done)} days; warehouse {du_gb(args.work):.1f} GiB")
+    return 0
+
+
+def cmd_queries(args: argparse.Namespace) -> int:
+    import anpr_queries as aq
+    from precinct.anpr import analysis, service
+    from precinct.anpr.queries import DuckEngine
+
+    settings, db = ab.setup_dir(args.work / "main")
+    load0 = os.getloadavg()
+    wh = service.warehouse(settings)
+    # Cold: the first association of a fresh process (presence index built, DuckDB buffers empty).
+    import numpy as np
+
+    eng = DuckEngine(wh)
+    scenes = ab.pick_scenes(wh, 1, args.seed + 50)
+    watch = ab.sample_watchlist(wh, args.watchlist, np.random.default_rng(args.seed))
+    lat, lon, t0, t1 = scenes[0]
+    with ab.Timer() as tm:
+        analysis.associate(eng, lat=lat, lon=lon, radius_km=5.0, t0_us=t0, t1_us=t1, watchlist=watch,
+                           lookback_days=14, only_watchlist=True)
+    cold = {"wall_ms": tm.wall * 1000, "cpu_ms": tm.cpu * 1000}
+    log(f"cold association (first call of the process, presence index built in it): {cold}")
+    r = aq.bench(settings, db, runs=args.runs, watch_n=args.watchlist, seed=args.seed, paths=False)
+    # A year-long trajectory: busy vehicles over every stored day (anpr_queries' is a month).
+    lo, hi = wh.query("SELECT min(ts_us), max(ts_us) FROM anpr_reads")[0]
+    busy = ab.trajectory_plates(wh, args.runs + 3)
+    stats, outs = aq.measure(
+        lambda i: analysis.trajectory(eng, plate=busy[i % len(busy)], t0_us=lo, t1_us=hi), min(args.runs, len(busy) - 3)
+    )
+    import statistics
+
+    r["trajectory_year"] = stats | {"reads_median": statistics.median(o["reads"] for o in outs)}
+    log(f"trajectory_year: {r['trajectory_year']}")
+    text = aq.summary(r, None, os.getloadavg())
+    x = r["trajectory_year"]
+    text += f"\n{'trajectory over the whole period':<34}{x['p50']:>9.1f}{x['cpu_p50']:>9.1f}{x['p95']:>9.1f}"
+    print(text)
+    out = {k: v for k, v in r.items() if k not in ("scenes", "watch")}
+    record = {"date": dt.datetime.now(dt.UTC).isoformat(), "argv": sys.argv[1:], "load_start": load0,
+              "load_end": os.getloadavg(), "cold_association": cold, "results": out,
+              "warehouse_gib": du_gb(args.work), "peak_rss_mib": peak_rss_mib()}
+    (args.work / "county_queries.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    log(f"warehouse {record['warehouse_gib']:.1f} GiB, peak RSS {record['peak_rss_mib']:.0f} MiB")
+    return 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="step", required=True)
+    for name in ("import", "compact", "queries"):
+        p = sub.add_parser(name)
+        p.add_argument("--work", type=Path, required=True, help="warehouse directory (state kept here)")
+        p.add_argument("--min-free-gb", type=float, default=10.0)
+        p.add_argument("--until", default=None, help="stop cleanly between days after HH:MM UTC")
+        if name == "import":
+            p.add_argument("--gen", type=Path, required=True, help="a sim generate --by-day directory")
+            p.add_argument("--chunk-rows", type=int, default=4_000_000)
+            p.add_argument("--delete-imported", action="store_true")
+            p.add_argument("--follow", action="store_true", help="wait for days still being generated")
+        if name == "queries":
+            p.add_argument("--runs", type=int, default=10)
+            p.add_argument("--watchlist", type=int, default=16_000)
+            p.add_argument("--seed", type=int, default=6)
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    sys.exit({"import": cmd_import, "compact": cmd_compact, "queries": cmd_queries}[args.step](args))
+
+
+if __name__ == "__main__":
+    main()
