@@ -25,6 +25,7 @@ from precinct.core.bus import Bus, make_bus
 from precinct.core.db import Database
 from precinct.core.health import install_outage_handlers
 from precinct.core.limits import BodyLimitMiddleware
+from precinct.core.openapi import install_error_docs
 from precinct.domains import domain_modules
 from precinct.errors import PrecinctError
 
@@ -243,6 +244,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.shutdown_hooks = []
     install_error_handlers(app)
     install_outage_handlers(app)
+    install_error_docs(app)  # the OpenAPI document states every error status and body sent
     registry = install_metrics(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)  # outermost: bodies are cut before anything reads them

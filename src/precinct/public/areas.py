@@ -100,8 +100,11 @@ def check_polygon(points: list[list[float]], *, field: str = "polygon") -> list[
     if len(points) < 4:
         raise BadInput(f"{field}: a polygon needs at least 4 points (the first repeated last), got {len(points)}",
                        detail={"field": field})
-    for i, (lat, lon) in enumerate(points, start=1):
-        _latlon(lat, lon, f"{field} point {i}")
+    for i, point in enumerate(points, start=1):
+        if len(point) != 2:
+            raise BadInput(f"{field} point {i}: a point is [lat, lon], got {len(point)} numbers",
+                           detail={"field": field, "point": i})
+        _latlon(point[0], point[1], f"{field} point {i}")
     if points[0] != points[-1]:
         raise BadInput(f"{field}: the ring is not closed: the last point {points[-1]} must repeat the first "
                        f"{points[0]}", detail={"field": field})

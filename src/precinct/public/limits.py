@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import Request
 
+from precinct.core.openapi import documents
 from precinct.errors import RateLimited
 
 PER_MINUTE = 120
@@ -71,6 +72,7 @@ def _state(request: Request, name: str, factory: Callable[[], Any]) -> Any:
     return value
 
 
+@documents(429)
 def rate_limit(request: Request) -> None:
     """Dependency of every public route (beside ``public``)."""
     limiter: RateLimiter = _state(request, "public_rate_limiter", RateLimiter)
