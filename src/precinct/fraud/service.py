@@ -42,11 +42,15 @@ from precinct.fraud.requests import (
 )
 from precinct.fraud.schemas import FRAUD_TYPES, ReportIn, type_table
 from precinct.fraud.stats import monthly_stats
+from precinct.fraud.waves import SUBJECT as WAVE_SUBJECT
+from precinct.fraud.waves import detect_waves, waves_of_reports
 
 __all__ = [
-    "case_opener", "cluster_view", "create_request", "create_warning", "export_requests_csv", "fraud_types",
+    "WAVE_SUBJECT", "case_opener", "cluster_view", "create_request", "create_warning", "detect_waves",
+    "export_requests_csv", "fraud_types",
     "import_reports", "list_clusters", "list_leads", "list_requests", "list_warnings", "monthly_stats",
     "record_contact", "record_outcome", "record_report", "supervision", "transition_request",
+    "waves_of_reports",
 ]
 
 

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from precinct.core.access import AccessGrant, allow, get_db, personal_data
+from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data
+from precinct.core.db import utcnow
 from precinct.core.identity import Principal
 from precinct.core.params import RowId
 from precinct.fraud import intake, service
@@ -33,12 +34,29 @@ def fraud_types(_p: Annotated[Principal, allow("fraud.types")]) -> dict[str, Any
     return {"types": service.fraud_types()}
 
 
+def _announce_waves(request: Request, report_ids: list[str]) -> None:
+    """Publish the fraud waves these stored reports are part of on the bus (``fraud.wave``, no
+    personal data); the public-communication domain proposes an alert or bulletin from each."""
+    bus = getattr(request.app.state, "bus", None)
+    if bus is None or not report_ids:
+        return
+    settings = get_settings_dep(request)
+    with get_db(request).sessionmaker() as s:
+        waves = service.waves_of_reports(s, report_ids=report_ids, threshold=settings.fraud_wave_reports,
+                                         days=settings.fraud_wave_days, now=utcnow())
+    for wave in waves:
+        bus.publish(service.WAVE_SUBJECT, wave)
+
+
 @router.post("/reports", status_code=201)
 def create_report(request: Request, body: ReportIn,
                   principal: Annotated[Principal, allow("fraud.reports.create")]) -> dict[str, Any]:
     """Take one fraud report (报案): identifiers normalised, linked to its cluster, put in a case."""
     with get_db(request).session() as s:
-        return service.record_report(s, body=body, principal=principal)
+        out = service.record_report(s, body=body, principal=principal)
+    if out["stored"]:
+        _announce_waves(request, [out["report_id"]])
+    return out
 
 
 @router.post("/reports/import")
@@ -55,7 +73,10 @@ def import_reports(
         raise BadInput(f"at most {MAX_UPLOAD_BYTES} bytes in one upload; use the CLI for larger files")
     parsed = intake.parse_text(csv_text)
     with get_db(request).session() as s:
-        return service.import_reports(s, parsed=parsed, principal=principal, case_id=case, strict=strict)
+        out = service.import_reports(s, parsed=parsed, principal=principal, case_id=case, strict=strict)
+    if out.get("stored"):
+        _announce_waves(request, [r.id for r in parsed.reports])
+    return out
 
 
 @router.get("/clusters")
@@ -172,6 +193,17 @@ def list_warnings(request: Request, grant: Annotated[AccessGrant, personal_data(
     grant.record(result_count=len(rows), params={"state": state,
                                                  "warning_ids": [w["warning_id"] for w in rows][:200]})
     return {"warnings": rows}
+
+
+@router.get("/waves")
+def waves(request: Request, _p: Annotated[Principal, allow("fraud.stats")]) -> dict[str, Any]:
+    """Fraud waves now (诈骗高发): fraud types and clusters past the threshold of reports in the
+    window (settings ``fraud_wave_reports``, ``fraud_wave_days``); aggregates only, no personal data."""
+    settings = get_settings_dep(request)
+    with get_db(request).sessionmaker() as s:
+        found = service.detect_waves(s, threshold=settings.fraud_wave_reports, days=settings.fraud_wave_days,
+                                     now=utcnow())
+    return {"threshold": settings.fraud_wave_reports, "days": settings.fraud_wave_days, "waves": found}
 
 
 @router.get("/stats")
