@@ -158,6 +158,8 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--reads-per-day", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cameras", type=int, default=None, help="checkpoint cameras (4200: a county, 36 km city)")
+    ap.add_argument("--by-day", action="store_true", help="one Parquet file per day (resumable layout)")
     ap.add_argument("--out", type=Path, default=None, help="keep the output here")
     ap.add_argument("--machine", default="2 shared cores (about 6 agents)")
     ap.add_argument("--record", action="store_true", help="append the result to docs/BENCHMARKS.md")
@@ -174,17 +176,28 @@ def main() -> None:
             marks["first"] = time.perf_counter() - t0
         print(f"\r{stage} {done}/{total} {time.perf_counter() - t0:7.1f}s", end="", flush=True)
 
+    city, geo_size = None, None
+    if args.cameras is not None:
+        from precinct.sim.generate import county_size, default_city
+
+        size_km, geo_size = county_size(args.cameras)
+        city = default_city(args.seed, size_km=size_km)
+    load0 = os.getloadavg()[0]
     truth = generate(out, days=args.days, seed=args.seed, reads_per_day=args.reads_per_day,
-                     progress=progress)
+                     progress=progress, city=city, geo_size=geo_size, by_day=args.by_day)
     wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = truth["counts"]["reads"]
-    size = (out / "reads.parquet").stat().st_size / 2**20
+    files = [out / "reads.parquet"] if not args.by_day else sorted((out / "reads").glob("*.parquet"))
+    size = sum(f.stat().st_size for f in files) / 2**20
+    extra = (f" --cameras {args.cameras}" if args.cameras else "") + (" --by-day" if args.by_day else "")
     cmd = (f"`python bench/sim_generate.py --days {args.days} --reads-per-day {args.reads_per_day}"
-           f" --seed {args.seed}`")
-    print(f"\n{n:,} reads in {wall:.1f} s ({n / wall:,.0f} reads/s), setup {marks.get('first', 0):.1f} s, "
-          f"peak RSS {rss:.0f} MiB, parquet {size:.0f} MiB; {platform.python_version()}, "
-          f"{os.cpu_count()} cpus")
+           f" --seed {args.seed}{extra}`")
+    loop = wall - marks.get("first", 0)
+    print(f"\n{n:,} reads in {wall:.1f} s ({n / wall:,.0f} reads/s; {n / loop:,.0f} reads/s after setup), "
+          f"setup {marks.get('first', 0):.1f} s, peak RSS {rss:.0f} MiB, parquet {size:.0f} MiB, "
+          f"{truth['counts']['cameras']} cameras, load average {load0:.1f} -> {os.getloadavg()[0]:.1f}; "
+          f"{platform.python_version()}, {os.cpu_count()} cpus")
     if args.record:
         record(f"| {dt.date.today().isoformat()} | {args.machine} | {cmd} | {n:,} | {wall:.0f} | "
                f"{marks.get('first', 0):.0f} | {n / wall:,.0f} | {rss:.0f} | {size:.0f} |")

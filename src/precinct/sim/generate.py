@@ -94,6 +94,9 @@ def scenario_params(
     h.update(np.ascontiguousarray(sc.geo.camera_lat).tobytes())
     h.update(np.ascontiguousarray(sc.geo.camera_lon).tobytes())
     h.update("\n".join(sc.ids).encode())
+    # The cases decide the truth scan's state: a resumed run with other calls (changed call
+    # generation code) must not mix the two.
+    h.update(repr([(k.case_id, k.lat, k.lon, k.start, k.end, k.radius_km) for k in sc.cases]).encode())
     return {
         "seed": sc.seed,
         "days": sc.days,

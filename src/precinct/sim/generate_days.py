@@ -27,6 +27,7 @@ import numpy as np
 
 from precinct.errors import BadInput
 from precinct.sim.rhythm import DAY_S
+from precinct.sim.scan import stable_order
 
 if TYPE_CHECKING:
     from precinct.sim.generate import Scenario
@@ -86,7 +87,7 @@ def one_day(sc: Scenario, planted: Planted, day: int, spill: Chunk) -> tuple[Chu
     ids = np.concatenate([spill[1], ids, planted.ids[sel]])
     cam = np.concatenate([spill[2], cam.astype(np.int32), planted.cam[sel]])
     conf = np.concatenate([spill[3], conf, np.full(int(sel.sum()), 0.97, np.float32)])
-    order = np.argsort(ts, kind="stable")
+    order = stable_order(ts - int(ts.min())) if ts.size else np.zeros(0, np.int64)
     ts, ids, cam, conf = ts[order], ids[order], cam[order], conf[order]
     horizon_ms = sc.days * DAY_S * 1000
     cut = int(np.searchsorted(ts, min((day + 1) * DAY_S * 1000, horizon_ms)))

@@ -28,6 +28,26 @@ class CaseScan:
     seen: set[int] = field(default_factory=set)
 
 
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for non-negative integers, by 16-bit radix passes.
+
+    NumPy sorts 16-bit integers with a radix sort but wider ones with timsort; two or three
+    passes over 16-bit digits are about three times faster for a day of reads, same order.
+    """
+    if keys.size == 0:
+        return np.zeros(0, np.int64)
+    top = int(keys.max())
+    if int(keys.min()) < 0:
+        return np.argsort(keys, kind="stable")
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    shift = 16
+    while top >> shift:
+        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+        shift += 16
+    return order
+
+
 class Scanner:
     """Accumulates per-case hits, impossible-speed pairs, and per-camera / per-hour counts."""
 
@@ -125,7 +145,7 @@ class Scanner:
             cs.seen = set(flat[bounds[i] : bounds[i + 1]])
 
     def _speeds(self, ts: np.ndarray, ids: np.ndarray, cam: np.ndarray) -> None:
-        order = np.lexsort((ts, ids))
+        order = stable_order(ids)  # by id, then time: the chunk is in time order already
         i_s, t_s, c_s = ids[order], ts[order], cam[order]
         first = np.concatenate([[True], i_s[1:] != i_s[:-1]])
         prev_t = np.where(first, self.last_ts[i_s], np.concatenate([[0], t_s[:-1]]))
