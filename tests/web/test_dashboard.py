@@ -31,6 +31,8 @@ EXPECTED_NAV = {
 }
 for _views in EXPECTED_NAV.values():  # every role works on its cases (the case is the key to personal data)
     _views.add("cases")
+for _role in ("dispatcher", "analyst", "supervisor", "admin"):  # statistics, public bulletins, fraud (issues 23-25)
+    EXPECTED_NAV[_role] |= {"analytics", "public", "fraud"}
 
 Login = Callable[[Any, str], None]
 
@@ -130,7 +132,7 @@ def test_dispatcher_recommends_dispatches_and_watches_the_unit_move(page: Any, s
     assert secs == sorted(secs) and len(secs) >= 1
     unit = page.get_attribute("#recommendations button.dispatch", "data-unit")
     page.click("#recommendations button.dispatch")
-    page.wait_for_selector(f"#assigned-units td:has-text('{unit}')")
+    page.wait_for_selector(f"#assigned-units tr[data-unit='{unit}']")
     with server.api("dispatcher") as c:
         inc = c.get(f"/incidents/{incident}").json()
         assert inc["status"] == "dispatched"

@@ -167,6 +167,9 @@ def test_isochrone_bands_drawn_from_a_picked_point(page: Any, server: Server, lo
     page.wait_for_selector("#reach-table tbody tr:nth-child(2)", timeout=60_000)
     areas = [float(x) for x in page.eval_on_selector_all("#reach-table td[data-col=area_km2]",
                                                           "els => els.map(e => e.textContent)")]
+    # The band column is headed by what it holds (the time), not by the travel mode.
+    heads = page.eval_on_selector_all("#reach-table th", "els => els.map(e => e.textContent)")
+    assert heads[0] == page.evaluate("() => window.__precinctI18n['zh-CN']['reach.colMinutes']"), heads
     bands = _geo_features(page, "isochrones", "isochrone")
     assert sorted(b["minutes"] for b in bands) == [2, 4]
     with server.api("analyst") as c:

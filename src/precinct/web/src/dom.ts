@@ -58,7 +58,11 @@ export function fmtTime(v: unknown): string {
   if (!v) return "";
   const d = new Date(String(v));
   if (isNaN(d.getTime())) return String(v);
-  return d.toLocaleString();
+  // Local time, 24-hour, to the second, the same in both languages and every browser locale.
+  const p = (n: number) => String(n).padStart(2, "0");
+  const day = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${day} ${time}`;
 }
 
 export function fmtDuration(seconds: number): string {
@@ -101,4 +105,22 @@ export function download(name: string, text: string, type = "text/csv;charset=ut
   document.body.appendChild(a);
   a.click();
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
+
+/** A date-time field that reads the same in every browser locale: 24-hour local time typed as
+ * "YYYY-MM-DD HH:MM" (a native datetime-local follows the browser's locale: mm/dd/yyyy AM/PM). */
+export function dateTimeInput(id: string, attrs: Record<string, unknown> = {}): HTMLInputElement {
+  return h(`input#${id}.datetime`, { type: "text", inputmode: "numeric", autocomplete: "off", placeholder: "YYYY-MM-DD HH:MM",
+    spellcheck: "false", ...attrs }) as HTMLInputElement;
+}
+
+/** "2026-05-01 08:30" (or with T, seconds optional) as a local Date; null when not such a time. */
+export function parseLocalDateTime(v: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(v.trim());
+  if (!m) return null;
+  const [y, mo, d, hh, mi, ss] = m.slice(1).map((x) => Number(x ?? 0));
+  const out = new Date(y, mo - 1, d, hh, mi, ss || 0);
+  // 2026-02-31 rolls over in Date: refuse it rather than search another day.
+  if (out.getFullYear() !== y || out.getMonth() !== mo - 1 || out.getDate() !== d || hh > 23 || mi > 59) return null;
+  return out;
 }

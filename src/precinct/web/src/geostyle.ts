@@ -19,6 +19,12 @@ export function bandColour(i: number, n: number): string {
   return ramp[Math.round((i / (n - 1)) * (ramp.length - 1))];
 }
 
+/** A distinct hue for zone ``i`` (golden-angle steps). */
+export function zoneColour(i: number): string {
+  const hue = Math.round(((isFinite(i) ? i : 0) * 137.508) % 360);
+  return `hsl(${hue}, 70%, 42%)`;
+}
+
 function esc(s: unknown): string {
   return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]!));
 }
@@ -57,6 +63,10 @@ export function geoOptions(key: string, panes: GeoPanes, bands: number[] = []): 
         const c = bandColour(i < 0 ? 0 : i, bands.length);
         return { stroke: false, fillColor: c, fillOpacity: p.past !== false ? 0.2 : 0.07 };
       }
+      if (p.kind === "zone") {
+        // Zone boundaries over the roads: thin, translucent, one hue per zone (the roads stay readable).
+        return { color: zoneColour(Number(p.zone)), weight: 2, opacity: 0.45, fill: false };
+      }
       const c = RISK[String(p.rating ?? p.colour ?? p.color ?? p.level ?? "").toLowerCase()] ?? p.fill ?? "#0b7285";
       return { color: c, weight: key === "risk" ? 0.5 : 1.5, fillColor: c, fillOpacity: key === "risk" ? 0.28 : 0.12 };
     },
@@ -64,6 +74,15 @@ export function geoOptions(key: string, panes: GeoPanes, bands: number[] = []): 
       const p = f?.properties ?? {};
       if (p.kind === "last_seen") {
         return L.circleMarker(ll, { ...pt, radius: 9, color: "#000", weight: 3, fillColor: "#fde047", fillOpacity: 1 });
+      }
+      if (p.kind === "post" || p.kind === "current_post") {
+        // Planned posts: a labelled square badge (DOM marker), never a dot like the demand.
+        const icon = L.divIcon({ className: "", iconSize: [22, 22], iconAnchor: [11, 11],
+          html: `<span class="post-marker${p.kind === "current_post" ? " current" : ""}" data-kind="${p.kind}">P</span>` });
+        return L.marker(ll, { icon, pane: "geoPoints", keyboard: false, zIndexOffset: p.kind === "post" ? 500 : 0 });
+      }
+      if (p.kind === "demand") {
+        return L.circleMarker(ll, { ...pt, radius: 3, stroke: false, fillColor: "#64748b", fillOpacity: 0.55 });
       }
       if (p.kind === "checkpoint") {
         return L.circleMarker(ll, { ...pt, radius: 8, color: "#fff", weight: 2, fillColor: "#dc2626", fillOpacity: 1 });
@@ -81,6 +100,8 @@ export function geoOptions(key: string, panes: GeoPanes, bands: number[] = []): 
         tip = `${t("pursuit.checkpoint")} · ${esc(p.unit_id)}<br>${t("pursuit.readyAt")} ${esc(fmtTime(p.ready_at))}` +
           `<br>${t("pursuit.margin")} ${esc(Math.round(Number(p.margin_s)))} s`;
       } else if (p.kind === "last_seen") tip = t("pursuit.lastSeen");
+      else if (p.kind === "post") tip = `${t("map.post")}${p.index !== undefined ? ` ${Number(p.index) + 1}` : p.zone !== undefined ? ` ${Number(p.zone) + 1}` : ""}`;
+      else if (p.kind === "current_post") tip = t("map.currentPost");
       else if (p.kind === "isochrone") tip = `${t("reach.band", { m: p.minutes })} · ${Number(p.area_km2).toFixed(2)} km²`;
       else if (p.kind === "reach") tip = `${t("missing.ring", { m: p.minutes })} · ${esc(fmtTime(p.at))}`;
       else if (p.kind in PLACE_COLOURS) tip = `${t(`place.${p.kind}`)} ${esc(p.id)}<br>${t("missing.earliest")} ${esc(fmtTime(p.earliest_at))}`;

@@ -8,6 +8,9 @@ import { onLiveState, startLive, stopLive } from "./live";
 import { loadRoads, OpsMap } from "./map";
 import { session } from "./session";
 import { loadStatic, refreshAll, resetRefusals } from "./store";
+import { forgetForms, restoreForm, saveForm } from "./formstate";
+import { redWatch, stopRedWatch } from "./redwatch";
+import { forgetAnalyst } from "./views/analyst";
 import { VIEWS, type View } from "./views";
 
 const root = document.getElementById("app")!;
@@ -29,7 +32,7 @@ function render(): void {
 function langButton(): HTMLElement {
   return h("button.lang#lang-switch", {
     title: "中文 / English",
-    onclick: () => { setLang(lang() === "en" ? "zh-CN" : "en"); render(); },
+    onclick: () => { saveForm(); setLang(lang() === "en" ? "zh-CN" : "en"); render(); },
   }, t("lang.switch"));
 }
 
@@ -98,9 +101,15 @@ function renderShell(): void {
       h("div.brand", h("b", t("app.short")), h("span.muted", " 情指勤舆督")),
       nav,
       h("div.right", caseChip(), liveBadge(), langButton(),
+        redWatch(me.role),
         h("span.who#whoami", `${me.username} · ${t(`role.${me.role}`)}`),
         h("button#logout", { onclick: logout }, t("logout")))),
     h("main.work", panel, hasMap ? mapEl : null));
+  // Fixed panels sit below the header, whatever its height (it wraps on narrow screens).
+  const top = root.querySelector("header.top") as HTMLElement;
+  const setTop = () => document.documentElement.style.setProperty("--top-h", `${top.offsetHeight}px`);
+  setTop();
+  if ("ResizeObserver" in window) new ResizeObserver(setTop).observe(top);
   if (hasMap && !opsMap && mapEl) {
     opsMap = new OpsMap(mapEl);
     (window as any).__precinctMap = opsMap;
@@ -139,18 +148,23 @@ function route(): void {
   const me = session.me;
   if (!me) return;
   const views = viewsFor(me.role);
-  const key = location.hash.replace(/^#\/?/, "") || defaultView(me.role);
+  const key = location.hash.replace(/^#\/?/, "").split("?")[0] || defaultView(me.role);
   const view = views.find((v) => v.key === key) ?? views.find((v) => v.key === defaultView(me.role)) ?? views[0];
   document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", (a as HTMLElement).dataset.view === view.key));
   const panel = document.getElementById("panel");
   if (!panel) return;
+  // What was typed on the screen being left is kept (a tab or language switch never wipes a
+  // half-typed call); the layers its tools drew leave the map with it.
+  saveForm();
   cleanup?.();
   cleanup = null;
+  if (panel.dataset.view && panel.dataset.view !== view.key) opsMap?.clearTransient();
   current = view;
   panel.dataset.view = view.key;
   clear(panel);
   try {
     cleanup = view.render(panel, { map: opsMap }) ?? null;
+    restoreForm(panel, view.key);
   } catch (e) {
     panel.appendChild(h("p.error", t("common.error", { msg: (e as Error).message })));
   }
@@ -169,6 +183,10 @@ async function logout(): Promise<void> {
 function endSession(): void {
   api.setToken(null);
   setCaseContext(null);
+  forgetForms();
+  forgetAnalyst();
+  stopRedWatch();
+  sessionStorage.removeItem("precinct.redAck");
   session.me = null;
   resetRefusals();
   stopLive();

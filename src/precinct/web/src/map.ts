@@ -135,6 +135,10 @@ export class OpsMap {
         h("span.legend-item", h("i", { style: `background:${PRIORITY_COLOURS[p]}` }), t(`prio.${p}`)))),
       h("div.legend#unit-legend", ["available", "en_route", "on_scene", "out_of_service"].map((s) =>
         h("span.legend-item", { dataset: { status: s } }, h("i.square", { style: `background:${unitColour(s)}` }), t(`status.${s}`)))),
+      this.geo.has("posts") ? h("div.legend#posts-legend",
+        h("span.legend-item", { dataset: { kind: "post" } }, h("i.post-marker.mini", "P"), t("map.post")),
+        h("span.legend-item", { dataset: { kind: "current_post" } }, h("i.post-marker.mini.current", "P"), t("map.currentPost")),
+        h("span.legend-item", { dataset: { kind: "demand" } }, h("i.demand-dot"), t("map.demand"))) : "",
     );
   }
 
@@ -190,6 +194,20 @@ export class OpsMap {
     const rows = key === "incidents" ? [...store.incidents.values()] : key === "units" ? [...store.units.values()]
       : key === "alerts" ? store.alerts : store.cameras;
     this.setPoints(key, rows);
+  }
+
+  /** Remove the layers a tool drew (risk, zones, posts, isochrones, checkpoints, search areas,
+   * query results) and any pending pick: called when the screen changes, so an earlier tool's
+   * layers do not stay on the next screen's map. */
+  clearTransient(): void {
+    if (this.removed) return;
+    for (const [key, layer] of this.geo) { this.map.removeLayer(layer); this.geo.delete(key); }
+    this.picking = null;
+    this.map.getContainer().classList.remove("picking");
+    this.pickMarker?.remove();
+    this.pickMarker = null;
+    this.map.closePopup();
+    this.renderPanel();
   }
 
   /** GeoJSON for risk grids, zones, posts, isochrones, checkpoint plans and search areas (styled by

@@ -15,7 +15,7 @@ export const store = {
   loaded: { incidents: false, units: false, orders: false, types: false },
 };
 
-type Topic = "incidents" | "units" | "orders" | "alerts" | "types" | "cameras";
+type Topic = "incidents" | "units" | "orders" | "alerts" | "types" | "cameras" | "acks";
 const subs = new Map<Topic, Set<() => void>>();
 
 export function subscribe(topic: Topic, fn: () => void): () => void {
@@ -57,6 +57,7 @@ const MAY: Record<Topic, string[]> = {
   orders: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
   alerts: ["dispatcher", "patrol", "supervisor", "analyst"],
   types: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
+  acks: [],
   cameras: ["call_taker", "dispatcher", "patrol", "supervisor", "analyst", "admin"],
 };
 const refused = new Set<Topic>();
@@ -67,7 +68,7 @@ export function may(topic: Topic): boolean {
 
 export function resetRefusals(): void { refused.clear(); }
 
-async function load(topic: Topic): Promise<boolean> {
+async function load(topic: Exclude<Topic, "acks">): Promise<boolean> {
   const op = routes[topic]();
   if (!op || !may(topic) || api.isPersonal(op)) return false;
   try {
@@ -117,7 +118,7 @@ async function fetchAll(path: string, query: Record<string, string | number>, pa
 
 /** Reload everything this role may see. Resolves true when at least one list answered. */
 export async function refreshAll(): Promise<boolean> {
-  const results = await Promise.all((["incidents", "units", "orders", "alerts"] as Topic[]).map(load));
+  const results = await Promise.all((["incidents", "units", "orders", "alerts"] as const).map(load));
   return results.some(Boolean);
 }
 
@@ -146,6 +147,20 @@ export function applyEvent(kind: string, data: any): boolean {
   map.set(id, merged);
   emit(topic);
   return true;
+}
+
+// Red incidents the dispatcher has seen (opened on the board or acknowledged from the banner).
+const RED_ACK = "precinct.redAck";
+function redAcks(): Set<string> {
+  try { return new Set(JSON.parse(sessionStorage.getItem(RED_ACK) ?? "[]")); } catch { return new Set(); }
+}
+export function isRedAcked(id: string): boolean { return redAcks().has(id); }
+export function ackRed(id: string): void {
+  const s = redAcks();
+  if (s.has(id)) return;
+  s.add(id);
+  sessionStorage.setItem(RED_ACK, JSON.stringify([...s].slice(-500)));
+  emit("acks");
 }
 
 export function incidentTypeName(r: Row, lang: string): string {

@@ -3,8 +3,8 @@
 // and purpose, results in a table, on the map and exportable as CSV.
 import { api, latLonOf, type Op, rowsOf } from "../api";
 import { caseContext, askCaseContext } from "../casectx";
-import { clear, download, field, h, toCsv } from "../dom";
-import { t } from "../i18n";
+import { clear, dateTimeInput, download, field, h, parseLocalDateTime, toCsv } from "../dom";
+import { t, tOr } from "../i18n";
 import { params, type Param } from "../schema";
 import { autoCols, errorText, table, unavailable } from "./common";
 import type { View, ViewCtx } from "./index";
@@ -37,10 +37,12 @@ function isTime(p: Param): boolean {
   return p.schema?.format === "date-time" || (p.schema?.type === "string" && TIME_NAMES.test(p.name));
 }
 
-/** "2026-05-01T08:30" from a datetime-local input, as ISO 8601 with this browser's offset. */
+/** "2026-05-01 08:30" (or "2026-05-01T08:30"), local time, as ISO 8601 with this browser's offset. */
 export function isoLocal(v: string): string {
-  const d = new Date(v);
-  if (isNaN(d.getTime())) return v;
+  const d = parseLocalDateTime(v);
+  if (!d) return v;
+  v = v.trim().replace(" ", "T");
+  if (/T\d:/.test(v)) v = v.replace("T", "T0");
   const off = -d.getTimezoneOffset();
   const sign = off >= 0 ? "+" : "-";
   const pad = (n: number) => String(Math.floor(Math.abs(n))).padStart(2, "0");
@@ -52,11 +54,11 @@ function inputFor(p: Param): HTMLElement {
   const s = p.schema ?? {};
   const id = `q-${p.name}`;
   if (s.type === "boolean") return h("input", { id, name: p.name, type: "checkbox", checked: s.default === true });
-  if (Array.isArray(s.enum)) return h("select", { id, name: p.name }, s.enum.map((v: string) => h("option", { value: v, selected: v === s.default }, v)));
+  if (Array.isArray(s.enum)) return h("select", { id, name: p.name }, s.enum.map((v: string) => h("option", { value: v, selected: v === s.default }, tOr(`enum.${v}`, v))));
   if (s.type === "number" || s.type === "integer") {
     return h("input", { id, name: p.name, type: "number", step: s.type === "integer" ? 1 : "any", min: s.minimum ?? s.exclusiveMinimum, max: s.maximum, value: s.default ?? "", required: p.required });
   }
-  if (isTime(p)) return h("input", { id, name: p.name, type: "datetime-local", step: 1, required: p.required });
+  if (isTime(p)) return dateTimeInput(id, { name: p.name, required: p.required });
   if (s.type === "array" || s.type === "object") return h("textarea", { id, name: p.name, rows: 3, placeholder: s.type === "array" ? "a, b, c  /  JSON" : "JSON", required: p.required });
   return h("input", { id, name: p.name, value: s.default ?? "", required: p.required });
 }
@@ -96,6 +98,13 @@ function pointsOf(data: any, rows: any[]): any[] {
   return rows.flatMap((r) => rowsOf(r, "reads", "sightings").filter((x: any) => latLonOf(x))).slice(0, 5000);
 }
 
+/** The query chosen and the last answer of each, kept for the session: a tab or language switch
+ * shows them again (in the new language) instead of wiping them. */
+const kept: { path: string | null; results: Map<string, unknown> } = { path: null, results: new Map() };
+
+/** Forget the kept answers (logout: they are personal data). */
+export function forgetAnalyst(): void { kept.path = null; kept.results.clear(); }
+
 export const analystView: View = {
   key: "analyst",
   roles: ["analyst", "supervisor"],
@@ -107,12 +116,12 @@ export const analystView: View = {
     const formBox = h("div#query-form");
     const results = h("div#query-results");
     panel.append(tabs, formBox, results);
-    let active = ops[0];
+    let active = ops.find((o) => `${o.method} ${o.path}` === kept.path) ?? ops[0];
 
     function paintTabs(): void {
       clear(tabs, ops.map((op) => h("button.tab", {
         class: op === active ? "tab active" : "tab", dataset: { kind: kindOf(op), path: op.path },
-        title: `${op.method} /api/v1${op.path}`, onclick: () => { active = op; paintTabs(); paintForm(); },
+        title: `${op.method} /api/v1${op.path}`, onclick: () => { active = op; kept.path = `${op.method} ${op.path}`; paintTabs(); paintForm(); showKept(); },
       }, kindOf(op) === "other" ? (op.spec.summary ?? op.path) : t(`q.${kindOf(op)}`))));
     }
 
@@ -137,9 +146,11 @@ export const analystView: View = {
             else body[p.name] = v;
           }
           clear(results, h("p.muted", t("common.loading")));
+          const op = active;
           try {
-            const data = await api.request(active.method, path, { query, body: active.method === "POST" ? body : undefined, personal: true });
-            showResults(data);
+            const data = await api.request(op.method, path, { query, body: op.method === "POST" ? body : undefined, personal: true });
+            kept.results.set(`${op.method} ${op.path}`, data);
+            if (op === active) showResults(data);
           } catch (ex) {
             clear(results, h("p.error#query-error", t("common.error", { msg: errorText(ex) })));
           }
@@ -163,7 +174,13 @@ export const analystView: View = {
       if (ctx.map) ctx.map.showResults(pointsOf(data, flat), pathsOf(data, flat));
     }
 
+    function showKept(): void {
+      const data = kept.results.get(`${active.method} ${active.path}`);
+      if (data !== undefined) showResults(data); else { clear(results); ctx.map?.showResults([], []); }
+    }
+
     paintTabs();
     paintForm();
+    showKept();
   },
 };

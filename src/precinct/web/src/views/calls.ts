@@ -1,6 +1,6 @@
 // 110 call intake with duplicate suggestions.
-import { api, latLonOf, rowsOf, str } from "../api";
-import { clear, field, h, toast } from "../dom";
+import { api, ApiError, latLonOf, rowsOf, str } from "../api";
+import { clear, field, fmtTime, h, toast } from "../dom";
 import { lang, t } from "../i18n";
 import { PRIORITY_COLOURS, priorityKey, priorityOf } from "../map";
 import { buildBody, bodyProps } from "../schema";
@@ -105,8 +105,12 @@ export const callsView: View = {
           const ll = latLonOf(r);
           const m = r.__m ?? r.distance_m ?? (ll && lat.value ? metres([+lat.value, +lon.value], ll) : NaN);
           const age = r.__age ?? r.age_s ?? ageSeconds(r);
-          return h("li.dup", { dataset: { incident: idOf(r) } },
-            h("i.dot", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }),
+          // The server's candidates carry no priority: the incident's own (or its type's default).
+          const known = store.incidents.get(idOf(r));
+          const ty = store.types.find((x) => String(x.code) === String(r.type));
+          const p = known ? priorityOf(known) : r.priority ? priorityOf(r) : priorityKey(ty?.default_priority ?? ty?.priority);
+          return h("li.dup", { dataset: { incident: idOf(r), priority: p } },
+            h("i.dot", { style: `background:${PRIORITY_COLOURS[p]}` }),
             ` ${str(r, "incident_id", "id")} · ${incidentTypeName(r, lang())} · `,
             t("calls.distance", { m: isFinite(m) ? Math.round(m) : "?", min: isFinite(age) ? Math.round(age / 60) : "?" }), " ",
             created && mergeOp ? h("button.small.merge", { type: "button", onclick: () => merge(created, r) }, t("calls.merge"))
@@ -133,6 +137,24 @@ export const callsView: View = {
       } catch (e) { toast(errorText(e), "error"); }
     }
 
+    /** An address that matched nothing: said in words, with the nearest names to choose from
+     * (the server's candidates, else a geocoding route's suggestions when there is one). */
+    async function noAddress(ex: ApiError, text: string): Promise<void> {
+      let cands: string[] = Array.isArray((ex.detail as any)?.candidates) ? (ex.detail as any).candidates.map(String) : [];
+      const sugOp = api.find("GET", /geocod|address.*suggest|suggest.*address/);
+      if (!cands.length && sugOp && !/\{/.test(sugOp.path)) {
+        try {
+          cands = rowsOf(await api.get(sugOp.path, { query: { q: text, text, limit: 5 } }), "candidates", "suggestions", "results")
+            .map((c: any) => String(typeof c === "string" ? c : c.label ?? c.name ?? "")).filter(Boolean);
+        } catch { cands = []; }
+      }
+      const reason = String((ex.detail as any)?.reason ?? "");
+      clear(status, h("span.error#call-geocode-error", reason === "no road network" ? t("calls.noRoads") : t("calls.noAddress", { address: text })),
+        cands.length ? h("span", " ", t("calls.didYouMean")) : h("span", " ", t("calls.noSuggestions")),
+        cands.length ? h("div.geocode-suggest#call-geocode-suggestions", cands.slice(0, 5).map((c) =>
+          h("button.small", { type: "button", onclick: () => { address.value = c; (form as HTMLFormElement).requestSubmit(); } }, c))) : null);
+    }
+
     const form = h("form.form#call-form", {
       onsubmit: async (e: Event) => {
         e.preventDefault();
@@ -155,14 +177,20 @@ export const callsView: View = {
           const incident = str(res, "incident_id") ?? str(res?.incident, "id") ?? "?";
           status.textContent = t("calls.created", { id, incident });
           toast(status.textContent, "ok");
-          recent.unshift({ id, incident, type: values.type, at: new Date().toLocaleTimeString() });
+          if (res?.location_source === "geocoded" && res.lat !== null && res.lat !== undefined) {
+            // The place the address resolved to, said back and shown on the map.
+            status.append(" ", t("calls.resolved", { address: String(res.address ?? ""), lat: Number(res.lat).toFixed(5), lon: Number(res.lon).toFixed(5) }));
+            map?.highlight(Number(res.lat), Number(res.lon));
+          }
+          recent.unshift({ id, incident, type: values.type, at: fmtTime(new Date().toISOString()).slice(11) });
           paintRecent();
           const dups = rowsOf(res, "duplicates", "duplicate_candidates", "suggestions");
           if (dups.length && !attached) renderDups(dups, res); else clear(dupBox);
           phone.value = ""; desc.value = ""; address.value = "";
           void refreshAll();
         } catch (ex) {
-          status.textContent = t("common.error", { msg: errorText(ex) });
+          if (ex instanceof ApiError && ex.status === 422 && (ex.detail as any)?.field === "address") await noAddress(ex, String(values.address ?? ""));
+          else status.textContent = t("common.error", { msg: errorText(ex) });
         } finally {
           btn.disabled = false;
         }

@@ -107,17 +107,36 @@ export const ordersView: View = {
       return mine.length > 0 && mine.every((r) => r.acknowledged_at || r.acked_at || r.acknowledged === true);
     }
 
+    const canAck = (o: any) => ackOp && mine(o) && recipientsOf(o).some(isMe) && !myAck(o) && /assign|handle/.test(String(o.state ?? "assign"));
+    const stateText = (o: any) => tOr(`state.${o.state ?? o.status}`, String(o.state_zh ?? o.state ?? o.status ?? ""));
+
+    /** A patrol officer's orders as cards: the instructions in full, the acknowledge button as
+     * wide as the screen (a table put it off-screen on a phone). */
+    function cards(orders: any[]): HTMLElement {
+      if (!orders.length) return h("p.muted#orders-table", t("orders.none"));
+      return h("div.order-cards#orders-table", orders.slice(0, 100).map((o) => {
+        const [a, n] = ackCount(o);
+        const body = str(o, "body", "text", "message");
+        return h("article.order-card", { class: orderOverdue(o) ? "order-card overdue" : "order-card", dataset: { order: idOf(o) } },
+          h("h4", str(o, "title", "subject") ?? idOf(o)),
+          h("p.small.muted", `${idOf(o)} · ${stateText(o)} · ${t("orders.due")} ${fmtTime(o.deadline ?? o.due_at)} · ${t("orders.acks", { a, n })}`,
+            orderOverdue(o) ? h("b.overdue-flag", " ", t("status.overdue")) : null),
+          body ? h("p.order-body", body) : h("p.muted.small", t("orders.noBody")),
+          canAck(o) ? h("button.primary.ack", { type: "button", onclick: () => void ack(o) }, t("orders.ack")) : null);
+      }));
+    }
+
     function paint(): void {
       let orders = [...store.orders.values()].sort((a, b) => String(b.created_at ?? "").localeCompare(String(a.created_at ?? "")));
-      if (role === "patrol") orders = orders.filter(mine);
+      if (role === "patrol") { orders = orders.filter(mine); clear(list, cards(orders)); return; }
       clear(list, h("h3", t("orders.title")), table([
         { key: "id", label: t("col.id"), render: (o) => idOf(o) },
-        { key: "title", label: t("orders.subject"), render: (o) => str(o, "title", "subject", "body", "text") ?? "" },
-        { key: "status", label: t("col.status"), render: (o) => h("span", tOr(`state.${o.state ?? o.status}`, String(o.state_zh ?? o.state ?? o.status ?? "")),
+        { key: "title", label: t("orders.subject"), render: (o) => h("span", { title: str(o, "body", "text") ?? "" }, str(o, "title", "subject", "body", "text") ?? "") },
+        { key: "status", label: t("col.status"), render: (o) => h("span", stateText(o),
           orderOverdue(o) ? h("b.overdue-flag", " ", t("status.overdue")) : null, o.escalated_at ? h("span.overdue-flag", " ⇧", t("status.escalated")) : null) },
         { key: "acks", label: t("status.acknowledged"), render: (o) => { const [a, n] = ackCount(o); return h("span.acks", t("orders.acks", { a, n })); } },
         { key: "due", label: t("orders.due"), render: (o) => fmtTime(o.deadline ?? o.due_at) },
-        { key: "act", label: "", render: (o) => ackOp && mine(o) && recipientsOf(o).some(isMe) && !myAck(o) && /assign|handle/.test(String(o.state ?? "assign")) ? h("button.primary.small.ack", { onclick: (e: Event) => { e.stopPropagation(); void ack(o); } }, t("orders.ack")) : "" },
+        { key: "act", label: "", render: (o) => canAck(o) ? h("button.primary.small.ack", { onclick: (e: Event) => { e.stopPropagation(); void ack(o); } }, t("orders.ack")) : "" },
       ], orders.slice(0, 200), { id: "orders-table", rowClass: (o) => (orderOverdue(o) ? "overdue" : "") }));
     }
     paint();

@@ -81,6 +81,16 @@ export const patrolView: View = {
         if (res.geojson && map) map.setGeo("zones", res.geojson);
         else if (res.type === "FeatureCollection" && map) map.setGeo("zones", res);
         toast(t("patrol.zonesDone"), "ok");
+        // The zones overlay can be hidden and shown again without planning anew.
+        if (map && !out.querySelector("#zones-toggle")) {
+          const btn = h("button#zones-toggle", { type: "button", onclick: () => {
+            const on = !map.enabled("zones");
+            map.setEnabled("zones", on);
+            btn.textContent = on ? t("patrol.hideZones") : t("patrol.showZones");
+            map.renderPanel();
+          } }, map.enabled("zones") ? t("patrol.hideZones") : t("patrol.showZones"));
+          out.append(btn);
+        }
       } catch (e) { toast(errorText(e), "error"); }
     }
 

@@ -38,7 +38,7 @@ export function reachCard(map: OpsMap | null): HTMLElement | null {
       map.fitTo("isochrones");
       const rows = [...(res.features ?? [])].reverse().map((f: any) => f.properties);
       clear(out, table([
-        { key: "minutes", label: t("reach.mode"), render: (p) => t("reach.band", { m: p.minutes }) },
+        { key: "minutes", label: t("reach.colMinutes"), render: (p) => t("reach.band", { m: p.minutes }) },
         { key: "area_km2", label: t("reach.area"), render: (p) => Number(p.area_km2).toFixed(2) },
       ], rows, { id: "reach-table" }));
     } catch (e) { clear(out, h("p.error#reach-error", errorText(e))); }

@@ -1,0 +1,344 @@
+"""Issue 21, the dispatcher's board and the screens around it on a busy night shift (defects 4, 6,
+7, 9 and 10, and the dispatcher's missing features), driven in Chromium.
+
+Each test acts as the user did and checks what the screen shows against the server's own answer
+(the API) or against the viewport's geometry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from tests.web.server import Server
+from tests.web.test_dashboard import make_units, new_incident
+
+pytestmark = pytest.mark.browser
+
+Login = Callable[[Any, str], None]
+VIEWPORTS = {"desktop": (1920, 1080), "phone": (390, 844)}
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+def sized(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+    w, hgt = VIEWPORTS[request.param]
+    ctx = browser.new_context(viewport={"width": w, "height": hgt}, locale="zh-CN")
+    pg = ctx.new_page()
+    pg.set_default_timeout(20_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def _in_viewport(page: Any, selector: str) -> bool:
+    return bool(page.eval_on_selector(selector, """el => {
+        const r = el.getBoundingClientRect();
+        if (r.width <= 0 || r.height <= 0) return false;
+        const inside = r.left >= -1 && r.top >= -1 && r.right <= innerWidth + 1 && r.top < innerHeight - 20;
+        const hit = document.elementFromPoint(Math.min(r.left + r.width / 2, innerWidth - 2), Math.min(r.top + Math.min(20, r.height / 2), innerHeight - 2));
+        return inside && !!hit && el.contains(hit);
+    }"""))
+
+
+def _open_ids(server: Server) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"open": "true", "limit": 1000}
+    with server.api("dispatcher") as c:
+        while True:
+            body = c.get("/incidents", params=params).json()
+            rows += body["incidents"]
+            if not body.get("next_cursor"):
+                return rows
+            params["cursor"] = body["next_cursor"]
+
+
+@pytest.fixture(scope="module")
+def many_incidents(server: Server) -> list[str]:
+    """A long list, as on a busy night (35 to 110 rows)."""
+    return [new_incident(server, 32.470 + (i % 8) * 0.004, 119.890 + (i // 8) * 0.005, "theft") for i in range(40)]
+
+
+def test_incident_detail_is_on_screen_after_a_click(sized: Any, server: Server, login: Login,
+                                                     many_incidents: list[str]) -> None:
+    page = sized
+    login(page, "dispatcher")
+    page.goto(f"{server.url}/ui/#/board")
+    page.wait_for_function("() => document.querySelectorAll('#incident-table tbody tr').length >= 40")
+    # The last row of the long list: the user scrolls down to it and clicks.
+    last = page.eval_on_selector("#incident-table tbody tr:last-child", "el => el.dataset.id")
+    row = f"#incident-table tbody tr[data-id='{last}']"
+    page.locator(row).scroll_into_view_if_needed()
+    page.click(f"{row} td[data-col=id]")
+    page.wait_for_selector(f"#board-detail h3:has-text('{last}')")
+    assert _in_viewport(page, "#board-detail"), "the incident's panel is not on screen after the click"
+    assert _in_viewport(page, "#board-detail-close")
+    page.wait_for_selector("#board-detail #recommendations, #board-detail #recs-empty")
+    page.click("#board-detail-close")
+    page.wait_for_selector("#board-detail", state="hidden")
+
+
+def test_board_list_is_updated_in_place(page: Any, server: Server, login: Login, many_incidents: list[str]) -> None:
+    make_units(server)
+    login(page, "dispatcher")
+    page.goto(f"{server.url}/ui/#/board")
+    page.wait_for_selector("#live-indicator[data-state=live]")
+    page.wait_for_function("() => document.querySelectorAll('#incident-table tbody tr').length >= 40")
+    # Mark every row element and count removals from the list from now on.
+    page.evaluate("""() => {
+        window.__rows = new Map([...document.querySelectorAll('#incident-table tbody tr')].map(tr => [tr.dataset.id, tr]));
+        window.__removed = [];
+        new MutationObserver(ms => ms.forEach(m => m.removedNodes.forEach(n => n.dataset && window.__removed.push(n.dataset.id))))
+          .observe(document.querySelector('#incident-table tbody'), { childList: true });
+    }""")
+    target = many_incidents[3]
+    fresh = new_incident(server, 32.4811, 119.9011, "fight")
+    with server.api("dispatcher") as c:
+        r = c.post(f"/incidents/{target}/dispatch", json={"unit_ids": ["P-02"]})
+        assert r.status_code in (200, 201), r.text
+    try:
+        page.wait_for_selector(f"#incident-table tbody tr[data-id='{fresh}']", timeout=15_000)
+        page.wait_for_selector(f"#incident-table tbody tr[data-id='{target}'] td[data-col=status]:text-is('已派')",
+                               timeout=15_000)
+        page.wait_for_timeout(1500)  # timers tick meanwhile
+        same = page.evaluate("""() => [...window.__rows].filter(([id, tr]) => document.contains(tr))
+                                 .every(([id, tr]) => document.querySelector(`#incident-table tr[data-id='${id}']`) === tr)""")
+        kept = page.evaluate("() => [...window.__rows].filter(([id, tr]) => document.contains(tr)).length")
+        removed = page.evaluate("() => window.__removed")
+        assert same and kept >= 40, "rows were re-created instead of updated"
+        # A row leaves the list only when its incident leaves it (a move is a removal and an insertion).
+        open_now = {r["id"] for r in _open_ids(server)}
+        assert all(rid in open_now or rid is None for rid in removed) or len(removed) <= 2, removed
+    finally:
+        with server.api("dispatcher") as c:
+            c.post(f"/incidents/{target}/clear", json={"unit_id": "P-02"})
+
+
+def _english(page: Any, server: Server) -> None:
+    page.goto(f"{server.url}/ui/")
+    page.evaluate("() => localStorage.setItem('precinct.lang', 'en')")
+
+
+def test_patrol_officer_acknowledges_on_a_phone_in_english(browser: Any, server: Server, login: Login) -> None:
+    make_units(server)
+    text = "Stop and check grey vans heading east on 泰州大道; report plates to the centre."
+    with server.api("dispatcher") as c:
+        r = c.post("/orders", json={"title": "Checkpoint at the east bridge", "body": text,
+                                    "recipients": ["unit:P-01"], "deadline_minutes": 30})
+        assert r.status_code in (200, 201), r.text
+        oid = r.json()["id"]
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", is_mobile=True, has_touch=True)
+    page = ctx.new_page()
+    try:
+        _english(page, server)
+        login(page, "patrol")
+        page.goto(f"{server.url}/ui/#/orders")
+        card = f"#orders-table [data-order='{oid}']"
+        page.wait_for_selector(card)
+        assert text in page.inner_text(card), "the order's instructions are not shown"
+        btn = f"{card} button.ack"
+        page.locator(btn).scroll_into_view_if_needed()
+        box = page.eval_on_selector(btn, "el => { const r = el.getBoundingClientRect(); return [r.left, r.right, innerWidth]; }")
+        assert box[0] >= 0 and box[1] <= box[2], f"acknowledge button outside the screen: {box}"
+        assert page.inner_text(btn) == "Acknowledge"
+        page.tap(btn)
+        page.wait_for_selector(f"{card} button.ack", state="detached")
+        with server.api("dispatcher") as c:
+            order = c.get(f"/orders/{oid}").json()
+        assert order["acknowledged"] == 1
+    finally:
+        ctx.close()
+
+
+def test_posts_are_distinct_and_layers_leave_with_their_screen(page: Any, server: Server, login: Login) -> None:
+    for i in range(6):
+        new_incident(server, 32.478 + i * 0.003, 119.905 + (i % 3) * 0.006, "fight")
+    login(page, "supervisor")
+    page.goto(f"{server.url}/ui/#/patrol")
+    page.wait_for_function("() => window.__precinctMap && window.__precinctMap.sets.get('incidents')")
+    page.fill("#posts-n", "3")
+    page.click("#posts-run")
+    page.wait_for_selector("#posts-summary", timeout=60_000)
+    # Posts: a labelled square badge, not a dot like the demand points; the legend says which is which.
+    n_badges = page.eval_on_selector_all("#map .post-marker[data-kind=post]", "els => els.length")
+    assert n_badges == 3, n_badges
+    assert page.query_selector("#posts-legend [data-kind=post] .post-marker") is not None
+    assert page.query_selector("#posts-legend [data-kind=demand] .demand-dot") is not None
+    # Zones: thin translucent outlines, and a toggle.
+    page.click("#zones-run")
+    page.wait_for_selector("#zones-toggle", timeout=60_000)
+    styles = page.evaluate("""() => { const out = []; window.__precinctMap.geoLayer('zones').eachLayer(l => {
+        if (l.feature && l.feature.properties.kind === 'zone') out.push([l.options.opacity, l.options.fill, l.options.weight]); });
+        return out; }""")
+    assert styles and all(op <= 0.5 and not fill and w <= 3 for op, fill, w in styles), styles[:3]
+    page.click("#zones-toggle")
+    assert page.evaluate("() => !window.__precinctMap.map.hasLayer(window.__precinctMap.geoLayer('zones'))")
+    page.click("#zones-toggle")
+    assert page.evaluate("() => window.__precinctMap.map.hasLayer(window.__precinctMap.geoLayer('zones'))")
+    # Another screen: the planning layers leave the map with their screen.
+    page.goto(f"{server.url}/ui/#/board")
+    page.wait_for_selector("#nav a[data-view=board].active")
+    assert page.evaluate("() => ['posts', 'zones', 'risk'].every(k => !window.__precinctMap.geoLayer(k))")
+    assert page.eval_on_selector_all("#map .post-marker", "els => els.length") == 0
+
+
+def test_duplicate_dot_follows_priority(page: Any, server: Server, login: Login) -> None:
+    red = new_incident(server, 32.4655, 119.8705, "homicide")
+    with server.api("dispatcher") as c:
+        assert c.get(f"/incidents/{red}").json()["priority"] == "red"
+    login(page, "call_taker")
+    page.wait_for_selector("#call-type option:nth-child(6)", state="attached")
+    page.select_option("#call-type", "homicide")
+    page.fill("#call-lat", "32.4656")
+    page.fill("#call-lon", "119.8706")
+    page.dispatch_event("#call-lon", "change")
+    li = f"#call-duplicates li[data-incident='{red}']"
+    page.wait_for_selector(li)
+    colour = page.eval_on_selector(f"{li} .dot", "el => getComputedStyle(el).backgroundColor")
+    assert colour == "rgb(224, 38, 42)", colour  # the red of the five-colour scale, not blue
+
+
+def test_half_typed_call_survives_tab_and_language_switch(page: Any, server: Server, login: Login) -> None:
+    login(page, "call_taker")
+    page.wait_for_selector("#call-type option:nth-child(6)", state="attached")
+    page.select_option("#call-type", "fight")
+    page.fill("#call-phone", "13900000077")
+    page.fill("#call-lat", "32.4801")
+    page.fill("#call-lon", "119.9102")
+    page.fill("#call-description", "两人在店门口打架 half typed")
+    page.click("#nav a[data-view=orders]")
+    page.wait_for_selector("#nav a[data-view=orders].active")
+    page.click("#nav a[data-view=calls]")
+    page.wait_for_selector("#call-form")
+    assert page.input_value("#call-phone") == "13900000077"
+    assert page.input_value("#call-description") == "两人在店门口打架 half typed"
+    assert page.input_value("#call-type") == "fight"
+    page.click("#lang-switch")
+    page.wait_for_selector("#call-form")
+    assert page.inner_text("#call-submit") != "登记警情"  # English now
+    assert page.input_value("#call-lat") == "32.4801" and page.input_value("#call-lon") == "119.9102"
+    assert page.input_value("#call-description") == "两人在店门口打架 half typed"
+    page.click("#lang-switch")
+
+
+def test_failed_geocode_is_explained_with_suggestions(page: Any, server: Server, login: Login) -> None:
+    address = "不存在的路 zzzq 999"
+    with server.api("call_taker") as c:
+        r = c.post("/calls", json={"address": address, "type": "theft"})
+    assert r.status_code == 422, r.text
+    candidates = r.json().get("detail", {}).get("candidates", [])
+    login(page, "call_taker")
+    page.wait_for_selector("#call-type option:nth-child(6)", state="attached")
+    page.select_option("#call-type", "theft")
+    page.fill("#call-address", address)
+    page.click("#call-submit")
+    page.wait_for_selector("#call-geocode-error")
+    text = page.inner_text("#call-status")
+    assert address in text and "422" not in text and "no street" not in text, text
+    shown = page.eval_on_selector_all("#call-geocode-suggestions button", "els => els.map(e => e.textContent)")
+    assert shown == candidates[:5]
+
+
+def test_red_call_banner_count_and_confirmed_close(page: Any, server: Server, login: Login) -> None:
+    make_units(server)
+    login(page, "dispatcher")
+    page.goto(f"{server.url}/ui/#/board")
+    page.wait_for_selector("#live-indicator[data-state=live]")
+    page.wait_for_selector("#incident-table, #board-empty", state="attached")
+    red = new_incident(server, 32.4712, 119.8812, "homicide")
+    page.wait_for_selector(f"#red-banner[data-incident='{red}']", timeout=15_000)
+    page.wait_for_selector("#red-unacked:not([hidden])")
+    before = int(re.findall(r"\d+", page.inner_text("#red-unacked"))[0])
+    page.click("#red-banner-open")
+    page.wait_for_selector(f"#board-detail h3:has-text('{red}')")
+    page.wait_for_function(f"() => {{ const b = document.querySelector('#red-unacked');"
+                           f" return b.hidden || +(b.textContent.match(/\\d+/) || [0])[0] === {before - 1}; }}")
+    # Closing a red incident asks first; cancelling leaves it open.
+    page.click("#close-incident")
+    page.wait_for_selector("#close-warning")
+    page.click("#close-cancel")
+    with server.api("dispatcher") as c:
+        assert c.get(f"/incidents/{red}").json()["status"] == "new"
+    page.click("#close-incident")
+    page.click("#close-confirm")
+    page.wait_for_selector("#board-detail", state="hidden")
+    with server.api("dispatcher") as c:
+        assert c.get(f"/incidents/{red}").json()["status"] == "closed"
+
+
+def test_steps_follow_unit_state_with_callsigns_and_timeline(page: Any, server: Server, login: Login) -> None:
+    make_units(server)
+    incident = new_incident(server, 32.4906, 119.9206, "theft")
+    with server.api("dispatcher") as c:
+        r = c.post(f"/incidents/{incident}/dispatch", json={"unit_ids": ["P-01"]})
+        assert r.status_code in (200, 201), r.text
+    try:
+        login(page, "dispatcher")
+        page.goto(f"{server.url}/ui/#/board")
+        page.fill("#board-filter-text", incident)
+        page.click(f"#incident-table tr[data-id='{incident}'] td[data-col=id]")
+        unit = "#assigned-units tr[data-unit='P-01']"
+        page.wait_for_selector(unit)
+        assert page.inner_text(f"{unit} td[data-col=unit]") == "巡1"  # the callsign, not the id
+        for status, verb in (("dispatched", "acknowledge"), ("en_route", "arrive"), ("on_scene", "clear")):
+            page.wait_for_selector(f"{unit}[data-status={status}]")
+            steps = page.eval_on_selector_all(f"{unit} button[data-step]", "els => els.map(e => e.dataset.step)")
+            assert steps == [verb], (status, steps)
+            page.click(f"{unit} button[data-step={verb}]")
+        page.wait_for_selector("#incident-timeline li[data-kind=cleared], #incident-timeline li[data-kind=unit_cleared]")
+        with server.api("dispatcher") as c:
+            history = c.get(f"/incidents/{incident}").json()["history"]
+        kinds = page.eval_on_selector_all("#incident-timeline li", "els => els.map(e => e.dataset.kind)")
+        assert kinds == [e["kind"] for e in history]
+        assert "巡1" in page.inner_text("#incident-timeline")
+    finally:
+        page.fill("#board-filter-text", "")
+        with server.api("dispatcher") as c:
+            c.post(f"/incidents/{incident}/clear", json={"unit_id": "P-01"})
+
+
+def test_board_filters_show_what_the_server_has(page: Any, server: Server, login: Login) -> None:
+    new_incident(server, 32.4722, 119.8822, "homicide")
+    login(page, "dispatcher")
+    page.goto(f"{server.url}/ui/#/board")
+    page.wait_for_selector("#incident-table tbody tr")
+    page.select_option("#board-filter-priority", "red")
+    page.wait_for_timeout(300)
+    shown = set(page.eval_on_selector_all("#incident-table tbody tr", "els => els.map(e => e.dataset.id)"))
+    want = {r["id"] for r in _open_ids(server) if r["priority"] == "red"
+            and r["status"] not in ("closed", "cleared", "merged", "cancelled")}
+    assert shown == want and shown
+    page.select_option("#board-filter-priority", "")
+    page.select_option("#board-filter-status", "dispatched")
+    page.wait_for_timeout(300)
+    statuses = set(page.eval_on_selector_all("#incident-table tbody tr td[data-col=status]", "els => els.map(e => e.textContent)"))
+    assert statuses <= {"已派"}, statuses
+    page.select_option("#board-filter-status", "")
+
+
+def test_audit_shows_parameters_and_hides_system_actors(page: Any, server: Server, login: Login) -> None:
+    with server.api("auditor") as c:
+        recs = c.get("/audit/records", params={"limit": 100}, headers=server.review_headers()).json()["records"]
+    login(page, "auditor")
+    page.goto(f"{server.url}/ui/#/audit")
+    page.fill("#audit-since", "01/02/2026 10:00 AM")
+    page.click("#audit-search")
+    page.wait_for_selector("#case-id")
+    page.fill("#case-id", server.open_case("auditor", "audit walk", "review"))
+    page.click("#case-ok")
+    page.wait_for_selector("#audit-error")
+    assert "24" in page.inner_text("#audit-error")  # the expected form is named
+    assert page.get_attribute("#audit-since", "type") == "text"
+    page.fill("#audit-since", "2020-01-01 00:00")
+    page.click("#audit-search")
+    page.wait_for_selector("#audit-table")
+    # The auditor's own reading of the log is in it, with what was asked (limit 100).
+    cells = page.eval_on_selector_all("#audit-table td[data-col=params]", "els => els.map(e => e.textContent)")
+    assert any("最多条数: 100" in c for c in cells), cells[:5]
+    page.check("#audit-hide-system")
+    roles = page.eval_on_selector_all("#audit-table td[data-col=role]", "els => els.map(e => e.textContent)")
+    assert "系统" not in roles
+    assert any(r["params"] for r in recs)
