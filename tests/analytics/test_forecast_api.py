@@ -80,3 +80,38 @@ def test_forecast_refusals(client: TestClient, auth_headers: Callable[..., dict[
     assert r.status_code == 422 and "method" in r.text
     r = client.get("/api/v1/analytics/forecast", headers=auth_headers("patrol"))
     assert r.status_code == 403
+
+
+def test_hotspots_of_an_uploaded_csv_equal_the_cli(client: TestClient, auth_headers: Callable[..., dict[str, str]],
+                                                   tmp_path: Any) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from precinct.analytics.cli import app
+
+    rng = np.random.default_rng(9)
+    rows = ["id,ts,type,x,y"] + [f"E{i},2026-10-{1 + i % 28:02d},burglary,{500_000 + rng.normal(0, 400):.1f},"
+                                 f"{4_400_000 + rng.normal(0, 400):.1f}" for i in range(300)]
+    body = "\n".join(rows) + "\n"
+    r = client.post("/api/v1/analytics/hotspots/csv", params={"crs": "EPSG:32650", "cell_m": 200, "permutations": 99},
+                    content=body.encode(), headers={**auth_headers("analyst"), "Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    path = tmp_path / "in.csv"
+    path.write_text(body)
+    cli = CliRunner().invoke(app, ["hotspots", "--input", str(path), "--crs", "EPSG:32650", "--cell-m", "200",
+                                   "--permutations", "99", "--seed", "0", "--format", "json"])
+    assert cli.exit_code == 0, cli.output
+    want = json.loads(cli.stdout)
+    assert [(c["cell_id"], c["count"], c["gi_z"], c["p_sim"]) for c in got["cells"]] == \
+        [(c["cell_id"], c["count"], c["gi_z"], c["p_sim"]) for c in want["cells"]]
+    assert all(39 < c["lat"] < 41 for c in got["cells"])
+    bad = body.replace("E7,2026-10-08", "E7,yesterday")
+    r = client.post("/api/v1/analytics/hotspots/csv", params={"crs": "EPSG:32650"}, content=bad.encode(),
+                    headers=auth_headers("analyst"))
+    assert r.status_code == 422 and "line 9" in r.text
+    r = client.post("/api/v1/analytics/hotspots/csv", content=b"", headers=auth_headers("analyst"))
+    assert r.status_code == 422 and "body" in r.text
+    r = client.post("/api/v1/analytics/hotspots/csv", content=body.encode(), headers=auth_headers("patrol"))
+    assert r.status_code == 403

@@ -127,3 +127,35 @@ def test_analyst_finds_hotspots_and_saves_charts(page: Any, server: Server, logi
     text = page.inner_text("#panel")
     assert not re.search(r"\ban\.[a-z]+\.", text), "a raw key is visible"
     assert not re.search(r"[\u4e00-\u9fff]", page.inner_text("#an-screen"))
+
+
+def test_analyst_finds_hotspots_in_an_uploaded_csv(page: Any, server: Server, login: Login) -> None:
+    _need(server, "/analytics/hotspots/csv")
+    rng = np.random.default_rng(7)
+    rows = ["id,ts,type,x,y"]
+    for i in range(150):  # projected data (Beijing, EPSG:2385 metres), a cluster of 50 and the rest spread
+        x, y = (447_000 + rng.normal(0, 60), 4_419_000 + rng.normal(0, 60)) if i < 50 else \
+            (447_000 + rng.uniform(-2500, 2500), 4_419_000 + rng.uniform(-2500, 2500))
+        rows.append(f"B{i},2026-11-{1 + i % 28:02d},burglary,{x:.1f},{y:.1f}")
+    body = ("\n".join(rows) + "\n").encode()
+    login(page, "analyst")
+    page.goto(f"{server.url}/ui/#/analytics")
+    page.wait_for_selector("#an-csv")
+    page.set_input_files("#an-csv", files=[{"name": "burglaries.csv", "mimeType": "text/csv", "buffer": body}])
+    page.fill("#an-crs", "EPSG:2385")
+    page.fill("#an-perm", "99")
+    page.click("#an-hot-run")
+    page.wait_for_selector("#an-hot-summary, #an-hot-error", timeout=60_000)
+    assert page.query_selector("#an-hot-error") is None, page.inner_text("#an-hot-error")
+    assert page.get_attribute("#an-hot-summary", "data-events") == "150"
+    assert "burglaries.csv" in page.inner_text("#an-hot-summary")
+    drawn = [f for f in _features(page, "risk") if f.get("kind") == "hotspot"]
+    assert sum(f["count"] for f in drawn) == 150
+    top = max(drawn, key=lambda f: f["count"])
+    assert top["count"] >= 10 and top["fill"] in {"#99000d", "#e31a1c"}
+    # A bad row is named with its line, in the page.
+    bad = body.replace(b"B7,2026-11-08", b"B7,not-a-date")
+    page.set_input_files("#an-csv", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad}])
+    page.click("#an-hot-run")
+    page.wait_for_selector("#an-hot-error")
+    assert "9" in page.inner_text("#an-hot-error")

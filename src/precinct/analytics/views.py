@@ -51,6 +51,46 @@ def hotspots(request: Request, principal: Annotated[Principal, allow("analytics.
     return _with_wgs84(out)
 
 
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+
+@router.post("/analytics/hotspots/csv")
+async def hotspots_csv(request: Request, principal: Annotated[Principal, allow("analytics.read")],
+                       crs: Annotated[str | None, Query(max_length=32)] = None, types: str | None = None,
+                       cell_m: Annotated[float, Query(ge=25, le=5000)] = 250.0,
+                       permutations: Annotated[int, Query(ge=0, le=9999)] = 999) -> dict[str, Any]:
+    """Counts and Gi* per grid cell of an analyst's CSV (the body: ``id,ts,type`` and ``lat,lon`` or
+    ``x,y`` with ``crs``), as ``GET /analytics/hotspots``; bad rows are named with their line."""
+    import tempfile
+    from pathlib import Path
+
+    from starlette.concurrency import run_in_threadpool
+
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+        raise BadInput(f"the CSV is larger than {MAX_UPLOAD_BYTES // 2**20} MiB", detail={"field": "body"})
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "upload.csv"
+        size = 0
+        with path.open("wb") as fh:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise BadInput(f"the CSV is larger than {MAX_UPLOAD_BYTES // 2**20} MiB", detail={"field": "body"})
+                fh.write(chunk)
+        if size == 0:
+            raise BadInput("send the CSV as the request body (header id,ts,type,lat,lon or x,y)",
+                           detail={"field": "body"})
+        kinds = [t.strip() for t in types.split(",") if t.strip()] if types else None
+
+        def run() -> dict[str, Any]:
+            ev = service.load_csv(path, crs=crs).of_types(kinds)
+            out = service.hotspots(ev, cell_m=cell_m, permutations=permutations, seed=0, max_cells=MAX_API_CELLS)
+            return _with_wgs84(out)
+
+        return await run_in_threadpool(run)
+
+
 def _with_wgs84(out: dict[str, Any]) -> dict[str, Any]:
     """Add each cell's centre in WGS84 (``lat``, ``lon``) for the map."""
     import numpy as np

@@ -11,6 +11,11 @@ export const analyticsEn: Record<string, string> = {
   "an.cell": "Cell size (m)",
   "an.perm": "Permutations",
   "an.png": "PNG",
+  "an.csv": "Or an incident CSV (id, ts, type and lat, lon — or x, y with a CRS)",
+  "an.crs": "CRS of x, y (e.g. EPSG:2385)",
+  "an.csvClear": "Use Precinct's incidents",
+  "an.src.own": "Source: Precinct's incidents.",
+  "an.src.csv": "Source: {name}.",
   "an.mapPng": "Map as PNG",
   "an.chartOf": "Chart: {what}",
 
@@ -90,6 +95,11 @@ export const analyticsZh: Record<string, string> = {
   "an.cell": "网格边长（米）",
   "an.perm": "置换次数",
   "an.png": "导出图片",
+  "an.csv": "或上传警情 CSV（id、ts、type 及 lat、lon，或 x、y 加坐标系）",
+  "an.crs": "x、y 的坐标系（如 EPSG:2385）",
+  "an.csvClear": "改用本系统警情",
+  "an.src.own": "数据来源：本系统警情。",
+  "an.src.csv": "数据来源：{name}。",
   "an.mapPng": "地图导出图片",
   "an.chartOf": "图表：{what}",
 

@@ -2,7 +2,7 @@
 // the near-repeat (Knox) table, place-based forecasts drawn on the map beside their measured hit
 // rate and PAI, traffic-accident warnings and the weekly report. Every chart (and the map) can be
 // saved as PNG. Aggregates about places and times only: no incident ids, no people.
-import { api, API } from "../api";
+import { api, API, ApiError } from "../api";
 import { clear, field, h } from "../dom";
 import { t } from "../i18n";
 import type { OpsMap } from "../map";
@@ -191,6 +191,16 @@ function num(input: HTMLInputElement, dflt: number): number {
   return input.value !== "" && isFinite(v) ? v : dflt;
 }
 
+/** POST an analyst's CSV file as the body (the hotspots of an upload); errors in the server's words. */
+async function postCsv(path: string, file: File, query: Record<string, string>): Promise<any> {
+  const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== ""));
+  const r = await fetch(`${API}${path}?${q}`, { method: "POST", body: file,
+    headers: { Authorization: `Bearer ${api.token}`, "Content-Type": "text/csv", Accept: "application/json" } });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new ApiError(r.status, data.error ?? "http_error", data.message ?? `HTTP ${r.status}`, data.detail);
+  return data;
+}
+
 export const analyticsView: View = {
   key: "analytics",
   roles: ["analyst", "supervisor", "dispatcher", "admin"],
@@ -207,6 +217,9 @@ export const analyticsView: View = {
     const types = h("input#an-types", { type: "text", placeholder: "burglary, theft" }) as HTMLInputElement;
     const cell = h("input#an-cell", { type: "number", min: 25, max: 5000, value: 250 }) as HTMLInputElement;
     const perm = h("input#an-perm", { type: "number", min: 0, max: 9999, value: 99 }) as HTMLInputElement;
+    const csvOp = api.find("POST", "/analytics/hotspots/csv");
+    const csv = h("input#an-csv", { type: "file", accept: ".csv,text/csv" }) as HTMLInputElement;
+    const crs = h("input#an-crs", { type: "text", placeholder: "EPSG:2385", maxlength: 32 }) as HTMLInputElement;
     const window_ = () => {
       const until = new Date();
       const since = new Date(until.getTime() - num(days, 90) * 86_400_000);
@@ -221,7 +234,10 @@ export const analyticsView: View = {
       busy(hotOut);
       try {
         const m = num(cell, 250);
-        const out = await api.get(hotOp!.path, { query: { ...window_(), cell_m: m, permutations: num(perm, 99) } });
+        const upload = csvOp ? csv.files?.[0] : undefined;
+        const out = upload ? await postCsv(csvOp!.path, upload, { crs: crs.value.trim(), types: window_().types ?? "",
+          cell_m: String(m), permutations: String(num(perm, 99)) })
+          : await api.get(hotOp!.path, { query: { ...window_(), cell_m: m, permutations: num(perm, 99) } });
         const cells: any[] = out.cells ?? [];
         map?.setGeo("risk", cellFeatures(cells, m, (c) => {
           const fill = hotColour(c.gi_z, c.p_sim, c.count);
@@ -232,8 +248,9 @@ export const analyticsView: View = {
         const hot = cells.filter((c) => c.gi_z > 0 && c.p_sim !== null && c.p_sim <= 0.05);
         const top = [...cells].filter((c) => c.count > 0).sort((a, b) => b.gi_z - a.gi_z).slice(0, 15);
         clear(hotOut,
-          h("p#an-hot-summary", { dataset: { hot: hot.length, cells: cells.length } },
-            t("an.hot.summary", { e: out.events, n: cells.length, m, crs: out.crs, h: hot.length })),
+          h("p#an-hot-summary", { dataset: { hot: hot.length, cells: cells.length, events: out.events } },
+            t("an.hot.summary", { e: out.events, n: cells.length, m, crs: out.crs, h: hot.length }),
+            " ", upload ? t("an.src.csv", { name: upload.name }) : t("an.src.own")),
           chart("an-hot", t("an.hot.title"), hotspotChart(out, `${t("an.hot.title")} · ${out.events}`)),
           h("h4", t("an.hot.top")),
           table([
@@ -354,6 +371,8 @@ export const analyticsView: View = {
     panel.append(h("div#an-screen",
       h("div.row", field(t("an.source"), days), field(t("an.cell"), cell), field(t("an.perm"), perm)),
       field(t("an.types"), types),
+      csvOp ? h("div.row", field(t("an.csv"), csv), field(t("an.crs"), crs),
+        h("button.small#an-csv-clear", { type: "button", onclick: () => { csv.value = ""; } }, t("an.csvClear"))) : null,
       map ? h("div.actions", h("button#an-map-png", { type: "button", onclick: () => savePng(mapCanvas(map), "an-map") }, t("an.mapPng"))) : null,
       h("section#an-hot", h("h3", t("an.hot.title")), h("div.actions", run("an-hot-run", t("an.hot.run"), hotspots)), hotOut),
       knoxOp ? h("section#an-knox", h("h3", t("an.knox.title")),
