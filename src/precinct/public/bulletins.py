@@ -21,7 +21,7 @@ from precinct.public.history import record
 from precinct.public.models import PublicBulletin
 
 FIELDS = {"title_zh": 200, "title_en": 200, "body_zh": 8000, "body_en": 8000}
-SOURCES = ("incident", "case")
+SOURCES = ("incident", "case", "fraud_wave")  # fraud_wave: proposed by the system (public.waves)
 
 
 def preview(texts: dict[str, str]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -13,9 +14,9 @@ from precinct.public.models import PublicHistory
 
 
 def record(session: Session, *, kind: str, object_id: str, action: str, actor: str,
-           detail: dict[str, Any] | None = None) -> None:
-    """Append one history entry in the caller's transaction."""
-    session.add(PublicHistory(object_kind=kind, object_id=object_id, ts=utcnow(), action=action, actor=actor,
+           detail: dict[str, Any] | None = None, at: dt.datetime | None = None) -> None:
+    """Append one history entry in the caller's transaction (at ``at``, default now)."""
+    session.add(PublicHistory(object_kind=kind, object_id=object_id, ts=at or utcnow(), action=action, actor=actor,
                               detail=json.dumps(detail or {}, ensure_ascii=False, default=str)))
 
 

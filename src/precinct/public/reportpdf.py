@@ -81,9 +81,10 @@ def render_pdf(report: dict[str, Any], *, agency: str) -> bytes:
     bilingual = font is not None
     if not bilingual:  # an agency name in Chinese would print as boxes: keep its ASCII part
         agency = "".join(c for c in agency if c.isascii()).strip(" /") or "Precinct"
-    rc = {"pdf.fonttype": 42, "font.family": ["DejaVu Sans", *([font] if font else [])], "font.size": 9}
+    rc: dict[str, Any] = {"pdf.fonttype": 42, "font.family": ["DejaVu Sans", *([font] if font else [])], "font.size": 9}
     buf = io.BytesIO()
-    with matplotlib.rc_context(rc), PdfPages(buf, metadata={
+    style = matplotlib.rc_context(rc)  # type: ignore[arg-type]  # rc keys typed as literals upstream
+    with style, PdfPages(buf, metadata={
             "Title": f"Transparency report {report['month']}", "Author": agency,
             "Subject": "Aggregate figures only; groups smaller than k are not published"}) as pdf:
         fig = plt.figure(figsize=A4)

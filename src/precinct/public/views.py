@@ -39,6 +39,13 @@ OPEN: Any = [public, Depends(rate_limit)]
 XML, ATOM = "application/xml", "application/atom+xml"
 
 
+def setup(app: Any) -> None:
+    """Fraud waves announced on the bus become proposed drafts (:mod:`precinct.public.waves`)."""
+    from precinct.public import waves
+
+    waves.setup(app)
+
+
 def _cached(request: Request, key: Any, compute: Any) -> Any:
     return cache(request).get_or_compute(key, compute)
 
