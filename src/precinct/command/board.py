@@ -100,17 +100,19 @@ class Disclosure:
 
 def write_disclosures(db: Database, disclosures: list[Disclosure]) -> None:
     """One ``disclosure`` audit record per recipient, all in one transaction (raises AuditFailure)."""
+    records = []
+    for d in disclosures:
+        hotlists = {i.disclosed.get("hotlist_id") for i in d.events if i.disclosed}
+        records.append(dict(
+            actor=d.principal.username, role=d.principal.role.value, action=AuditAction.disclosure,
+            resource=audit_resource(d.action), result_count=len(d.events), purpose="hotlist_alert",
+            case_id=f"hotlist:{hotlists.pop()}" if len(hotlists) == 1 and None not in hotlists else None,
+            params={"channel": "board.stream", "delivery": d.delivery,
+                    "session": (d.principal.session_id or "")[:8],
+                    "events": [{"id": i.seq, "subject": i.subject, **(i.disclosed or {})} for i in d.events]},
+        ))
     with db.session() as s:
-        for d in disclosures:
-            hotlists = {i.disclosed.get("hotlist_id") for i in d.events if i.disclosed}
-            audit.append(
-                s, actor=d.principal.username, role=d.principal.role.value, action=AuditAction.disclosure,
-                resource=audit_resource(d.action), result_count=len(d.events), purpose="hotlist_alert",
-                case_id=f"hotlist:{hotlists.pop()}" if len(hotlists) == 1 and None not in hotlists else None,
-                params={"channel": "board.stream", "delivery": d.delivery,
-                        "session": (d.principal.session_id or "")[:8],
-                        "events": [{"id": i.seq, "subject": i.subject, **(i.disclosed or {})} for i in d.events]},
-            )
+        audit.append_many(s, records)
 
 
 Auditor = Callable[[list[Disclosure]], None]
@@ -340,7 +342,11 @@ class BoardHub:
                 self._batches.popleft()
                 if not self._batches:
                     return
-                plan = self._plan(self._batches[0])
+                # what queued up meanwhile goes as one batch: one audit transaction, however far behind
+                merged = [i for batch in self._batches for i in batch]
+                self._batches.clear()
+                self._batches.append(merged)
+                plan = self._plan(merged)
         except Exception:
             log.exception("board could not deliver a batch")
             self._batches.clear()

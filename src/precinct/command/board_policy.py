@@ -13,6 +13,7 @@ orders.        orders.read      ``GET /orders``: owner-scoped, a patrol unit see
                                 orders addressed to it or its unit
 anpr.          anpr.alerts      ``GET /anpr/alerts``: personal data (plates), purpose
                                 ``hotlist_alert``; each delivery is audited per recipient
+fraud.         fraud.stats      ``GET /fraud/waves`` (``fraud.wave``: aggregates only)
 sessions.      (none)           internal (logout notices); never sent to any client
 ============== ================ =========================================================
 
@@ -71,6 +72,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("board.", "board.read"),
     Family("orders.", "orders.read", owners=_order_owners),
     Family("anpr.", "anpr.alerts", disclosed=_alert_disclosed),
+    Family("fraud.", "fraud.stats"),
     Family("sessions.", None),
 )
 _UNMAPPED = Family("", None)

@@ -107,6 +107,43 @@ def append(
                            detail=type(exc).__name__) from exc
 
 
+def append_many(session: Session, records: list[dict[str, Any]], *, at: dt.datetime | None = None) -> int:
+    """Append several records (each the keyword arguments of :func:`append`) in order, with one
+    lock of the chain's head, one multi-row insert and one head update; returns how many.
+
+    Raises
+    ------
+    AuditFailure
+        If the records cannot be written; the caller's transaction must then fail too.
+    """
+    if not records:
+        return 0
+    try:
+        head = session.execute(_HEAD_FOR_UPDATE).one()
+        ts = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
+        seq, prev = head.seq, head.hash
+        rows: list[dict[str, Any]] = []
+        for r in records:
+            seq += 1
+            case_id, purpose = r.get("case_id"), r.get("purpose")
+            values: dict[str, Any] = {
+                "seq": seq, "ts": ts, "actor": clean(r["actor"]), "role": clean(str(r["role"])),
+                "action": str(r["action"]), "resource": clean(r["resource"]),
+                "params": canonical_params(r.get("params")), "result_count": r.get("result_count"),
+                "case_id": clean(case_id) if case_id is not None else None,
+                "purpose": clean(str(purpose)) if purpose is not None else None,
+                "outcome": clean(r.get("outcome", "ok")), "prev_hash": prev,
+            }
+            values["hash"] = prev = record_hash(values[f] for f in HASHED_FIELDS)
+            rows.append(values)
+        session.execute(insert(_LOG), rows)
+        session.execute(_HEAD_UPDATE, {"new_seq": seq, "new_hash": prev})
+        return len(rows)
+    except SQLAlchemyError as exc:
+        raise AuditFailure("the audit records could not be written; the request was not carried out",
+                           detail=type(exc).__name__) from exc
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
