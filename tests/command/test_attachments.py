@@ -132,6 +132,7 @@ def test_photo_reencoded_gps_stripped_stored_once_audited_published(scene: dict[
     events = [e for subj, e in sent if subj == "incidents.attachment"]
     assert len(events) == 1 and events[0]["attachment"]["id"] == view["id"]
     assert events[0]["incident"]["attachments_count"] == 1
+    assert "note" not in events[0]["attachment"] and "sha256" not in events[0]["attachment"]  # every reader gets it
 
 
 def test_location_kept_when_the_officer_chooses_and_png_by_multipart(scene: dict[str, Any]) -> None:

@@ -113,7 +113,10 @@ async def create_attachment(
             view = att.attachment_view(row)
             incident = full_incident(s, incident_id)
             incident["attachments_count"] = att.count_for(s, incident_id)
-            published.update(incident_id=incident_id, incident=incident, attachment=view)
+            # the live board's incidents.* events reach every board reader: name the attachment,
+            # never its note or bytes (those are read through the access-checked routes)
+            published.update(incident_id=incident_id, incident=incident,
+                             attachment={k: view[k] for k in ("id", "kind", "unit_id", "created_at")})
             return view
 
         out = run_idempotent(db, scope=f"{principal.username}:POST /incidents/{incident_id}/attachments",

@@ -50,7 +50,7 @@ export function attachBox(incidentId: string, changed: () => void): HTMLElement 
     enqueue(base, { note: text }, `${tx.note} ${incidentId}`);
     changed();
   };
-  const pick = el("label", { class: "pick" }, `📷 ${tx.photo}`, file);
+  const pick = el("label", { class: "pick" }, tx.photo, file);
   const box = el("details", { class: "attach", "data-attach": incidentId },
     el("summary", {}, tx.fromScene),
     pick, el("label", { class: "meta" }, keep, ` ${tx.keepLocation}`), note, send);

@@ -25,21 +25,22 @@ function ackBadges(units: any[]): HTMLElement {
 async function thumb(a: Attachment): Promise<HTMLElement> {
   const meta = `${a.unit_id ?? a.created_by} · ${fmtTime(a.created_at)}`;
   if (a.kind !== "image" || !a.url) return h("li.note", { dataset: { attachment: a.id } }, h("span.muted", meta), " ", a.note);
-  const img = h("img", { alt: a.note || t("scene.photo"), width: "96", height: "72", dataset: { attachment: a.id } }) as HTMLImageElement;
+  const img = h("img", { alt: a.note || t("scene.photo"), width: "96", height: "72", dataset: { attachment: a.id },
+    style: "object-fit:cover;vertical-align:middle;margin-right:.5rem;border-radius:4px" }) as HTMLImageElement;
   try { // the bearer token goes in a header, so the bytes are fetched and shown from a blob URL
     const r = await fetch(a.url, { headers: { Authorization: `Bearer ${api.token ?? ""}` } });
     if (r.ok) img.src = URL.createObjectURL(await r.blob());
   } catch { /* the list still shows the entry */ }
-  return h("li.photo", { dataset: { attachment: a.id } }, img, h("span.muted", meta), a.note ? ` ${a.note}` : "");
+  return h("li.photo", { dataset: { attachment: a.id }, style: "margin:.3rem 0" }, img, h("span.muted", meta), a.note ? ` ${a.note}` : "");
 }
 
 /** Append the acknowledgement badges and the scene attachments of ``incidentId`` to ``detail``. */
 export function sceneBox(detail: Element, incidentId: string, units: any[]): void {
   const box = h("div.scene#board-scene", { dataset: { incident: incidentId } });
-  const list = h("ul.attachments#board-attachments");
+  const list = h("ul.attachments#board-attachments", { style: "list-style:none;padding:0;margin:.3rem 0" });
   box.append(ackBadges(units), h("h4", t("scene.title")), list);
-  detail.querySelector("#assigned-units")?.after(box) ?? detail.appendChild(box);
-  if (!detail.contains(box)) detail.appendChild(box);
+  const anchor = detail.querySelector("#assigned-units");
+  if (anchor) anchor.after(box); else detail.appendChild(box);
   let shown = -1;
   const load = async (): Promise<void> => {
     try {
