@@ -10,6 +10,8 @@ day, compact, and query, every step resumable and watching the disk.
     # 3. compact a UTC day per transaction (resumable), then 4. the queries
     nice -n 19 .venv/bin/python bench/anpr_county_year.py compact --work /tmp/anpr1b/wh
     nice -n 19 .venv/bin/python bench/anpr_county_year.py queries --work /tmp/anpr1b/wh --runs 10
+    # 5. retention of one day (erases the first stored day)
+    nice -n 19 .venv/bin/python bench/anpr_county_year.py retention --work /tmp/anpr1b/wh
 
 Import: each day's file is one call of the import's own service (``service.ingest``: validation,
 deduplication, the store's (day, plate) layout, the presence projections, hotlist alerts, one
@@ -233,10 +235,34 @@ def cmd_queries(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Retention of one day: erase the first stored UTC day as ``precinct retention run`` would
+    when that day passes the retention period (audited, alert/case-pinned reads kept)."""
+    from precinct.anpr import retention, service
+
+    settings, db = ab.setup_dir(args.work / "main")
+    wh = service.warehouse(settings)
+    lo, n0 = wh.query("SELECT min(ts_us), count(*) FROM anpr_reads")[0]
+    cut = dt.datetime.fromtimestamp((lo // DAY_US + 1) * DAY_US / 1e6, dt.UTC)
+    now = cut + dt.timedelta(days=settings.anpr_retention_days)
+    with ab.Timer() as tm:
+        res = retention.run(db=db, settings=settings, now=now, actor="bench")
+    wh.checkpoint()
+    st = State(args.work)
+    st.data.setdefault("retention", []).append(
+        {"cutoff": cut.isoformat(), "reads_before": n0, "result": res, "seconds": round(tm.wall, 2),
+         "cpu_s": round(tm.cpu, 2), "load1": os.getloadavg()[0], "free_gb": round(free_gb(args.work), 2)}
+    )
+    st.save()
+    log(f"retention of one day: {res[0]['erased']:,} reads erased ({res[0]['kept']:,} kept) of {n0:,} "
+        f"in {tm.wall:.1f} s ({tm.cpu:.1f} s CPU)")
+    return 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="step", required=True)
-    for name in ("import", "compact", "queries"):
+    for name in ("import", "compact", "queries", "retention"):
         p = sub.add_parser(name)
         p.add_argument("--work", type=Path, required=True, help="warehouse directory (state kept here)")
         p.add_argument("--min-free-gb", type=float, default=10.0)
@@ -252,7 +278,8 @@ def main() -> None:
             p.add_argument("--seed", type=int, default=6)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    sys.exit({"import": cmd_import, "compact": cmd_compact, "queries": cmd_queries}[args.step](args))
+    steps = {"import": cmd_import, "compact": cmd_compact, "queries": cmd_queries, "retention": cmd_retention}
+    sys.exit(steps[args.step](args))
 
 
 if __name__ == "__main__":
