@@ -25,12 +25,15 @@ ORLIB_OPT = [5819, 4093, 4250, 3034, 1355, 7824, 5631, 4445, 2734, 1255, 7696, 6
              10400, 9934, 5057, 11060, 9423, 5128]
 
 
+COMMITTED = Path(__file__).resolve().parents[1] / "data" / "orlib"  # pmed1-12 and 16 (see its README)
+
+
 def orlib_dir() -> Path | None:
-    """OR-Library files: ``$PRECINCT_ORLIB_DIR``, else ``shared/data/orlib-pmed`` beside the checkout."""
+    """All 40 OR-Library files: ``$PRECINCT_ORLIB_DIR``, else ``shared/data/orlib-pmed`` beside the checkout."""
     env = os.environ.get("PRECINCT_ORLIB_DIR")
     cands = [Path(env)] if env else []
     cands.append(Path(__file__).resolve().parents[3] / "shared" / "data" / "orlib-pmed")
-    return next((c for c in cands if (c / "pmed1.txt").exists()), None)
+    return next((c for c in cands if (c / "pmed40.txt").exists()), None)
 
 
 def instance(seed: int, n: int = 30, m: int = 10, *, integer: bool = False, ties: bool = False,
@@ -266,16 +269,26 @@ def test_read_orlib_last_duplicate_edge_wins(tmp_path: Path) -> None:
     assert p == 1 and d[0, 1] == 2 and d[0, 2] == 6 and d[2, 0] == 6
 
 
-@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
-def test_orlib_small_instances_reach_the_published_optimum(k: int) -> None:
-    root = orlib_dir()
-    if root is None:
-        pytest.skip("OR-Library pmed files not on disk (set PRECINCT_ORLIB_DIR or shared/data/orlib-pmed)")
-    d, p = read_orlib_pmed(root / f"pmed{k}.txt")
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 16])
+def test_orlib_committed_instances_reach_the_published_optimum(k: int) -> None:
+    """The committed OR-Library files (tests/data/orlib): proven at Beasley's published optimum."""
+    d, p = read_orlib_pmed(COMMITTED / f"pmed{k}.txt")
+    assert d.shape == (100 * ((k - 1) // 5 + 1),) * 2
     sol = solvers.p_median(d, p)
     assert sol.optimal and sol.value == ORLIB_OPT[k - 1]
+    assert len(sol.posts) == p and sol.value == d[:, sol.posts].min(axis=1).sum()
+
+
+@pytest.mark.parametrize("k", [22, 31, 36])
+def test_orlib_hard_instances_when_on_disk(k: int) -> None:
+    """Larger instances (n = 500-800, p = 5-10, the ones that branch), when all 40 files are on disk."""
+    root = orlib_dir()
+    if root is None:
+        pytest.skip("all 40 OR-Library pmed files not on disk (set PRECINCT_ORLIB_DIR or shared/data/orlib-pmed)")
+    d, p = read_orlib_pmed(root / f"pmed{k}.txt")
     rows, _ = rows_from_dense(d, np.ones(d.shape[0]))
-    assert solve_rows(rows, p).status == "optimal"
+    out = solve_rows(rows, p)
+    assert out.status == "optimal" and out.value == ORLIB_OPT[k - 1]
 
 
 def test_root_fixing_without_rebuilding_the_master(monkeypatch: pytest.MonkeyPatch) -> None:

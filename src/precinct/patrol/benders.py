@@ -24,10 +24,13 @@ from typing import Any
 import highspy
 import numpy as np
 
+from precinct.patrol.branching import Pseudocosts, choose
 from precinct.patrol.local_search import Rows, interchange
 from precinct.patrol.milp import INF, _quiet_highs
 
-STRONG_CANDIDATES = 4  # most fractional posts tried by strong branching at each node
+STRONG_CANDIDATES = 8  # at most this many strong-branching candidates per node
+RELIABLE = 2  # pseudocost observations per direction before a post's pseudocosts are trusted
+STRONG_ITERATIONS = 1000  # dual simplex iterations per strong-branching LP (early stops only score)
 
 
 def cut_radius(rows: Rows, y: np.ndarray) -> np.ndarray:
@@ -97,6 +100,15 @@ class Master:
         self.h.addRows(int(which.size), radius.astype(np.float64), np.full(which.size, INF), int(index.size),
                        start.astype(np.int32), index, value)
         self.n_cuts += int(which.size)
+
+    def warm_start(self, basis: Any) -> None:
+        """Start the next solve from ``basis``, saved when the LP had fewer cuts (theirs enter basic)."""
+        more = self.h.getNumRow() - len(basis.row_status)
+        if more < 0:
+            return
+        if more:
+            basis.row_status = [*basis.row_status, *([highspy.HighsBasisStatus.kBasic] * more)]
+        self.h.setBasis(basis)
 
     def set_bounds(self, lower: np.ndarray, upper: np.ndarray) -> None:
         m = self.rows.m
@@ -198,24 +210,30 @@ def _round_up(v: float, integral: bool) -> float:
     return math.ceil(v - 1e-6) if integral else v
 
 
+# a node: fixings, parent bound, LP point if known, (post, up, change, parent value) it branched
+# on, and a simplex basis to start from
+Node = tuple[list[tuple[int, float]], float, "LpPoint | None", "tuple[int, int, float, float] | None", Any]
+
+
 def branch_and_cut(master: Master, search: Search, lower: np.ndarray, upper: np.ndarray, root: LpPoint,
                    deadline: float | None, cover_ok: Any) -> tuple[float, str]:
     """Depth-first branch-and-Benders-cut from the root LP; returns ``(bound, status)``.
 
     ``lower``/``upper`` are the root bounds of ``y``; ``cover_ok(posts)`` says whether a plan meets
-    the side constraints (only such plans become incumbents).
+    the side constraints (only such plans become incumbents). Branching: :func:`branching.choose`.
     """
     rows, p = search.rows, search.p
     stats = search.stats
-    stack: list[tuple[list[tuple[int, float]], float, LpPoint | None]] = [([], root.value, root)]
+    pc = Pseudocosts(rows.m, RELIABLE)
+    stack: list[Node] = [([], root.value, root, None, None)]
     nodes = 0
     while stack:
-        changes, parent_lb, point = stack.pop()
+        changes, parent_lb, point, origin, basis = stack.pop()
         if search.pruned(_round_up(parent_lb, search.integral)):
             continue
         if deadline is not None and time.perf_counter() > deadline:
-            stack.append((changes, parent_lb, None))
-            bound = min(_round_up(lb, search.integral) for _, lb, _ in stack)
+            stack.append((changes, parent_lb, None, None, None))
+            bound = min(_round_up(node[1], search.integral) for node in stack)
             stats["nodes"] = nodes
             return min(bound, search.best_value), "time_limit"
         nodes += 1
@@ -224,13 +242,17 @@ def branch_and_cut(master: Master, search: Search, lower: np.ndarray, upper: np.
             lo[j] = hi[j] = v
         if point is None:
             master.set_bounds(lo, hi)
+            if basis is not None:
+                master.warm_start(basis)
             got = solve_lp(master, deadline)
             if got == "time_limit":
-                stack.append((changes, parent_lb, None))
+                stack.append((changes, parent_lb, None, origin, None))
                 continue
             if isinstance(got, str):
                 continue  # infeasible node
             point = got
+            if origin is not None:
+                pc.update(origin[0], origin[1], origin[2], point.value - origin[3])
         lb = _round_up(point.value, search.integral)
         if search.pruned(lb):
             continue
@@ -251,57 +273,37 @@ def branch_and_cut(master: Master, search: Search, lower: np.ndarray, upper: np.
             if search.pruned(lb):
                 continue
         # reduced-cost fixing below this node
-        close = (hi > 0.5) & (lo < 0.5) & (y < 1e-9) & (point.value + point.reduced >= search.prune_at())
+        free = (hi > 0.5) & (lo < 0.5)
+        close = free & (y < 1e-9) & (point.value + point.reduced >= search.prune_at())
         if close.any():
             search.floor = min(search.floor, float((point.value + point.reduced)[close].min()))
-        force = (hi > 0.5) & (lo < 0.5) & (y > 1 - 1e-9) & (point.value - point.reduced >= search.prune_at())
+        force = free & (y > 1 - 1e-9) & (point.value - point.reduced >= search.prune_at())
         if force.any():
             search.floor = min(search.floor, float((point.value - point.reduced)[force].min()))
         local = [*changes, *((int(j), 0.0) for j in np.flatnonzero(close)),
                  *((int(j), 1.0) for j in np.flatnonzero(force))]
+        if close.any() or force.any():
+            hi[close] = 0.0
+            lo[force] = 1.0
+            master.set_bounds(lo, hi)
         stats["rc_opened"] = stats.get("rc_opened", 0) + int(force.sum())
         stats["rc_closed"] = stats.get("rc_closed", 0) + int(close.sum())
-        j, down, up = _strong_branch(master, lo, hi, point, frac, STRONG_CANDIDATES, deadline)
+        choice = choose(master.h, pc, lo, hi, y, point.value, search.prune_at(), deadline,
+                        max_strong=STRONG_CANDIDATES, iterations=STRONG_ITERATIONS)
+        stats["strong"] = stats.get("strong", 0) + choice.tried
         master.set_bounds(lo, hi)
-        if not search.pruned(_round_up(down, search.integral)):
-            stack.append(([*local, (j, 0.0)], down, None))
-        if not search.pruned(_round_up(up, search.integral)):
-            stack.append(([*local, (j, 1.0)], up, None))
+        if choice.fix:
+            if any(v < 0 for _, v in choice.fix):  # both children of a post pruned: so is the node
+                search.floor = min(search.floor, search.prune_at())
+                continue
+            stats["sb_fixed"] = stats.get("sb_fixed", 0) + len(choice.fix)
+            stack.append(([*local, *choice.fix], point.value, None, None, None))
+            continue
+        j = choice.j
+        bases = choice.bases or (None, None)
+        if not search.pruned(_round_up(choice.down, search.integral)):
+            stack.append(([*local, (j, 0.0)], choice.down, None, (j, 0, float(y[j]), point.value), bases[0]))
+        if not search.pruned(_round_up(choice.up, search.integral)):
+            stack.append(([*local, (j, 1.0)], choice.up, None, (j, 1, float(1 - y[j]), point.value), bases[1]))
     stats["nodes"] = nodes
     return search.best_value, "optimal"
-
-
-def _strong_branch(master: Master, lo: np.ndarray, hi: np.ndarray, point: LpPoint, frac: np.ndarray, k: int,
-                   deadline: float | None) -> tuple[int, float, float]:
-    """Strong branching on the ``k`` most fractional posts with the cuts at hand (no separation):
-    returns the post whose weaker branch bound rises most, and both branch bounds (valid lower
-    bounds: the LPs relax the children)."""
-    h = master.h
-    cands = np.argsort(-frac)[:k]
-    cands = cands[frac[cands] > 1e-6]
-    basis = h.getBasis()
-    base = point.value
-    best = (-1.0, int(cands[0]), base, base)
-    h.setOptionValue("simplex_iteration_limit", 1000)
-    for j in cands:
-        bounds = []
-        for v in (0.0, 1.0):
-            if deadline is not None and time.perf_counter() > deadline:
-                bounds.append(base)
-                continue
-            h.changeColBounds(int(j), v, v)
-            h.run()
-            st = h.getModelStatus()
-            if st == highspy.HighsModelStatus.kInfeasible:
-                bounds.append(math.inf)
-            elif st == highspy.HighsModelStatus.kOptimal:
-                bounds.append(max(base, float(h.getInfo().objective_function_value)))
-            else:
-                bounds.append(base)
-            h.changeColBounds(int(j), float(lo[j]), float(hi[j]))
-            h.setBasis(basis)
-        score = max(bounds[0] - base, 1e-6) * max(bounds[1] - base, 1e-6)
-        if score > best[0]:
-            best = (score, int(j), bounds[0], bounds[1])
-    h.setOptionValue("simplex_iteration_limit", 2**31 - 1)
-    return best[1], best[2], best[3]
