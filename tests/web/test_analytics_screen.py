@@ -159,3 +159,26 @@ def test_analyst_finds_hotspots_in_an_uploaded_csv(page: Any, server: Server, lo
     page.click("#an-hot-run")
     page.wait_for_selector("#an-hot-error")
     assert "9" in page.inner_text("#an-hot-error")
+
+
+def test_weekly_report_from_the_screen(page: Any, server: Server, login: Login, tmp_path: Path) -> None:
+    import datetime as dt
+
+    _need(server, "/analytics/report")
+    _burglaries(server)
+    year, week, _ = dt.datetime.now(dt.UTC).isocalendar()
+    login(page, "supervisor")
+    page.goto(f"{server.url}/ui/#/analytics")
+    page.wait_for_selector("#an-week")
+    page.fill("#an-week", "last week")
+    page.click("#an-rep-html")
+    assert page.inner_text("#an-rep-error") == page.evaluate("window.__precinctI18n")["zh-CN"]["an.rep.bad"]
+    page.fill("#an-week", f"{year}-W{week:02d}")
+    for button, check in (("#an-rep-html", lambda b: "每周研判报告" in b.decode() and "<img" in b.decode()),
+                          ("#an-rep-pdf", lambda b: b.startswith(b"%PDF"))):
+        with page.expect_download(timeout=120_000) as dl:
+            page.click(button)
+        path = tmp_path / dl.value.suggested_filename
+        dl.value.save_as(path)
+        assert check(path.read_bytes()), path
+    assert page.query_selector("#an-rep-error") is None
