@@ -485,3 +485,33 @@ def test_an_expired_session_ends_its_stream(live: Live) -> None:
             ses.execute(update(UserSession).where(UserSession.user_id == uid)
                         .values(last_seen=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)))
         assert [n for _, n, _ in s][-1:] == ["board.auth_expired"]
+
+
+def test_alerts_are_withheld_when_their_audit_cannot_be_written() -> None:
+    calls: list[int] = []
+
+    def failing(disclosures: list[Any]) -> None:
+        calls.append(len(disclosures))
+        raise RuntimeError("database down")
+
+    async def scenario() -> tuple[bytes, bytes]:
+        bus = InProcessBus()
+        await bus.start()
+        hub = BoardHub(bus, auditor=failing)
+        await hub.start()
+        await asyncio.sleep(0)
+        live = hub.connect(access=access_for(Principal(1, "d1", Role.dispatcher, session_id="s1")))
+        bus.publish("anpr.alert", {"plate": "苏M99999", "alert_id": 5})
+        bus.publish("incidents.updated", {"incident_id": "INC-W"})
+        await asyncio.sleep(0.3)
+        replay = hub.connect("0", access=access_for(Principal(1, "d1", Role.dispatcher, session_id="s1")))
+        await asyncio.sleep(0.1)
+        got = [b"".join(c.queue.get_nowait() for _ in range(c.queue.qsize())) for c in (live, replay)]
+        await hub.stop()
+        await bus.stop()
+        return got[0], got[1]
+
+    live, replay = asyncio.run(scenario())
+    assert calls and all(n == 1 for n in calls)  # it was asked, for the one recipient
+    for data in (live, replay):
+        assert b"INC-W" in data and "苏M99999".encode() not in data

@@ -40,7 +40,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from precinct.command.board_policy import StreamAccess, audit_resource, family_of, public_access
+from precinct.command.board_policy import STREAM_PURPOSE, StreamAccess, audit_resource, family_of, public_access
 from precinct.core import audit
 from precinct.core.db import Database
 from precinct.core.identity import Principal
@@ -105,7 +105,7 @@ def write_disclosures(db: Database, disclosures: list[Disclosure]) -> None:
         hotlists = {i.disclosed.get("hotlist_id") for i in d.events if i.disclosed}
         records.append(dict(
             actor=d.principal.username, role=d.principal.role.value, action=AuditAction.disclosure,
-            resource=audit_resource(d.action), result_count=len(d.events), purpose="hotlist_alert",
+            resource=audit_resource(d.action), result_count=len(d.events), purpose=STREAM_PURPOSE.value,
             case_id=f"hotlist:{hotlists.pop()}" if len(hotlists) == 1 and None not in hotlists else None,
             params={"channel": "board.stream", "delivery": d.delivery,
                     "session": (d.principal.session_id or "")[:8],
@@ -172,8 +172,7 @@ class BoardHub:
     auditor
         ``auditor(disclosures)`` writes the per-recipient audit records of personal events
         (see :func:`write_disclosures`); run in a thread before the events are handed over.
-        None: no client receives personal events unaudited because none is given any
-        (internal use and tests only).
+        None: no audit (internal listeners, tests and benchmarks only; the API always gives one).
     session_check
         ``session_check(session_ids) -> live ids``; run every ``session_check_s`` seconds.
     """
