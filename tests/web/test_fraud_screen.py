@@ -22,18 +22,19 @@ def planted(tag: str) -> tuple[str, dict[str, set[str]]]:
     """A CSV and, per report, the identifiers it names in canonical form (written by hand)."""
     phone = "13800" + str(int(tag, 16) % 1_000_000).zfill(6)
     acct = "6222" + str(int(tag, 16) % 10**12).zfill(12)
+    other = "139" + str(int(tag, 16) % 10**8).zfill(8)
     rows = [
         (f"W{tag}-1", "2026-11-03T09:00:00+08:00", "fake_customer_service", "3000",
-         "", f"+86 {phone[:3]}-{phone[3:7]}-{phone[7:]}", f"HTTP://Pay-{tag}.Example.com/x"),
+         "", f"+86 {phone[:3]}-{phone[3:7]}-{phone[7:]}", f"HTTP://Pay.Fraud-{tag}.com/x"),
         (f"W{tag}-2", "2026-11-04T10:00:00+08:00", "fake_customer_service", "5000.50",
          " ".join(acct[i:i + 4] for i in range(0, 16, 4)), phone, ""),
-        (f"W{tag}-3", "2026-11-05T11:00:00+08:00", "task_rebate", "1200", acct, "", f"pay-{tag}.example.com"),
-        (f"W{tag}-4", "2026-11-06T12:00:00+08:00", "task_rebate", "800", "", "13911112222" if tag else "", ""),
+        (f"W{tag}-3", "2026-11-05T11:00:00+08:00", "task_rebate", "1200", acct, "", f"pay.fraud-{tag}.com"),
+        (f"W{tag}-4", "2026-11-06T12:00:00+08:00", "task_rebate", "800", "", other, ""),
     ]
-    canon = {f"W{tag}-1": {f"phone:+86{phone}", f"url:pay-{tag}.example.com"},
+    canon = {f"W{tag}-1": {f"phone:+86{phone}", f"url:fraud-{tag}.com"},
              f"W{tag}-2": {f"account:{acct}", f"phone:+86{phone}"},
-             f"W{tag}-3": {f"account:{acct}", f"url:pay-{tag}.example.com"},
-             f"W{tag}-4": {"phone:+8613911112222"}}
+             f"W{tag}-3": {f"account:{acct}", f"url:fraud-{tag}.com"},
+             f"W{tag}-4": {f"phone:+86{other}"}}
     text = "report_id,ts,type,loss,accounts,phones,urls\n" + "".join(",".join(r) + "\n" for r in rows)
     return text, canon
 
@@ -91,6 +92,9 @@ def test_imported_csv_shows_a_cluster_with_its_graph_in_zh_and_en(
     assert kinds.count("report") == len(biggest)
     assert len(kinds) - kinds.count("report") == len(idents)
     assert page.locator("#fr-graph line").count() == mentions
+    titles = page.eval_on_selector_all("#fr-graph g.fr-node:not([data-kind=report]) title",
+                                       "els => els.map(e => e.textContent)")
+    assert {re.sub(r" \(\d+\)$", "", x).replace(": ", ":", 1) for x in titles} == idents
     ranked = page.eval_on_selector_all("#fr-idents td[data-col=reports]", "els => els.map(e => +e.textContent)")
     assert ranked == sorted(ranked, reverse=True) and ranked[0] == 2
     assert f"W{tag}-4" not in page.inner_text("#fr-timeline")

@@ -33,7 +33,7 @@ async function showCluster(box: HTMLElement, id: number, onFreeze: (account: str
     const c = await api.get<any>(`/fraud/clusters/${id}`, { personal: true });
     clear(box,
       h("h3", t("fr.cluster", { id: c.cluster_id })),
-      h("p", `${t("fr.case")}: ${c.case_id ?? "—"} · ${t("fr.reports")}: ${c.report_count} · ${t("fr.loss")}: ${c.loss_total}`,
+      h("p", `${t("fr.case")}: ${c.case_id ?? "—"} · ${t("fr.reports")}: ${c.report_count} · ${t("fr.loss")}: ${Number(c.loss_total).toFixed(2)}`,
         ` · ${fmtTime(c.first_ts)} – ${fmtTime(c.last_ts)}`),
       h("h4", t("fr.graph")), legend(), h("div#fr-graph", clusterGraph(c.graph)),
       h("h4", t("fr.idents")),
@@ -84,7 +84,7 @@ export const fraudView: View = {
         clear(listBox, table([
           { key: "cluster_id", label: "ID" },
           { key: "reports", label: t("fr.reports"), render: (c) => String(c.report_ids.length) },
-          { key: "loss_total", label: t("fr.loss") },
+          { key: "loss_total", label: t("fr.loss"), render: (c) => Number(c.loss_total).toFixed(2) },
           { key: "top", label: t("fr.topIdent"), render: (c) => c.identifier_kinds[0]
             ? `${c.identifier_kinds[0].value} (${c.identifier_kinds[0].reports})` : "" },
           { key: "case_id", label: t("fr.case") },
