@@ -73,6 +73,15 @@ export const fraudEn: Record<string, string> = {
   "fr.amountHeld": "Amount stopped/frozen",
   "fr.amountReturned": "Returned to victims",
   "fr.noCase": "A case and purpose are needed for this read.",
+  "fr.st.drafted": "drafted",
+  "fr.st.sent": "sent",
+  "fr.st.confirmed": "confirmed",
+  "fr.st.rejected": "rejected",
+  "fr.st.expired": "expired",
+  "fr.st.renewed": "renewed",
+  "fr.st.released": "released",
+  "fr.st.open": "open",
+  "fr.st.done": "done",
 };
 
 export const fraudZh: Record<string, string> = {
@@ -147,4 +156,13 @@ export const fraudZh: Record<string, string> = {
   "fr.amountHeld": "止付冻结金额",
   "fr.amountReturned": "返还受害人",
   "fr.noCase": "此查询须先选择案件和用途。",
+  "fr.st.drafted": "已起草",
+  "fr.st.sent": "已发送",
+  "fr.st.confirmed": "已确认",
+  "fr.st.rejected": "被拒绝",
+  "fr.st.expired": "已到期",
+  "fr.st.renewed": "已续冻",
+  "fr.st.released": "已解除",
+  "fr.st.open": "待处理",
+  "fr.st.done": "已完成",
 };

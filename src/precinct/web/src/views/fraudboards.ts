@@ -48,7 +48,7 @@ export function requestsBoard(box: HTMLElement): { draft: (account: string, bank
       { key: "move", label: t("fr.move"), render: (r) => {
         const next = TRANSITIONS[r.state] ?? [];
         if (!next.length) return "";
-        const sel = h("select.fr-move", next.map((s) => h("option", { value: s }, s))) as HTMLSelectElement;
+        const sel = h("select.fr-move", next.map((s) => h("option", { value: s }, tOr(`fr.st.${s}`, s)))) as HTMLSelectElement;
         const amount = h("input.fr-amount", { type: "number", min: 0, step: "0.01", placeholder: t("fr.amount"), style: "width:7em" }) as HTMLInputElement;
         return h("span", sel, amount, h("button", { onclick: async (e: Event) => {
           e.stopPropagation();
@@ -133,7 +133,7 @@ export function warningsBoard(box: HTMLElement): void {
         { key: "method", label: t("fr.method"), render: (x) => tOr(`fr.method.${x.method}`, x.method) },
         { key: "person_phone", label: t("fr.phone") },
         { key: "link", label: t("fr.link"), render: (x) => String(x.link ?? "") },
-        { key: "state", label: t("fr.state") },
+        { key: "state", label: t("fr.state"), render: (x) => tOr(`fr.st.${x.state}`, x.state) },
         { key: "outcome", label: t("fr.outcome"), render: (x) => {
           if (x.outcome) return tOr(`fr.out.${x.outcome}`, x.outcome);
           const o = h("select", ["reached", "not_reached", "confirmed_safe", "transfer_stopped"]
