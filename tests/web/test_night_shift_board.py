@@ -39,7 +39,9 @@ def _in_viewport(page: Any, selector: str) -> bool:
         const r = el.getBoundingClientRect();
         if (r.width <= 0 || r.height <= 0) return false;
         const inside = r.left >= -1 && r.top >= -1 && r.right <= innerWidth + 1 && r.top < innerHeight - 20;
-        const hit = document.elementFromPoint(Math.min(r.left + r.width / 2, innerWidth - 2), Math.min(r.top + Math.min(20, r.height / 2), innerHeight - 2));
+        const x = Math.min(r.left + r.width / 2, innerWidth - 2);
+        const y = Math.min(r.top + Math.min(20, r.height / 2), innerHeight - 2);
+        const hit = document.elementFromPoint(x, y);
         return inside && !!hit && el.contains(hit);
     }"""))
 
@@ -89,9 +91,11 @@ def test_board_list_is_updated_in_place(page: Any, server: Server, login: Login,
     page.wait_for_function("() => document.querySelectorAll('#incident-table tbody tr').length >= 40")
     # Mark every row element and count removals from the list from now on.
     page.evaluate("""() => {
-        window.__rows = new Map([...document.querySelectorAll('#incident-table tbody tr')].map(tr => [tr.dataset.id, tr]));
+        const trs = [...document.querySelectorAll('#incident-table tbody tr')];
+        window.__rows = new Map(trs.map(tr => [tr.dataset.id, tr]));
         window.__removed = [];
-        new MutationObserver(ms => ms.forEach(m => m.removedNodes.forEach(n => n.dataset && window.__removed.push(n.dataset.id))))
+        const note = n => n.dataset && window.__removed.push(n.dataset.id);
+        new MutationObserver(ms => ms.forEach(m => m.removedNodes.forEach(note)))
           .observe(document.querySelector('#incident-table tbody'), { childList: true });
     }""")
     target = many_incidents[3]
@@ -105,7 +109,7 @@ def test_board_list_is_updated_in_place(page: Any, server: Server, login: Login,
                                timeout=15_000)
         page.wait_for_timeout(1500)  # timers tick meanwhile
         same = page.evaluate("""() => [...window.__rows].filter(([id, tr]) => document.contains(tr))
-                                 .every(([id, tr]) => document.querySelector(`#incident-table tr[data-id='${id}']`) === tr)""")
+                     .every(([id, tr]) => document.querySelector(`#incident-table tr[data-id='${id}']`) === tr)""")
         kept = page.evaluate("() => [...window.__rows].filter(([id, tr]) => document.contains(tr)).length")
         removed = page.evaluate("() => window.__removed")
         assert same and kept >= 40, "rows were re-created instead of updated"
@@ -141,7 +145,8 @@ def test_patrol_officer_acknowledges_on_a_phone_in_english(browser: Any, server:
         assert text in page.inner_text(card), "the order's instructions are not shown"
         btn = f"{card} button.ack"
         page.locator(btn).scroll_into_view_if_needed()
-        box = page.eval_on_selector(btn, "el => { const r = el.getBoundingClientRect(); return [r.left, r.right, innerWidth]; }")
+        box = page.eval_on_selector(btn, "el => { const r = el.getBoundingClientRect(); "
+                                         "return [r.left, r.right, innerWidth]; }")
         assert box[0] >= 0 and box[1] <= box[2], f"acknowledge button outside the screen: {box}"
         assert page.inner_text(btn) == "Acknowledge"
         page.tap(btn)
@@ -171,7 +176,8 @@ def test_posts_are_distinct_and_layers_leave_with_their_screen(page: Any, server
     page.click("#zones-run")
     page.wait_for_selector("#zones-toggle", timeout=60_000)
     styles = page.evaluate("""() => { const out = []; window.__precinctMap.geoLayer('zones').eachLayer(l => {
-        if (l.feature && l.feature.properties.kind === 'zone') out.push([l.options.opacity, l.options.fill, l.options.weight]); });
+        const o = l.options;
+        if (l.feature && l.feature.properties.kind === 'zone') out.push([o.opacity, o.fill, o.weight]); });
         return out; }""")
     assert styles and all(op <= 0.5 and not fill and w <= 3 for op, fill, w in styles), styles[:3]
     page.click("#zones-toggle")
@@ -288,7 +294,8 @@ def test_steps_follow_unit_state_with_callsigns_and_timeline(page: Any, server: 
             steps = page.eval_on_selector_all(f"{unit} button[data-step]", "els => els.map(e => e.dataset.step)")
             assert steps == [verb], (status, steps)
             page.click(f"{unit} button[data-step={verb}]")
-        page.wait_for_selector("#incident-timeline li[data-kind=cleared], #incident-timeline li[data-kind=unit_cleared]")
+        page.wait_for_selector("#incident-timeline li[data-kind=cleared], "
+                               "#incident-timeline li[data-kind=unit_cleared]")
         with server.api("dispatcher") as c:
             history = c.get(f"/incidents/{incident}").json()["history"]
         kinds = page.eval_on_selector_all("#incident-timeline li", "els => els.map(e => e.dataset.kind)")
@@ -314,7 +321,8 @@ def test_board_filters_show_what_the_server_has(page: Any, server: Server, login
     page.select_option("#board-filter-priority", "")
     page.select_option("#board-filter-status", "dispatched")
     page.wait_for_timeout(300)
-    statuses = set(page.eval_on_selector_all("#incident-table tbody tr td[data-col=status]", "els => els.map(e => e.textContent)"))
+    statuses = set(page.eval_on_selector_all("#incident-table tbody tr td[data-col=status]",
+                                             "els => els.map(e => e.textContent)"))
     assert statuses <= {"已派"}, statuses
     page.select_option("#board-filter-status", "")
 

@@ -51,7 +51,8 @@ def test_dispatcher_plans_checkpoints_and_issues_them_as_orders(page: Any, serve
     page.click("#pursuit-plan")
     page.wait_for_selector("#checkpoint-table, #pursuit-error", timeout=60_000)
     assert page.query_selector("#pursuit-error") is None, page.inner_text("#pursuit-error")
-    planned = page.eval_on_selector_all("#checkpoint-table td[data-col=unit_id]", "els => els.map(e => e.textContent)")
+    planned = page.eval_on_selector_all("#checkpoint-table td[data-col=unit_id] [data-unit]",
+                                        "els => els.map(e => e.dataset.unit)")
     assert 1 <= len(planned) <= 3
     # The map shows the sighting and one marker per checkpoint, each naming the unit that staffs it.
     assert len(_geo_features(page, "checkpoints", "last_seen")) == 1
@@ -60,8 +61,8 @@ def test_dispatcher_plans_checkpoints_and_issues_them_as_orders(page: Any, serve
     # One click issues them: one order per checkpoint, to the unit shown, bound to the incident.
     page.click("#pursuit-issue")
     page.wait_for_selector("#pursuit-issued", timeout=60_000)
-    issued_units = page.eval_on_selector_all("#checkpoint-table td[data-col=unit_id]",
-                                             "els => els.map(e => e.textContent)")
+    issued_units = page.eval_on_selector_all("#checkpoint-table td[data-col=unit_id] [data-unit]",
+                                             "els => els.map(e => e.dataset.unit)")
     ids = page.get_attribute("#pursuit-issued", "data-orders").split(",")
     assert len(ids) == len(issued_units) >= 1
     with server.api("dispatcher") as c:

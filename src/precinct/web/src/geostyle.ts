@@ -4,6 +4,7 @@
 import L from "leaflet";
 import { fmtTime } from "./dom";
 import { t } from "./i18n";
+import { callsignOf } from "./store";
 
 const RISK: Record<string, string> = { red: "#e0262a", yellow: "#f2c81a", green: "#2fa84f" };
 
@@ -97,7 +98,7 @@ export function geoOptions(key: string, panes: GeoPanes, bands: number[] = []): 
       const p = f?.properties ?? {};
       let tip = "";
       if (p.kind === "checkpoint") {
-        tip = `${t("pursuit.checkpoint")} · ${esc(p.unit_id)}<br>${t("pursuit.readyAt")} ${esc(fmtTime(p.ready_at))}` +
+        tip = `${t("pursuit.checkpoint")} · ${esc(callsignOf(p.unit_id))}<br>${t("pursuit.readyAt")} ${esc(fmtTime(p.ready_at))}` +
           `<br>${t("pursuit.margin")} ${esc(Math.round(Number(p.margin_s)))} s`;
       } else if (p.kind === "last_seen") tip = t("pursuit.lastSeen");
       else if (p.kind === "post") tip = `${t("map.post")}${p.index !== undefined ? ` ${Number(p.index) + 1}` : p.zone !== undefined ? ` ${Number(p.zone) + 1}` : ""}`;

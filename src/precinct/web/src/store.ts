@@ -163,6 +163,13 @@ export function ackRed(id: string): void {
   emit("acks");
 }
 
+/** A unit's callsign (巡1) from the units list; the id when it has none. */
+export function callsignOf(unitId: unknown): string {
+  const id = String(unitId ?? "");
+  const u = store.units.get(id);
+  return String(u?.callsign ?? u?.call_sign ?? u?.name ?? id);
+}
+
 export function incidentTypeName(r: Row, lang: string): string {
   const own = lang === "en" ? r.type_name_en : r.type_name_zh;
   return own ? String(own) : typeName(r.type ?? r.type_code, lang);

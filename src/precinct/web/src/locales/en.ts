@@ -365,4 +365,6 @@ export const en: Record<string, string> = {
   "p.outcome": "Outcome",
   "p.q": "Search",
   "status.unit_cleared": "Cleared",
+  "audit.emptyHint": "Nothing matches: widen the time range, clear the actor or action, or check the case id.",
+  "sup.open": "Open on the board",
 };

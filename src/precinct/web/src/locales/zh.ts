@@ -365,4 +365,6 @@ export const zh: Record<string, string> = {
   "p.outcome": "结果",
   "p.q": "检索词",
   "status.unit_cleared": "已撤离",
+  "audit.emptyHint": "没有符合条件的记录：请放宽时间范围、清空操作人或操作类别，或核对案件编号。",
+  "sup.open": "在警情面板打开",
 };

@@ -97,6 +97,7 @@ export const auditView: View = {
           { key: "result_count", label: t("audit.results") },
           { key: "outcome", label: t("audit.outcome"), render: (r) => h(r.outcome === "ok" ? "span" : "b.refused", tOr(`outcome.${r.outcome}`, String(r.outcome ?? ""))) },
         ], shown, { id: "audit-table", rowClass: (r) => (r.outcome === "ok" ? "" : "refused-row") })),
+        shown.length ? null : h("p.muted.small#audit-empty-hint", t("audit.emptyHint")),
         hasMore ? h("button#audit-more", { onclick: () => load(true) }, t("common.more")) : null);
     }
 

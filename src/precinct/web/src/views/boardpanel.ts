@@ -7,16 +7,12 @@ import { clear, fmtDuration, fmtTime, h, toast } from "../dom";
 import { lang, t, tOr } from "../i18n";
 import { priorityOf, PRIORITY_COLOURS } from "../map";
 import { buildBody } from "../schema";
-import { ackRed, incidentTypeName, refreshAll, store } from "../store";
+import { ackRed, callsignOf, incidentTypeName, refreshAll, store } from "../store";
 import { errorText, table, unavailable, uuid } from "./common";
 import { sceneBox } from "./attachments"; // acknowledgements and scene photos/notes (issue 19)
 
 /** A unit's callsign (巡1) from the units list; the id when it has none. */
-export function callsign(unitId: unknown): string {
-  const id = String(unitId ?? "");
-  const u = store.units.get(id);
-  return String(u?.callsign ?? u?.call_sign ?? u?.name ?? id);
-}
+export const callsign = callsignOf;
 
 /** The one step an assigned unit can take next, from its assignment status. */
 export function nextStep(status: unknown): string | null {

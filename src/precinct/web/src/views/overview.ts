@@ -1,5 +1,5 @@
 // Map overview: counts by priority and unit status, and the open incidents.
-import { h, clear, fmtDuration } from "../dom";
+import { h, clear, fmtDuration, fmtTime } from "../dom";
 import { lang, t, tOr } from "../i18n";
 import { PRIORITY_COLOURS, priorityOf, unitColour, unitOutOfService } from "../map";
 import { latLonOf } from "../api";
@@ -16,6 +16,20 @@ export function ageSeconds(r: any): number {
 
 export function isOpen(r: any): boolean {
   return !/^(closed|cleared|merged|cancelled)$/i.test(String(r.status ?? r.state ?? ""));
+}
+
+/** The latest hotlist hits, each once (the stream and a reload may both bring one). */
+function alertRows(): any[] {
+  const seen = new Set<string>();
+  const out: any[] = [];
+  for (const a of store.alerts) {
+    const k = String(a.id ?? a.alert_id ?? `${a.plate}|${a.camera_id}|${a.ts}`);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(a);
+    if (out.length >= 10) break;
+  }
+  return out;
 }
 
 export const mapView: View = {
@@ -45,7 +59,9 @@ export const mapView: View = {
         }, h("i.dot", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }),
           ` ${idOf(r)} · ${incidentTypeName(r, lang())} · ${fmtDuration(ageSeconds(r))}`))),
         store.alerts.length ? h("h3", t("map.alerts")) : null,
-        h("ul.alert-list", store.alerts.slice(0, 10).map((a) => h("li", `${a.plate ?? ""} ${a.reason ?? ""} ${a.ts ?? ""}`))));
+        h("ul.alert-list#alert-list", alertRows().map((a) => h("li", { dataset: { alert: String(a.id ?? a.alert_id ?? "") } },
+          h("span.muted", fmtTime(a.ts ?? a.read_at ?? a.created_at)), " ", h("b", String(a.plate ?? "")),
+          a.camera_id ? ` · ${t("col.camera_id")} ${a.camera_id}` : "", a.reason ? ` · ${a.reason}` : ""))));
     };
     paint();
     const offs = [subscribe("incidents", paint), subscribe("units", paint), subscribe("alerts", paint)];

@@ -6,7 +6,7 @@ import { api, latLonOf, str } from "../api";
 import { clear, field, fmtDuration, fmtTime, h, toast } from "../dom";
 import { lang, t } from "../i18n";
 import { priorityOf, PRIORITY_COLOURS } from "../map";
-import { idOf, incidentTypeName, type Row, store, subscribe } from "../store";
+import { callsignOf, idOf, incidentTypeName, type Row, store, subscribe } from "../store";
 import { errorText, table, unavailable } from "./common";
 import type { View } from "./index";
 import { isOpen, ageSeconds } from "./overview";
@@ -123,7 +123,7 @@ export const pursuitView: View = {
         ev ? h("p.small#pursuit-evaluation", t("pursuit.evaluation", { ours: pct(ev.intercepted_share), base: pct(ev.nearest_junction_share) })) : null,
         cps.length ? table([
           { key: "n", label: "#", render: (c) => String(cps.indexOf(c) + 1) },
-          { key: "unit_id", label: t("col.unit") },
+          { key: "unit_id", label: t("col.unit"), render: (c) => h("span", { dataset: { unit: String(c.unit_id) }, title: String(c.unit_id) }, callsignOf(c.unit_id)) },
           { key: "ready_at", label: t("pursuit.readyAt"), render: (c) => fmtTime(c.ready_at) },
           { key: "suspect_earliest_at", label: t("pursuit.suspectAt"), render: (c) => fmtTime(c.suspect_earliest_at) },
           { key: "margin_s", label: t("pursuit.margin"), render: (c) => fmtDuration(Number(c.margin_s)) },

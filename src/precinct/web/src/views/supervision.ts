@@ -39,6 +39,8 @@ export const supervisionView: View = {
         { key: "type", label: t("col.type"), render: (r) => incidentTypeName(r, lang()) },
         { key: "status", label: t("col.status"), render: (r) => tOr(`status.${r.status ?? r.state}`, String(r.status ?? r.state ?? "")) },
         { key: "age", label: t("board.age"), render: (r) => `${fmtDuration(ageSeconds(r))} / ${fmtDuration(targetOf(r))}` },
+        { key: "open", label: "", render: (r) => h("a.small.open-incident", { href: `#/board?incident=${encodeURIComponent(idOf(r))}`,
+          onclick: (e: Event) => e.stopPropagation() }, t("sup.open")) },
       ], incs, { id: "overdue-incident-table", rowClass: () => "overdue", onRow: (r) => { const ll = latLonOf(r); if (ll && map) map.highlight(ll[0], ll[1]); } }) : h("p.muted", t("sup.none")));
       clear(ordBox, !routes.orders() ? unavailable("GET /api/v1/orders") : ords.length ? table([
         { key: "id", label: t("col.id"), render: (o) => idOf(o) },
