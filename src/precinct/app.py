@@ -259,6 +259,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     from precinct.web.routes import router as web_router  # the dashboard's own read-only routes
 
     app.include_router(web_router, prefix=API_PREFIX)
+    from precinct.web.mobile import router as mobile_router  # the patrol terminal's lookups (issue 19)
+
+    app.include_router(mobile_router, prefix=API_PREFIX)
     static = WEB_DIR / "dist"
     if static.is_dir():
         app.mount("/ui", StaticFiles(directory=static, html=True), name="ui")

@@ -284,6 +284,48 @@ def test_route_from_the_unit_to_its_incident(scene: dict[str, Any], small_city: 
     assert client.get(f"/api/v1/incidents/{inc}/route?unit_id=P2", headers=scene["p1"]).status_code == 403
 
 
+def test_missing_person_description_and_photo_for_a_case_the_officer_is_on(scene: dict[str, Any]) -> None:
+    """The case's summary is the description; the photo is one attached to an incident the case
+    links (here by the dispatcher); P2 (not sent to that incident) reads it through the case."""
+    app, client, inc = scene["app"], scene["client"], scene["incident"]
+    with app.state.db.session() as s:
+        create_user(s, username="mp_patrol", role="patrol", password=PASSWORD, unit_id="P2")
+        create_user(s, username="mp_lead", role="supervisor", password=PASSWORD)
+    tok = {u: client.post("/api/v1/auth/token", data={"username": u, "password": PASSWORD}).json()["access_token"]
+           for u in ("mp_patrol", "mp_lead")}
+    lead, officer = ({"Authorization": f"Bearer {tok[u]}"} for u in ("mp_lead", "mp_patrol"))
+    r = client.post("/api/v1/cases", headers=lead, json={
+        "title": "走失老人 missing elderly man", "type": "missing_person", "members": ["mp_patrol"],
+        "summary": "男，78岁，灰色外套，拄拐杖 / man, 78, grey coat, walking stick"})
+    assert r.status_code == 201, r.text
+    case = r.json()["id"]
+    assert client.post(f"/api/v1/cases/{case}/links", headers=lead,
+                       json={"kind": "incident", "id": inc}).status_code in (200, 201)
+    family = client.post(f"/api/v1/incidents/{inc}/attachments?note=family%20photo", content=photo(),
+                         headers={**scene["dispatcher"], "Content-Type": "image/jpeg"}).json()
+    other = client.post("/api/v1/calls", headers=scene["dispatcher"], json={
+        "lat": BASE[0], "lon": BASE[1] + 0.01, "type": "theft", "description": "unrelated"}).json()["incident_id"]
+    unrelated = client.post(f"/api/v1/incidents/{other}/attachments", content=photo("PNG"),
+                            headers={**scene["dispatcher"], "Content-Type": "image/png"}).json()
+    grant = {"X-Case-Id": case, "X-Purpose": "missing_person"}
+    r = client.get("/api/v1/m/missing-person", headers={**officer, **grant})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["description"].startswith("男，78岁") and [p["id"] for p in body["photos"]] == [family["id"]]
+    got = client.get(body["photos"][0]["url"], headers={**officer, **grant})
+    assert got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == family["sha256"]
+    # not a photo of this case; no purpose; not on the case; the incident route still says no to P2
+    assert client.get(f"/api/v1/m/missing-person/photos/{unrelated['id']}",
+                      headers={**officer, **grant}).status_code == 404
+    assert client.get("/api/v1/m/missing-person", headers=officer).status_code in (403, 422)
+    assert client.get("/api/v1/m/missing-person", headers={**scene["p1"], **grant}).status_code == 403
+    assert client.get(family["url"], headers=officer).status_code == 404
+    with app.state.db.sessionmaker() as s:
+        reads = s.scalars(select(AuditRecord).where(AuditRecord.resource == "cases.missing_person",
+                                                    AuditRecord.outcome == "ok")).all()
+    assert [(a.case_id, a.purpose) for a in reads] == [(case, "missing_person")] * 2
+
+
 async def _stream(app: FastAPI, path: str, authorization: str, chunks: int) -> tuple[int, int, bytes]:
     """POST ``chunks`` chunks of 16 KiB (no Content-Length) straight to the ASGI app; (status,
     chunks the server asked for, body)."""

@@ -49,6 +49,7 @@ def _free_unit(server: Server) -> None:
 def _login(pg: Any, server: Server) -> None:
     user, password = server.logins["patrol"]
     pg.goto(f"{server.url}/m/")
+    pg.wait_for_selector("#m-username", timeout=90_000)  # a loaded machine (shared CI) can be slow here
     pg.fill("#m-username", user)
     pg.fill("#m-password", password)
     pg.tap("#m-login")

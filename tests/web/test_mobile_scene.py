@@ -193,3 +193,31 @@ def test_hotlist_vehicles_near_the_unit(phone: Any, server: Server) -> None:  # 
     phone.wait_for_selector("#m-hotlist p:has-text('苏K88888')")
     assert "苏K99999" not in phone.inner_text("#m-hotlist")
     shot(phone, "mobile-hotlist")
+
+
+def test_missing_person_description_and_photo_for_the_officers_case(phone: Any, server: Server,  # noqa: F811
+                                                                     tmp_path: Path) -> None:
+    """A supervisor's missing-person case with the patrol officer on it, linking an incident to which
+    the dispatcher attached the family's photo: the phone shows the description and that photo."""
+    _free_unit(server)
+    officer = server.logins["patrol"][0]
+    with server.api("supervisor") as c:
+        r = c.post("/cases", json={"title": "走失老人 missing elderly man", "type": "missing_person",
+                                   "members": [officer], "summary": "男，78岁，灰色外套，拄拐杖"})
+        assert r.status_code == 201, r.text
+        case = r.json()["id"]
+    with server.api("call_taker") as c:
+        incident = c.post("/calls", json={"lat": 32.48, "lon": 119.91, "type": "theft",
+                                          "description": "家属报警：老人走失"}).json()["incident_id"]
+    with server.api("supervisor") as c:
+        assert c.post(f"/cases/{case}/links", json={"kind": "incident", "id": incident}).status_code in (200, 201)
+    with server.api("dispatcher") as c:
+        r = c.post(f"/incidents/{incident}/attachments?note=family", content=_photo(tmp_path / "f.jpg").read_bytes(),
+                   headers={"Content-Type": "image/jpeg"})
+        assert r.status_code == 201, r.text
+    _login(phone, server)
+    phone.tap(f"[data-case='{case}'] button[data-step=missing]")
+    phone.wait_for_selector(f"[data-case='{case}'] p.description:has-text('灰色外套')")
+    phone.wait_for_function(f"() => {{ const i = document.querySelector(\"[data-case='{case}'] img.mp-photo\");"
+                            " return !!i && i.complete && i.naturalWidth === 320; }")
+    shot(phone, "mobile-missing-person")

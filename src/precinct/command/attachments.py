@@ -32,9 +32,9 @@ from precinct.command.models import Assignment, Attachment
 from precinct.config import Settings, get_limits
 from precinct.core import audit
 from precinct.core.identity import Principal
+from precinct.core.limits import PayloadTooLarge
 from precinct.core.roles import AuditAction, Role
 from precinct.core.timeutil import to_iso, utcnow
-from precinct.core.limits import PayloadTooLarge
 from precinct.errors import BadInput, NotFound, UnsupportedMediaType
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -108,7 +108,8 @@ def reencode(data: bytes, declared: str, *, keep_location: bool) -> Encoded:
             im.load()
             upright = ImageOps.exif_transpose(im) or im
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise BadInput(f"the image could not be read: {exc}", detail={"field": "body", "reason": "broken image"}) from exc
+        raise BadInput(f"the image could not be read: {exc}",
+                       detail={"field": "body", "reason": "broken image"}) from exc
     png = fmt == "PNG"
     out = io.BytesIO()
     save: dict[str, Any] = {}
@@ -245,3 +246,23 @@ def get_attachment(session: Session, *, principal: Principal, incident_id: str, 
 def count_for(session: Session, incident_id: str) -> int:
     """How many attachments an incident has."""
     return len(session.scalars(select(Attachment.id).where(Attachment.incident_id == incident_id)).all())
+
+
+def image_views(session: Session, *, incident_ids: list[str]) -> list[Attachment]:
+    """The photos attached to any of these incidents, oldest first (no access check: for a caller
+    that has checked its own, e.g. a personal-data read bound to a case linking them)."""
+    if not incident_ids:
+        return []
+    return list(session.scalars(select(Attachment).where(Attachment.incident_id.in_(incident_ids),
+                                                         Attachment.kind == "image")
+                                .order_by(Attachment.created_at, Attachment.id)).all())
+
+
+def image_file(session: Session, settings: Settings, *, attachment_id: str,
+               incident_ids: list[str]) -> tuple[bytes, str]:
+    """(bytes, media type) of a photo attached to one of ``incident_ids`` (NotFound otherwise)."""
+    row = session.get(Attachment, attachment_id)
+    if row is None or row.kind != "image" or row.incident_id not in incident_ids or row.sha256 is None:
+        raise NotFound(f"no photo {attachment_id!r} here", detail={"field": "attachment_id"})
+    media = row.media_type or "image/jpeg"
+    return blob_path(settings, row.sha256, media).read_bytes(), media

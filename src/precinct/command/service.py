@@ -6,6 +6,8 @@ may call. Everything else in :mod:`precinct.command` is internal to it.
 - :func:`incident_records`: incidents without personal data, for the analysis domains;
 - :func:`create_order`, :func:`order_view`, :func:`get_order`: one-click orders (patrol's
   checkpoint plans issue theirs here);
+- :func:`incident_photos`, :func:`incident_photo`: photos attached to incidents (a case's
+  missing-person photo for the patrol terminal; the caller checks the case);
 - the incident-type code table (:data:`INCIDENT_TYPES`, :class:`Priority`, :class:`UnitType`).
 """
 
@@ -17,6 +19,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from precinct.command.attachments import attachment_view, image_views
+from precinct.command.attachments import image_file as incident_photo
 from precinct.command.common import publish
 from precinct.command.models import Assignment, Call, Incident, Order
 from precinct.command.orders import create_order, get_order, order_view
@@ -36,6 +40,8 @@ __all__ = [
     "create_order",
     "get_order",
     "get_type",
+    "incident_photo",
+    "incident_photos",
     "incident_records",
     "nearest_available_units",
     "order_view",
@@ -186,3 +192,8 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def incident_photos(session: Session, *, incident_ids: list[str]) -> list[dict[str, Any]]:
+    """Views of the photos attached to these incidents (the caller has checked access to them)."""
+    return [attachment_view(a) for a in image_views(session, incident_ids=incident_ids)]

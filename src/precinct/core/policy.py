@@ -183,6 +183,9 @@ POLICY: dict[str, Rule] = {
                                      purposes=(Purpose.callback,)),
     "public.callbacks.stats": _rule(_R.supervisor, _R.analyst, _R.admin),
     # --- web -----------------------------------------------------------------------------------
+    # the patrol terminal: a missing person's description and photos, for a case the caller is on
+    "m.missing_person": _rule(*FIELD, _R.analyst, personal=True, resource="cases.missing_person",
+                              purposes=(Purpose.missing_person,)),
 }
 
 

@@ -16,6 +16,7 @@ const TEXT = {
     sendNote: "发送备注", keepLocation: "保留照片位置信息", hotlistNear: "附近布控车辆报警",
     goOffDuty: "下班（停止共享位置）", goOnDuty: "上班", offDuty: "已下班：不共享位置",
     route: "路线", minutes: "分钟",
+    missing: "失踪人员（我参与的案件）", missingShow: "查看描述与照片",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out", loginFailed: "Login failed: ",
@@ -31,6 +32,7 @@ const TEXT = {
     sendNote: "Send note", keepLocation: "Keep the photo's location", hotlistNear: "Hotlist vehicles near you",
     goOffDuty: "Go off duty (stop sharing position)", goOnDuty: "Go on duty", offDuty: "Off duty: position not shared",
     route: "Route", minutes: "min",
+    missing: "Missing persons (my cases)", missingShow: "Show description and photo",
   },
 };
 

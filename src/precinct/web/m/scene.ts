@@ -118,3 +118,54 @@ export function dutyButton(unitId: string | null, status: string | null, token: 
   };
   return b;
 }
+
+// --- the missing person of a case the officer is on (a personal-data read: case + purpose) ---------
+
+interface MissingPerson { description: string; photos: string[] }
+let mpCases: { id: string; title: string }[] | null = null;
+let mpLoading = false;
+const mpShown = new Map<string, MissingPerson>();
+
+async function readMissing(token: string, caseId: string): Promise<MissingPerson> {
+  const headers = { Authorization: `Bearer ${token}`, "X-Case-Id": caseId, "X-Purpose": "missing_person" };
+  const r = await fetch("/api/v1/m/missing-person", { headers });
+  if (!r.ok) throw new Error(String(r.status));
+  const body = (await r.json()) as { description: string; photos: { url: string }[] };
+  const photos: string[] = [];
+  for (const p of body.photos) { // the photo needs the same headers: fetched, shown from a blob URL
+    const img = await fetch(p.url, { headers });
+    if (img.ok) photos.push(URL.createObjectURL(await img.blob()));
+  }
+  return { description: body.description, photos };
+}
+
+/** The open missing-person cases the officer is on, each with its description and photo on a tap. */
+export function missingBox(token: string, changed: () => void): HTMLElement | null {
+  const tx = t();
+  if (mpCases === null && !mpLoading) {
+    mpLoading = true;
+    fetch("/api/v1/cases?mine=true&type=missing_person&status=open", { headers: { Authorization: `Bearer ${token}` } })
+      .then((r) => (r.ok ? (r.json() as Promise<{ cases: { id: string; title: string }[] }>) : { cases: [] }))
+      .then((j) => { mpCases = j.cases.map((c) => ({ id: c.id, title: c.title })); })
+      .catch(() => undefined)
+      .finally(() => { mpLoading = false; if (mpCases?.length) changed(); });
+  }
+  if (!mpCases?.length) return null;
+  return el("section", { id: "m-missing" }, el("h2", {}, tx.missing), ...mpCases.map((c) => {
+    const shown = mpShown.get(c.id);
+    const card = el("article", { class: "card", "data-case": c.id }, el("h3", {}, c.title));
+    if (shown) {
+      card.append(el("p", { class: "description" }, shown.description),
+        ...shown.photos.map((src) => el("img", { src, alt: c.title, class: "mp-photo" })));
+    } else {
+      const b = el("button", { class: "wide", type: "button", "data-step": "missing" }, tx.missingShow);
+      b.onclick = () => {
+        b.setAttribute("disabled", "");
+        void readMissing(token, c.id).then((mp) => { mpShown.set(c.id, mp); changed(); },
+          () => { b.removeAttribute("disabled"); b.textContent = `${tx.missingShow} (${tx.failed})`; });
+      };
+      card.append(b);
+    }
+    return card;
+  }));
+}

@@ -45,7 +45,8 @@ export function showWhere(box: HTMLElement, token: string, incident: [number, nu
   if (unit && incidentId) {
     void loadRoute(token, incidentId).then((r) => {
       if (!r || map !== m || r.path.length < 2) return;
-      L.polyline(r.path, { color: "#0b3d91", weight: 5, opacity: 0.85, interactive: false }).addTo(m);
+      // from the unit's marker along the roads to the incident's (the route runs between their snaps)
+      L.polyline([unit, ...r.path, incident], { color: "#0b3d91", weight: 5, opacity: 0.85, interactive: false }).addTo(m);
       box.dataset.route = String(r.path.length);
       info?.(r);
     });
