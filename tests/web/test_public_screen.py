@@ -150,3 +150,55 @@ def test_bulletin_preview_highlights_removed_personal_data_and_needs_a_second_pe
     public = httpx.get(f"{server.url}/api/v1/public/bulletins", timeout=30).json()["bulletins"]
     mine = [b for b in public if b["id"] == bulletin_id]
     assert mine and "13800138000" not in str(mine[0])
+
+
+def test_polygon_alert_cancelled_from_the_screen(page: Any, server: Server,
+                                                 login: Callable[[Any, str], None]) -> None:
+    login(page, "supervisor")
+    page.click("#nav a[data-view=public]")
+    page.wait_for_selector("body[data-map-ready='1']")
+    page.wait_for_selector("#pa-form")
+    page.click("#pa-draw-polygon")
+    box = page.query_selector("#map").bounding_box()
+    corners = [(0.3, 0.3), (0.5, 0.3), (0.5, 0.5), (0.3, 0.5)]
+    expected = []
+    for fx, fy in corners:
+        x, y = box["width"] * fx, box["height"] * fy
+        expected.append(page.evaluate("([x, y]) => { const p = window.__precinctMap.map.containerPointToLatLng([x, y]);"
+                                      " return [p.lat, p.lng]; }", [x, y]))
+        page.mouse.click(box["x"] + x, box["y"] + y)
+    page.click("#pa-finish")
+    wait_text(page, "#pa-area", "4")
+    headline = f"道路封闭 {uuid.uuid4().hex[:6]}"
+    texts_by_lang = (("zh", ("道路封闭", headline, "因施工封闭。")), ("en", ("Road closure", "Road closed", "Works.")))
+    for lang, texts in texts_by_lang:
+        for field, value in zip(("event", "headline", "description"), texts, strict=True):
+            page.fill(f"#pa-{lang}-{field}", value)
+    page.click("#pa-submit")
+    wait_text(page, "#pa-pending-table", headline)
+    alert_id = page.locator("#pa-pending-table tr", has_text=headline).locator("td[data-col=id]").inner_text().strip()
+    other = second_supervisor(server)
+    with httpx.Client(base_url=f"{server.url}/api/v1", timeout=60) as c:
+        tok = c.post("/auth/token", data={"username": other, "password": PASSWORD}).json()["access_token"]
+        c.headers["Authorization"] = f"Bearer {tok}"
+        assert c.post(f"/publishing/alerts/{alert_id}/approve").status_code == 200
+        doc = etree.fromstring(httpx.get(f"{server.url}/api/v1/public/alerts/{alert_id}/cap", timeout=30).content)
+        ring = [tuple(map(float, p.split(","))) for p in (doc.findtext(f".//{CAP}polygon") or "").split()]
+        assert len(ring) == 5 and ring[0] == ring[-1]
+        pixel = page.evaluate("() => { const m = window.__precinctMap.map; const a = m.containerPointToLatLng([0, 0]);"
+                              " const b = m.containerPointToLatLng([1, 1]);"
+                              " return Math.max(Math.abs(a.lat - b.lat), Math.abs(a.lng - b.lng)); }")
+        for (la, lo), (ela, elo) in zip(ring[:4], expected, strict=True):
+            assert abs(la - ela) < pixel and abs(lo - elo) < pixel
+        page.click("#nav a[data-view=map]")  # back to the screen: the alert is active now
+        page.click("#nav a[data-view=public]")
+        page.click(f".pa-cancel[data-id='{alert_id}']")
+        page.fill("#pa-cancel-reason", "道路已恢复通行 Road reopened")
+        page.click("#pa-cancel-form button[type=submit]")
+        wait_text(page, "#pa-pending-table", "撤销")
+        drafts = c.get("/publishing/alerts", params={"state": "draft"}).json()["alerts"]
+        cancel = [a for a in drafts if a["references"] == alert_id and a["msg_type"] == "Cancel"]
+        assert len(cancel) == 1
+        assert alert_id in httpx.get(f"{server.url}/api/v1/public/alerts.atom", timeout=30).text  # not yet
+        assert c.post(f"/publishing/alerts/{cancel[0]['id']}/approve").status_code == 200
+    assert alert_id not in httpx.get(f"{server.url}/api/v1/public/alerts.atom", timeout=30).text
