@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from precinct.analytics.areas import assign_areas, counts_by_area
@@ -113,3 +117,31 @@ def test_weekly_report_breaks_counts_down_by_station_area(tmp_path: Path) -> Non
     r = CliRunner().invoke(app, ["report", "--week", "2026-W48", "--out", str(out), "--input", str(csv),
                                  "--station-areas", str(bad)])
     assert isinstance(r.exception, BadInput) and "bad.geojson" in str(r.exception)  # exit code 2 from the root CLI
+
+
+def test_report_api_counts_by_the_installation_station_areas(client: Any, db: Any,
+                                                             auth_headers: Callable[..., dict[str, str]],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import precinct.command.service as command
+    from precinct.public.service import add_station_area
+
+    with db.session() as s:
+        for a in AREAS:
+            add_station_area(s, station_id=a["id"], name_zh=a["name_zh"], name_en=a["name_en"],
+                             points=[*a["points"], a["points"][0]])
+    this = _records(150, 5, "2026-11-23T00:00:00")
+    recs = [{**r, "ts": dt.datetime.fromisoformat(str(r["ts"])).replace(tzinfo=dt.UTC), "priority": "yellow",
+             "status": "closed"} for r in this]
+
+    def fake(session: Any, *, since: Any = None, until: Any = None, types: Any = None,
+             include_merged: bool = False) -> list[dict[str, Any]]:
+        return [r for r in recs if (since is None or r["ts"] >= since) and (until is None or r["ts"] < until)]
+
+    monkeypatch.setattr(command, "incident_records", fake)
+    r = client.get("/api/v1/analytics/report", params={"week": "2026-W48", "json": "true"},
+                   headers=auth_headers("analyst"))
+    assert r.status_code == 200, r.text
+    rows = r.json()["by_station_area"]
+    assert [(x["id"], x["this_week"]) for x in rows] == list(zip(["ST-1", "ST-2", "outside"], _brute(this),
+                                                                strict=True))
+    assert "I1" not in r.text
