@@ -3,7 +3,8 @@
 A call description (and address), a unit's callsign, an order's title and a case's title and
 reference all carry ``<img src=x onerror=...><b>...</b>``. Every screen that shows them (dispatch
 board list and incident detail, the units table, the map's unit popup, orders, cases, supervision,
-audit) is visited in zh-CN and English, and the phone app's order list once; each must show the
+audit) is visited in zh-CN and English, and the phone app's order list and a public alert's headline
+(its table row and its area's tooltip on the map) once; each must show the
 literal text and build no element from it: no ``img[src=x]``, no ``<b>`` element made of the
 marker's ``<b>...</b>``, ``window.__xss`` never set, no page errors (the ``page`` fixture fails on
 any). The dashboard's CSP would also block the inline handler; this test checks the first line of
@@ -152,6 +153,41 @@ def test_the_phone_shows_an_order_title_with_markup_as_text(browser: Any, server
         with server.api("patrol") as c:  # acknowledged, so other tests find patrol1 with no order pending
             c.post(f"/orders/{order}/ack", json={}).raise_for_status()
     assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+ALERT_AT = (32.4612, 119.8811)
+
+
+def _hover(page: Any, latlon: tuple[float, float]) -> None:
+    """Move the mouse over ``latlon`` on the operations map (centred there first)."""
+    point = page.evaluate(
+        "(ll) => { const m = window.__precinctMap.map; m.setView(ll, 16, {animate: false});"
+        " const p = m.latLngToContainerPoint(ll); const r = m.getContainer().getBoundingClientRect();"
+        " return [r.left + p.x, r.top + p.y]; }", list(latlon))
+    page.mouse.move(point[0] + 5, point[1] + 5)
+    page.mouse.move(point[0], point[1])
+
+
+def test_an_alert_headline_with_markup_is_text_in_the_list_and_the_map_tooltip(
+        page: Any, server: Server, login: Callable[[Any, str], None]) -> None:
+    texts = {"event": "测试 test", "headline": f"预警 {MARK}", "description": "markup check"}
+    with server.api("dispatcher") as c:
+        r = c.post("/publishing/alerts", json={
+            "zh": texts, "en": texts, "circle": f"{ALERT_AT[0]},{ALERT_AT[1]},0.3", "urgency": "Expected",
+            "severity": "Minor", "certainty": "Observed", "expires_hours": 1})
+        assert r.status_code == 201, r.text
+        alert = r.json()["id"]
+    with server.api("supervisor") as c:
+        c.post(f"/publishing/alerts/{alert}/approve").raise_for_status()
+    try:
+        login(page, "supervisor")
+        _go(page, server, "public")
+        _shows(page, "#pa-active-table td", "public alerts: active")
+        _hover(page, ALERT_AT)  # the active alert's area, drawn on the map with its headline as tooltip
+        _shows(page, ".leaflet-tooltip", "public alerts: the area's tooltip")
+    finally:
+        with server.api("supervisor") as c:
+            c.post(f"/publishing/alerts/{alert}/cancel", json={"reason": "test over"}).raise_for_status()
 
 
 def test_the_check_sees_markup_made_into_elements(page: Any, server: Server) -> None:

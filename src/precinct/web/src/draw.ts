@@ -2,6 +2,7 @@
 // radius) or a polygon (click the corners, finish). Only calls the map's public API; the layers it
 // draws are its own and removed by clear()/destroy().
 import L from "leaflet";
+import { h } from "./dom";
 import type { OpsMap } from "./map";
 
 export type DrawnArea =
@@ -77,7 +78,7 @@ export class AreaDrawer {
     for (const { area, label, colour } of areas) {
       const style = { ...STYLE, color: colour ?? "#e03131", fillColor: colour ?? "#e03131", dashArray: "4 4" };
       const layer = areaLayer(area, style);
-      if (layer) layer.bindTooltip(label).addTo(this.shown);
+      if (layer) layer.bindTooltip(h("span", label)).addTo(this.shown); // an element: a string would be parsed as HTML
     }
   }
 

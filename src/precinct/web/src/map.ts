@@ -242,7 +242,7 @@ export class OpsMap {
       const ll = latLonOf(r);
       if (!ll) return;
       L.circleMarker(ll, { radius: 6, color: "#fff", weight: 1.5, fillColor: "#d6336c", fillOpacity: 0.95 })
-        .bindTooltip(String(r.plate ?? r.camera_id ?? r.ts ?? i + 1)).addTo(group);
+        .bindTooltip(h("span", String(r.plate ?? r.camera_id ?? r.ts ?? i + 1))).addTo(group); // text, not HTML
     });
     const old = this.geo.get("results");
     if (old) this.map.removeLayer(old);
