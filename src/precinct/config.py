@@ -112,8 +112,9 @@ class Limits(BaseSettings):
     max_rows: int = Field(default=10_000_000, ge=1, description="row limit of one upload")
     max_attachment_bytes: int = Field(default=12 * MIB, ge=1024,
                                       description="request body limit of a scene photo or note, when allowed")
-    max_image_pixels: int = Field(default=40_000_000, ge=10_000,
-                                  description="pixel limit of an uploaded image (checked before decoding)")
+    max_image_pixels: int = Field(default=64_000_000, ge=10_000,
+                                  description="pixel limit of an uploaded JPEG (PNG/WebP: a quarter of it), "
+                                  "checked on the header before decoding")
     session_max_hours: float = Field(default=12.0, gt=0, description="absolute session limit (one shift)")
     login_backoff_after: int = Field(default=5, ge=1,
                                      description="failed logins from one source before it must wait")

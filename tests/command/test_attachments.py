@@ -151,6 +151,16 @@ def test_location_kept_when_the_officer_chooses_and_png_by_multipart(scene: dict
     assert gps_of(png.content) == {} and r.json()["note"] == "门口"
 
 
+def test_a_large_photo_is_stored_at_most_4096_pixels_long(scene: dict[str, Any]) -> None:
+    client, inc = scene["client"], scene["incident"]
+    r = client.post(f"/api/v1/incidents/{inc}/attachments", content=photo(size=(6000, 3000)),
+                    headers={**scene["p1"], "Content-Type": "image/jpeg"})
+    assert r.status_code == 201, r.text
+    with Image.open(io.BytesIO(client.get(r.json()["url"], headers=scene["p1"]).content)) as im:
+        assert im.size == (4096, 2048) == (r.json()["width"], r.json()["height"])
+        assert im.getpixel((100, 100))[2] > 150 and im.getpixel((5000 * 4096 // 6000, 2000))[0] > 150
+
+
 def test_notes_as_json_and_text(scene: dict[str, Any]) -> None:
     client, inc = scene["client"], scene["incident"]
     r = client.post(f"/api/v1/incidents/{inc}/attachments", json={"note": "车主已联系 owner reached"},

@@ -2,7 +2,8 @@
 
 A photo is checked by its first bytes (JPEG, PNG or WebP only), its pixel count is read from the
 header and refused past ``PRECINCT_MAX_IMAGE_PIXELS`` *before* it is decoded, and it is re-encoded
-with Pillow: what is stored is a fresh JPEG or PNG, turned upright, with no metadata at all unless
+with Pillow: what is stored is a fresh JPEG or PNG, turned upright, at most ``MAX_SIDE`` pixels on
+its long side (a JPEG is decoded at a reduced scale when it is larger), with no metadata at all unless
 the officer chose to keep the location (then the EXIF block, GPS included, is carried over). The
 stored bytes are named by their SHA-256 under ``<data_dir>/attachments/`` (the same photo sent
 twice is stored once); each attachment is a row of ``attachments`` with an audit record and an
@@ -42,6 +43,7 @@ NOTE_TYPES = ("text/plain", "application/json")
 MAX_NOTE_CHARS = 4000
 _MAGIC = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
 _ORIENTATION = 0x0112
+MAX_SIDE = 4096  # stored photos are at most this many pixels on their long side
 
 
 @dataclass(frozen=True)
@@ -103,10 +105,18 @@ def reencode(data: bytes, declared: str, *, keep_location: bool) -> Encoded:
                     f"image of {im.width}×{im.height} pixels is larger than {max_pixels} pixels "
                     "(PRECINCT_MAX_IMAGE_PIXELS); send a smaller photo",
                     detail={"field": "body", "limit_pixels": max_pixels})
+            if im.format != "JPEG" and im.width * im.height > max_pixels // 4:  # no draft mode: decoded whole
+                raise PayloadTooLarge(
+                    f"{im.format} image of {im.width}×{im.height} pixels is larger than {max_pixels // 4} pixels; "
+                    "send a JPEG or a smaller image", detail={"field": "body", "limit_pixels": max_pixels // 4})
             exif = im.getexif()
             fmt = im.format
+            if fmt == "JPEG":  # decode a large photo at a reduced scale (DCT scaling): less memory and time
+                im.draft("RGB", (MAX_SIDE, MAX_SIDE))
             im.load()
             upright = ImageOps.exif_transpose(im) or im
+            if max(upright.size) > MAX_SIDE:
+                upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadInput(f"the image could not be read: {exc}",
                        detail={"field": "body", "reason": "broken image"}) from exc
