@@ -114,3 +114,12 @@ def test_a_polygon_point_that_is_not_a_pair_is_bad_input_not_a_server_error(
                     json={"id": "S-X", "name_zh": "测试", "name_en": "test", "points": ring})
     assert r.status_code == 422, r.text
     assert r.json()["error"] == "bad_input" and "point 2" in r.json()["message"]
+
+
+def test_an_until_with_no_window_before_it_is_bad_input_not_a_server_error(
+        client: TestClient, auth_headers: Callable[..., dict[str, str]]) -> None:
+    # found by the fuzz above (an OverflowError, answered 500)
+    r = client.get("/api/v1/analytics/evaluate", params={"until": "0001-01-01T00:00:00Z"},
+                   headers=auth_headers("supervisor"))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == "bad_input" and r.json()["detail"]["field"] == "until"

@@ -28,7 +28,10 @@ MAX_API_DISTANCE_M = 2000.0
 def _events(request: Request, since: dt.datetime | None, until: dt.datetime | None, types: str | None,
             default_days: int = 365) -> Events:
     until = until or dt.datetime.now(dt.UTC)
-    since = since or until - dt.timedelta(days=default_days)
+    try:
+        since = since or until - dt.timedelta(days=default_days)
+    except OverflowError:  # an `until` in year 1 has no window before it
+        raise BadInput(f"until is too early for a {default_days}-day window", detail={"field": "until"}) from None
     for name, v in (("since", since), ("until", until)):
         if v.tzinfo is None:
             raise BadInput(f"{name} needs a timezone offset", detail={"field": name})
