@@ -124,7 +124,7 @@ def _city(request: Request) -> Any:
     return current_city(get_settings_dep(request))
 
 
-@router.post("/patrol/posts")
+@router.post("/patrol/posts", responses={504: {"description": "no plan within the time limit (detail: best bound)"}})
 def posts(body: PostsRequest, request: Request,
           principal: Annotated[Principal, allow("patrol.posts")]) -> dict[str, Any]:
     """Choose patrol posts (九宫格布警术) and compare with the current ones (map layer + chart data).
