@@ -82,6 +82,12 @@ export const fraudEn: Record<string, string> = {
   "fr.st.released": "released",
   "fr.st.open": "open",
   "fr.st.done": "done",
+  "fr.ik.account": "bank account",
+  "fr.ik.phone": "phone",
+  "fr.ik.url": "website",
+  "fr.ik.app": "app",
+  "fr.ik.payment": "payment account",
+  "fr.ik.social": "social-media account",
 };
 
 export const fraudZh: Record<string, string> = {
@@ -165,4 +171,10 @@ export const fraudZh: Record<string, string> = {
   "fr.st.released": "已解除",
   "fr.st.open": "待处理",
   "fr.st.done": "已完成",
+  "fr.ik.account": "银行账户",
+  "fr.ik.phone": "电话号码",
+  "fr.ik.url": "网址",
+  "fr.ik.app": "应用程序",
+  "fr.ik.payment": "支付账户",
+  "fr.ik.social": "社交账号",
 };

@@ -5,7 +5,7 @@
 // audited by the server, exactly as on the cases screen.
 import { api, ApiError } from "../api";
 import { clear, field, fmtTime, h, toast } from "../dom";
-import { lang, t } from "../i18n";
+import { lang, t, tOr } from "../i18n";
 import { session } from "../session";
 import { errorText, table } from "./common";
 import { requestsBoard, statsBoard, warningsBoard } from "./fraudboards";
@@ -24,7 +24,7 @@ async function importCsv(text: string): Promise<any> {
 function legend(): HTMLElement {
   return h("p.small", Object.entries(KIND_COLOURS).map(([k, c]) => h("span", { style: "margin-right:10px" },
     h("span", { style: `display:inline-block;width:10px;height:10px;background:${c};margin-right:3px` }),
-    k === "report" ? t("fr.legendReport") : k)));
+    k === "report" ? t("fr.legendReport") : tOr(`fr.ik.${k}`, k))));
 }
 
 async function showCluster(box: HTMLElement, id: number, onFreeze: (account: string, bank: string, caseId: string) => void): Promise<void> {
@@ -38,7 +38,7 @@ async function showCluster(box: HTMLElement, id: number, onFreeze: (account: str
       h("h4", t("fr.graph")), legend(), h("div#fr-graph", clusterGraph(c.graph)),
       h("h4", t("fr.idents")),
       table([
-        { key: "kind", label: t("fr.kind") },
+        { key: "kind", label: t("fr.kind"), render: (i) => tOr(`fr.ik.${i.kind}`, i.kind) },
         { key: "value", label: t("fr.value") },
         { key: "bank", label: t("fr.bank") },
         { key: "reports", label: t("fr.linked") },
