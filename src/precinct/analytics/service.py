@@ -28,6 +28,7 @@ __all__ = [
     "knox_bands",
     "knox_single",
     "load_csv",
+    "near_repeat_zones",
 ]
 
 
@@ -199,3 +200,35 @@ def forecast_areas(events: Events, *, method: str = "sepp", cell_m: float = 250.
             "cells": [{"cell_id": int(c), "x": float(cx[c]), "y": float(cy[c]), "score": float(scores[c]),
                        "rank": i + 1} for i, c in enumerate(top.tolist())],
             "accuracy": accuracy, "accuracy_note": note}
+
+
+def near_repeat_zones(events: Events, *, until: np.datetime64, distance_edges: Sequence[float],
+                      time_edges: Sequence[float], permutations: int = 99, seed: int | None = 0,
+                      alpha: float = 0.05) -> dict[str, Any]:
+    """Where risk is raised now: a zone around every event still inside the near-repeat zone's time.
+
+    The Knox table over ``events`` (all before ``until``) gives the near-repeat zone (distance and
+    time where the ratio is raised, :meth:`precinct.analytics.knox.KnoxTable.zone`); each event of
+    the last ``time_days`` before ``until`` then raises a zone of that radius until ``ts + time_days``,
+    suggested to patrol. Places and times only: no incident ids.
+
+    Returns
+    -------
+    dict
+        ``{"crs", "events", "zone": {"distance_m", "time_days"} | None, "bands", "zones": [{"x", "y",
+        "radius_m", "type", "since", "until"}]}``, newest first; no zones when no near-repeat is found.
+    """
+    end = until.astype("datetime64[s]")
+    past = events.select(events.ts < end)
+    tab = knox_bands(past, distance_edges=distance_edges, time_edges=time_edges, permutations=permutations,
+                     seed=seed, alpha=alpha)
+    zone = tab["near_repeat_zone"]
+    zones: list[dict[str, Any]] = []
+    if zone is not None:
+        span = np.timedelta64(round(zone["time_days"] * 86400), "s")
+        recent = np.flatnonzero(past.ts >= end - span)
+        recent = recent[np.argsort(past.ts[recent], kind="stable")[::-1]]
+        zones = [{"x": float(past.x[i]), "y": float(past.y[i]), "radius_m": zone["distance_m"],
+                  "type": str(past.types[i]), "since": str(past.ts[i]), "until": str(past.ts[i] + span)}
+                 for i in recent.tolist()]
+    return {"crs": past.crs, "events": len(past), "zone": zone, "bands": tab["bands"], "zones": zones}

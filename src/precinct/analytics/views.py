@@ -94,11 +94,11 @@ async def hotspots_csv(request: Request, principal: Annotated[Principal, allow("
         return await run_in_threadpool(run)
 
 
-def _with_wgs84(out: dict[str, Any]) -> dict[str, Any]:
-    """Add each cell's centre in WGS84 (``lat``, ``lon``) for the map."""
+def _with_wgs84(out: dict[str, Any], key: str = "cells") -> dict[str, Any]:
+    """Add each cell's (or zone's) centre in WGS84 (``lat``, ``lon``) for the map."""
     import numpy as np
 
-    cells = out["cells"]
+    cells = out[key]
     if cells:
         lat, lon = to_wgs84(np.array([c["x"] for c in cells]), np.array([c["y"] for c in cells]), out["crs"])
         for c, la, lo in zip(cells, lat.tolist(), lon.tolist(), strict=True):
@@ -121,6 +121,31 @@ def knox(request: Request, principal: Annotated[Principal, allow("analytics.read
     return service.knox_bands(_events(request, since, until, types), distance_edges=d_edges.tolist(),
                               time_edges=parse_edges(time_bands, "time_bands").tolist(),
                               permutations=permutations, seed=0)
+
+
+@router.get("/analytics/near-repeat-zones")
+def near_repeat_zones(request: Request, principal: Annotated[Principal, allow("analytics.read")],
+                      until: dt.datetime | None = None, types: str | None = "burglary",
+                      history_days: Annotated[int, Query(ge=28, le=MAX_WINDOW_DAYS)] = 365,
+                      distance_bands: str = "0,100,200,400", time_bands: str = "0,7,14,28",
+                      permutations: Annotated[int, Query(ge=19, le=999)] = 99) -> dict[str, Any]:
+    """Near-repeat zones now: around each recent incident (default burglaries), the distance and time
+    where the Knox table of the last ``history_days`` says risk is raised; suggested to patrol."""
+    import numpy as np
+
+    from precinct.analytics.knox import parse_edges
+
+    d_edges = parse_edges(distance_bands, "distance_bands")
+    if d_edges[-1] > MAX_API_DISTANCE_M:
+        raise BadInput(f"distance bands end at most at {MAX_API_DISTANCE_M:g} m here",
+                       detail={"field": "distance_bands"})
+    end = until or dt.datetime.now(dt.UTC)
+    ev = _events(request, end - dt.timedelta(days=history_days), end, types)
+    stamp = np.datetime64(end.astimezone(dt.UTC).replace(tzinfo=None), "s")
+    out = service.near_repeat_zones(ev, until=stamp, distance_edges=d_edges.tolist(),
+                                    time_edges=parse_edges(time_bands, "time_bands").tolist(),
+                                    permutations=permutations, seed=0)
+    return _with_wgs84(out, "zones") | {"types": types}
 
 
 @router.get("/analytics/evaluate")
