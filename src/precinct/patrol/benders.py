@@ -78,6 +78,8 @@ class Master:
         for cols, need in cover:
             h.addRow(float(need), INF, int(cols.size), cols.astype(np.int32), np.ones(cols.size))
         self.n_cuts = 0
+        self.base_rows = h.getNumRow()  # rows before the first cut
+        self.generation = 0  # bumped when cuts are deleted (saved bases no longer fit)
 
     def add_cuts(self, which: np.ndarray, radius: np.ndarray) -> None:
         """Add ``theta_i + sum_{d_ij < r_i} (r_i - d_ij) y_j >= r_i`` for the rows ``which`` (ascending)."""
@@ -101,8 +103,21 @@ class Master:
                        start.astype(np.int32), index, value)
         self.n_cuts += int(which.size)
 
+    def purge(self) -> int:
+        """Delete the cuts slack at the current LP optimum (the basis stays valid: their slacks are
+        basic). Returns how many were deleted."""
+        h = self.h
+        rhs = np.asarray(h.getLp().row_lower_)[self.base_rows:]
+        slack = np.asarray(h.getSolution().row_value)[self.base_rows:] - rhs
+        drop = self.base_rows + np.flatnonzero(slack > 1e-6 * np.maximum(1.0, np.abs(rhs)))
+        if drop.size:
+            h.deleteRows(int(drop.size), drop.astype(np.int32))
+            self.generation += 1
+        return int(drop.size)
+
     def warm_start(self, basis: Any) -> None:
-        """Start the next solve from ``basis``, saved when the LP had fewer cuts (theirs enter basic)."""
+        """Start the next solve from ``basis`` of generation ``self.generation``, saved when the LP
+        had fewer cuts (theirs enter basic)."""
         more = self.h.getNumRow() - len(basis.row_status)
         if more < 0:
             return
@@ -242,8 +257,8 @@ def branch_and_cut(master: Master, search: Search, lower: np.ndarray, upper: np.
             lo[j] = hi[j] = v
         if point is None:
             master.set_bounds(lo, hi)
-            if basis is not None:
-                master.warm_start(basis)
+            if basis is not None and basis[0] == master.generation:
+                master.warm_start(basis[1])
             got = solve_lp(master, deadline)
             if got == "time_limit":
                 stack.append((changes, parent_lb, None, origin, None))
@@ -300,7 +315,8 @@ def branch_and_cut(master: Master, search: Search, lower: np.ndarray, upper: np.
             stack.append(([*local, *choice.fix], point.value, None, None, None))
             continue
         j = choice.j
-        bases = choice.bases or (None, None)
+        bases = (None, None) if choice.bases is None else \
+            ((master.generation, choice.bases[0]), (master.generation, choice.bases[1]))
         if not search.pruned(_round_up(choice.down, search.integral)):
             stack.append(([*local, (j, 0.0)], choice.down, None, (j, 0, float(y[j]), point.value), bases[0]))
         if not search.pruned(_round_up(choice.up, search.integral)):

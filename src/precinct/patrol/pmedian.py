@@ -178,9 +178,10 @@ def solve_rows(rows: Rows, p: int, *, fixed: np.ndarray | None = None,
                 master = Master(small, p, lower, upper, cover)
                 master.add_cuts(np.arange(small.n), _incumbent_radius(small, search.best))
                 master.add_cuts(np.arange(small.n), cut_radius(small, root.y))
-            else:  # keep the solved LP (its cuts stay valid) and warm-start from it
+            else:  # keep the solved LP (its cuts stay valid), without its slack cuts, and warm-start from it
                 master.rows = small
                 master.set_bounds(lower, upper)
+                stats["cuts_purged"] = master.purge()
             again = solve_lp(master, deadline, core=core)
             if isinstance(again, str):
                 return _timeout(search, root.value, stats)
