@@ -350,3 +350,71 @@ def test_audit_shows_parameters_and_hides_system_actors(page: Any, server: Serve
     roles = page.eval_on_selector_all("#audit-table td[data-col=role]", "els => els.map(e => e.textContent)")
     assert "系统" not in roles
     assert any(r["params"] for r in recs)
+
+
+def test_analyst_results_survive_tab_and_language_switch(page: Any, server: Server, login: Login) -> None:
+    if not any(p.startswith("/anpr/") and "associat" in p for p in server.paths()):
+        pytest.skip("no vehicle–case association route on this server")
+    login(page, "analyst")
+    page.goto(f"{server.url}/ui/#/analyst")
+    page.click("#query-tabs button[data-kind=associate]")
+    assert page.get_attribute("#q-start", "type") == "text"  # not the browser's locale-bound date picker
+    for name, value in (("lat", "32.49"), ("lon", "119.92"), ("radius_km", "5"),
+                        ("start", "2026-01-01 00:00"), ("end", "2026-12-31 23:59")):
+        if page.query_selector(f"#q-{name}"):
+            page.fill(f"#q-{name}", value)
+    page.click("#query-run")
+    page.wait_for_selector("#case-id")
+    page.fill("#case-id", server.open_case("analyst", "结果保留 results kept", "theft"))
+    page.click("#case-ok")
+    page.wait_for_selector("#query-count, #query-error")
+    assert page.query_selector("#query-error") is None, page.inner_text("#query-error")
+    count = re.findall(r"\d+", page.inner_text("#query-count"))
+    page.click("#nav a[data-view=orders]")
+    page.wait_for_selector("#nav a[data-view=orders].active")
+    page.click("#nav a[data-view=analyst]")
+    page.wait_for_selector("#query-count")
+    assert re.findall(r"\d+", page.inner_text("#query-count")) == count
+    assert page.input_value("#q-radius_km") == "5"
+    assert page.get_attribute("#query-tabs button.active", "data-kind") == "associate"
+    page.click("#lang-switch")
+    page.wait_for_selector("#query-count")
+    assert re.findall(r"\d+", page.inner_text("#query-count")) == count
+    assert "rows" in page.inner_text("#query-count")  # in English now
+    page.click("#lang-switch")
+
+
+def test_keyboard_and_dispatch_of_the_whole_plan(page: Any, server: Server, login: Login) -> None:
+    make_units(server)
+    incident = new_incident(server, 32.4931, 119.9231, "homicide")
+    with server.api("dispatcher") as c:
+        rec = c.get(f"/incidents/{incident}/recommendations").json()
+    suggested = [u for p in rec["plan"] for u in p["suggested"]]
+    login(page, "dispatcher")
+    page.goto(f"{server.url}/ui/#/board")
+    page.wait_for_selector("#incident-table tbody tr")
+    first, second = page.eval_on_selector_all("#incident-table tbody tr",
+                                              "els => els.slice(0, 2).map(e => e.dataset.id)")
+    page.keyboard.press("j")
+    page.wait_for_selector(f"#board-detail h3:has-text('{first}')")
+    page.keyboard.press("j")
+    page.wait_for_selector(f"#board-detail h3:has-text('{second}')")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#board-detail", state="hidden")
+    if len(suggested) < 2:
+        pytest.skip(f"the plan of a homicide suggests {suggested}: no multi-unit dispatch to try")
+    page.fill("#board-filter-text", incident)
+    page.click(f"#incident-table tr[data-id='{incident}'] td[data-col=id]")
+    page.wait_for_selector("#plan-dispatch")
+    assert page.get_attribute("#plan-dispatch", "data-units") == ",".join(suggested)
+    try:
+        page.click("#plan-dispatch")
+        page.wait_for_selector(f"#assigned-units tr[data-unit='{suggested[-1]}']")
+        with server.api("dispatcher") as c:
+            units = sorted(u["unit_id"] for u in c.get(f"/incidents/{incident}").json()["units"])
+        assert units == sorted(suggested)
+    finally:
+        page.fill("#board-filter-text", "")
+        with server.api("dispatcher") as c:
+            for u in suggested:
+                c.post(f"/incidents/{incident}/clear", json={"unit_id": u})

@@ -367,4 +367,6 @@ export const en: Record<string, string> = {
   "status.unit_cleared": "Cleared",
   "audit.emptyHint": "Nothing matches: widen the time range, clear the actor or action, or check the case id.",
   "sup.open": "Open on the board",
+  "board.dispatchPlan": "Dispatch the plan: {units}",
+  "board.keysHint": "Keys: j next incident, k previous, d dispatch the first recommendation, Esc close the panel",
 };

@@ -99,7 +99,8 @@ export const boardView: View = {
     for (const el of [prio, status, late]) el.addEventListener("change", onFilter);
     text.addEventListener("input", onFilter);
     const bar = h("div.row.filters#board-filters", prio, status, text,
-      h("label.check", late, " ", t("board.overdue")), count);
+      h("label.check", late, " ", t("board.overdue")), count,
+      h("span.small.muted#board-keys", { title: t("board.keysHint") }, "⌨ j/k · d · Esc"));
 
     panel.append(bar, listBox, h("h3", t("board.units")), unitsBox, detail.el);
 
@@ -179,6 +180,24 @@ export const boardView: View = {
     if (map) map.onSelect = (kind, row) => { if (kind === "incidents") void detail.open(idOf(row)); };
     const offs = [subscribe("incidents", () => { paintList(); detail.changed(); }), subscribe("units", paintUnits)];
     const timer = window.setInterval(tick, 1000);
-    return () => { offs.forEach((f) => f()); clearInterval(timer); if (map) map.onSelect = null; };
+    // Keyboard: j / k next and previous incident, d dispatch the first recommendation, Esc close.
+    const onKey = (e: KeyboardEvent) => {
+      const el = e.target as HTMLElement | null;
+      if (e.ctrlKey || e.metaKey || e.altKey || (el && /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName))) return;
+      if (e.key === "j" || e.key === "k") {
+        const ids = [...tbody.querySelectorAll<HTMLElement>("tr")].map((tr) => tr.dataset.id!);
+        if (!ids.length) return;
+        const at = ids.indexOf(detail.selected() ?? "");
+        const next = at < 0 ? 0 : Math.max(0, Math.min(ids.length - 1, at + (e.key === "j" ? 1 : -1)));
+        rows.get(ids[next])?.scrollIntoView({ block: "nearest" });
+        void detail.open(ids[next]);
+      } else if (e.key === "d") {
+        (detail.el.querySelector("#recommendations button.dispatch:not(:disabled)") as HTMLButtonElement | null)?.click();
+      } else if (e.key === "Escape" && detail.selected()) detail.close();
+      else return;
+      e.preventDefault();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => { offs.forEach((f) => f()); clearInterval(timer); document.removeEventListener("keydown", onKey); if (map) map.onSelect = null; };
   },
 };

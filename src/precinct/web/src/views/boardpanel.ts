@@ -124,7 +124,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
       const recs = rowsOf(data, "recommendations");
       for (const s of ["#recs-loading", "#response-plan", "#recommendations", "#recs-empty"]) el.querySelector(s)?.remove();
       const anchor = el.querySelector("#incident-timeline");
-      const plan = planBox(data);
+      const plan = planBox(data, id);
       const list = recs.length ? table([
         { key: "unit", label: t("col.unit"), render: (r) => callsign(str(r, "unit_id", "id")) },
         { key: "kind", label: t("col.type"), render: (r) => tOr(`ut.${str(r, "unit_type", "kind", "type")}`, str(r, "unit_type", "kind", "type") ?? "") },
@@ -140,20 +140,21 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
     }
   }
 
-  async function dispatch(incidentId: string, unitId: string, btn: HTMLButtonElement): Promise<void> {
+  async function dispatch(incidentId: string, unitId: string | string[], btn: HTMLButtonElement): Promise<void> {
     if (!dispatchOp) return;
     btn.disabled = true;
+    const ids = Array.isArray(unitId) ? unitId : [unitId];
     try {
-      await api.post(pathOf(dispatchOp.path, incidentId), buildBody(dispatchOp, { unit_id: unitId, unit_ids: [unitId], units: [unitId], incident_id: incidentId }),
+      await api.post(pathOf(dispatchOp.path, incidentId), buildBody(dispatchOp, { unit_id: ids[0], unit_ids: ids, units: ids, incident_id: incidentId }),
         { idempotencyKey: uuid() });
-      toast(t("board.dispatched", { unit: callsign(unitId), id: incidentId }), "ok");
+      toast(t("board.dispatched", { unit: ids.map(callsign).join("、"), id: incidentId }), "ok");
       await refreshAll();
       void open(incidentId);
     } catch (e) {
       if ((e as { status?: number }).status === 409) {
         // The recommendation went stale (the unit was taken, the incident changed): say so in
         // words and show the current list.
-        const msg = t("board.stale", { unit: callsign(unitId), why: errorText(e) });
+        const msg = t("board.stale", { unit: ids.map(callsign).join("、"), why: errorText(e) });
         toast(msg, "error");
         await refreshAll();
         if (selected === incidentId) await open(incidentId);
@@ -166,8 +167,10 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
     }
   }
 
-  function planBox(data: any): HTMLElement | null {
+  function planBox(data: any, incidentId: string): HTMLElement | null {
     const plan: any[] = Array.isArray(data?.plan) ? data.plan : [];
+    // The whole plan in one click: every suggested unit of every type (multi-unit dispatch).
+    const suggested: string[] = plan.flatMap((p) => (Array.isArray(p.suggested) ? p.suggested.map(String) : []));
     if (!plan.length && data?.response_level === undefined) return null;
     const met = data.meets_arrival_target;
     const short = plan.reduce((n, p) => n + (Number(p.short) || 0), 0);
@@ -183,7 +186,10 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
         { key: "suggested", label: t("board.suggested"), render: (p) => (p.suggested ?? []).map(callsign).join(", ") },
         { key: "short", label: t("board.short"), render: (p) => Number(p.short) ? h("b.error", String(p.short)) : "0" },
       ], plan, { id: "plan-table" }) : null,
-      short ? h("p.error#plan-short", t("board.shortfall", { n: short })) : null);
+      short ? h("p.error#plan-short", t("board.shortfall", { n: short })) : null,
+      dispatchOp && suggested.length > 1 ? h("button.primary.small#plan-dispatch", { type: "button", dataset: { units: suggested.join(",") },
+        onclick: (e: Event) => void dispatch(incidentId, suggested, e.target as HTMLButtonElement) },
+        t("board.dispatchPlan", { units: suggested.map(callsign).join("、") })) : null);
   }
 
   async function step(path: string, id: string, unitId: string): Promise<void> {
