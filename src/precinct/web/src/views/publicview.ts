@@ -194,7 +194,8 @@ export const publicView: View = {
       } catch (e) { clear(editBox, h("p.error", errorText(e))); }
     }
 
-    bulletinsSection(bulletins);
+    // mirrors public.bulletins.read in core/policy.py (the server enforces it)
+    if (["supervisor", "dispatcher", "admin"].includes(session.me?.role ?? "")) bulletinsSection(bulletins);
     void reload();
     const timer = window.setInterval(() => void reload(), 30000);
     return () => { clearInterval(timer); drawer.destroy(); };
