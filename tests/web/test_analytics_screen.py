@@ -113,6 +113,14 @@ def test_analyst_finds_hotspots_and_saves_charts(page: Any, server: Server, logi
     assert page.query_selector("#an-fc-error") is None, page.inner_text("#an-fc-error")
     n = int(page.get_attribute("#an-fc-summary", "data-cells"))
     assert n >= 1 and len([f for f in _features(page, "zones") if f.get("kind") == "forecast"]) == n
+    # Near-repeat zones: every burglary here was called in within minutes, so time apart says nothing
+    # (all pairs share the first time band): no pattern, no zones, said in words; forecast areas stay.
+    page.click("#an-nr-run")
+    page.wait_for_selector("#an-nr-summary, #an-nr-error", timeout=60_000)
+    assert page.query_selector("#an-nr-error") is None, page.inner_text("#an-nr-error")
+    assert page.get_attribute("#an-nr-summary", "data-zones") == "0"
+    assert page.inner_text("#an-nr-summary") == zh["an.knox.noZone"]
+    assert len([f for f in _features(page, "zones") if f.get("kind") == "forecast"]) == n
     page.evaluate("() => { document.querySelector('#panel').scrollTop = 0; }")
     shot(page, "analytics")
 
@@ -182,3 +190,30 @@ def test_weekly_report_from_the_screen(page: Any, server: Server, login: Login, 
         dl.value.save_as(path)
         assert check(path.read_bytes()), path
     assert page.query_selector("#an-rep-error") is None
+
+
+def test_near_repeat_zones_are_drawn_as_circles(page: Any, server: Server, login: Login) -> None:
+    """The screen's side of the zones (the API's answer is tested in tests/analytics): an answer with
+    three zones becomes three circles of their radius on the map and three table rows."""
+    import json
+
+    _need(server, "/analytics/near-repeat-zones")
+    zones = [{"lat": 32.4905 + 0.002 * i, "lon": 119.9205, "x": 0, "y": 0, "radius_m": 200.0, "type": "burglary",
+              "since": f"2026-12-0{i + 1}T02:00:00", "until": f"2026-12-0{i + 8}T02:00:00"} for i in range(3)]
+    answer = {"crs": "EPSG:32650", "events": 412, "zone": {"distance_m": 200.0, "time_days": 7.0}, "bands": [],
+              "zones": zones, "types": "burglary"}
+    page.route("**/api/v1/analytics/near-repeat-zones*",
+               lambda route: route.fulfill(status=200, content_type="application/json", body=json.dumps(answer)))
+    login(page, "supervisor")
+    page.goto(f"{server.url}/ui/#/analytics")
+    page.wait_for_selector("body[data-map-ready='1']")
+    page.click("#an-nr-run")
+    page.wait_for_selector("#an-nr-table")
+    assert page.get_attribute("#an-nr-summary", "data-zones") == "3"
+    assert len(page.query_selector_all("#an-nr-table tbody tr")) == 3
+    radii = page.evaluate(
+        """() => window.__precinctMap.geoLayer("zones").getLayers()
+             .filter(l => l.feature.properties.kind === "near_repeat")
+             .map(l => { const b = l.getBounds(), ne = b.getNorthEast();
+                         return ne.distanceTo(L.latLng(ne.lat, b.getSouthWest().lng)) / 2; })""")
+    assert len(radii) == 3 and all(abs(r - 200) < 5 for r in radii), radii

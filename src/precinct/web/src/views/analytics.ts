@@ -3,15 +3,17 @@
 // rate and PAI, traffic-accident warnings and the weekly report. Every chart (and the map) can be
 // saved as PNG. Aggregates about places and times only: no incident ids, no people.
 import { api, API, ApiError } from "../api";
-import { clear, field, h } from "../dom";
-import { t } from "../i18n";
+import { clear, field, fmtTime, h } from "../dom";
+import { lang, t } from "../i18n";
 import type { OpsMap } from "../map";
+import { typeName } from "../store";
 import { errorText, table, unavailable } from "./common";
 import type { View } from "./index";
 
 /** Hot-cell colours by significance (z > 0), and the colour of other cells with incidents. */
 export const HOT = { p99: "#99000d", p95: "#e31a1c", p90: "#fd8d3c", any: "#9aa5b1" };
 const FORECAST = "#6d28d9";
+const NEAR_REPEAT = "#db2777";
 
 export function hotColour(z: number, p: number | null, count: number): string | null {
   if (z > 0 && p !== null && p <= 0.01) return HOT.p99;
@@ -24,6 +26,16 @@ export function hotColour(z: number, p: number | null, count: number): string | 
 function square(lat: number, lon: number, m: number): number[][] {
   const dy = m / 2 / 111_320, dx = m / 2 / (111_320 * Math.cos((lat * Math.PI) / 180));
   return [[lon - dx, lat - dy], [lon + dx, lat - dy], [lon + dx, lat + dy], [lon - dx, lat + dy], [lon - dx, lat - dy]];
+}
+
+/** A circle of ``r`` metres around a WGS84 point, as a 48-gon GeoJSON ring (lon, lat). */
+function circle(lat: number, lon: number, r: number): number[][] {
+  const ring: number[][] = [];
+  for (let i = 0; i <= 48; i++) {
+    const a = (i / 48) * 2 * Math.PI;
+    ring.push([lon + (r * Math.cos(a)) / (111_320 * Math.cos((lat * Math.PI) / 180)), lat + (r * Math.sin(a)) / 111_320]);
+  }
+  return ring;
 }
 
 function cellFeatures(cells: any[], m: number, props: (c: any) => Record<string, unknown> | null): any {
@@ -293,6 +305,12 @@ export const analyticsView: View = {
     const horizon = h("input#an-fc-days", { type: "number", min: 1, max: 90, value: 7 }) as HTMLInputElement;
     const share = h("input#an-fc-share", { type: "number", min: 0.1, max: 50, step: "any", value: 5 }) as HTMLInputElement;
     const fcOut = h("div#an-fc-out");
+    // Forecast areas and near-repeat zones share the map's "zones" layer (both are places suggested to patrol).
+    let fcFeatures: any[] = [], nrFeatures: any[] = [];
+    const drawZones = () => {
+      map?.setGeo("zones", { type: "FeatureCollection", features: [...fcFeatures, ...nrFeatures] });
+      map?.setEnabled("zones", true);
+    };
     async function forecast(): Promise<void> {
       busy(fcOut);
       try {
@@ -300,8 +318,8 @@ export const analyticsView: View = {
         const out = await api.get(fcOp!.path, { query: { method: method.value, cell_m: m, horizon_days: num(horizon, 7),
           area_share: num(share, 5) / 100, types: window_().types } });
         const cells: any[] = out.cells ?? [];
-        map?.setGeo("zones", cellFeatures(cells, m, (c) => ({ kind: "forecast", fill: FORECAST, rank: c.rank, score: c.score })));
-        map?.setEnabled("zones", true);
+        fcFeatures = cellFeatures(cells, m, (c) => ({ kind: "forecast", fill: FORECAST, rank: c.rank, score: c.score })).features;
+        drawZones();
         const acc = out.accuracy;
         clear(fcOut,
           h("p#an-fc-summary", { dataset: { cells: cells.length } }, t("an.fc.summary", { k: cells.length, n: out.study_cells,
@@ -321,6 +339,34 @@ export const analyticsView: View = {
             { key: "score", label: t("an.col.score"), render: (c) => fixed(c.score, 3) },
           ], cells.slice(0, 15), { id: "an-fc-cells", onRow: (c) => map?.highlight(c.lat, c.lon) }));
       } catch (e) { fail(fcOut, e, "an-fc-error"); }
+    }
+
+    // --- near-repeat zones now ---------------------------------------------------------------------
+    const nrOp = api.find("GET", "/analytics/near-repeat-zones");
+    const nrTypes = h("input#an-nr-types", { type: "text", value: "burglary" }) as HTMLInputElement;
+    const nrOut = h("div#an-nr-out");
+    async function nearRepeat(): Promise<void> {
+      busy(nrOut);
+      try {
+        const out = await api.get(nrOp!.path, { query: { types: nrTypes.value.trim() || undefined,
+          distance_bands: dBands.value.replace(/^0,0\.1,/, "0,"), time_bands: tBands.value, permutations: Math.max(19, Math.min(999, num(perm, 99))) } });
+        const zones: any[] = out.zones ?? [];
+        nrFeatures = zones.map((z) => ({ type: "Feature", geometry: { type: "Polygon", coordinates: [circle(z.lat, z.lon, z.radius_m)] },
+          properties: { kind: "near_repeat", fill: NEAR_REPEAT, until: z.until } }));
+        drawZones();
+        if (zones.length) map?.fitTo("zones");
+        const z = out.zone;
+        clear(nrOut,
+          h("p#an-nr-summary", { dataset: { zones: zones.length } },
+            z ? t("an.nr.summary", { n: zones.length, d: z.distance_m, t: z.time_days, e: out.events }) : t("an.knox.noZone")),
+          zones.length ? table([
+            { key: "place", label: t("an.col.place"), render: latlon },
+            { key: "type", label: t("an.col.type"), render: (r) => typeName(r.type, lang()) },
+            { key: "radius_m", label: t("an.col.radius") },
+            { key: "since", label: t("an.col.since"), render: (r) => fmtTime(`${r.since}Z`) },
+            { key: "until", label: t("an.col.until"), render: (r) => fmtTime(`${r.until}Z`) },
+          ], zones, { id: "an-nr-table", onRow: (r) => map?.highlight(r.lat, r.lon) }) : null);
+      } catch (e) { fail(nrOut, e, "an-nr-error"); }
     }
 
     // --- accident warning --------------------------------------------------------------------------
@@ -378,6 +424,9 @@ export const analyticsView: View = {
       knoxOp ? h("section#an-knox", h("h3", t("an.knox.title")),
         h("div.row", field(t("an.knox.dist"), dBands), field(t("an.knox.time"), tBands)),
         h("div.actions", run("an-knox-run", t("an.knox.run"), knox)), knoxOut) : null,
+      nrOp ? h("section#an-nr", h("h3", t("an.nr.title")), h("p.muted.small", t("an.nr.hint")),
+        h("div.row", field(t("an.nr.types"), nrTypes)),
+        h("div.actions", run("an-nr-run", t("an.nr.run"), nearRepeat)), nrOut) : null,
       fcOp ? h("section#an-fc", h("h3", t("an.fc.title")),
         h("div.row", field(t("an.fc.method"), method), field(t("an.fc.horizon"), horizon), field(t("an.fc.share"), share)),
         h("div.actions", run("an-fc-run", t("an.fc.run"), forecast)), fcOut) : null,
