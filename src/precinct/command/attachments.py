@@ -112,7 +112,7 @@ def reencode(data: bytes, declared: str, *, keep_location: bool) -> Encoded:
             exif = im.getexif()
             fmt = im.format
             if fmt == "JPEG":  # decode a large photo at a reduced scale (DCT scaling): less memory and time
-                im.draft("RGB", (MAX_SIDE, MAX_SIDE))
+                im.draft("RGB", (MAX_SIDE // 2, MAX_SIDE // 2))  # the scale keeps it at least this big
             im.load()
             upright = ImageOps.exif_transpose(im) or im
             if max(upright.size) > MAX_SIDE:
