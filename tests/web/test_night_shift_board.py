@@ -418,3 +418,50 @@ def test_keyboard_and_dispatch_of_the_whole_plan(page: Any, server: Server, logi
         with server.api("dispatcher") as c:
             for u in suggested:
                 c.post(f"/incidents/{incident}/clear", json={"unit_id": u})
+
+
+def test_priority_change_and_unit_status_from_the_board(page: Any, server: Server, login: Login) -> None:
+    make_units(server)
+    incident = new_incident(server, 32.4941, 119.9241, "theft")
+    login(page, "dispatcher")
+    page.goto(f"{server.url}/ui/#/board")
+    page.fill("#board-filter-text", incident)
+    page.click(f"#incident-table tr[data-id='{incident}'] td[data-col=id]")
+    page.wait_for_selector("#priority-select")
+    page.select_option("#priority-select", "orange")
+    page.fill("#priority-reason", "嫌疑人仍在现场")
+    page.click("#priority-set")
+    page.wait_for_selector(f"#incident-table tr[data-id='{incident}'] td[data-col=priority] .prio:text-is('橙')")
+    with server.api("dispatcher") as c:
+        inc = c.get(f"/incidents/{incident}").json()
+    assert inc["priority"] == "orange"
+    assert any(e["kind"] == "priority_changed" for e in inc["history"])
+    page.fill("#board-filter-text", "")
+    # A unit taken out of service from the unit table, and back.
+    btn = "#unit-table button.unit-status[data-unit='P-02']"
+    page.wait_for_selector(btn)
+    try:
+        page.click(btn)
+        page.wait_for_selector("#unit-table tr.out-of-service:has(td:text-is('巡2'))")
+        with server.api("dispatcher") as c:
+            assert c.get("/units/P-02").json()["status"] == "out_of_service"
+        page.click(btn)
+        page.wait_for_selector("#unit-table tr:has(td:text-is('巡2')):not(.out-of-service)")
+    finally:
+        with server.api("dispatcher") as c:
+            c.post("/units/P-02/status", json={"status": "available"})
+
+
+def test_incident_types_are_searchable(page: Any, server: Server, login: Login) -> None:
+    with server.api("call_taker") as c:
+        types = c.get("/incident-types").json()
+    types = types.get("types", types) if isinstance(types, dict) else types
+    login(page, "call_taker")
+    page.wait_for_selector("#call-type option:nth-child(6)", state="attached")
+    page.fill("#call-type-search", "homicide")
+    shown = page.eval_on_selector_all("#call-type option", "els => els.map(e => e.value).filter(Boolean)")
+    want = [str(t["code"]) for t in types if "homicide" in " ".join(str(t.get(k) or "") for k in
+                                                                      ("code", "name_zh", "name_en", "name")).lower()]
+    assert shown == want and shown
+    if len(want) == 1:
+        assert page.input_value("#call-type") == want[0]

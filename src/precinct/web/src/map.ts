@@ -135,6 +135,8 @@ export class OpsMap {
         h("span.legend-item", h("i", { style: `background:${PRIORITY_COLOURS[p]}` }), t(`prio.${p}`)))),
       h("div.legend#unit-legend", ["available", "en_route", "on_scene", "out_of_service"].map((s) =>
         h("span.legend-item", { dataset: { status: s } }, h("i.square", { style: `background:${unitColour(s)}` }), t(`status.${s}`)))),
+      this.sets.has("alerts") ? h("div.legend#alert-legend", h("span.legend-item", { dataset: { kind: "alert" } },
+        h("i.diamond"), t("map.alerts"))) : "",
       this.geo.has("posts") ? h("div.legend#posts-legend",
         h("span.legend-item", { dataset: { kind: "post" } }, h("i.post-marker.mini", "P"), t("map.post")),
         h("span.legend-item", { dataset: { kind: "current_post" } }, h("i.post-marker.mini.current", "P"), t("map.currentPost")),

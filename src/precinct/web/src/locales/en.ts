@@ -369,4 +369,11 @@ export const en: Record<string, string> = {
   "sup.open": "Open on the board",
   "board.dispatchPlan": "Dispatch the plan: {units}",
   "board.keysHint": "Keys: j next incident, k previous, d dispatch the first recommendation, Esc close the panel",
+  "board.priorityReason": "Reason (optional)",
+  "board.priorityChange": "Change",
+  "board.priorityChanged": "Incident {id} is now {p}",
+  "board.takeOut": "Out of service",
+  "board.putBack": "Available",
+  "calls.typeSearch": "Search type",
+  "sup.notAcked": "Not acknowledged by",
 };

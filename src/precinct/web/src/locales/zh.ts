@@ -369,4 +369,11 @@ export const zh: Record<string, string> = {
   "sup.open": "在警情面板打开",
   "board.dispatchPlan": "按预案派警：{units}",
   "board.keysHint": "快捷键：j 下一条警情，k 上一条，d 派出首个推荐警力，Esc 关闭详情",
+  "board.priorityReason": "原因（可选）",
+  "board.priorityChange": "调整等级",
+  "board.priorityChanged": "警情 {id} 已调整为{p}",
+  "board.takeOut": "暂停勤务",
+  "board.putBack": "恢复可用",
+  "calls.typeSearch": "搜索类别",
+  "sup.notAcked": "未签收",
 };

@@ -3,12 +3,12 @@
 // one row per incident, kept between updates and changed only where its data changed, timers
 // updated as text; while the pointer is on the list, rows do not move (the order catches up when
 // it leaves).
-import { latLonOf, num, str } from "../api";
-import { clear, fmtDuration, h } from "../dom";
+import { api, latLonOf, num, str } from "../api";
+import { clear, fmtDuration, h, toast } from "../dom";
 import { lang, t, tOr } from "../i18n";
 import { PRIORITY_COLOURS, priorityOf, unitColour, unitOutOfService } from "../map";
-import { idOf, routes, store, subscribe, incidentTypeName } from "../store";
-import { table, unavailable } from "./common";
+import { idOf, refreshAll, routes, store, subscribe, incidentTypeName } from "../store";
+import { errorText, table, unavailable } from "./common";
 import type { View } from "./index";
 import { ageSeconds, isOpen } from "./overview";
 import { incidentPanel } from "./boardpanel";
@@ -157,6 +157,15 @@ export const boardView: View = {
       });
     }
 
+    // A unit taken out of service (or back): the server refuses it while the unit is on a job.
+    const statusOp = api.find("POST", /^\/units\/\{[^}]+\}\/status$/);
+    async function setStatus(unitId: string, status: string): Promise<void> {
+      try {
+        await api.post(statusOp!.path.replace(/\{[^}]+\}/, encodeURIComponent(unitId)), { status });
+        await refreshAll();
+      } catch (e) { toast(errorText(e), "error"); }
+    }
+
     function paintUnits(): void {
       const units = [...store.units.values()];
       clear(unitsBox, routes.units() ? table([
@@ -165,6 +174,11 @@ export const boardView: View = {
         { key: "status", label: t("col.status"), render: (r) => h("span.status", { style: `color:${unitColour(r.status)}`, dataset: { status: String(r.status ?? "") } },
           unitOutOfService(r.status) ? "✕ " : "■ ", tOr(`status.${r.status}`, String(r.status ?? ""))) },
         { key: "incident", label: t("map.incidents"), render: (r) => str(r, "incident_id", "assignment") ?? "" },
+        { key: "act", label: "", render: (r) => statusOp && /^(available|out_of_service)$/.test(String(r.status))
+          ? h("button.small.unit-status", { type: "button", dataset: { unit: idOf(r) }, onclick: (e: Event) => {
+            e.stopPropagation();
+            void setStatus(idOf(r), r.status === "available" ? "out_of_service" : "available");
+          } }, r.status === "available" ? t("board.takeOut") : t("board.putBack")) : "" },
       ], units.slice(0, 500), {
         id: "unit-table",
         rowClass: (r) => unitOutOfService(r.status) ? "out-of-service" : "",

@@ -37,6 +37,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
   const unitSteps = api.findAll("POST", /^\/incidents\/\{[^}]+\}\/(acknowledge|arrive|clear)$/);
   const closeOp = api.find("POST", /^\/incidents\/\{[^}]+\}\/close$/);
   const getOp = api.find("GET", /^\/incidents\/\{[^}/]+\}$/);
+  const prioOp = api.find("POST", /^\/incidents\/\{[^}]+\}\/priority$/);
   const pathOf = (p: string, id: string) => p.replace(/\{[^}]+\}/, encodeURIComponent(id));
   const sigOf = (r: any) => r ? `${r.status}|${r.priority}|${JSON.stringify((r.units ?? []).map((u: any) => [u.unit_id, u.status]))}` : "";
 
@@ -73,6 +74,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
       h("p", h("span.prio", { style: `background:${PRIORITY_COLOURS[prio]}` }, t(`prio.${prio}`)), " ",
         h("b", incidentTypeName(inc, lang())), " · ", tOr(`status.${inc.status}`, String(inc.status ?? ""))),
       inc.address ? h("p.small#detail-address", inc.address) : null,
+      prioOp && !/closed|merged/.test(String(inc.status)) ? priorityBox(id, prio) : null,
       inc.summary || inc.description ? h("p.small", String(inc.summary ?? inc.description)) : null,
       Array.isArray(inc.callers) && inc.callers.length ? h("p.small.muted#detail-callers", t("board.callback"), ": ", inc.callers.join(", ")) : null,
       units.length ? h("table.grid#assigned-units",
@@ -105,6 +107,23 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
         h("button.small.primary#close-confirm", { type: "button", onclick: () => void closeIncident(id, sel.value) }, t("board.closeYes")),
         h("button.small#close-cancel", { type: "button", onclick: () => paintClose(box, id, prio) }, t("common.cancel")));
     } }, t("step.close")));
+  }
+
+  /** Raise or lower the priority (the server records who and why in the timeline). */
+  function priorityBox(id: string, current: string): HTMLElement {
+    const sel = h("select#priority-select", Object.keys(PRIORITY_COLOURS).map((p) =>
+      h("option", { value: p, selected: p === current }, t(`prio.${p}`)))) as HTMLSelectElement;
+    const reason = h("input#priority-reason", { placeholder: t("board.priorityReason"), maxlength: 500 }) as HTMLInputElement;
+    return h("div.actions#priority-box", h("span.small.muted", t("col.priority")), sel, reason,
+      h("button.small#priority-set", { type: "button", onclick: async () => {
+        if (sel.value === current) return;
+        try {
+          await api.post(pathOf(prioOp!.path, id), buildBody(prioOp!, { priority: sel.value, reason: reason.value.trim() }));
+          toast(t("board.priorityChanged", { id, p: t(`prio.${sel.value}`) }), "ok");
+          await refreshAll();
+          void open(id);
+        } catch (e) { toast(errorText(e), "error"); }
+      } }, t("board.priorityChange")));
   }
 
   function timeline(history: unknown): HTMLElement | null {

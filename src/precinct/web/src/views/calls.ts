@@ -38,6 +38,17 @@ export const callsView: View = {
       if (prev) typeSel.value = prev;
     };
     fillTypes();
+    // 49 types: a search box narrows the list (code, Chinese or English name); one match is chosen.
+    const typeSearch = h("input#call-type-search", { type: "search", placeholder: t("calls.typeSearch"), autocomplete: "off" }) as HTMLInputElement;
+    typeSearch.addEventListener("input", () => {
+      const q = typeSearch.value.trim().toLowerCase();
+      const keep = typeSel.value;
+      const hits = store.types.filter((ty) => !q || [ty.code, ty.name_zh, ty.name_en, ty.name].some((v) => String(v ?? "").toLowerCase().includes(q)));
+      clear(typeSel, h("option", { value: "" }, "—"), hits.map((ty) =>
+        h("option", { value: String(ty.code) }, `${ty.code} · ${typeName(ty.code, lang())}`)));
+      if (hits.some((ty) => String(ty.code) === keep)) typeSel.value = keep;
+      else if (hits.length === 1) { typeSel.value = String(hits[0].code); typeSel.dispatchEvent(new Event("change")); }
+    });
     const prio = h("select#call-priority", { name: "priority" },
       h("option", { value: "" }, t("calls.priorityDefault")),
       Object.keys(PRIORITY_COLOURS).map((p) => h("option", { value: p }, t(`prio.${p}`)))) as HTMLSelectElement;
@@ -197,7 +208,8 @@ export const callsView: View = {
       },
     },
       field(t("calls.phone"), phone),
-      field(t("calls.type"), store.types.length || api.find("GET", /incident[-_]types/) ? typeSel : typeText),
+      store.types.length || api.find("GET", /incident[-_]types/)
+        ? h("div.field", h("span.label", t("calls.type")), h("div.row", typeSearch, typeSel)) : field(t("calls.type"), typeText),
       field(t("calls.priority"), prio),
       "address" in props || !("lat" in props) ? field(t("calls.address"), address) : null,
       h("div.row", field(t("calls.lat"), lat), field(t("calls.lon"), lon), map ? pick : null),

@@ -3,12 +3,12 @@ import { api, latLonOf, rowsOf } from "../api";
 import { clear, fmtDuration, fmtTime, h } from "../dom";
 import { lang, t, tOr } from "../i18n";
 import { PRIORITY_COLOURS, priorityOf } from "../map";
-import { idOf, routes, store, subscribe, incidentTypeName } from "../store";
+import { callsignOf, idOf, routes, store, subscribe, incidentTypeName } from "../store";
 import { chainStatus } from "./audit";
 import { table, unavailable } from "./common";
 import type { View } from "./index";
 import { overdue, targetOf } from "./board";
-import { ackCount, orderOverdue } from "./orders";
+import { ackCount, orderOverdue, recipientsOf } from "./orders";
 import { ageSeconds, isOpen } from "./overview";
 
 export const supervisionView: View = {
@@ -46,6 +46,9 @@ export const supervisionView: View = {
         { key: "id", label: t("col.id"), render: (o) => idOf(o) },
         { key: "title", label: t("orders.subject"), render: (o) => String(o.title ?? o.subject ?? "") },
         { key: "acks", label: t("status.acknowledged"), render: (o) => { const [a, n] = ackCount(o); return t("orders.acks", { a, n }); } },
+        { key: "pending", label: t("sup.notAcked"), render: (o) => recipientsOf(o)
+          .filter((r: any) => typeof r === "object" && !r.acknowledged_at)
+          .map((r: any) => String(r.recipient ?? "").replace(/^unit:(.+)$/, (_m: string, u: string) => callsignOf(u))).join("、") },
         { key: "due", label: t("orders.due"), render: (o) => fmtTime(o.deadline ?? o.due_at) },
       ], ords, { id: "overdue-order-table", rowClass: () => "overdue" }) : h("p.muted", t("sup.none")));
     }
