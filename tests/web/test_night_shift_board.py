@@ -212,6 +212,7 @@ def test_half_typed_call_survives_tab_and_language_switch(page: Any, server: Ser
     page.wait_for_selector("#call-type option:nth-child(6)", state="attached")
     page.select_option("#call-type", "fight")
     page.fill("#call-phone", "13900000077")
+    page.fill("#call-caller-name", "张三")
     page.fill("#call-lat", "32.4801")
     page.fill("#call-lon", "119.9102")
     page.fill("#call-description", "两人在店门口打架 half typed")
@@ -222,6 +223,7 @@ def test_half_typed_call_survives_tab_and_language_switch(page: Any, server: Ser
     assert page.input_value("#call-phone") == "13900000077"
     assert page.input_value("#call-description") == "两人在店门口打架 half typed"
     assert page.input_value("#call-type") == "fight"
+    assert page.input_value("#call-caller-name") == "张三"
     page.click("#lang-switch")
     page.wait_for_selector("#call-form")
     assert page.inner_text("#call-submit") != "登记警情"  # English now

@@ -376,4 +376,5 @@ export const en: Record<string, string> = {
   "board.putBack": "Available",
   "calls.typeSearch": "Search type",
   "sup.notAcked": "Not acknowledged by",
+  "calls.callerName": "Caller name",
 };

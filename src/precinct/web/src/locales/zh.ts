@@ -376,4 +376,5 @@ export const zh: Record<string, string> = {
   "board.putBack": "恢复可用",
   "calls.typeSearch": "搜索类别",
   "sup.notAcked": "未签收",
+  "calls.callerName": "报警人姓名",
 };

@@ -54,6 +54,7 @@ export const callsView: View = {
       Object.keys(PRIORITY_COLOURS).map((p) => h("option", { value: p }, t(`prio.${p}`)))) as HTMLSelectElement;
     const phone = h("input#call-phone", { name: "caller_phone", type: "tel", autocomplete: "off" }) as HTMLInputElement;
     const address = h("input#call-address", { name: "address" }) as HTMLInputElement;
+    const callerName = h("input#call-caller-name", { name: "caller_name", autocomplete: "off", maxlength: 128 }) as HTMLInputElement;
     const lat = h("input#call-lat", { name: "lat", type: "number", step: "any", min: -90, max: 90 }) as HTMLInputElement;
     const lon = h("input#call-lon", { name: "lon", type: "number", step: "any", min: -180, max: 180 }) as HTMLInputElement;
     const desc = h("textarea#call-description", { name: "description", rows: 3 }) as HTMLTextAreaElement;
@@ -173,6 +174,7 @@ export const callsView: View = {
         if ((la === undefined || lo === undefined) && !address.value.trim()) { status.textContent = t("calls.needLocation"); return; }
         const values: Record<string, unknown> = {
           lat: la, lon: lo, type: typeValue(), caller_phone: phone.value.trim(), description: desc.value.trim(),
+          caller_name: callerName.value.trim() || undefined,
           address: address.value.trim() || undefined, priority: prio.value || undefined,
           merge_into: attachTo ?? undefined,
         };
@@ -197,7 +199,7 @@ export const callsView: View = {
           paintRecent();
           const dups = rowsOf(res, "duplicates", "duplicate_candidates", "suggestions");
           if (dups.length && !attached) renderDups(dups, res); else clear(dupBox);
-          phone.value = ""; desc.value = ""; address.value = "";
+          phone.value = ""; desc.value = ""; address.value = ""; callerName.value = "";
           void refreshAll();
         } catch (ex) {
           if (ex instanceof ApiError && ex.status === 422 && (ex.detail as any)?.field === "address") await noAddress(ex, String(values.address ?? ""));
@@ -208,6 +210,7 @@ export const callsView: View = {
       },
     },
       field(t("calls.phone"), phone),
+      "caller_name" in props ? field(t("calls.callerName"), callerName) : null,
       store.types.length || api.find("GET", /incident[-_]types/)
         ? h("div.field", h("span.label", t("calls.type")), h("div.row", typeSearch, typeSel)) : field(t("calls.type"), typeText),
       field(t("calls.priority"), prio),
