@@ -95,6 +95,12 @@ def test_every_error_status_is_documented_with_the_error_body(client: TestClient
             if method in ("post", "put", "patch", "delete"):
                 assert "413" in responses, f"{method.upper()} {path}: {sorted(responses)}"
     assert seen > 300
+    stats = doc["paths"]["/api/v1/public/stats"]["get"]["responses"]  # a public route, format=json|csv|geojson
+    assert "429" in stats and "401" not in stats  # the rate limit (@documents(429)), no login
+    assert {"application/json", "text/csv", "application/geo+json"} <= set(stats["200"]["content"])
+    login = doc["paths"]["/api/v1/auth/token"]["post"]["responses"]["401"]
+    assert "not_authenticated" in login["content"]["application/json"]["schema"]["allOf"][1]["properties"][
+        "error"]["enum"]  # the codes of the PrecinctError classes with status 401
 
 
 def test_validation_errors_are_sent_as_the_documented_error_body(client: TestClient,
