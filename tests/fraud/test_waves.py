@@ -47,7 +47,9 @@ def csv_of(rows: list[dict[str, Any]]) -> str:
                           for r in rows)
 
 
-def brute_force(rows: list[dict[str, Any]], *, threshold: int, days: float) -> Counter[tuple[str, str, int]]:
+def brute_force(rows: list[dict[str, Any]], *, threshold: int, days: float,
+                of: str | None = None) -> Counter[tuple[str, str, int]]:
+    """The waves (kind, type, reports); with ``of``, only those the report ``of`` is part of."""
     groups = [{r["report_id"]} for r in rows]
     ids = {r["report_id"]: set(r["accounts"]) | set(r["phones"]) for r in rows}
     merged = True
@@ -65,8 +67,11 @@ def brute_force(rows: list[dict[str, Any]], *, threshold: int, days: float) -> C
     recent = {r["report_id"] for r in rows if NOW - dt.timedelta(days=days) <= r["ts"] <= NOW}
     type_n = Counter(by_id[x]["type"] for x in recent)
     wave_types = {t for t, n in type_n.items() if n >= threshold}
-    out: Counter[tuple[str, str, int]] = Counter(("type", t, type_n[t]) for t in wave_types)
+    out: Counter[tuple[str, str, int]] = Counter(("type", t, type_n[t]) for t in wave_types
+                                                 if of is None or by_id[of]["type"] == t)
     for g in groups:
+        if of is not None and of not in g:
+            continue
         inside = [by_id[x]["type"] for x in g if x in recent]
         if len(inside) < threshold:
             continue
@@ -92,6 +97,11 @@ def test_waves_match_a_brute_force_count(db: Database, principal: Principal) -> 
             waves = service.detect_waves(s, threshold=threshold, days=days, now=NOW)
         got = Counter((w["kind"], w["fraud_type"], w["reports"]) for w in waves)
         assert got == brute_force(rows, threshold=threshold, days=days), (threshold, days)
+        for of in [r["report_id"] for r in rows[::7]] + [r["report_id"] for r in rows[-6:]]:
+            with db.sessionmaker() as s:  # the check after one report: only its type's and cluster's waves
+                mine = service.waves_of_reports(s, report_ids=[of], threshold=threshold, days=days, now=NOW)
+            assert Counter((w["kind"], w["fraud_type"], w["reports"]) for w in mine) == \
+                brute_force(rows, threshold=threshold, days=days, of=of), (threshold, days, of)
     with db.sessionmaker() as s:
         waves = service.detect_waves(s, threshold=5, days=7.0, now=NOW)
     kinds = Counter(w["kind"] for w in waves)

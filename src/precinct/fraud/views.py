@@ -6,9 +6,10 @@ before results leave). Routes that change state answer without personal fields.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
 
 from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data
 from precinct.core.db import utcnow
@@ -18,6 +19,7 @@ from precinct.fraud import intake, service
 from precinct.fraud.schemas import ContactIn, ReportIn, RequestIn, RequestTransition, WarningIn, WarningOutcome
 from precinct.fraud.stats import check_month
 
+log = logging.getLogger("precinct.fraud")
 router = APIRouter(prefix="/fraud", tags=["fraud"])
 MAX_UPLOAD_BYTES = 64 << 20
 PERSONAL_REQUEST_FIELDS = ("account",)
@@ -36,32 +38,36 @@ def fraud_types(_p: Annotated[Principal, allow("fraud.types")]) -> dict[str, Any
 
 def _announce_waves(request: Request, report_ids: list[str]) -> None:
     """Publish the fraud waves these stored reports are part of on the bus (``fraud.wave``, no
-    personal data); the public-communication domain proposes an alert or bulletin from each."""
+    personal data); the public-communication domain proposes an alert or bulletin from each.
+    Runs as a background task after the answer was sent; a failure is logged, never raised."""
     bus = getattr(request.app.state, "bus", None)
     if bus is None or not report_ids:
         return
     settings = get_settings_dep(request)
-    with get_db(request).sessionmaker() as s:
-        waves = service.waves_of_reports(s, report_ids=report_ids, threshold=settings.fraud_wave_reports,
-                                         days=settings.fraud_wave_days, now=utcnow())
-    for wave in waves:
-        bus.publish(service.WAVE_SUBJECT, wave)
+    try:
+        with get_db(request).sessionmaker() as s:
+            waves = service.waves_of_reports(s, report_ids=report_ids, threshold=settings.fraud_wave_reports,
+                                             days=settings.fraud_wave_days, now=utcnow())
+        for wave in waves:
+            bus.publish(service.WAVE_SUBJECT, wave)
+    except Exception:  # the reports are stored; a missed announcement is retried by the next report
+        log.exception("fraud waves: the check after %d report(s) failed", len(report_ids))
 
 
 @router.post("/reports", status_code=201)
-def create_report(request: Request, body: ReportIn,
+def create_report(request: Request, body: ReportIn, later: BackgroundTasks,
                   principal: Annotated[Principal, allow("fraud.reports.create")]) -> dict[str, Any]:
     """Take one fraud report (报案): identifiers normalised, linked to its cluster, put in a case."""
     with get_db(request).session() as s:
         out = service.record_report(s, body=body, principal=principal)
-    if out["stored"]:
-        _announce_waves(request, [out["report_id"]])
+    if out["stored"]:  # after the answer has gone: the wave check never delays the report
+        later.add_task(_announce_waves, request, [out["report_id"]])
     return out
 
 
 @router.post("/reports/import")
 def import_reports(
-    request: Request, principal: Annotated[Principal, allow("fraud.import")],
+    request: Request, later: BackgroundTasks, principal: Annotated[Principal, allow("fraud.import")],
     csv_text: Annotated[str, Body(media_type="text/csv", description="the CSV file")],
     case: Annotated[str | None, Query(max_length=64, description="put every new report in this case")] = None,
     strict: bool = False,
@@ -75,7 +81,7 @@ def import_reports(
     with get_db(request).session() as s:
         out = service.import_reports(s, parsed=parsed, principal=principal, case_id=case, strict=strict)
     if out.get("stored"):
-        _announce_waves(request, [r.id for r in parsed.reports])
+        later.add_task(_announce_waves, request, [r.id for r in parsed.reports])
     return out
 
 

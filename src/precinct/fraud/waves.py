@@ -18,7 +18,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from precinct.core.timeutil import to_iso
@@ -99,28 +99,49 @@ def detect_waves(session: Session, *, threshold: int, days: float, now: dt.datet
         ``advice_*`` (zh, en). No personal data.
     """
     since = now - dt.timedelta(days=days)
-    rows = session.execute(select(FraudReport.fraud_type, FraudReport.cluster_id, FraudReport.channel)
-                           .where(FraudReport.ts >= since, FraudReport.ts <= now))
-    by_type: dict[str, Counter[str]] = defaultdict(Counter)
-    by_cluster: dict[int, Counter[str]] = defaultdict(Counter)
-    type_n: Counter[str] = Counter()
-    cluster_n: Counter[int] = Counter()
+    window = (FraudReport.ts >= since, FraudReport.ts <= now)
+    r = FraudReport
+    # counts are grouped in the database (the window is indexed on ts): one row per type, per
+    # (cluster, type) and per channel, never one per report
     cluster_types: dict[int, Counter[str]] = defaultdict(Counter)
-    for fraud_type, cluster_id, channel in rows:
-        type_n[fraud_type] += 1
-        cluster_n[cluster_id] += 1
-        cluster_types[cluster_id][fraud_type] += 1
-        if channel:
-            by_type[fraud_type][channel] += 1
-            by_cluster[cluster_id][channel] += 1
-    out = [_wave("type", t, t, by_type[t], n, since=since, until=now, days=days)
-           for t, n in sorted(type_n.items(), key=lambda x: (-x[1], x[0]))
-           if n >= threshold and (types is None or t in types)]
+    q = select(r.cluster_id, r.fraud_type, func.count()).where(*window)
+    if clusters is not None:
+        q = q.where(r.cluster_id.in_(sorted(clusters)))
+    for cluster_id, fraud_type, n in session.execute(q.group_by(r.cluster_id, r.fraud_type)):
+        cluster_types[cluster_id][fraud_type] += n
+    tq = select(r.fraud_type, func.count()).where(*window)
+    if types is not None:  # only the types asked for and the main types of large clusters (index type, ts)
+        needed = set(types) | {min(c.items(), key=lambda x: (-x[1], x[0]))[0]
+                               for c in cluster_types.values() if sum(c.values()) >= threshold}
+        tq = tq.where(r.fraud_type.in_(sorted(needed)))
+    type_n: Counter[str] = Counter({t: n for t, n in session.execute(tq.group_by(r.fraud_type))})
     wave_types = {t for t, n in type_n.items() if n >= threshold}
-    for c, n in sorted(cluster_n.items(), key=lambda x: (-x[1], x[0])):
-        main = min(cluster_types[c].items(), key=lambda x: (-x[1], x[0]))[0]
-        if n >= threshold and main not in wave_types and (clusters is None or c in clusters):
-            out.append(_wave("cluster", str(c), main, by_cluster[c], n, since=since, until=now, days=days))
+    wanted_types = sorted(t for t in wave_types if types is None or t in types)
+    wanted_clusters: list[tuple[int, str, int]] = []
+    for c, counts in cluster_types.items():
+        n = sum(counts.values())
+        main = min(counts.items(), key=lambda x: (-x[1], x[0]))[0]
+        if n >= threshold and main not in wave_types:
+            wanted_clusters.append((c, main, n))
+    by_type: dict[str, Counter[str]] = defaultdict(Counter)
+    if wanted_types:
+        for fraud_type, channel, n in session.execute(
+                select(r.fraud_type, r.channel, func.count()).where(*window, r.fraud_type.in_(wanted_types),
+                                                                    r.channel.is_not(None))
+                .group_by(r.fraud_type, r.channel)):
+            by_type[fraud_type][str(channel)] += n
+    by_cluster: dict[int, Counter[str]] = defaultdict(Counter)
+    if wanted_clusters:
+        ids = [c for c, _, _ in wanted_clusters]
+        for cluster_id, channel, n in session.execute(
+                select(r.cluster_id, r.channel, func.count()).where(*window, r.cluster_id.in_(ids),
+                                                                    r.channel.is_not(None))
+                .group_by(r.cluster_id, r.channel)):
+            by_cluster[cluster_id][str(channel)] += n
+    out = [_wave("type", t, t, by_type[t], type_n[t], since=since, until=now, days=days)
+           for t in sorted(wanted_types, key=lambda t: (-type_n[t], t))]
+    out += [_wave("cluster", str(c), main, by_cluster[c], n, since=since, until=now, days=days)
+            for c, main, n in sorted(wanted_clusters, key=lambda x: (-x[2], x[0]))]
     return out
 
 
