@@ -10,8 +10,9 @@ HiGHS solves the master LPs (dual simplex, warm-started from the previous basis 
 change); the branching is done here, depth first, so that every node's bound is the full radius-LP
 bound at that node (a plain MILP of the master would only see the cuts found so far). Nodes are
 pruned against the incumbent (the bound rounded up for integer data), and reduced costs close
-candidates below a node (and open those whose closing costs too much). Branching is strong
-branching on the most fractional posts, with the cuts at hand.
+candidates below a node (and open those whose closing costs too much). Branching: reliability
+branching (:mod:`precinct.patrol.branching`); children start from the simplex bases their strong
+branching LPs ended with.
 """
 
 from __future__ import annotations
