@@ -218,6 +218,9 @@ export const analyticsView: View = {
   roles: ["analyst", "supervisor", "dispatcher", "admin"],
   render(panel, { map }) {
     panel.append(h("h2", t("an.title")), h("p.muted.small", t("an.hint")));
+    // Answers that arrive after the analyst has left the screen must not draw on the next one's map.
+    let alive = true;
+    const live = (): OpsMap | null => (alive && map && !map.removed ? map : null);
     const hotOp = api.find("GET", "/analytics/hotspots");
     if (!hotOp) { panel.append(unavailable("GET /api/v1/analytics/hotspots")); return; }
     const knoxOp = api.find("GET", "/analytics/knox");
@@ -251,12 +254,12 @@ export const analyticsView: View = {
           cell_m: String(m), permutations: String(num(perm, 99)) })
           : await api.get(hotOp!.path, { query: { ...window_(), cell_m: m, permutations: num(perm, 99) } });
         const cells: any[] = out.cells ?? [];
-        map?.setGeo("risk", cellFeatures(cells, m, (c) => {
+        live()?.setGeo("risk", cellFeatures(cells, m, (c) => {
           const fill = hotColour(c.gi_z, c.p_sim, c.count);
           return fill ? { kind: "hotspot", fill, cell_id: c.cell_id, count: c.count, gi_z: c.gi_z, p_sim: c.p_sim } : null;
         }));
-        map?.setEnabled("risk", true);
-        map?.fitTo("risk");
+        live()?.setEnabled("risk", true);
+        live()?.fitTo("risk");
         const hot = cells.filter((c) => c.gi_z > 0 && c.p_sim !== null && c.p_sim <= 0.05);
         const top = [...cells].filter((c) => c.count > 0).sort((a, b) => b.gi_z - a.gi_z).slice(0, 15);
         clear(hotOut,
@@ -271,7 +274,7 @@ export const analyticsView: View = {
             { key: "count", label: t("an.col.count") },
             { key: "gi_z", label: t("an.col.z"), render: (c) => fixed(c.gi_z) },
             { key: "p_sim", label: t("an.col.p"), render: (c) => fixed(c.p_sim, 3) },
-          ], top, { id: "an-hot-table", onRow: (c) => map?.highlight(c.lat, c.lon) }));
+          ], top, { id: "an-hot-table", onRow: (c) => live()?.highlight(c.lat, c.lon) }));
       } catch (e) { fail(hotOut, e, "an-hot-error"); }
     }
 
@@ -308,8 +311,8 @@ export const analyticsView: View = {
     // Forecast areas and near-repeat zones share the map's "zones" layer (both are places suggested to patrol).
     let fcFeatures: any[] = [], nrFeatures: any[] = [];
     const drawZones = () => {
-      map?.setGeo("zones", { type: "FeatureCollection", features: [...fcFeatures, ...nrFeatures] });
-      map?.setEnabled("zones", true);
+      live()?.setGeo("zones", { type: "FeatureCollection", features: [...fcFeatures, ...nrFeatures] });
+      live()?.setEnabled("zones", true);
     };
     async function forecast(): Promise<void> {
       busy(fcOut);
@@ -337,7 +340,7 @@ export const analyticsView: View = {
             { key: "rank", label: t("an.col.rank") },
             { key: "centre", label: t("an.col.centre"), render: latlon },
             { key: "score", label: t("an.col.score"), render: (c) => fixed(c.score, 3) },
-          ], cells.slice(0, 15), { id: "an-fc-cells", onRow: (c) => map?.highlight(c.lat, c.lon) }));
+          ], cells.slice(0, 15), { id: "an-fc-cells", onRow: (c) => live()?.highlight(c.lat, c.lon) }));
       } catch (e) { fail(fcOut, e, "an-fc-error"); }
     }
 
@@ -354,7 +357,7 @@ export const analyticsView: View = {
         nrFeatures = zones.map((z) => ({ type: "Feature", geometry: { type: "Polygon", coordinates: [circle(z.lat, z.lon, z.radius_m)] },
           properties: { kind: "near_repeat", fill: NEAR_REPEAT, until: z.until } }));
         drawZones();
-        if (zones.length) map?.fitTo("zones");
+        if (zones.length) live()?.fitTo("zones");
         const z = out.zone;
         clear(nrOut,
           h("p#an-nr-summary", { dataset: { zones: zones.length } },
@@ -365,7 +368,7 @@ export const analyticsView: View = {
             { key: "radius_m", label: t("an.col.radius") },
             { key: "since", label: t("an.col.since"), render: (r) => fmtTime(`${r.since}Z`) },
             { key: "until", label: t("an.col.until"), render: (r) => fmtTime(`${r.until}Z`) },
-          ], zones, { id: "an-nr-table", onRow: (r) => map?.highlight(r.lat, r.lon) }) : null);
+          ], zones, { id: "an-nr-table", onRow: (r) => live()?.highlight(r.lat, r.lon) }) : null);
       } catch (e) { fail(nrOut, e, "an-nr-error"); }
     }
 
@@ -376,7 +379,7 @@ export const analyticsView: View = {
       try {
         const out = await api.get(accOp!.path, { query: { segments: true } });
         const rows: any[] = out.flagged ?? [];
-        if (rows.length) map?.showResults(rows.map((r) => ({ lat: r.lat, lon: r.lon, ts: `#${r.rank}` })));
+        if (rows.length) live()?.showResults(rows.map((r) => ({ lat: r.lat, lon: r.lon, ts: `#${r.rank}` })));
         clear(accOut,
           h("p#an-acc-summary", t("an.acc.summary", { r: out.accidents_recent, w: out.window.map((s: string) => s.slice(0, 10)).join(" – "),
             b: out.accidents_baseline, n: Math.round((Date.parse(out.window[0]) - Date.parse(out.baseline[0])) / 604_800_000), rule: out.rule })),
@@ -387,7 +390,7 @@ export const analyticsView: View = {
             { key: "expected", label: t("an.col.accExp"), render: (r) => fixed(r.expected) },
             { key: "p", label: t("an.col.accP"), render: (r) => fixed(r.p, 4) },
             { key: "peak", label: t("an.col.peak"), render: (r) => (r.peak_hours_of_week ?? []).map(hourOfWeek).join(", ") },
-          ], rows, { id: "an-acc-table", onRow: (r) => map?.highlight(r.lat, r.lon) }) : h("p.muted", t("an.acc.none")));
+          ], rows, { id: "an-acc-table", onRow: (r) => live()?.highlight(r.lat, r.lon) }) : h("p.muted", t("an.acc.none")));
       } catch (e) { fail(accOut, e, "an-acc-error"); }
     }
 
@@ -435,5 +438,6 @@ export const analyticsView: View = {
         h("div.actions", run("an-rep-html", t("an.rep.html"), () => report(false)), run("an-rep-pdf", t("an.rep.pdf"), () => report(true))),
         repOut) : null,
       h("p.small.muted", t("an.responsible"))));
+    return () => { alive = false; };
   },
 };
