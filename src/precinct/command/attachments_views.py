@@ -74,7 +74,19 @@ async def _read(request: Request, ctype: str, note: str | None, keep: bool) -> t
     return None, "", note or "", keep
 
 
-@router.post("/incidents/{incident_id}/attachments", status_code=201,
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_BODY = {"required": True, "content": {
+    **{t: _BINARY for t in att.IMAGE_TYPES},
+    "text/plain": {"schema": {"type": "string", "maxLength": att.MAX_NOTE_CHARS}},
+    "application/json": {"schema": {"type": "object", "properties": {
+        "note": {"type": "string", "maxLength": att.MAX_NOTE_CHARS}, "keep_location": {"type": "boolean"}}}},
+    MULTIPART: {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary"}, "note": {"type": "string"},
+        "keep_location": {"type": "boolean"}}}},
+}}
+
+
+@router.post("/incidents/{incident_id}/attachments", status_code=201, openapi_extra={"requestBody": _BODY},
              responses={413: {"description": "body or image too large"}, 415: {"description": "type not accepted"}})
 async def create_attachment(
     request: Request,
