@@ -78,3 +78,12 @@ def test_no_pattern_no_zones(client: TestClient, auth_headers: Callable[..., dic
     assert r.json()["zone"] is None and r.json()["zones"] == []
     r = client.get("/api/v1/analytics/near-repeat-zones", headers=auth_headers("patrol"))
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize("route", ["near-repeat-zones", "warning", "forecast"])
+def test_an_until_in_year_one_is_bad_input(client: TestClient, auth_headers: Callable[..., dict[str, str]],
+                                           monkeypatch: pytest.MonkeyPatch, route: str) -> None:
+    _serve(monkeypatch, [])
+    r = client.get(f"/api/v1/analytics/{route}", params={"until": "0001-01-02T00:00:00+00:00"},
+                   headers=auth_headers("analyst"))
+    assert r.status_code == 422 and "until" in r.text, r.text

@@ -140,7 +140,7 @@ def near_repeat_zones(request: Request, principal: Annotated[Principal, allow("a
         raise BadInput(f"distance bands end at most at {MAX_API_DISTANCE_M:g} m here",
                        detail={"field": "distance_bands"})
     end = until or dt.datetime.now(dt.UTC)
-    ev = _events(request, end - dt.timedelta(days=history_days), end, types)
+    ev = _events(request, None, end, types, default_days=history_days)
     stamp = np.datetime64(end.astimezone(dt.UTC).replace(tzinfo=None), "s")
     out = service.near_repeat_zones(ev, until=stamp, distance_edges=d_edges.tolist(),
                                     time_edges=parse_edges(time_bands, "time_bands").tolist(),
@@ -199,7 +199,7 @@ def warning(request: Request, principal: Annotated[Principal, allow("analytics.r
     from precinct.city.service import current_city
 
     end = until or dt.datetime.now(dt.UTC)
-    ev = _events(request, end - dt.timedelta(days=recent_days + 7 * baseline_weeks), end, None)
+    ev = _events(request, None, end, None, default_days=recent_days + 7 * baseline_weeks)
     graph = current_city(get_settings_dep(request)) if segments else None
     stamp = np.datetime64(end.astimezone(dt.UTC).replace(tzinfo=None), "s")
     return accident_warning(ev, until=stamp, recent_days=recent_days, baseline_weeks=baseline_weeks, alpha=alpha,
@@ -219,7 +219,7 @@ def weekly_report(request: Request, principal: Annotated[Principal, allow("analy
 
     _, end = report.parse_week(week)
     until = end.astype(dt.datetime).replace(tzinfo=dt.UTC)
-    ev = _events(request, until - dt.timedelta(days=800), until, None)
+    ev = _events(request, None, until, None, default_days=800)
     with get_db(request).sessionmaker() as s:
         areas = station_areas(s)
     rep = report.build(ev, week=week, cell_m=cell_m, permutations=99, station_areas=areas)
