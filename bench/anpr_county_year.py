@@ -222,6 +222,8 @@ def cmd_queries(args: argparse.Namespace) -> int:
 
     r["trajectory_year"] = stats | {"reads_median": statistics.median(o["reads"] for o in outs)}
     log(f"trajectory_year: {r['trajectory_year']}")
+    if args.gen is not None and (args.gen / "truth.json").exists():
+        r["stories"] = _stories(eng, args.gen, lo, hi)
     text = aq.summary(r, None, os.getloadavg())
     x = r["trajectory_year"]
     text += f"\n{'trajectory over the whole period':<34}{x['p50']:>9.1f}{x['cpu_p50']:>9.1f}{x['p95']:>9.1f}"
@@ -233,6 +235,28 @@ def cmd_queries(args: argparse.Namespace) -> int:
     (args.work / "county_queries.json").write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
     log(f"warehouse {record['warehouse_gib']:.1f} GiB, peak RSS {record['peak_rss_mib']:.0f} MiB")
     return 0
+
+
+def _stories(eng: Any, gen: Path, lo: int, hi: int) -> dict[str, Any]:
+    """The planted cloned plate, looked for on each of its clone days that is in the warehouse
+    (``cloned`` over the whole county for that local day, 150 km/h as in the simulator's truth)."""
+    from precinct.anpr import analysis_vehicle
+
+    truth = json.loads((gen / "truth.json").read_text(encoding="utf-8"))
+    st = truth["stories"].get("cloned_plate")
+    out: dict[str, Any] = {}
+    for day in st["clone_days"] if st else []:
+        t0 = int(dt.datetime.fromisoformat(day + "T00:00:00+08:00").timestamp() * 1_000_000)
+        if t0 < lo or t0 + DAY_US > hi:
+            continue
+        with ab.Timer() as tm:
+            res = analysis_vehicle.cloned(eng, t0_us=t0, t1_us=t0 + DAY_US, max_speed_kmh=150.0, min_distance_km=2.0)
+        plates = {c["plate"]: c["impossible_pairs"] for c in res["candidates"]}
+        out[day] = {"planted": st["plate"], "found": st["plate"] in plates, "pairs": plates.get(st["plate"], 0),
+                    "other_plates": len(plates) - (st["plate"] in plates), "seconds": round(tm.wall, 2),
+                    "cpu_s": round(tm.cpu, 2)}
+        log(f"cloned plates on {day}: {out[day]}")
+    return out
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
@@ -276,6 +300,7 @@ def main() -> None:
             p.add_argument("--runs", type=int, default=10)
             p.add_argument("--watchlist", type=int, default=16_000)
             p.add_argument("--seed", type=int, default=6)
+            p.add_argument("--gen", type=Path, default=None, help="the generated run (truth.json: planted stories)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     steps = {"import": cmd_import, "compact": cmd_compact, "queries": cmd_queries, "retention": cmd_retention}

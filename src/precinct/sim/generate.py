@@ -296,9 +296,9 @@ def generate(
     rows = on_rows or (lambda _n: None)
     if by_day:
         params = scenario_params(sc, reads_per_day=reads_per_day, calls_per_day=calls_per_day, geo_size=geo_size)
-        run_by_day(out, sc, writer, scanner, params, resume=resume, report=report, rows=rows)
+        run_by_day(out, sc, writer, scanner, params, day_reads, resume=resume, report=report, rows=rows)
     else:
-        run_stream(sc, writer, scanner, report, rows)
+        run_stream(sc, writer, scanner, day_reads, report, rows)
     report("writing tables", days, days)
     summary = _write_tables(out, sc, watch_rows, scanner, writer.rows)
     report("done", days, days)

@@ -42,6 +42,7 @@ FORMAT = 1
 Chunk = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # ts ms, id index, camera, confidence
 Report = Callable[[str, int, int], None]
 Rows = Callable[[int], None]
+DayReads = Callable[["Scenario", int], Chunk]  # generate.day_reads: background reads of one day
 
 
 def empty_chunk() -> Chunk:
@@ -65,7 +66,7 @@ class Planted:
                    ts // (DAY_S * 1000))
 
 
-def one_day(sc: Scenario, planted: Planted, day: int, spill: Chunk) -> tuple[Chunk, Chunk]:
+def one_day(sc: Scenario, planted: Planted, day: int, spill: Chunk, day_reads: DayReads) -> tuple[Chunk, Chunk]:
     """The reads of local day ``day`` in time order, and those that spill into the next day.
 
     Parameters
@@ -78,9 +79,9 @@ def one_day(sc: Scenario, planted: Planted, day: int, spill: Chunk) -> tuple[Chu
         Day number from the period start.
     spill
         Reads of earlier days' trips that fall on this day (the previous call's second result).
+    day_reads
+        The background reads of trips departing on a day (:func:`precinct.sim.generate.day_reads`).
     """
-    from precinct.sim.generate import day_reads
-
     ts, ids, cam, conf = day_reads(sc, day)
     sel = planted.day == day
     ts = np.concatenate([spill[0], ts, planted.ts[sel]])
@@ -96,14 +97,16 @@ def one_day(sc: Scenario, planted: Planted, day: int, spill: Chunk) -> tuple[Chu
     return (ts[:cut], ids[:cut], cam[:cut], conf[:cut]), (ts[cut:], ids[cut:], cam[cut:], conf[cut:])
 
 
-def run_stream(sc: Scenario, writer: ReadsWriter, scanner: Scanner, report: Report, rows: Rows) -> None:
+def run_stream(
+    sc: Scenario, writer: ReadsWriter, scanner: Scanner, day_reads: DayReads, report: Report, rows: Rows
+) -> None:
     """Every day into the writer's single ``reads.parquet``."""
     planted = Planted.of(sc)
     spill = empty_chunk()
     try:
         for day in range(sc.days):
             report("writing reads", day, sc.days)
-            today, spill = one_day(sc, planted, day, spill)
+            today, spill = one_day(sc, planted, day, spill, day_reads)
             writer.write(*today)
             scanner.observe(*today[:3])
             rows(writer.rows)
@@ -123,6 +126,7 @@ def run_by_day(
     writer: ReadsWriter,
     scanner: Scanner,
     params: dict[str, Any],
+    day_reads: DayReads,
     *,
     resume: bool,
     report: Report,
@@ -138,6 +142,8 @@ def run_by_day(
         Scenario, a writer opened with ``single_file=False``, the truth scan.
     params
         The scenario's parameters; a resumed run must have the same ones.
+    day_reads
+        See :func:`one_day`.
     resume
         Continue from ``out``'s checkpoint (if there is none, start at day 0).
     report, rows
@@ -181,7 +187,7 @@ def run_by_day(
     _write_manifest(out, sc, params, per_day)
     for day in range(start_day, sc.days):
         report("writing reads", day, sc.days)
-        today, spill = one_day(sc, planted, day, spill)
+        today, spill = one_day(sc, planted, day, spill, day_reads)
         writer.write_file(day_path(out, sc, day), *today)
         scanner.observe(*today[:3])
         per_day.append(int(today[0].size))
