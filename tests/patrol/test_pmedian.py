@@ -300,3 +300,15 @@ def test_root_fixing_without_rebuilding_the_master(monkeypatch: pytest.MonkeyPat
         d, w = instance(seed, n=120, m=40, integer=True)
         sol = solvers.p_median(d, 5, w)
         assert sol.optimal and sol.value == pytest.approx(assignment_milp(d, 5, w))
+
+
+def test_pseudocosts_average_gain_per_unit_change() -> None:
+    from precinct.patrol.branching import Pseudocosts
+
+    pc = Pseudocosts(3)
+    pc.update(0, 0, 0.5, 2.0)  # down by 0.5 gained 2: 4 per unit
+    pc.update(0, 0, 0.25, 2.0)  # 8 per unit
+    pc.update(1, 1, 0.5, 1.0)  # up: 2 per unit
+    down, up = pc.estimate(np.array([0, 2]), np.array([0.5, 0.0, 0.2]))
+    assert down.tolist() == pytest.approx([6.0 * 0.5, 6.0 * 0.2])  # post 2 unseen: the mean over posts
+    assert up.tolist() == pytest.approx([2.0 * 0.5, 2.0 * 0.8])

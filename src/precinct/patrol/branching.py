@@ -105,7 +105,8 @@ def choose(h: highspy.Highs, pc: Pseudocosts, lo: np.ndarray, hi: np.ndarray, y:
                 best, best_score, exact = Choice(j, base, base, fix, best.tried), s, False
             continue
         untrusted += 1
-        bounds = []
+        bounds: list[float] = []  # proven child bounds (``base`` when the LP stopped early)
+        guess: list[float] = []  # the same, or the early stop's dual objective: scores only
         bases = []
         for up, v in ((0, 0.0), (1, 1.0)):
             h.changeColBounds(j, v, v)
@@ -114,11 +115,14 @@ def choose(h: highspy.Highs, pc: Pseudocosts, lo: np.ndarray, hi: np.ndarray, y:
             st = h.getModelStatus()
             if st == highspy.HighsModelStatus.kInfeasible:
                 bounds.append(math.inf)
+                guess.append(math.inf)
             elif st == highspy.HighsModelStatus.kOptimal:
                 bounds.append(max(base, float(h.getInfo().objective_function_value)))
+                guess.append(bounds[-1])
                 pc.update(j, up, y[j] if up == 0 else 1.0 - y[j], bounds[-1] - base)
             else:  # stopped early: the dual objective so far scores the post (not a proven bound)
-                bounds.append(-max(base, float(h.getInfo().objective_function_value)))
+                bounds.append(base)
+                guess.append(max(base, float(h.getInfo().objective_function_value)))
             h.changeColBounds(j, float(lo[j]), float(hi[j]))
             h.setBasis(basis)
         if bounds[0] >= cutoff and bounds[1] >= cutoff:
@@ -126,10 +130,9 @@ def choose(h: highspy.Highs, pc: Pseudocosts, lo: np.ndarray, hi: np.ndarray, y:
             break
         if bounds[0] >= cutoff or bounds[1] >= cutoff:
             fix.append((j, 1.0 if bounds[0] >= cutoff else 0.0))
-        s = float(score(abs(bounds[0]) - base, abs(bounds[1]) - base))
+        s = float(score(guess[0] - base, guess[1] - base))
         if s > best_score:
-            proven = [b if b >= 0 else base for b in bounds]  # negative: an early stop's estimate
-            best, best_score, exact, since = Choice(j, proven[0], proven[1], fix, 0, (bases[0], bases[1])), s, True, 0
+            best, best_score, exact, since = Choice(j, bounds[0], bounds[1], fix, 0, (bases[0], bases[1])), s, True, 0
         else:
             since += 1
             if since >= lookahead and not fix:
