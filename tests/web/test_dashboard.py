@@ -48,6 +48,10 @@ def make_units(server: Server) -> None:
             r = c.post("/units", json={"id": f"P-0{i}", "unit_type": "patrol", "callsign": f"巡{i}",
                                        "lat": lat, "lon": lon})
             assert r.status_code == 201, r.text
+            # Free it from an earlier test's incident, so every test starts with the three available.
+            busy = c.get(f"/units/P-0{i}").json().get("incident_id")
+            if busy:
+                c.post(f"/incidents/{busy}/clear", json={"unit_id": f"P-0{i}"})
             c.post(f"/units/P-0{i}/status", json={"status": "available"})
 
 

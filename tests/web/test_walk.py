@@ -29,8 +29,9 @@ ROLES = ("call_taker", "dispatcher", "patrol", "analyst", "supervisor", "auditor
 VIEWPORTS = ((1920, 1080), (390, 844))
 # Server codes never shown as they are: in Chinese none of them; in English the ones that are not words.
 CODES_ZH = (r"new|en_route|on_scene|out_of_service|off_duty|available|dispatched|cleared|acknowledged|merged|closed|"
-            r"refused")
-CODES_EN = r"en_route|on_scene|out_of_service|off_duty|unit_cleared|call_added|priority_changed|no_crime|false_alarm"
+            r"refused|bad_password|unknown_user|throttled")
+CODES_EN = (r"en_route|on_scene|out_of_service|off_duty|unit_cleared|call_added|priority_changed|no_crime|false_alarm|"
+            r"bad_password|unknown_user")
 
 CHECK = """([keys, codes]) => {
   const keySet = new Set(keys);

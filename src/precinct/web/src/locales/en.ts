@@ -377,4 +377,9 @@ export const en: Record<string, string> = {
   "calls.typeSearch": "Search type",
   "sup.notAcked": "Not acknowledged by",
   "calls.callerName": "Caller name",
+  "outcome.alert": "Alert",
+  "outcome.bad_password": "Wrong password",
+  "outcome.locked": "Locked",
+  "outcome.throttled": "Throttled",
+  "outcome.unknown_user": "Unknown user",
 };

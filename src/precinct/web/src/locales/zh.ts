@@ -377,4 +377,9 @@ export const zh: Record<string, string> = {
   "calls.typeSearch": "搜索类别",
   "sup.notAcked": "未签收",
   "calls.callerName": "报警人姓名",
+  "outcome.alert": "告警",
+  "outcome.bad_password": "密码错误",
+  "outcome.locked": "已锁定",
+  "outcome.throttled": "限流",
+  "outcome.unknown_user": "未知用户",
 };
