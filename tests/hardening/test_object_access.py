@@ -63,6 +63,12 @@ SCENARIOS: dict[tuple[str, str], Callable[[dict[str, str]], tuple[str, Any]]] = 
     ("GET", "/api/v1/incidents/{incident_id}/attachments/{attachment_id}"): lambda o: (
         "/api/v1/incidents/I-none/attachments/ATT-none", None),
     ("GET", "/api/v1/incidents/{incident_id}/route"): lambda o: ("/api/v1/incidents/I-none/route", None),
+    # a case's notes and photos: its lead and members only (tests/cases/test_attachments.py tries a
+    # real case with members and outsiders); here a case that does not exist ("I-none": no object)
+    ("POST", "/api/v1/cases/{case_id}/attachments"): lambda o: ("/api/v1/cases/I-none/attachments", {"note": "x"}),
+    ("GET", "/api/v1/cases/{case_id}/attachments"): lambda o: ("/api/v1/cases/I-none/attachments", None),
+    ("GET", "/api/v1/cases/{case_id}/attachments/{attachment_id}"): lambda o: (
+        "/api/v1/cases/I-none/attachments/ATT-none", None),
 }
 
 

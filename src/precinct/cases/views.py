@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 
-from precinct.cases import service, supervision
+from precinct.cases import attachments_views, service, supervision
 from precinct.cases.codes import SUPERVISORS
 from precinct.cases.schemas import (
     CaseIn,
@@ -35,6 +35,7 @@ from precinct.core.timeutil import utcnow
 from precinct.errors import Forbidden
 
 router = APIRouter(tags=["cases"])
+router.include_router(attachments_views.router)  # a case's notes and photos (issue 19)
 T = TypeVar("T")
 
 

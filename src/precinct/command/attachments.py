@@ -1,4 +1,4 @@
-"""Notes and photos from the scene (移动警务通 issue 19), attached to an incident.
+"""Notes and photos from the scene (移动警务通 issue 19), attached to an incident or a case.
 
 A photo is checked by its first bytes (JPEG, PNG or WebP only), its pixel count is read from the
 header and refused past ``PRECINCT_MAX_IMAGE_PIXELS`` *before* it is decoded, and it is re-encoded
@@ -11,7 +11,8 @@ entry in the incident's history, written in one transaction.
 
 Who may reach an incident's attachments: dispatchers and supervisors any incident's; a patrol
 unit only those of incidents it is or was dispatched to (another incident is answered as not
-found, so ids cannot be probed).
+found, so ids cannot be probed). A case's attachments (:func:`add_case_attachment` and below) are
+reached through the cases domain, which checks that the caller is on the case before calling.
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ def attachment_view(a: Attachment) -> dict[str, Any]:
     return {
         "id": a.id,
         "incident_id": a.incident_id,
+        "case_id": a.case_id,
         "kind": a.kind,
         "media_type": a.media_type,
         "sha256": a.sha256,
@@ -191,7 +193,8 @@ def attachment_view(a: Attachment) -> dict[str, Any]:
         "unit_id": a.unit_id,
         "created_by": a.created_by,
         "created_at": to_iso(a.created_at),
-        "url": f"/api/v1/incidents/{a.incident_id}/attachments/{a.id}" if a.kind == "image" else None,
+        "url": (None if a.kind != "image" else f"/api/v1/cases/{a.case_id}/attachments/{a.id}" if a.case_id
+                else f"/api/v1/incidents/{a.incident_id}/attachments/{a.id}"),
     }
 
 
@@ -274,5 +277,66 @@ def image_file(session: Session, settings: Settings, *, attachment_id: str,
     row = session.get(Attachment, attachment_id)
     if row is None or row.kind != "image" or row.incident_id not in incident_ids or row.sha256 is None:
         raise NotFound(f"no photo {attachment_id!r} here", detail={"field": "attachment_id"})
+    media = row.media_type or "image/jpeg"
+    return blob_path(settings, row.sha256, media).read_bytes(), media
+
+
+# --- a case's attachments (the cases domain checks membership first, through command.service) ---
+
+def add_case_attachment(
+    session: Session,
+    *,
+    case_id: str,
+    by: str,
+    role: str,
+    unit_id: str | None,
+    note: str,
+    image: Encoded | None,
+    sha256: str | None,
+    keep_location: bool,
+) -> Attachment:
+    """Record a note or a stored photo on a case, audited under the case (the caller checked access).
+
+    Raises
+    ------
+    BadInput
+        Neither a photo nor a note.
+    """
+    if image is None and not note:
+        raise BadInput("send a photo or a note (both are empty)", detail={"field": "body", "reason": "empty"})
+    now = utcnow()
+    row = Attachment(
+        id=new_id("ATT", now), incident_id=None, case_id=case_id, kind="image" if image else "note",
+        sha256=sha256, media_type=image.media_type if image else "text/plain",
+        size_bytes=len(image.data) if image else len(note.encode()), width=image.width if image else None,
+        height=image.height if image else None, note=note, kept_location=bool(image and keep_location),
+        unit_id=unit_id, created_by=by, created_at=now)
+    session.add(row)
+    session.flush()
+    audit.append(session, actor=by, role=role, action=AuditAction.collection, resource="attachments",
+                 params={"case_id": case_id, "attachment_id": row.id, "kind": row.kind, "sha256": sha256,
+                         "kept_location": row.kept_location},
+                 result_count=1, case_id=case_id)
+    return row
+
+
+def case_attachments(session: Session, *, case_id: str) -> list[Attachment]:
+    """A case's attachments, oldest first (the caller checked access)."""
+    return list(session.scalars(select(Attachment).where(Attachment.case_id == case_id)
+                                .order_by(Attachment.created_at, Attachment.id)).all())
+
+
+def case_attachment(session: Session, *, case_id: str, attachment_id: str) -> Attachment:
+    """One attachment of a case (NotFound for another case's or an incident's)."""
+    row = session.get(Attachment, attachment_id)
+    if row is None or row.case_id != case_id:
+        raise NotFound(f"no attachment {attachment_id!r} on case {case_id}", detail={"field": "attachment_id"})
+    return row
+
+
+def attachment_content(settings: Settings, row: Attachment) -> tuple[bytes, str]:
+    """(bytes, media type) of an attachment: a photo's stored file, or a note's UTF-8 text."""
+    if row.kind != "image" or row.sha256 is None:
+        return row.note.encode(), "text/plain; charset=utf-8"
     media = row.media_type or "image/jpeg"
     return blob_path(settings, row.sha256, media).read_bytes(), media

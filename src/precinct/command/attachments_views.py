@@ -74,6 +74,34 @@ async def _read(request: Request, ctype: str, note: str | None, keep: bool) -> t
     return None, "", note or "", keep
 
 
+async def parse_upload(request: Request, *, note: str | None,
+                       keep_location: bool) -> tuple[bytes | None, str, str, bool]:
+    """Read an attachment upload of any accepted body (the caller has checked access first).
+
+    Returns
+    -------
+    tuple
+        (image bytes or None, their declared type, the cleaned note, keep_location); the image's
+        first bytes are checked against its type, it is not decoded yet.
+
+    Raises
+    ------
+    UnsupportedMediaType
+        A content type not accepted, or bytes that are not the declared image type.
+    BadInput
+        A note too long or a broken JSON body.
+    """
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in ACCEPTED:
+        raise _refuse_type(ctype)
+    raw, declared, text, keep = await _read(request, ctype, note, keep_location)
+    text = att.clean_note(text)
+    if raw is not None:
+        att.sniff_image(raw, declared)  # cheap: before decoding
+    return raw, declared, text, keep
+
+
+UPLOAD_BODY: dict[str, Any]  # the OpenAPI request body of an attachment upload (set below)
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _BODY = {"required": True, "content": {
     **{t: _BINARY for t in att.IMAGE_TYPES},
@@ -84,6 +112,7 @@ _BODY = {"required": True, "content": {
         "file": {"type": "string", "format": "binary"}, "note": {"type": "string"},
         "keep_location": {"type": "boolean"}}}},
 }}
+UPLOAD_BODY = _BODY
 
 
 @router.post("/incidents/{incident_id}/attachments", status_code=201, openapi_extra={"requestBody": _BODY},
@@ -104,13 +133,7 @@ async def create_attachment(
             att.check_incident_access(s, principal, incident_id)
 
     await run_in_threadpool(check)
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype not in ACCEPTED:
-        raise _refuse_type(ctype)
-    raw, declared, text, keep = await _read(request, ctype, note, keep_location)
-    text = att.clean_note(text)
-    if raw is not None:
-        att.sniff_image(raw, declared)  # cheap: before decoding
+    raw, declared, text, keep = await parse_upload(request, note=note, keep_location=keep_location)
     digest = hashlib.sha256(raw).hexdigest() if raw is not None else None
     payload = {"upload_sha256": digest, "note": text, "keep_location": keep}
     published: dict[str, Any] = {}

@@ -184,13 +184,14 @@ class OrderEvent(Base):
 # --- scene attachments (migration 0021_attachments) --------------------------------------------
 
 class Attachment(Base):
-    """A note or a photo from the scene, attached to an incident. A photo's bytes live under the
+    """A note or a photo from the scene, attached to an incident or a case. A photo's bytes live under the
     data directory, named by their SHA-256 (:mod:`precinct.command.attachments`)."""
 
     __tablename__ = "attachments"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), index=True)
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    case_id: Mapped[str | None] = mapped_column(String(40), index=True)  # or on a case (no FK: cases sit above)
     kind: Mapped[str] = mapped_column(String(8))
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     media_type: Mapped[str | None] = mapped_column(String(32))

@@ -8,6 +8,9 @@ may call. Everything else in :mod:`precinct.command` is internal to it.
   checkpoint plans issue theirs here);
 - :func:`incident_photos`, :func:`incident_photo`: photos attached to incidents (a case's
   missing-person photo for the patrol terminal; the caller checks the case);
+- :func:`parse_attachment_upload`, :func:`store_photo`, :func:`add_case_attachment`,
+  :func:`case_attachments`, :func:`case_attachment`, :func:`attachment_content`: the attachment
+  store for a case's notes and photos (the cases domain checks membership before calling);
 - the incident-type code table (:data:`INCIDENT_TYPES`, :class:`Priority`, :class:`UnitType`).
 """
 
@@ -19,8 +22,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from precinct.command.attachments import attachment_view, image_views
+from precinct.command.attachments import (
+    Encoded,
+    add_case_attachment,
+    attachment_content,
+    attachment_view,
+    case_attachment,
+    image_views,
+    reencode,
+    write_blob,
+)
+from precinct.command.attachments import case_attachments as _case_attachments
 from precinct.command.attachments import image_file as incident_photo
+from precinct.command.attachments_views import UPLOAD_BODY as ATTACHMENT_UPLOAD_BODY
+from precinct.command.attachments_views import parse_upload as parse_attachment_upload
 from precinct.command.common import publish
 from precinct.command.models import Assignment, Call, Incident, Order
 from precinct.command.orders import create_order, get_order, order_view
@@ -28,6 +43,7 @@ from precinct.command.recommend import NearestUnits, NearUnit, available_units, 
 from precinct.command.types import INCIDENT_TYPES, PRIORITIES, IncidentType, Priority, UnitType, get_type
 
 __all__ = [
+    "ATTACHMENT_UPLOAD_BODY",
     "INCIDENT_TYPES",
     "PRIORITIES",
     "IncidentType",
@@ -35,8 +51,13 @@ __all__ = [
     "NearestUnits",
     "Priority",
     "UnitType",
+    "add_case_attachment",
+    "attachment_content",
+    "attachment_view",
     "available_units",
     "caller_contact",
+    "case_attachment",
+    "case_attachments",
     "create_order",
     "get_order",
     "get_type",
@@ -45,8 +66,10 @@ __all__ = [
     "incident_records",
     "nearest_available_units",
     "order_view",
+    "parse_attachment_upload",
     "publish_orders_created",
     "record_exists",
+    "store_photo",
 ]
 
 
@@ -197,3 +220,29 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 def incident_photos(session: Session, *, incident_ids: list[str]) -> list[dict[str, Any]]:
     """Views of the photos attached to these incidents (the caller has checked access to them)."""
     return [attachment_view(a) for a in image_views(session, incident_ids=incident_ids)]
+
+
+def store_photo(settings: Any, *, data: bytes, declared: str, keep_location: bool) -> tuple[Encoded, str]:
+    """Re-encode an uploaded photo (metadata dropped unless ``keep_location``) and store it.
+
+    Parameters
+    ----------
+    settings : Settings
+        Where the attachment store lives (``<data_dir>/attachments``).
+    data, declared
+        The uploaded bytes and their declared image type.
+    keep_location : bool
+        Keep the EXIF block (GPS included).
+
+    Returns
+    -------
+    tuple
+        (the re-encoded image, the SHA-256 naming its stored file).
+    """
+    encoded = reencode(data, declared, keep_location=keep_location)
+    return encoded, write_blob(settings, encoded)
+
+
+def case_attachments(session: Session, *, case_id: str) -> list[dict[str, Any]]:
+    """Views of a case's notes and photos, oldest first (the caller has checked access to the case)."""
+    return [attachment_view(a) for a in _case_attachments(session, case_id=case_id)]

@@ -51,6 +51,7 @@ LARGE_ROUTES: dict[str, str] = {
 # photo or a note) of up to ``max_attachment_bytes``; everyone else is cut at the small default
 ATTACHMENT_ROUTES: dict[str, str] = {
     "/api/v1/incidents/{incident_id}/attachments": "attachments.create",
+    "/api/v1/cases/{case_id}/attachments": "cases.attachments.create",
 }
 _ATTACHMENT_PATTERNS = [(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p)) + "$"), a)
                         for p, a in ATTACHMENT_ROUTES.items()]

@@ -150,6 +150,9 @@ POLICY: dict[str, Rule] = {
     "cases.supervise": _rule(_R.supervisor, _R.auditor, _R.admin),
     "cases.deadlines": _rule(_R.supervisor, _R.admin),
     "cases.orders": _rule(_R.dispatcher, _R.supervisor),  # one-click orders from a case: as orders.create
+    # a case's notes and photos (issue 19): its lead and members only (checked on the case)
+    "cases.attachments.create": _rule(*EVERYONE, owner_scoped=True, resource="attachments"),
+    "cases.attachments.read": _rule(*EVERYONE, owner_scoped=True, resource="attachments"),
     # --- analytics -----------------------------------------------------------------------------
     "analytics.read": _rule(_R.analyst, _R.supervisor, _R.dispatcher, _R.admin),
     # --- fraud ---------------------------------------------------------------------------------
