@@ -34,3 +34,8 @@ class UserOut(BaseModel):
     display_name: str | None = None
     unit_id: str | None = None
     locked: bool = False
+    active: bool = True
+
+
+class UserActive(BaseModel):
+    active: bool = Field(description="false disables the account (its sessions end); true enables it")

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from precinct.core import audit
 from precinct.core.access import allow, get_db, get_settings_dep, public
 from precinct.core.db import utcnow
-from precinct.core.identity import Principal, authenticate, create_user, refresh_token, revoke_session
+from precinct.core.identity import (
+    Principal,
+    authenticate,
+    create_user,
+    refresh_token,
+    revoke_session,
+    unlock_user,
+)
 from precinct.core.models import User
-from precinct.core.roles import Role
+from precinct.core.roles import AuditAction, Role
 from precinct.core.streams import SESSIONS_REVOKED, session_digest
-from precinct.identity.schemas import Me, Token, UserCreate, UserOut
+from precinct.errors import Conflict, NotFound
+from precinct.identity.schemas import Me, Token, UserActive, UserCreate, UserOut
 
 router = APIRouter(tags=["identity"])
 
@@ -63,8 +74,22 @@ def list_users(request: Request, principal: Annotated[Principal, allow("users.li
     now = utcnow()
     with get_db(request).sessionmaker() as s:
         users = s.scalars(select(User).order_by(User.username)).all()
-        return [UserOut(id=u.id, username=u.username, role=Role(u.role), display_name=u.display_name,
-                        unit_id=u.unit_id, locked=bool(u.locked_until and u.locked_until > now)) for u in users]
+        return [_out(u, now) for u in users]
+
+
+def _out(u: User, now: dt.datetime) -> UserOut:
+    locked_until = u.locked_until
+    if locked_until is not None and locked_until.tzinfo is None:  # SQLite hands back naive UTC
+        locked_until = locked_until.replace(tzinfo=dt.UTC)
+    return UserOut(id=u.id, username=u.username, role=Role(u.role), display_name=u.display_name,
+                   unit_id=u.unit_id, locked=bool(locked_until and locked_until > now), active=bool(u.active))
+
+
+def _user(s: Session, user_id: int) -> User:
+    u = s.get(User, user_id)
+    if u is None:
+        raise NotFound(f"no user with id {user_id}", detail={"field": "user_id", "value": user_id})
+    return u
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
@@ -75,3 +100,30 @@ def add_user(request: Request, body: UserCreate, principal: Annotated[Principal,
                         display_name=body.display_name, unit_id=body.unit_id, actor=principal.username)
         return UserOut(id=u.id, username=u.username, role=Role(u.role), display_name=u.display_name,
                        unit_id=u.unit_id)
+
+
+@router.post("/users/{user_id}/active", response_model=UserOut,
+             responses={404: {"description": "no such user"}, 409: {"description": "you cannot disable yourself"}})
+def set_active(request: Request, user_id: int, body: UserActive,
+               principal: Annotated[Principal, allow("users.manage")]) -> UserOut:
+    """Disable an account (its sessions end at their next request) or enable it again (audited)."""
+    with get_db(request).session() as s:
+        u = _user(s, user_id)
+        if not body.active and u.id == principal.user_id:
+            raise Conflict("you cannot disable your own account", detail={"field": "user_id", "value": user_id})
+        u.active = body.active
+        audit.append(s, actor=principal.username, role=principal.role.value, action=AuditAction.administration,
+                     resource="users", params={"op": "enable" if body.active else "disable", "username": u.username})
+        s.flush()
+        return _out(u, utcnow())
+
+
+@router.post("/users/{user_id}/unlock", response_model=UserOut,
+             responses={404: {"description": "no such active user"}})
+def unlock(request: Request, user_id: int, principal: Annotated[Principal, allow("users.manage")]) -> UserOut:
+    """Clear a lockout and the failed-login count (audited)."""
+    with get_db(request).session() as s:
+        u = _user(s, user_id)
+        unlock_user(s, username=u.username, actor=principal.username)
+        s.flush()
+        return _out(u, utcnow())
