@@ -13,6 +13,17 @@ function lateNow(a: any): boolean {
   return !a.acknowledged_at && !!a.ack_due_at && new Date(a.ack_due_at).getTime() < Date.now();
 }
 
+/** Ids of an incident row's dispatched units that are late to acknowledge (the board list's badge). */
+export function lateUnits(r: any): string[] {
+  const units: any[] = Array.isArray(r?.units) ? r.units : [];
+  return units.filter((a) => a.status === "dispatched" && lateNow(a)).map((a) => String(a.unit_id));
+}
+
+/** Whether a row still waits for an acknowledgement (its late state may change with the clock). */
+export function waitingAck(r: any): boolean {
+  return Array.isArray(r?.units) && r.units.some((a: any) => a.status === "dispatched" && !a.acknowledged_at && a.ack_due_at);
+}
+
 function ackBadges(units: any[]): HTMLElement {
   return h("p.acks#board-acks", units.filter((a) => a.status !== "cleared").map((a) => {
     const state = a.acknowledged_at ? "acked" : lateNow(a) ? "late" : "waiting";
@@ -22,7 +33,8 @@ function ackBadges(units: any[]): HTMLElement {
   }));
 }
 
-async function thumb(a: Attachment): Promise<HTMLElement> {
+/** One attachment as a list item: a note's text, or a photo (fetched with the bearer token). */
+export async function thumb(a: Attachment): Promise<HTMLElement> {
   const meta = `${a.unit_id ?? a.created_by} · ${fmtTime(a.created_at)}`;
   if (a.kind !== "image" || !a.url) return h("li.note", { dataset: { attachment: a.id } }, h("span.muted", meta), " ", a.note);
   const img = h("img", { alt: a.note || t("scene.photo"), width: "96", height: "72", dataset: { attachment: a.id },

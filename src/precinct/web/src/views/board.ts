@@ -12,6 +12,7 @@ import { errorText, table, unavailable } from "./common";
 import type { View } from "./index";
 import { ageSeconds, isOpen } from "./overview";
 import { incidentPanel } from "./boardpanel";
+import { lateUnits, waitingAck } from "./attachments";
 
 // Fallback response targets (seconds) by priority when the server does not send one.
 const TARGET_S: Record<string, number> = { red: 5 * 60, orange: 10 * 60, yellow: 20 * 60, blue: 45 * 60, green: 120 * 60 };
@@ -35,14 +36,28 @@ export function overdue(r: any): boolean {
 /** The board's filters (kept for the session: a tab switch does not lose them). */
 const filters = { priority: "", status: "", overdue: false, text: "" };
 
+// The incident list route sends rows without their units; the board snapshot and the live events
+// carry them (with ack_due_at and late): the last units seen of each incident are kept here.
+const knownUnits = new Map<string, any[]>();
+function unitsOf(r: any): any {
+  if (Array.isArray(r.units)) { knownUnits.set(idOf(r), r.units); return r; }
+  const units = knownUnits.get(idOf(r));
+  return units ? { ...r, units } : r;
+}
+
 interface Col { key: string; label: () => string; sig: (r: any) => string; cell: (r: any) => Node | string }
 const COLS: Col[] = [
   { key: "priority", label: () => t("col.priority"), sig: (r) => priorityOf(r),
     cell: (r) => h("span.prio", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }, t(`prio.${priorityOf(r)}`)) },
   { key: "id", label: () => t("col.id"), sig: (r) => idOf(r), cell: (r) => idOf(r) },
   { key: "type", label: () => t("col.type"), sig: (r) => incidentTypeName(r, lang()), cell: (r) => incidentTypeName(r, lang()) },
-  { key: "status", label: () => t("col.status"), sig: (r) => String(r.status ?? r.state ?? ""),
-    cell: (r) => tOr(`status.${r.status ?? r.state}`, String(r.status ?? r.state ?? "")) },
+  { key: "status", label: () => t("col.status"), sig: (r) => `${r.status ?? r.state ?? ""}|${lateUnits(unitsOf(r)).join(",")}`,
+    cell: (r) => {
+      const late = lateUnits(unitsOf(r));  // a dispatched unit not acknowledging in time: a badge in the row
+      const text = tOr(`status.${r.status ?? r.state}`, String(r.status ?? r.state ?? ""));
+      return late.length ? h("span", text, " ", h("span.badge.ack.late.row-late", { title: t("scene.late"),
+        dataset: { late: late.join(" ") }, style: "color:#ffb020;font-weight:600;white-space:nowrap" }, `⚠ ${late.join(" ")}`)) : text;
+    } },
   { key: "address", label: () => t("col.address"), sig: (r) => String(r.address ?? ""), cell: (r) => String(r.address ?? "") },
   { key: "age", label: () => t("board.age"), sig: (r) => String(r.created_at ?? r.received_at ?? r.ts ?? ""),
     cell: (r) => h("span.timer", { dataset: { since: String(r.created_at ?? r.received_at ?? r.ts ?? "") } }, fmtDuration(ageSeconds(r))) },
@@ -155,6 +170,8 @@ export const boardView: View = {
         const since = new Date(el.dataset.since ?? "").getTime();
         if (!isNaN(since)) el.textContent = fmtDuration((Date.now() - since) / 1000);
       });
+      // a unit's acknowledgement falls late with the clock, with no event: recheck waiting rows
+      rows.forEach((_tr, id) => { const r = store.incidents.get(id); if (r && waitingAck(unitsOf(r))) rowFor(r); });
     }
 
     // A unit taken out of service (or back): the server refuses it while the unit is on a job.
@@ -188,6 +205,15 @@ export const boardView: View = {
 
     paintList(true);
     paintUnits();
+    // The incident list may come without its units: the board snapshot adds them (late badges).
+    const boardOp = api.find("GET", "/board");
+    if (boardOp) void api.get(boardOp.path).then((b: any) => {
+      for (const r of b?.incidents ?? []) {
+        const cur = store.incidents.get(idOf(r));
+        if (Array.isArray(r.units) && !(cur && Array.isArray(cur.units))) knownUnits.set(idOf(r), r.units);
+      }
+      paintList(true);
+    }).catch(() => undefined);
     // A red incident opened from the banner (main.ts) or a link: #/board?incident=...
     const want = new URLSearchParams(location.hash.split("?")[1] ?? "").get("incident");
     if (want) void detail.open(want);

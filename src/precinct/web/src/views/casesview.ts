@@ -6,6 +6,7 @@ import { caseContext, purposesFor, setCaseContext } from "../casectx";
 import { clear, field, fmtTime, h } from "../dom";
 import { dictionaries, lang, t } from "../i18n";
 import { session } from "../session";
+import { thumb } from "./attachments";
 import { errorText, table } from "./common";
 import type { View } from "./index";
 
@@ -31,6 +32,10 @@ const casesEn: Record<string, string> = {
   "cases.addTask": "Request service",
   "cases.note": "Note",
   "cases.addNote": "Add note",
+  "cases.attachments": "Notes and photos",
+  "cases.attachNone": "No notes or photos yet",
+  "cases.attachPhoto": "Photo",
+  "cases.attach": "Attach",
   "cases.timeline": "Timeline",
   "cases.showTimeline": "Show timeline (audited read)",
   "cases.close": "Close case",
@@ -61,6 +66,10 @@ const casesZh: Record<string, string> = {
   "cases.addTask": "请求服务",
   "cases.note": "备注",
   "cases.addNote": "添加备注",
+  "cases.attachments": "现场备注与照片",
+  "cases.attachNone": "暂无备注或照片",
+  "cases.attachPhoto": "照片",
+  "cases.attach": "上传",
   "cases.timeline": "办案时间线",
   "cases.showTimeline": "查看时间线（查询留痕）",
   "cases.close": "结案",
@@ -164,6 +173,7 @@ function workspace(box: HTMLElement, caseId: string, reload: () => void): void {
           } catch (e) { clear(tl, h("p.error", errorText(e))); }
         } }, t("cases.showTimeline")),
         tl,
+        h("h4", t("cases.attachments")), attachBox(base, c.status === "open"),
         c.status === "open" ? h("form.inline", { onsubmit: (e: Event) => { e.preventDefault(); void act(() =>
           api.post(`${base}/close`, { reason: reason.value.trim(), disposition: disposition.value || undefined }))(); } },
           field(t("cases.reason"), reason), field(t("cases.disposition"), disposition),
@@ -173,6 +183,46 @@ function workspace(box: HTMLElement, caseId: string, reload: () => void): void {
       clear(box, h("p.error", errorText(e)));
     }
   })();
+}
+
+/** A case's notes and photos (issue 19): the list (each read audited) and, on an open case, a form. */
+function attachBox(base: string, open: boolean): HTMLElement {
+  const list = h("ul.attachments#case-attachments", { style: "list-style:none;padding:0;margin:.3rem 0" });
+  const err = h("p.error#case-attach-error");
+  const load = async (): Promise<void> => {
+    try {
+      const data = await api.get<{ attachments: any[] }>(`${base}/attachments`);
+      clear(list, ...(data.attachments.length ? await Promise.all(data.attachments.map(thumb))
+        : [h("li.muted", t("cases.attachNone"))]));
+      list.dataset.count = String(data.attachments.length);
+    } catch (e) { clear(list, h("li.error", errorText(e))); }
+  };
+  void load();
+  if (!open) return h("div", list);
+  const note = h("input#case-attach-note") as HTMLInputElement;
+  const file = h("input#case-attach-file", { type: "file", accept: "image/jpeg,image/png,image/webp" }) as HTMLInputElement;
+  const form = h("form.inline#case-attach-form", { onsubmit: async (e: Event) => {
+    e.preventDefault();
+    err.textContent = "";
+    const photo = file.files?.[0];
+    const text = note.value.trim();
+    const headers: Record<string, string> = { Authorization: `Bearer ${api.token ?? ""}` };
+    let body: BodyInit;
+    let url = `/api/v1${base}/attachments`;
+    if (photo) {
+      headers["Content-Type"] = photo.type;
+      body = photo;
+      if (text) url += `?note=${encodeURIComponent(text)}`;
+    } else {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify({ note: text });
+    }
+    const r = await fetch(url, { method: "POST", headers, body });
+    if (!r.ok) { const j = await r.json().catch(() => ({})); err.textContent = String(j.message ?? r.status); return; }
+    note.value = ""; file.value = "";
+    await load();
+  } }, field(t("cases.note"), note), field(t("cases.attachPhoto"), file), h("button", { type: "submit" }, t("cases.attach")));
+  return h("div", list, form, err);
 }
 
 export const casesView: View = {
