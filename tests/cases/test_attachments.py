@@ -89,12 +89,19 @@ def test_members_add_list_and_download(world: dict[str, Any]) -> None:
     assert pic["note"] == "现场" and pic["url"] == f"{url}/{pic['id']}"
     r = client.post(url, json={"note": "车主已联系"}, headers=world["lead"])
     assert r.status_code == 201 and r.json()["kind"] == "note" and r.json()["url"] is None, r.text
-    # the same photo again: a second row, one stored file
+    # the phone's offline queue retries with the same key: stored once, the first answer replayed
+    key = {**world["officer"], "Content-Type": "image/jpeg", "Idempotency-Key": "case-photo-1"}
+    first = client.post(url, content=photo(size=(40, 30)), headers=key)
+    replay = client.post(url, content=photo(size=(40, 30)), headers=key)
+    assert first.status_code == replay.status_code == 201 and replay.json() == first.json()
+    assert replay.headers.get("Idempotent-Replayed") == "true" and _rows(app) == 3
+    # the same photo again (no key): a second row, one stored file
     again = client.post(url, content=original, headers={**world["lead"], "Content-Type": "image/jpeg"})
     assert again.status_code == 201 and again.json()["sha256"] == pic["sha256"]
     listed = client.get(url, headers=world["lead"])
     assert listed.status_code == 200, listed.text
-    assert [a["id"] for a in listed.json()["attachments"]] == [pic["id"], r.json()["id"], again.json()["id"]]
+    assert [a["id"] for a in listed.json()["attachments"]] == [pic["id"], r.json()["id"], first.json()["id"],
+                                                               again.json()["id"]]
     got = client.get(pic["url"], headers=world["officer"])
     assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
     assert hashlib.sha256(got.content).hexdigest() == pic["sha256"]
@@ -102,11 +109,11 @@ def test_members_add_list_and_download(world: dict[str, Any]) -> None:
         assert im.size == (64, 48) and dict(im.getexif().get_ifd(0x8825)) == {}  # GPS gone
         assert im.getpixel((5, 5))[2] > 150 and im.getpixel((60, 40))[0] > 150
     store = get_settings().data_dir / "attachments" / pic["sha256"][:2]
-    assert [p.name for p in store.iterdir()] == [pic["sha256"] + ".jpg"]
+    assert [p.name for p in store.iterdir() if p.name.startswith(pic["sha256"])] == [pic["sha256"] + ".jpg"]
     note = client.get(f"{url}/{r.json()['id']}", headers=world["officer"])
     assert note.status_code == 200 and note.text == "车主已联系"
     # collection and each read audited under the case
-    assert len(_audits(app, case, "collection")) == 3
+    assert len(_audits(app, case, "collection")) == 4
     reads = [json.loads(a.params) if isinstance(a.params, str) else a.params
              for a in _audits(app, case, "consultation")]
     assert sorted(str(p.get("attachment_id")) for p in reads) == sorted(["None", pic["id"], r.json()["id"]])

@@ -2,19 +2,21 @@
 /cases/{case_id}/attachments`` and ``GET /cases/{case_id}/attachments/{attachment_id}``.
 
 Only the case's lead and members reach them (anyone else: 403, audited; no such case: 404); adding
-one needs the case open. Every read (the list and each download) is audited under the case. The
-body is read as for an incident's attachments (the same limits, 413 and 415) and the photo goes
-to the same store, through :mod:`precinct.command.service`.
+one needs the case open (a retried upload with the same ``Idempotency-Key`` is stored once). Every
+read (the list and each download) is audited under the case. The body is read as for an incident's
+attachments (the same limits, 413 and 415) and the photo goes to the same store, through
+:mod:`precinct.command.service`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from precinct.cases.base import _case, _is_member, _open_case_row
@@ -55,8 +57,11 @@ async def create_case_attachment(
     principal: Annotated[Principal, allow("cases.attachments.create")],
     note: Annotated[str | None, Query(max_length=MAX_NOTE_CHARS, description="a note with the photo")] = None,
     keep_location: Annotated[bool, Query(description="keep the photo's location (EXIF GPS)")] = False,
-) -> dict[str, Any]:
-    """Attach a note or a photo to a case the caller is on (lead or member)."""
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key",
+                                                  description="retry-safe request key")] = None,
+) -> JSONResponse:
+    """Attach a note or a photo to a case the caller is on (lead or member); with an
+    ``Idempotency-Key`` a retried upload is stored once."""
     db, settings = get_db(request), get_settings_dep(request)
 
     def check() -> None:
@@ -67,10 +72,14 @@ async def create_case_attachment(
     raw, declared, text, keep = await command.parse_attachment_upload(request, note=note,
                                                                         keep_location=keep_location)
 
-    def work() -> dict[str, Any]:
+    payload = {"upload_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None, "note": text,
+               "keep_location": keep}
+
+    def work() -> tuple[int, dict[str, Any], bool]:
         encoded, sha = (command.store_photo(settings, data=raw, declared=declared, keep_location=keep)
                         if raw is not None else (None, None))
-        with _audited(db, principal, case_id), db.session() as s:
+
+        def action(s: Any) -> dict[str, Any]:
             require_member(s, case_id=case_id, username=principal.username, open_only=True)
             row = command.add_case_attachment(
                 s, case_id=case_id, by=principal.username, role=principal.role.value,
@@ -78,7 +87,13 @@ async def create_case_attachment(
                 sha256=sha, keep_location=keep)
             return command.attachment_view(row)
 
-    return await run_in_threadpool(work)
+        with _audited(db, principal, case_id):
+            out = command.run_idempotent(db, scope=f"{principal.username}:POST /cases/{case_id}/attachments",
+                                         key=idempotency_key, payload=payload, action=action, status_code=201)
+        return out.status_code, out.body, out.replayed
+
+    status, body, replayed = await run_in_threadpool(work)
+    return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
 
 @router.get("/cases/{case_id}/attachments")

@@ -10,7 +10,8 @@ may call. Everything else in :mod:`precinct.command` is internal to it.
   missing-person photo for the patrol terminal; the caller checks the case);
 - :func:`parse_attachment_upload`, :func:`store_photo`, :func:`add_case_attachment`,
   :func:`case_attachments`, :func:`case_attachment`, :func:`attachment_content`: the attachment
-  store for a case's notes and photos (the cases domain checks membership before calling);
+  store for a case's notes and photos (the cases domain checks membership before calling), and
+  :func:`run_idempotent` (a retried upload stored once);
 - the incident-type code table (:data:`INCIDENT_TYPES`, :class:`Priority`, :class:`UnitType`).
 """
 
@@ -37,6 +38,7 @@ from precinct.command.attachments import image_file as incident_photo
 from precinct.command.attachments_views import UPLOAD_BODY as ATTACHMENT_UPLOAD_BODY
 from precinct.command.attachments_views import parse_upload as parse_attachment_upload
 from precinct.command.common import publish
+from precinct.command.idempotency import run_idempotent
 from precinct.command.models import Assignment, Call, Incident, Order
 from precinct.command.orders import create_order, get_order, order_view
 from precinct.command.recommend import NearestUnits, NearUnit, available_units, nearest_available_units
@@ -69,6 +71,7 @@ __all__ = [
     "parse_attachment_upload",
     "publish_orders_created",
     "record_exists",
+    "run_idempotent",
     "store_photo",
 ]
 
