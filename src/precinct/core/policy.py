@@ -99,7 +99,7 @@ POLICY: dict[str, Rule] = {
     "units.read": _rule(*READERS),
     "units.manage": _rule(*COMMAND),
     "units.position": _rule(*FIELD, owner_scoped=True),
-    "units.status": _rule(*FIELD, owner_scoped=True),
+    "units.status": _rule(*FIELD, _R.admin, owner_scoped=True),  # admin: the unit management screen
     "board.read": _rule(*READERS),
     # --- command: the patrol terminal (issue 19): scene attachments, the route to one's dispatch --
     # a patrol unit reaches only incidents it is (or was) dispatched to (404 otherwise)

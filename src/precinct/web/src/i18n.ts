@@ -1,5 +1,6 @@
 // Simplified Chinese (default) and English. The choice is remembered in localStorage.
 import { analyticsEn, analyticsZh } from "./i18n-analytics";
+import { adminEn, adminZh } from "./i18n-admin";
 import { fraudEn, fraudZh } from "./i18n-fraud";
 import { opsEn, opsZh } from "./i18n-ops";
 import { attachmentsEn, attachmentsZh } from "./i18n-attachments";
@@ -20,6 +21,8 @@ Object.assign(en, publicEn);
 Object.assign(zh, publicZh);
 Object.assign(en, fraudEn);
 Object.assign(zh, fraudZh);
+Object.assign(en, adminEn);
+Object.assign(zh, adminZh);
 export const dictionaries: Record<Lang, Record<string, string>> = { "zh-CN": zh, en };
 (window as any).__precinctI18n = dictionaries; // read by the browser tests (both languages, same keys)
 

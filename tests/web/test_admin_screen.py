@@ -1,0 +1,89 @@
+"""The administrator's screen (issue 21): the admin creates an account on the screen, that account
+can log in, the admin disables it and its login then fails (and enables it again); the admin creates
+a unit, takes it out of service, and the API agrees. In Chinese and in English: the state words
+shown are the dictionary's words for that language."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from tests.web.conftest import shot
+from tests.web.server import Server
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "e2e-admin-pass-1"
+
+
+def _login_status(server: Server, username: str, password: str) -> int:
+    return httpx.post(f"{server.url}/api/v1/auth/token", data={"username": username, "password": password},
+                      timeout=60).status_code
+
+
+def _row(page: Any, table: str, text: str) -> Any:
+    return page.locator(f"#{table} tr", has_text=text)
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_admin_manages_users_and_units(page: Any, server: Server, login: Callable[[Any, str], None],
+                                       lang: str) -> None:
+    login(page, "admin")
+    if page.evaluate("() => document.documentElement.lang") != lang:
+        page.click("#lang-switch")
+        page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+    words = page.evaluate("() => window.__precinctI18n")[lang]
+    page.click("#nav a[data-view=users]")
+    page.wait_for_selector("#admin-users-table")
+
+    # an account made on the screen logs in; disabled, it cannot; enabled again, it can
+    name = f"e2e{lang[:2]}{uuid.uuid4().hex[:6]}"
+    page.fill("#admin-user-name", name)
+    page.fill("#admin-user-display", "夜班调度员" if lang == "zh-CN" else "Night dispatcher")
+    page.select_option("#admin-user-role", "dispatcher")
+    page.fill("#admin-user-pass", PASSWORD)
+    page.click("#admin-user-create")
+    row = _row(page, "admin-users-table", name)
+    row.wait_for()
+    assert words["role.dispatcher"] in row.inner_text() and words["admin.active"] in row.inner_text()
+    assert _login_status(server, name, PASSWORD) == 200
+    row.locator("button.admin-toggle").click()
+    page.wait_for_function("([n, w]) => [...document.querySelectorAll('#admin-users-table tr')]"
+                           ".some(tr => tr.textContent.includes(n) && tr.textContent.includes(w))",
+                           arg=[name, words["admin.disabled"]])
+    assert _login_status(server, name, PASSWORD) == 401
+    with server.api("admin") as c:
+        listed = {u["username"]: u for u in c.get("/users").json()}
+    assert listed[name]["active"] is False and listed[name]["role"] == "dispatcher"
+    if lang == "zh-CN":
+        shot(page, "admin")
+    _row(page, "admin-users-table", name).locator("button.admin-toggle").click()
+    page.wait_for_function("([n, w]) => [...document.querySelectorAll('#admin-users-table tr')]"
+                           ".some(tr => tr.textContent.includes(n) && tr.textContent.includes(w))",
+                           arg=[name, words["admin.active"]])
+    assert _login_status(server, name, PASSWORD) == 200
+
+    # a unit made on the screen, then taken out of service there: the API agrees
+    unit = f"E2E-{lang[:2].upper()}-{uuid.uuid4().hex[:4]}"
+    page.fill("#admin-unit-id", unit)
+    page.fill("#admin-unit-callsign", f"{unit} call")
+    page.select_option("#admin-unit-type", "traffic")
+    page.fill("#admin-unit-station", "E2E station")
+    page.click("#admin-unit-save")
+    urow = _row(page, "admin-units-table", unit)
+    urow.wait_for()
+    assert words["admin.unitType.traffic"] in urow.inner_text()
+    with server.api("admin") as c:
+        before = c.get(f"/units/{unit}").json()
+    assert before["callsign"] == f"{unit} call" and before["unit_type"] == "traffic"
+    assert before["status"] != "out_of_service"
+    urow.locator("button.admin-unit-oos").click()
+    page.wait_for_function("([n, w]) => [...document.querySelectorAll('#admin-units-table tr')]"
+                           ".some(tr => tr.textContent.includes(n) && tr.textContent.includes(w))",
+                           arg=[unit, words["status.out_of_service"]])
+    with server.api("admin") as c:
+        assert c.get(f"/units/{unit}").json()["status"] == "out_of_service"
+    assert "out_of_service" not in page.inner_text("#admin-units-table")
