@@ -50,7 +50,7 @@ from precinct.errors import BadInput
 __all__ = [
     "CANONICAL", "COLUMNS", "DEFAULT_CHUNK_ROWS", "KINDS", "MAX_ID_LENGTH", "MAX_REJECT_DETAILS", "REQUIRED",
     "TS_TYPE", "BatchResult", "RawChunk", "Reject", "Rejects", "check_header", "iter_csv", "iter_csv_slow",
-    "iter_parquet", "parse_arrow_ipc", "parse_csv", "parse_json", "read_csv_chunks", "validate",
+    "iter_parquet", "iter_parquet_body", "parse_arrow_ipc", "parse_csv", "parse_json", "read_csv_chunks", "validate",
 ]
 
 
@@ -258,6 +258,34 @@ def iter_parquet(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterato
             f"not a readable Parquet file (truncated or corrupt): {_first_line(exc)}",
             detail={"file": str(path), "row": 0, "field": "file"},
         ) from None
+    yield from _parquet_chunks(pf, chunk_rows=chunk_rows, where={"file": str(path)})
+
+
+def iter_parquet_body(data: bytes, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[RawChunk]:
+    """Chunks of a Parquet request body, bounded like every compressed upload.
+
+    The footer's row count and uncompressed sizes are checked against the limits
+    (:func:`precinct.core.limits.parquet_budget_check`) before any row group is read; then each
+    batch read is counted too (a footer may understate), row group by row group. A body that is not
+    Parquet, or is truncated, raises BadInput naming the problem.
+    """
+    from precinct.core.limits import DecompressionBudget, parquet_budget_check
+
+    try:
+        pf = pq.ParquetFile(io.BytesIO(data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise BadInput(
+            f"body is not a readable Parquet file (truncated or corrupt): {_first_line(exc)}",
+            detail={"row": 0, "field": "body"},
+        ) from None
+    parquet_budget_check(pf.metadata, what="Parquet body")
+    budget = DecompressionBudget(what="Parquet body")
+    yield from _parquet_chunks(pf, chunk_rows=chunk_rows, where={"field": "body"}, budget=budget)
+
+
+def _parquet_chunks(
+    pf: pq.ParquetFile, *, chunk_rows: int, where: dict[str, Any], budget: Any = None
+) -> Iterator[RawChunk]:
     names = pf.schema_arrow.names
     mapping = check_header(names, where="Parquet schema")
     row = 1
@@ -274,6 +302,8 @@ def iter_parquet(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterato
         # proportion to what it has read (hundreds of MiB over 100 million reads)
         for group in range(pf.num_row_groups):
             for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=[group], columns=list(mapping)):
+                if budget is not None:
+                    budget.add(nbytes=batch.nbytes, rows=batch.num_rows)
                 pending.append(batch)
                 if sum(b.num_rows for b in pending) >= chunk_rows:
                     out = chunk()
@@ -283,9 +313,9 @@ def iter_parquet(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterato
             yield chunk()
     except (pa.ArrowInvalid, OSError) as exc:
         raise BadInput(
-            f"Parquet file unreadable after row {row - 1} (truncated or corrupt): "
-            f"{_first_line(exc)}",
-            detail={"file": str(path), "row": row, "field": "file"},
+            f"Parquet {'file' if 'file' in where else 'body'} unreadable after row {row - 1} "
+            f"(truncated or corrupt): {_first_line(exc)}",
+            detail={"field": "file", **where, "row": row},
         ) from None
 
 

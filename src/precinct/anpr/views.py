@@ -9,7 +9,9 @@ collection, one record per batch. Hotlist alerts are published on the event bus 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -24,7 +26,7 @@ from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, p
 from precinct.core.identity import Principal
 from precinct.core.jsonbody import FastJSON
 from precinct.core.params import RowId
-from precinct.errors import BadInput
+from precinct.errors import BadInput, UnsupportedMediaType
 
 router = APIRouter(tags=["anpr"])
 
@@ -35,16 +37,62 @@ def _engine(settings: Settings) -> DuckEngine:
     return DuckEngine(service.warehouse(settings))
 
 
+PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet")
+_INGEST_ERRORS: dict[int | str, dict[str, Any]] = {
+    415: {"description": "a Content-Encoding other than gzip (or identity)"},
+    422: {"description": "the batch as a whole is malformed, or decompresses past the limits"},
+}
+
+
+def _content_encoding(request: Request) -> str:
+    """``gzip`` or ``identity`` from the Content-Encoding header (read before the body); else 415."""
+    raw = request.headers.get("content-encoding", "").strip().lower()
+    if raw in ("", "identity"):
+        return "identity"
+    if raw in ("gzip", "x-gzip"):
+        return "gzip"
+    raise UnsupportedMediaType(
+        f"unsupported Content-Encoding {raw!r}: send the body uncompressed or gzip-compressed",
+        detail={"field": "content-encoding", "value": raw, "accepted": ["gzip", "identity"]},
+    )
+
+
+def _decoded(body: bytes, encoding: str) -> bytes:
+    """The body, gunzipped within ``PRECINCT_MAX_DECOMPRESSED_BYTES`` (before any parsing)."""
+    if encoding != "gzip":
+        return body
+    from precinct.core.limits import gunzip_bounded
+
+    return gunzip_bounded(body, what="gzip request body")
+
+
+def _iter_source(chunks: Iterator[parse.RawChunk]) -> service.ChunkSource:
+    """A chunk source read lazily (a Parquet body is read row group by row group as it is stored)."""
+    def _src(consume: Callable[[parse.RawChunk], None], _restart: Callable[[], None]) -> None:
+        for chunk in chunks:
+            consume(chunk)
+
+    return _src
+
+
 # --- ingest ------------------------------------------------------------------------------------
 
 
-@router.post("/anpr/reads", responses={422: {"description": "the batch as a whole is malformed"}})
+@router.post("/anpr/reads", responses=_INGEST_ERRORS)
 async def ingest_reads(
     request: Request, principal: Annotated[Principal, allow("anpr.reads")]
 ) -> dict[str, Any]:
-    """Ingest a batch of reads: JSON (``{"reads": [...]}`` or a list), CSV (``text/csv``) or Arrow
-    IPC (``application/vnd.apache.arrow.stream``). Answers once the batch is durable, with counts of
-    stored, duplicate and rejected rows and each rejected row's item/line and reason."""
+    """Ingest a batch of reads: JSON (``{"reads": [...]}`` or a list), CSV (``text/csv``), Arrow
+    IPC (``application/vnd.apache.arrow.stream``) or Parquet (``application/vnd.apache.parquet``).
+    Answers once the batch is durable, with counts of stored, duplicate and rejected rows and each
+    rejected row's item/line and reason.
+
+    Compressed input is bounded by decompressed bytes and rows (``PRECINCT_MAX_DECOMPRESSED_BYTES``,
+    ``PRECINCT_MAX_ROWS``; 422 past them, naming the limit): a ``Content-Encoding: gzip`` body is
+    decompressed within the limit before it is parsed (another encoding: 415); Arrow batches are
+    counted from their headers before decompression; a Parquet footer is checked before any row
+    group is read, then the file is read row group by row group."""
+    encoding = _content_encoding(request)
     body = await request.body()
     if len(body) > MAX_BODY:
         raise BadInput(
@@ -54,16 +102,23 @@ async def ingest_reads(
     db, settings, bus = get_db(request), get_settings_dep(request), request.app.state.bus
 
     def _work() -> dict[str, Any]:
+        data = _decoded(body, encoding)
+        source: service.ChunkSource | None = None
+        chunks: list[parse.RawChunk] = []
         if ctype in ("text/csv", "application/csv"):
-            chunks, unit = parse.parse_csv(body), "line"
+            chunks, unit = parse.parse_csv(data), "line"
         elif ctype.startswith("application/vnd.apache.arrow"):
-            chunks, unit = parse.parse_arrow_ipc(body), "row"
+            chunks, unit = parse.parse_arrow_ipc(data), "row"
+        elif ctype in PARQUET_TYPES:
+            stream = parse.iter_parquet_body(data)
+            first = next(stream, None)  # the footer is checked (and the schema) before anything is stored
+            source, unit = _iter_source(itertools.chain([first] if first else [], stream)), "row"
         elif ctype in ("application/json", "text/json", ""):
-            chunks, unit = parse.parse_json(body), "item"
+            chunks, unit = parse.parse_json(data), "item"
         else:
             raise BadInput(
-                f"unsupported content type {ctype!r}: use application/json, text/csv or "
-                "application/vnd.apache.arrow.stream",
+                f"unsupported content type {ctype!r}: use application/json, text/csv, "
+                "application/vnd.apache.arrow.stream or application/vnd.apache.parquet",
                 detail={"field": "content-type"},
             )
 
@@ -74,7 +129,7 @@ async def ingest_reads(
         result = service.ingest(
             db=db,
             wh=service.warehouse(settings),
-            source=service.chunks_source(chunks),
+            source=source or service.chunks_source(chunks),
             actor=principal.username,
             role=principal.role.value,
             origin=f"api:{ctype}",
@@ -85,16 +140,19 @@ async def ingest_reads(
     return await run_in_threadpool(_work)
 
 
-@router.post("/anpr/links", responses={422: {"description": "the batch as a whole is malformed"}})
+@router.post("/anpr/links", responses=_INGEST_ERRORS)
 async def ingest_links(
     request: Request, principal: Annotated[Principal, allow("anpr.links")]
 ) -> dict[str, Any]:
     """Ingest person–vehicle links (DESIGN.md links format: person_id, plate, ts, source, optional
     link_id): JSON (``{"links": [...]}`` or a list) or CSV (``text/csv``). A repeated link_id (or,
     without one, the same person, plate and ts) is stored once. Answers once the batch is durable,
-    with stored, duplicate and rejected counts and each rejected row's item/line and reason."""
+    with stored, duplicate and rejected counts and each rejected row's item/line and reason. A
+    ``Content-Encoding: gzip`` body is decompressed within ``PRECINCT_MAX_DECOMPRESSED_BYTES``
+    before it is parsed (422 past it; another encoding: 415)."""
     from precinct.anpr import links
 
+    encoding = _content_encoding(request)
     body = await request.body()
     if len(body) > MAX_BODY:
         raise BadInput(
@@ -104,10 +162,11 @@ async def ingest_links(
     db, settings = get_db(request), get_settings_dep(request)
 
     def _work() -> dict[str, Any]:
+        data = _decoded(body, encoding)
         if ctype in ("text/csv", "application/csv"):
-            chunks, unit = links.parse_csv(body), "line"
+            chunks, unit = links.parse_csv(data), "line"
         elif ctype in ("application/json", "text/json", ""):
-            chunks, unit = links.parse_json(body), "item"
+            chunks, unit = links.parse_json(data), "item"
         else:
             raise BadInput(
                 f"unsupported content type {ctype!r}: use application/json or text/csv",

@@ -211,35 +211,73 @@ class DecompressionBudget:
 
 
 def gunzip_bounded(data: bytes, *, what: str = "gzip upload", max_bytes: int | None = None) -> bytes:
-    """Decompress gzip data, refusing (BadInput) once the output passes ``max_bytes``."""
+    """Decompress gzip data (one or more members), refusing once the output passes ``max_bytes``.
+
+    Parameters
+    ----------
+    data : bytes
+        The compressed body.
+    what : str
+        What the data is, for the error message.
+    max_bytes : int, optional
+        The decompressed-size limit (default ``PRECINCT_MAX_DECOMPRESSED_BYTES``).
+
+    Returns
+    -------
+    bytes
+        The decompressed data; at most ``max_bytes`` (plus one 1 MiB step) is ever held.
+
+    Raises
+    ------
+    BadInput
+        Past the limit (``detail.limit == "max_decompressed_bytes"``), or when the data is not gzip
+        or is truncated (``detail.field == "body"``).
+    """
     import zlib
 
     budget = DecompressionBudget(what=what, max_bytes=max_bytes)
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
     out: list[bytes] = []
     chunk = 1 * MIB
-    buf = d.decompress(data, chunk)
-    while True:
-        budget.add(nbytes=len(buf))
-        out.append(buf)
-        if d.unconsumed_tail:
-            buf = d.decompress(d.unconsumed_tail, chunk)
-        else:
-            rest = d.flush()
-            budget.add(nbytes=len(rest))
-            out.append(rest)
-            break
+    rest = data
+    try:
+        while True:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            buf = d.decompress(rest, chunk)
+            while True:
+                budget.add(nbytes=len(buf))
+                out.append(buf)
+                if not d.unconsumed_tail:
+                    break
+                buf = d.decompress(d.unconsumed_tail, chunk)
+            if not d.eof:
+                raise zlib.error("compressed data ends before the end of the gzip stream (truncated)")
+            rest = d.unused_data
+            if not rest.strip(b"\0"):  # no further member (trailing zero padding is tolerated)
+                break
+    except zlib.error as exc:
+        raise BadInput(f"{what} is not valid gzip: {exc}",
+                       detail={"field": "body", "encoding": "gzip"}) from None
     return b"".join(out)
 
 
 def parquet_budget_check(metadata: Any, *, what: str = "Parquet upload") -> None:
     """Refuse a Parquet file whose footer declares more rows or uncompressed bytes than allowed.
 
-    ``metadata`` is a ``pyarrow.parquet.FileMetaData``; nothing is decompressed to check it.
+    ``metadata`` is a ``pyarrow.parquet.FileMetaData``; nothing is decompressed to check it. The
+    size is the larger of the row groups' declared sizes and their column chunks' uncompressed
+    sizes; the rows the larger of the file's count and the row groups' sum.
+
+    Raises
+    ------
+    BadInput
+        Past ``PRECINCT_MAX_DECOMPRESSED_BYTES`` or ``PRECINCT_MAX_ROWS``.
     """
     budget = DecompressionBudget(what=what)
-    size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
-    budget.add(nbytes=size, rows=metadata.num_rows)
+    groups = [metadata.row_group(i) for i in range(metadata.num_row_groups)]
+    declared = sum(g.total_byte_size for g in groups)
+    columns = sum(g.column(j).total_uncompressed_size for g in groups for j in range(g.num_columns))
+    rows = max(metadata.num_rows, sum(g.num_rows for g in groups))
+    budget.add(nbytes=max(declared, columns), rows=rows)
 
 
 def _fb_table(buf: bytes, pos: int) -> tuple[int, int, int]:
