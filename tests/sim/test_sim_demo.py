@@ -103,3 +103,28 @@ def test_sim_generate_cli(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     for name in ("reads.parquet", "calls.csv", "cases.csv", "watchlist.csv", "links.csv", "truth.json"):
         assert (tmp_path / "o" / name).stat().st_size > 0
+
+
+def test_sim_generate_near_repeat_share(tmp_path: Path) -> None:
+    """``--near-repeat-share 0`` plants no near-repeat burglary (the truth counts none, and no call
+    has a parent event); a share whose cascade would never end is refused with the parameter named."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from precinct.cli import app
+
+    base = ["sim", "generate", "--days", "3", "--reads-per-day", "500", "--seed", "4", "--calls-per-day", "300"]
+    res = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "off"), "--near-repeat-share", "0"])
+    assert res.exit_code == 0, res.output
+    truth = json.loads((tmp_path / "off" / "truth.json").read_text())
+    info = truth["calls"]["near_repeat"]
+    assert info["share"] == 0 and info["planted"] == 0
+    res = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "on"), "--near-repeat-share", "0.6"])
+    assert res.exit_code == 0, res.output
+    on = json.loads((tmp_path / "on" / "truth.json").read_text())
+    on_info = on["calls"]["near_repeat"]
+    assert on_info["share"] == 0.6 and on_info["planted"] > 0
+    assert len(on["calls"]["near_repeat_pairs"]) > 0 and not truth["calls"]["near_repeat_pairs"]
+    res = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "bad"), "--near-repeat-share", "0.9"])
+    assert res.exit_code != 0 and "near-repeat share" in str(res.exception)

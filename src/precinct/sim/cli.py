@@ -38,6 +38,10 @@ def generate_cmd(
     resume: bool = typer.Option(
         False, "--resume", help="continue an interrupted --by-day run in --out (same bytes as one run)"
     ),
+    near_repeat_share: float | None = typer.Option(
+        None, "--near-repeat-share", min=0.0, max=1.0,
+        help="share of burglaries followed by planted near-repeats within 200 m and 14 days (default 0.35; 0: none)",
+    ),
     json_out: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
     """Write reads, calls, cases, watchlist, links, cameras and truth.json into a directory.
@@ -91,6 +95,7 @@ def generate_cmd(
             by_day=by_day,
             resume=resume,
             on_rows=rows,
+            near_repeat_share=near_repeat_share,
         )
     summary = {"out": str(out), **truth["counts"], "stories": sorted(truth["stories"])}
     if json_out:

@@ -20,6 +20,7 @@ from precinct.errors import BadInput
 from precinct.sim.calls import Call, assign_ids, generate_calls
 from precinct.sim.generate_days import run_by_day, run_stream
 from precinct.sim.geo import CityLike, Geography, build_geography
+from precinct.sim.hawkes import NearRepeat
 from precinct.sim.planting import LOCAL_TZ, Case, Planter
 from precinct.sim.plates import make_plates, make_tags
 from precinct.sim.rhythm import DAY_S
@@ -104,6 +105,7 @@ def scenario_params(
         "reads_per_day": reads_per_day,
         "calls_per_day": calls_per_day,
         "geo_size": dict(sorted((geo_size or {}).items())),
+        "near_repeat_share": sc.calls_info.get("near_repeat", {}).get("share"),
         "cameras": sc.geo.n_cameras,
         "identifiers": len(sc.ids),
         "digest": h.hexdigest(),
@@ -138,6 +140,7 @@ def build_scenario(
     start: dt.datetime = DEFAULT_START,
     geo_size: dict[str, int] | None = None,
     geo: Geography | None = None,
+    near_repeat_share: float | None = None,
 ) -> Scenario:
     """Prepare a scenario: city geography, vehicle population, planted stories and all calls.
 
@@ -159,6 +162,9 @@ def build_scenario(
         Overrides for :func:`~precinct.sim.geo.build_geography` sizes (tests use smaller ones).
     geo
         Reuse this geography (the live demo keeps its cameras from one round to the next).
+    near_repeat_share
+        Share of burglaries followed by planted near-repeats (default that of
+        :class:`~precinct.sim.hawkes.NearRepeat`; 0 plants none).
     """
     if days < 1:
         raise BadInput("days must be at least 1", detail={"field": "days"})
@@ -166,6 +172,13 @@ def build_scenario(
         raise BadInput("reads-per-day must be at least 100", detail={"field": "reads_per_day"})
     if start.tzinfo is None:
         raise BadInput("start must carry a UTC offset", detail={"field": "start"})
+    near_repeat = None
+    if near_repeat_share is not None:
+        near_repeat = NearRepeat(share=near_repeat_share)
+        try:
+            near_repeat.check()
+        except ValueError as exc:
+            raise BadInput(str(exc), detail={"field": "near_repeat_share"}) from None
     city = city if city is not None else default_city(seed)
     if geo is None:
         geo = build_geography(city, rng_for(seed, S_GEO), **(geo_size or {}))
@@ -196,6 +209,7 @@ def build_scenario(
         days=days,
         start_weekday=start.weekday(),
         calls_per_day=calls_per_day,
+        near_repeat=near_repeat,
     )
     calls = assign_ids(calls + planter.calls, start.date())
     by_tag = {c.tag: c for c in calls if c.tag}
@@ -235,6 +249,7 @@ def generate(
     by_day: bool = False,
     resume: bool = False,
     on_rows: Callable[[int], None] | None = None,
+    near_repeat_share: float | None = None,
 ) -> dict[str, Any]:
     """Write a complete data set into ``out``; returns the summary also stored in ``truth.json``.
 
@@ -256,6 +271,8 @@ def generate(
         same bytes as an uninterrupted run.
     on_rows
         Called with the number of reads written so far after each day.
+    near_repeat_share
+        See :func:`build_scenario`.
     """
     if csv and (by_day or resume):
         raise BadInput("--csv writes one reads.csv and cannot be combined with --by-day or --resume",
@@ -272,6 +289,7 @@ def generate(
         city=city,
         start=start,
         geo_size=geo_size,
+        near_repeat_share=near_repeat_share,
     )
     pl = sc.planter
     watch_rows = watchlist_rows(sc)
