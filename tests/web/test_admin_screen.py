@@ -87,3 +87,36 @@ def test_admin_manages_users_and_units(page: Any, server: Server, login: Callabl
     with server.api("admin") as c:
         assert c.get(f"/units/{unit}").json()["status"] == "out_of_service"
     assert "out_of_service" not in page.inner_text("#admin-units-table")
+
+
+def test_admin_hotlist_read_asks_for_a_case_and_is_audited(page: Any, server: Server,
+                                                           login: Callable[[Any, str], None]) -> None:
+    """A plate added on the screen; showing the hotlist asks for the case and purpose first (a
+    personal-data read), lists the plate, and the read is audited under that case; removing it on
+    the screen deactivates it in the API."""
+    login(page, "admin")
+    page.click("#nav a[data-view=users]")
+    page.wait_for_selector("#admin-hotlist-form")
+    plate = f"苏K{uuid.uuid4().hex[:5].upper()}"
+    page.fill("#admin-hotlist-plate", plate)
+    page.fill("#admin-hotlist-reason", "E2E stolen vehicle")
+    page.click("#admin-hotlist-add")
+    page.wait_for_function("() => !document.querySelector('#admin-hotlist-plate').value")
+    page.click("#admin-hotlist-load")
+    page.wait_for_selector("#case-id")  # the case-and-purpose prompt comes first
+    case_id = server.open_case("admin", "E2E hotlist upkeep", "theft")
+    page.fill("#case-id", case_id)
+    page.select_option("#case-purpose", "hotlist_alert")
+    page.click("#case-ok")
+    row = _row(page, "admin-hotlist-table", plate)
+    row.wait_for()
+    assert "E2E stolen vehicle" in row.inner_text()
+    with server.api("auditor") as c:
+        recs = c.get("/audit/records", params={"case_id": case_id, "limit": 20},
+                     headers=server.review_headers()).json()["records"]
+    assert any(r["resource"] == "anpr.hotlist" and r["outcome"] == "ok" for r in recs)
+    row.locator("button.admin-hotlist-remove").click()
+    page.wait_for_function("(p) => !document.querySelector('#admin-hotlist-out').textContent.includes(p)", arg=plate)
+    with server.api("admin") as c:
+        active = c.get("/anpr/hotlist", headers={"X-Case-Id": case_id, "X-Purpose": "hotlist_alert"}).json()["entries"]
+    assert plate not in [e["plate"] for e in active]
