@@ -17,6 +17,7 @@ const TEXT = {
     goOffDuty: "下班（停止共享位置）", goOnDuty: "上班", offDuty: "已下班：不共享位置",
     route: "路线", minutes: "分钟",
     missing: "失踪人员（我参与的案件）", missingShow: "查看描述与照片",
+    myCases: "我参与的在办案件：照片与备注",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out", loginFailed: "Login failed: ",
@@ -33,6 +34,7 @@ const TEXT = {
     goOffDuty: "Go off duty (stop sharing position)", goOnDuty: "Go on duty", offDuty: "Off duty: position not shared",
     route: "Route", minutes: "min",
     missing: "Missing persons (my cases)", missingShow: "Show description and photo",
+    myCases: "My open cases: photos and notes",
   },
 };
 

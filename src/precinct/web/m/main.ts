@@ -3,7 +3,7 @@
 import { enqueue, flush, pending, type Outcome } from "./queue";
 import { currentLang, setLang, t } from "./i18n";
 import { showWhere } from "./where";
-import { attachBox, dutyButton, hotlistBox, missingBox, onDuty, watchAlerts } from "./scene";
+import { attachBox, casesBox, dutyButton, hotlistBox, missingBox, onDuty, watchAlerts } from "./scene";
 
 interface Assignment { unit_id: string; status: string }
 interface Incident {
@@ -220,6 +220,8 @@ function renderWork(): void {
   parts.push(ol);
   const missing = token ? missingBox(token, render) : null;
   if (missing) parts.push(missing);
+  const cases = token ? casesBox(token, render) : null;
+  if (cases) parts.push(cases);
   const first = incidents[0];
   const where = first ? el("div", { class: "map", id: "m-map" }) : null;
   const share = el("input", { type: "checkbox", id: "m-share" });

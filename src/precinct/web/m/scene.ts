@@ -21,10 +21,11 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   return e;
 }
 
-/** The attach box of one incident card: a photo is queued as soon as it is taken or picked. */
-export function attachBox(incidentId: string, changed: () => void): HTMLElement {
+/** The attach box of one incident card (or, with ``base``, of a case): a photo is queued as soon as
+ * it is taken or picked. */
+export function attachBox(incidentId: string, changed: () => void,
+  base = `/incidents/${encodeURIComponent(incidentId)}/attachments`): HTMLElement {
   const tx = t();
-  const base = `/incidents/${encodeURIComponent(incidentId)}/attachments`;
   const file = el("input", { type: "file", accept: "image/jpeg,image/png,image/webp", capture: "environment", "data-field": "photo", "aria-label": tx.photo });
   const keep = el("input", { type: "checkbox", "data-field": "keep-location" });
   keep.checked = keepLocation;
@@ -57,6 +58,25 @@ export function attachBox(incidentId: string, changed: () => void): HTMLElement 
   box.open = opened.has(incidentId);
   box.ontoggle = () => { if (box.open) opened.add(incidentId); else opened.delete(incidentId); };
   return box;
+}
+
+// --- the open cases the officer is on: a photo or a note attached to the case (POST /cases/{id}/attachments)
+let myCases: { id: string; title: string }[] | null = null;
+let casesLoading = false;
+
+export function casesBox(token: string, changed: () => void): HTMLElement | null {
+  if (myCases === null && !casesLoading) {
+    casesLoading = true;
+    fetch("/api/v1/cases?mine=true&status=open", { headers: { Authorization: `Bearer ${token}` } })
+      .then((r) => (r.ok ? (r.json() as Promise<{ cases: { id: string; title: string }[] }>) : { cases: [] }))
+      .then((j) => { myCases = j.cases.map((c) => ({ id: c.id, title: c.title })); })
+      .catch(() => undefined)
+      .finally(() => { casesLoading = false; if (myCases?.length) changed(); });
+  }
+  if (!myCases?.length) return null;
+  return el("section", { id: "m-cases" }, el("h2", {}, t().myCases), ...myCases.map((c) =>
+    el("article", { class: "card", "data-case": c.id }, el("h3", {}, `${c.id} · ${c.title}`),
+      attachBox(c.id, changed, `/cases/${encodeURIComponent(c.id)}/attachments`))));
 }
 
 // --- hotlist alerts near the unit (those the board stream gives this role) ------------------------
