@@ -120,3 +120,20 @@ def test_admin_hotlist_read_asks_for_a_case_and_is_audited(page: Any, server: Se
     with server.api("admin") as c:
         active = c.get("/anpr/hotlist", headers={"X-Case-Id": case_id, "X-Purpose": "hotlist_alert"}).json()["entries"]
     assert plate not in [e["plate"] for e in active]
+
+
+def test_admin_adds_a_camera(page: Any, server: Server, login: Callable[[Any, str], None]) -> None:
+    login(page, "admin")
+    page.click("#nav a[data-view=users]")
+    page.wait_for_selector("#admin-camera-form")
+    # far from the town centre, so no other screen test (e.g. missing person) ranks it
+    cam = f"E2E-CAM-{uuid.uuid4().hex[:5]}"
+    page.fill("#admin-camera-id", cam)
+    page.fill("#admin-camera-name", "东门卡口")
+    page.fill("#admin-camera-lat", "32.6031")
+    page.fill("#admin-camera-lon", "120.1187")
+    page.click("#admin-camera-save")
+    _row(page, "admin-cameras-table", cam).wait_for()
+    with server.api("dispatcher") as c:
+        cams = {x["camera_id"]: x for x in c.get("/anpr/cameras").json()["cameras"]}
+    assert cams[cam]["lat"] == pytest.approx(32.6031) and cams[cam]["lon"] == pytest.approx(120.1187)
