@@ -409,3 +409,20 @@ def test_malformed_parquet_is_422_naming_the_problem(
         assert "Parquet" in r.json()["message"]
     r = client.post("/api/v1/anpr/reads", content=_parquet([{"plate": "A1"}], 10), headers=h)
     assert r.status_code == 422 and "ts" in r.json()["message"]  # a missing required column is named
+
+
+def test_parquet_footer_that_understates_is_caught_as_batches_are_read(
+    client: TestClient, auth_headers: Callable[..., dict[str, str]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from precinct.core import limits
+
+    # a footer that lies is simulated by skipping the footer check: the batches read are counted too,
+    # and the batch is refused as a whole (nothing of it stored)
+    monkeypatch.setattr(limits, "parquet_budget_check", lambda *_a, **_k: None)
+    monkeypatch.setenv("PRECINCT_MAX_ROWS", "2500")
+    body = _parquet(_reads(5000, "U-"), 1000)
+    r = client.post("/api/v1/anpr/reads", content=body,
+                    headers={"content-type": "application/vnd.apache.parquet", **auth_headers("admin")})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]["limit"] == "max_rows"
+    assert service_count(client) == 0
