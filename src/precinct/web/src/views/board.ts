@@ -51,17 +51,18 @@ const COLS: Col[] = [
     cell: (r) => h("span.prio", { style: `background:${PRIORITY_COLOURS[priorityOf(r)]}` }, t(`prio.${priorityOf(r)}`)) },
   { key: "id", label: () => t("col.id"), sig: (r) => idOf(r), cell: (r) => idOf(r) },
   { key: "type", label: () => t("col.type"), sig: (r) => incidentTypeName(r, lang()), cell: (r) => incidentTypeName(r, lang()) },
-  { key: "status", label: () => t("col.status"), sig: (r) => `${r.status ?? r.state ?? ""}|${lateUnits(unitsOf(r)).join(",")}`,
-    cell: (r) => {
-      const late = lateUnits(unitsOf(r));  // a dispatched unit not acknowledging in time: a badge in the row
-      const text = tOr(`status.${r.status ?? r.state}`, String(r.status ?? r.state ?? ""));
-      return late.length ? h("span", text, " ", h("span.badge.ack.late.row-late", { title: t("scene.late"),
-        dataset: { late: late.join(" ") }, style: "color:#ffb020;font-weight:600;white-space:nowrap" }, `⚠ ${late.join(" ")}`)) : text;
-    } },
+  { key: "status", label: () => t("col.status"), sig: (r) => String(r.status ?? r.state ?? ""),
+    cell: (r) => tOr(`status.${r.status ?? r.state}`, String(r.status ?? r.state ?? "")) },
   { key: "address", label: () => t("col.address"), sig: (r) => String(r.address ?? ""), cell: (r) => String(r.address ?? "") },
   { key: "age", label: () => t("board.age"), sig: (r) => String(r.created_at ?? r.received_at ?? r.ts ?? ""),
     cell: (r) => h("span.timer", { dataset: { since: String(r.created_at ?? r.received_at ?? r.ts ?? "") } }, fmtDuration(ageSeconds(r))) },
   { key: "target", label: () => t("board.target"), sig: (r) => String(targetOf(r)), cell: (r) => fmtDuration(targetOf(r)) },
+  // a dispatched unit not acknowledging in time (PRECINCT_ACK_LATE_S): a badge naming it, in its own cell
+  { key: "ack", label: () => "", sig: (r) => lateUnits(unitsOf(r)).join(","), cell: (r) => {
+    const late = lateUnits(unitsOf(r));
+    return late.length ? h("span.badge.ack.late.row-late", { title: t("scene.late"), dataset: { late: late.join(" ") },
+      style: "color:#ffb020;font-weight:600;white-space:nowrap" }, `⚠ ${late.join(" ")}`) : "";
+  } },
 ];
 
 function matches(r: any): boolean {
