@@ -292,6 +292,9 @@ def test_supervisor_rates_the_risk_grid_and_plans_posts(page: Any, server: Serve
     page.fill("#posts-n", "2")
     page.click("#posts-run")
     page.wait_for_selector("#posts-summary")
+    # two posts over a handful of demand points are solved to proven optimality, and the page says so
+    assert page.get_attribute("#posts-proof", "data-optimal") == "true"
+    assert page.inner_text("#posts-proof").strip() in ("已证明最优", "Proven optimal")
     assert page.evaluate("window.__precinctMap.map.hasLayer !== undefined")
     shot(page, "patrol")
 

@@ -220,6 +220,8 @@ export const en: Record<string, string> = {
   "patrol.mean": "Mean",
   "patrol.after": "Planned posts",
   "patrol.before": "Current posts",
+  "patrol.optimal": "Proven optimal",
+  "patrol.notOptimal": "Not proven optimal (time limit)",
   "patrol.gap": "Optimality gap",
   "patrol.zones": "Patrol zones of these posts",
   "patrol.zonesDone": "Patrol zones drawn",

@@ -220,6 +220,8 @@ export const zh: Record<string, string> = {
   "patrol.mean": "平均",
   "patrol.after": "规划点位",
   "patrol.before": "现有点位",
+  "patrol.optimal": "已证明最优",
+  "patrol.notOptimal": "未证明最优（计算时限已到）",
   "patrol.gap": "最优性间隙",
   "patrol.zones": "生成巡区",
   "patrol.zonesDone": "巡区已绘制",

@@ -70,7 +70,11 @@ export const patrolView: View = {
             Object.keys(before).length ? h("tr", h("td", t("patrol.before")), h("td", stat(before, "max_response_s") !== "–" ? stat(before, "max_response_s") : stat(before, "max_s")),
               h("td", stat(before, "p90_response_s") !== "–" ? stat(before, "p90_response_s") : stat(before, "p90_s")),
               h("td", stat(before, "mean_response_s") !== "–" ? stat(before, "mean_response_s") : stat(before, "mean_s"))) : null)),
-          h("p.muted", `${t("patrol.gap")}: ${res.gap ?? "–"}`),
+          // A plan stopped by the time limit is shown as such, with its proven gap (never as "optimal").
+          res.optimal === false
+            ? h("p.error#posts-proof", { "data-optimal": "false" },
+                `${t("patrol.notOptimal")} — ${t("patrol.gap")}: ${typeof res.gap === "number" ? (res.gap * 100).toFixed(2) + " %" : "–"}`)
+            : h("p.muted#posts-proof", { "data-optimal": "true" }, t("patrol.optimal")),
           zonesOp && lastPosts.length ? h("button#zones-run", { onclick: zones }, t("patrol.zones")) : null);
       } catch (e) { clear(out, h("p.error", errorText(e))); }
     }
