@@ -4,11 +4,11 @@
 // updated as text; while the pointer is on the list, rows do not move (the order catches up when
 // it leaves).
 import { api, latLonOf, num, str } from "../api";
-import { clear, fmtDuration, h, toast } from "../dom";
+import { clear, fmtDuration, h } from "../dom";
 import { lang, t, tOr } from "../i18n";
 import { PRIORITY_COLOURS, priorityOf, unitColour, unitOutOfService } from "../map";
 import { idOf, refreshAll, routes, store, subscribe, incidentTypeName } from "../store";
-import { errorText, table, unavailable } from "./common";
+import { table, toastError, unavailable } from "./common";
 import type { View } from "./index";
 import { ageSeconds, isOpen } from "./overview";
 import { incidentPanel } from "./boardpanel";
@@ -181,7 +181,7 @@ export const boardView: View = {
       try {
         await api.post(statusOp!.path.replace(/\{[^}]+\}/, encodeURIComponent(unitId)), { status });
         await refreshAll();
-      } catch (e) { toast(errorText(e), "error"); }
+      } catch (e) { toastError(e); }
     }
 
     function paintUnits(): void {

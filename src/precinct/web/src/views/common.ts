@@ -1,18 +1,49 @@
 import { ApiError } from "../api";
-import { fmtTime, h } from "../dom";
-import { t, tOr } from "../i18n";
+import { fmtTime, h, toast } from "../dom";
+import { lang, t, tOr } from "../i18n";
 
 export function unavailable(what: string): HTMLElement {
   return h("p.unavailable", t("common.unavailable", { what }));
 }
 
+/** The field names a server error's ``detail`` points at ({field} or a list of them), in the UI's words. */
+function errorFields(d: unknown): string[] {
+  const items = Array.isArray(d) ? d : d && typeof d === "object" ? [d] : [];
+  const out: string[] = [];
+  for (const it of items) {
+    const f = it && typeof it === "object" ? (it as Record<string, unknown>).field : undefined;
+    if (typeof f === "string" && f) {
+      const shown = tOr(`col.${f}`, f);
+      if (!out.includes(shown)) out.push(shown);
+    }
+  }
+  return out.slice(0, 4);
+}
+
 export function errorText(e: unknown): string {
-  // The kind of error in the reader's language (no bare HTTP number), then the server's words.
+  // The kind of error in the reader's language (from the server's code, never a bare HTTP number),
+  // the fields it names, and the server's English words only in the English UI (see errorHint).
   if (e instanceof ApiError) {
-    const kind = e.code ? tOr(`err.${e.code}`, "") : "";
-    return kind ? `${kind}：${e.message}` : e.status ? `${e.status} ${e.message}` : e.message;
+    const kind = (e.code ? tOr(`err.${e.code}`, "") : "") || t("err.other", { status: e.status || "?" });
+    const fields = errorFields(e.detail);
+    const where = fields.length ? t("err.fields", { fields: fields.join(", ") }) : "";
+    const words = lang() === "en" && e.message ? `: ${e.message}` : "";
+    return `${kind}${where}${words}`;
   }
   return (e as Error).message ?? String(e);
+}
+
+/** The server's own (English) words for an error, for a tooltip; "" when there are none. */
+export function errorHint(e: unknown): string {
+  return e instanceof ApiError ? e.message ?? "" : "";
+}
+
+/** An error toast in the reader's language, the server's words as its tooltip. */
+export function toastError(e: unknown): void {
+  toast(errorText(e), "error");
+  const last = document.querySelector<HTMLElement>("#toasts .toast.error:last-child");
+  const hint = errorHint(e);
+  if (last && hint) last.title = hint;
 }
 
 export function table(cols: { key: string; label: string; render?: (r: any) => Node | string }[], rows: any[], opts: { id?: string; onRow?: (r: any, tr: HTMLElement) => void; rowClass?: (r: any) => string } = {}): HTMLElement {
