@@ -24,6 +24,7 @@ from precinct.command.types import PRIORITIES, RESPONSE_LEVELS, type_table
 from precinct.command.views_common import IdemKey, full_incident, publish_incident
 from precinct.core.access import AccessGrant, allow, get_db, personal_data
 from precinct.core.identity import Principal
+from precinct.errors import BadInput
 
 router = APIRouter(tags=["calls"])
 
@@ -47,6 +48,25 @@ def incident_types(principal: Annotated[Principal, allow("incident_types.read")]
             for p, i in PRIORITIES.items()
         ],
     }
+
+
+@router.get("/geocode/suggest")
+def geocode_suggest(
+    request: Request,
+    principal: Annotated[Principal, allow("geocode.suggest")],
+    q: Annotated[str, Query(min_length=1, max_length=200, description="part of a street or junction name")],
+    limit: Annotated[int, Query(ge=1, le=10)] = 5,
+) -> dict[str, Any]:
+    """Streets and junctions of the city's road network matching what is typed, best first.
+
+    ``{"candidates": [{"label", "lat", "lon", "score"}]}``; empty without a road network or a match.
+    """
+    if not q.strip():
+        raise BadInput("q: type part of a street or junction name", detail={"field": "q", "reason": "empty"})
+    places = city_for(request.app.state).geocode(q, limit=limit)
+    return {"candidates": [
+        {"label": p.label, "lat": p.lat, "lon": p.lon, "score": round(p.score, 1)} for p in places
+    ]}
 
 
 @router.post(

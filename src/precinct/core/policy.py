@@ -86,6 +86,7 @@ POLICY: dict[str, Rule] = {
     "incident_types.read": _rule(*READERS),
     "calls.create": _rule(*INTAKE),
     "calls.import": _rule(*INTAKE),
+    "geocode.suggest": _rule(*INTAKE),  # street / junction names as a call-taker types; no personal data
     "calls.caller": _rule(_R.call_taker, _R.dispatcher, _R.supervisor, _R.patrol, personal=True,
                           resource="calls.caller"),
     "incidents.read": _rule(*READERS),

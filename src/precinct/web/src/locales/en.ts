@@ -353,6 +353,7 @@ export const en: Record<string, string> = {
   "calls.noSuggestions": "No similar names: check the spelling or pick the place on the map.",
   "common.badTime": "Time not understood: write it as {example} (24-hour).",
   "common.timeHint": "YYYY-MM-DD HH:MM, 24-hour, local time",
+  "calls.addrSuggestions": "Matching streets and junctions:",
   "reach.colMinutes": "Within",
   "act.collection": "Collection",
   "act.alteration": "Alteration",

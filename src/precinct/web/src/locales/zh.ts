@@ -353,6 +353,7 @@ export const zh: Record<string, string> = {
   "calls.noSuggestions": "没有相近的地名：请核对地址或在地图上选点。",
   "common.badTime": "无法识别的时间：请按 {example} 填写（24 小时制）。",
   "common.timeHint": "年-月-日 时:分，24 小时制，本地时间",
+  "calls.addrSuggestions": "匹配的道路和路口：",
   "reach.colMinutes": "时间内",
   "act.collection": "采集",
   "act.alteration": "修改",

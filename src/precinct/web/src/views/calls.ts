@@ -20,6 +20,9 @@ export function metres(a: [number, number], b: [number, number]): number {
 }
 
 const recent: any[] = [];
+// The address suggestion chosen for the call being typed (module-level, like the typed values
+// formstate.ts keeps, so a tab or language switch keeps it as well).
+let resolved: { label: string; lat: string; lon: string } | null = null;
 
 export const callsView: View = {
   key: "calls",
@@ -53,7 +56,10 @@ export const callsView: View = {
       h("option", { value: "" }, t("calls.priorityDefault")),
       Object.keys(PRIORITY_COLOURS).map((p) => h("option", { value: p }, t(`prio.${p}`)))) as HTMLSelectElement;
     const phone = h("input#call-phone", { name: "caller_phone", type: "tel", autocomplete: "off" }) as HTMLInputElement;
-    const address = h("input#call-address", { name: "address" }) as HTMLInputElement;
+    const address = h("input#call-address", { name: "address", autocomplete: "off" }) as HTMLInputElement;
+    // Streets and junctions matching what is typed (the server's geocoder), and the place chosen.
+    const addrSugg = h("div.geocode-suggest#call-address-suggestions", { role: "listbox", "aria-label": t("calls.addrSuggestions") });
+    const resolvedLine = h("p.muted#call-resolved", { role: "status" });
     const callerName = h("input#call-caller-name", { name: "caller_name", autocomplete: "off", maxlength: 128 }) as HTMLInputElement;
     const lat = h("input#call-lat", { name: "lat", type: "number", step: "any", min: -90, max: 90 }) as HTMLInputElement;
     const lon = h("input#call-lon", { name: "lon", type: "number", step: "any", min: -180, max: 180 }) as HTMLInputElement;
@@ -83,6 +89,7 @@ export const callsView: View = {
     const canAttach = "merge_into" in props;
     let attachTo: string | null = null;
     const dupOp = api.find("GET", /duplicate/);
+    const sugOp = api.find("GET", /geocode\/suggest/);
 
     async function suggest(): Promise<void> {
       const la = parseFloat(lat.value), lo = parseFloat(lon.value);
@@ -167,6 +174,50 @@ export const callsView: View = {
           h("button.small", { type: "button", onclick: () => { address.value = c; (form as HTMLFormElement).requestSubmit(); } }, c))) : null);
     }
 
+    // Suggestions as the address is typed (debounced; a late answer to an older text is dropped).
+    // Choosing one fills the coordinates, says the place back, zooms the map to it and runs the
+    // duplicate check for it, all before the call is submitted.
+    let typing = 0, seq = 0;
+    const clearResolved = () => {
+      if (resolved && lat.value === resolved.lat && lon.value === resolved.lon) { lat.value = ""; lon.value = ""; clear(dupBox); }
+      resolved = null;
+      clear(resolvedLine);
+    };
+    function choose(c: { label: string; lat: number; lon: number }): void {
+      address.value = c.label;
+      lat.value = String(c.lat); lon.value = String(c.lon);
+      resolved = { label: c.label, lat: lat.value, lon: lon.value };
+      clear(addrSugg);
+      sayResolved();
+      map?.highlight(c.lat, c.lon);
+      void suggest();
+    }
+    function sayResolved(): void {
+      if (resolved) resolvedLine.textContent = t("calls.resolved", { address: resolved.label, lat: (+resolved.lat).toFixed(5), lon: (+resolved.lon).toFixed(5) });
+    }
+    // After formstate has put back what was typed: the chosen place is said again (in the
+    // language now shown) and its duplicates listed, unless the address or coordinates changed.
+    setTimeout(() => {
+      if (resolved && address.value === resolved.label && lat.value === resolved.lat && lon.value === resolved.lon) { sayResolved(); void suggest(); }
+      else resolved = null;
+    }, 0);
+    async function suggestAddress(): Promise<void> {
+      const q = address.value.trim(), mine = ++seq;
+      if (!sugOp || (q.length < 2 && !/[\u4e00-\u9fff]/.test(q))) { clear(addrSugg); return; }
+      let cands: any[] = [];
+      try { cands = rowsOf(await api.get(sugOp.path, { query: { q, limit: 5 } }), "candidates"); } catch { cands = []; }
+      if (mine !== seq || address.value.trim() !== q) return;
+      cands = cands.filter((c) => c && isFinite(Number(c.lat)) && isFinite(Number(c.lon)));
+      clear(addrSugg, cands.length ? h("span.muted", t("calls.addrSuggestions")) : null, cands.map((c) =>
+        h("button.small.addr-option", { type: "button", role: "option",
+          onclick: () => choose({ label: String(c.label), lat: Number(c.lat), lon: Number(c.lon) }) }, String(c.label))));
+    }
+    address.addEventListener("input", () => {
+      if (resolved && address.value !== resolved.label) clearResolved();
+      clearTimeout(typing);
+      typing = window.setTimeout(() => void suggestAddress(), 250);
+    });
+
     const form = h("form.form#call-form", {
       onsubmit: async (e: Event) => {
         e.preventDefault();
@@ -199,6 +250,12 @@ export const callsView: View = {
           paintRecent();
           const dups = rowsOf(res, "duplicates", "duplicate_candidates", "suggestions");
           if (dups.length && !attached) renderDups(dups, res); else clear(dupBox);
+          if (resolved && res?.location_source !== "geocoded") {
+            status.append(" ", t("calls.resolved", { address: resolved.label, lat: (+resolved.lat).toFixed(5), lon: (+resolved.lon).toFixed(5) }));
+            if (lat.value === resolved.lat && lon.value === resolved.lon) { lat.value = ""; lon.value = ""; }
+          }
+          resolved = null;
+          clear(resolvedLine); clear(addrSugg);
           phone.value = ""; desc.value = ""; address.value = ""; callerName.value = "";
           void refreshAll();
         } catch (ex) {
@@ -214,7 +271,7 @@ export const callsView: View = {
       store.types.length || api.find("GET", /incident[-_]types/)
         ? h("div.field", h("span.label", t("calls.type")), h("div.row", typeSearch, typeSel)) : field(t("calls.type"), typeText),
       field(t("calls.priority"), prio),
-      "address" in props || !("lat" in props) ? field(t("calls.address"), address) : null,
+      "address" in props || !("lat" in props) ? [field(t("calls.address"), address), addrSugg, resolvedLine] : null,
       h("div.row", field(t("calls.lat"), lat), field(t("calls.lon"), lon), map ? pick : null),
       field(t("calls.description"), desc),
       h("div.actions", h("button.primary#call-submit", { type: "submit" }, t("calls.submit"))),
@@ -230,6 +287,7 @@ export const callsView: View = {
     }
     paintRecent();
     panel.append(form, dupBox, recentBox);
-    return subscribe("types", fillTypes);
+    const unsub = subscribe("types", fillTypes);
+    return () => { clearTimeout(typing); seq++; unsub(); };
   },
 };
