@@ -187,6 +187,7 @@ export const callsView: View = {
       address.value = c.label;
       lat.value = String(c.lat); lon.value = String(c.lon);
       resolved = { label: c.label, lat: lat.value, lon: lon.value };
+      clearTimeout(typing); seq++; // a suggestion still on its way is for the text before the choice
       clear(addrSugg);
       sayResolved();
       map?.highlight(c.lat, c.lon);
