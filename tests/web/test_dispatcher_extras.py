@@ -8,10 +8,12 @@ own answer to the same request on the same state, and the words from the page's 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from tests.web.server import Server
@@ -64,3 +66,82 @@ def test_refusal_keeps_the_server_words_in_the_english_ui(page: Any, server: Ser
     assert shown.startswith(en["err.conflict"])
     assert body["message"] in shown
     assert "409" not in shown.replace(body["message"], "")
+
+
+# --- incident popups on the map -------------------------------------------------------------------
+
+POPUP_AT = (32.4551, 119.9377)
+COLOURS = ["red", "orange", "yellow", "blue", "green"]
+
+
+def _prio(p: Any) -> str:
+    s = str(p).lower()
+    return s if s in COLOURS else COLOURS[int(s.lstrip("p")) - 1]
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_incident_popup_says_what_where_when_and_opens_the_board(browser: Any, server: Server, lang: str) -> None:
+    with server.api("dispatcher") as c:
+        r = c.post("/calls", json={"lat": POPUP_AT[0], "lon": POPUP_AT[1], "type": "theft",
+                                   "address": "文昌中路 88 号", "description": "电动车被盗"})
+        assert r.status_code == 201, r.text
+        inc = c.get(f"/incidents/{r.json()['incident_id']}").json()
+    assert inc["address"], inc
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai")
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        user, password = server.logins["dispatcher"]
+        pg.goto(f"{server.url}/ui/")
+        if lang == "en":
+            pg.click("#lang-switch")
+        pg.fill("#login-username", user)
+        pg.fill("#login-password", password)
+        pg.click("#login-submit")
+        pg.wait_for_selector("#whoami")
+        pg.goto(f"{server.url}/ui/#/board")
+        pg.wait_for_function("(id) => (window.__precinctMap?.sets.get('incidents')?.rows ?? []).some(r => r.id === id)",
+                             arg=inc["id"])
+        words = pg.evaluate("(l) => window.__precinctI18n[l]", lang)
+        point = pg.evaluate(
+            "(ll) => { const m = window.__precinctMap.map; m.setView(ll, 19, {animate: false});"
+            " const r = m.getContainer().getBoundingClientRect();"
+            " const p = m.latLngToContainerPoint(ll); return [r.left + p.x, r.top + p.y]; }", list(POPUP_AT))
+        pg.mouse.click(point[0], point[1])
+        popup = pg.locator(f".leaflet-popup-content .incident-popup[data-id='{inc['id']}']")
+        popup.wait_for()
+        text = popup.inner_text()
+        prio = _prio(inc["priority"])
+        assert popup.get_attribute("data-priority") == prio
+        assert words[f"prio.{prio}"] in text
+        assert (inc["type_name_zh"] if lang == "zh-CN" else inc["type_name_en"]) in text
+        assert inc["address"] in text
+        local = dt.datetime.fromisoformat(inc["created_at"].replace("Z", "+00:00"))
+        assert local.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S") in text
+        assert words[f"status.{inc['status']}"] in text
+        if lang == "zh-CN":
+            assert not re.search(r"[A-Za-z]{3,}", text.replace(inc["id"], "")), text  # no raw codes
+        colour = pg.evaluate("() => getComputedStyle(document.querySelector('.incident-popup .prio-swatch'))"
+                             ".backgroundColor")
+        swatch = pg.evaluate("(p) => { const e = document.createElement('i'); e.style.background ="
+                             " ({red:'#e0262a',orange:'#f28a1a',yellow:'#f2c81a',blue:'#2f7de1',green:'#2fa84f'})[p];"
+                             " document.body.appendChild(e); const c = getComputedStyle(e).backgroundColor;"
+                             " e.remove(); return c; }", prio)
+        assert colour == swatch
+        assert pg.query_selector(".leaflet-popup-content img, .leaflet-popup-content b b") is None
+        # the board opened the incident's detail over the map with the same click: close it (Esc), then
+        # the popup's link opens it again
+        pg.wait_for_function("(id) => document.querySelector('#board-detail')?.textContent.includes(id)",
+                             arg=inc["id"])
+        pg.keyboard.press("Escape")
+        pg.wait_for_function("(id) => !document.querySelector('#board-detail')?.textContent.includes(id)",
+                             arg=inc["id"])
+        pg.click(".incident-popup a.popup-board")
+        pg.wait_for_function("(id) => document.querySelector('#board-detail')?.textContent.includes(id)",
+                             arg=inc["id"])
+        assert inc["id"] in pg.evaluate("() => location.hash")
+    finally:
+        ctx.close()
+    assert not errors, errors

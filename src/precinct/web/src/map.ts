@@ -4,7 +4,7 @@
 import L from "leaflet";
 import "leaflet/dist/leaflet.css";
 import { api, latLonOf, str } from "./api";
-import { h } from "./dom";
+import { fmtTime, h } from "./dom";
 import { CanvasLayer, drawPoints, drawRoads, parseRoads, type PointSet, pointSet, type Roads } from "./canvas";
 import { geoOptions, type GeoPanes, makePanes } from "./geostyle";
 import { lang, t, tOr } from "./i18n";
@@ -294,7 +294,7 @@ export class OpsMap {
       }
       if (best >= 0) {
         const row = set.rows[best];
-        L.popup().setLatLng(latLonOf(row)!).setContent(popupHtml(key, row)).openOn(this.map);
+        L.popup().setLatLng(latLonOf(row)!).setContent(popupEl(key, row)).openOn(this.map);
         this.onSelect?.(key, row);
         return;
       }
@@ -302,20 +302,33 @@ export class OpsMap {
   }
 }
 
-function esc(s: unknown): string {
-  return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]!));
-}
-
-function popupHtml(key: LayerKey, r: Row): string {
+/** A popup's content as elements built from text (never HTML made of data). */
+function popupEl(key: LayerKey, r: Row): HTMLElement {
+  const status = String(r.status ?? r.state ?? "");
   if (key === "incidents") {
-    return `<b>${esc(t("map.incidents"))} ${esc(idOf(r))}</b><br>${esc(incidentTypeName(r, lang()))}` +
-      `<br>${esc(t("col.priority"))}: ${esc(t("prio." + priorityOf(r)))} · ${esc(tOr("status." + String(r.status ?? r.state ?? ""), String(r.status ?? r.state ?? "")))}`;
+    const prio = priorityOf(r);
+    const id = idOf(r);
+    const when = r.created_at ?? r.received_at ?? r.ts;
+    return h("div.incident-popup", { dataset: { id, priority: prio } },
+      h("b.popup-title", `${incidentTypeName(r, lang())}`),
+      h("div.popup-id.muted", id),
+      h("div.popup-priority", h("i.prio-swatch", { style: `display:inline-block;width:10px;height:10px;border-radius:50%;background:${PRIORITY_COLOURS[prio]}` }), " ",
+        `${t("col.priority")}: ${t("prio." + prio)}`),
+      r.address ? h("div.popup-address", `${t("col.address")}: ${String(r.address)}`) : "",
+      when ? h("div.popup-time", `${t("map.popupTime")}: ${fmtTime(when)}`) : "",
+      h("div.popup-status", `${t("col.status")}: ${tOr("status." + status, status)}`),
+      h("a.popup-board", { href: `#/board?incident=${encodeURIComponent(id)}` }, t("map.openOnBoard")));
   }
   if (key === "units") {
-    return `<b>${esc(t("map.units"))} ${esc(str(r, "callsign", "call_sign", "name", "unit_id", "id"))}</b><br>${esc(r.kind ?? r.unit_type ?? r.type ?? "")}` +
-      `<br>${esc(t("col.status"))}: ${esc(tOr("status." + String(r.status ?? "available"), String(r.status ?? "")))}`;
+    const kind = str(r, "unit_type", "kind", "type") ?? "";
+    const st = String(r.status ?? "available");
+    return h("div.unit-popup",
+      h("b", `${t("map.units")} ${str(r, "callsign", "call_sign", "name", "unit_id", "id") ?? ""}`),
+      h("div", tOr(`ut.${kind}`, kind)),
+      h("div", `${t("col.status")}: ${tOr("status." + st, st)}`));
   }
-  return `<b>${esc(t("map." + key))}</b><br>${esc(Object.entries(r).slice(0, 6).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("\n")).replace(/\n/g, "<br>")}`;
+  return h("div", h("b", t("map." + key)),
+    ...Object.entries(r).slice(0, 6).map(([k, v]) => h("div", `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)));
 }
 
 /** Load the road network from the first route that offers it. */

@@ -65,6 +65,8 @@ export const en: Record<string, string> = {
   "map.layers": "Layers",
   "map.roads": "Road network",
   "map.incidents": "Incidents",
+  "map.openOnBoard": "Open on the board",
+  "map.popupTime": "Received",
   "map.units": "Units",
   "map.cameras": "Cameras",
   "map.alerts": "Alerts",

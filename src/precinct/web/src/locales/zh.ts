@@ -65,6 +65,8 @@ export const zh: Record<string, string> = {
   "map.layers": "图层",
   "map.roads": "路网",
   "map.incidents": "警情",
+  "map.openOnBoard": "在调度台打开",
+  "map.popupTime": "接警时间",
   "map.units": "警力",
   "map.cameras": "卡口",
   "map.alerts": "预警",
