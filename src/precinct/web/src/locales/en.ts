@@ -297,6 +297,7 @@ export const en: Record<string, string> = {
   "err.internal_error": "Internal server error",
   "err.other": "Request failed ({status})",
   "err.fields": " (field: {fields})",
+  "err.lines": " (line {lines})",
   "err.network": "Network error",
   "err.cancelled": "Cancelled",
   "col.id": "Id",

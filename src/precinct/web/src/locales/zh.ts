@@ -297,6 +297,7 @@ export const zh: Record<string, string> = {
   "err.internal_error": "服务器内部错误",
   "err.other": "请求失败（{status}）",
   "err.fields": "（涉及：{fields}）",
+  "err.lines": "（第 {lines} 行）",
   "err.network": "网络连接失败",
   "err.cancelled": "已取消",
   "col.id": "编号",

@@ -20,13 +20,28 @@ function errorFields(d: unknown): string[] {
   return out.slice(0, 4);
 }
 
+/** The input lines a server error points at (``line``, or ``errors[].line`` of a bad file), up to 5. */
+function errorLines(d: unknown): number[] {
+  const out: number[] = [];
+  const add = (v: unknown) => { if (typeof v === "number" && Number.isFinite(v) && !out.includes(v)) out.push(v); };
+  if (d && typeof d === "object" && !Array.isArray(d)) {
+    const r = d as Record<string, unknown>;
+    add(r.line);
+    if (Array.isArray(r.errors)) for (const it of r.errors) if (it && typeof it === "object") add((it as Record<string, unknown>).line);
+  }
+  return out.slice(0, 5);
+}
+
 export function errorText(e: unknown): string {
   // The kind of error in the reader's language (from the server's code, never a bare HTTP number),
   // the fields it names, and the server's English words only in the English UI (see errorHint).
   if (e instanceof ApiError) {
     const kind = (e.code ? tOr(`err.${e.code}`, "") : "") || t("err.other", { status: e.status || "?" });
     const fields = errorFields(e.detail);
-    const where = fields.length ? t("err.fields", { fields: fields.join(", ") }) : "";
+    const lines = errorLines(e.detail);
+    // A bad file names its lines in every language: the analyst fixes line 9, not "input error".
+    const where = (fields.length ? t("err.fields", { fields: fields.join(", ") }) : "")
+      + (lines.length ? t("err.lines", { lines: lines.join(", ") }) : "");
     const words = lang() === "en" && e.message ? `: ${e.message}` : "";
     return `${kind}${where}${words}`;
   }
