@@ -97,7 +97,15 @@ def test_missing_person_search_area_is_case_bound_and_ranks_cameras(page: Any, s
     assert page.evaluate("localStorage.getItem('precinct.places')") is None
     page.set_input_files("#missing-places", files=[{"name": "places.csv", "mimeType": "text/csv",
                                                      "buffer": _places_csv()}])
-    page.wait_for_function("() => /6/.test(document.querySelector('#missing-places-status').textContent)")
+    # The file's six places join the server's registered cameras (another test may have added one).
+    with server.api("patrol") as c:
+        registered = {x["camera_id"]: x for x in c.get("/anpr/cameras").json()["cameras"]
+                      if isinstance(x.get("lat"), float | int)
+                      and x["camera_id"] not in {"CAM-NEAR", "CAM-MID", "CAM-FAR"}}
+    total = 6 + len(registered)
+    page.wait_for_function(
+        "n => (document.querySelector('#missing-places-status').textContent.match(/[0-9]+/) || [])[0] === String(n)",
+        arg=total)
     page.fill("#missing-lat", str(CENTRE[0]))
     page.fill("#missing-lon", str(CENTRE[1]))
     page.fill("#missing-ago", "20")
@@ -118,7 +126,10 @@ def test_missing_person_search_area_is_case_bound_and_ranks_cameras(page: Any, s
                    json={"lat": CENTRE[0], "lon": CENTRE[1], "seen_at": "2026-01-01T10:00:00+00:00",
                          "now": "2026-01-01T10:20:00+00:00", "step_min": 10, "ahead_min": 20,
                          "places": [dict(zip(("id", "name", "kind", "lat", "lon"), _row(line), strict=True))
-                                    for line in _places_csv().decode().splitlines()[1:]]})
+                                    for line in _places_csv().decode().splitlines()[1:]]
+                         + [{"id": k, "name": str(x.get("name") or ""), "kind": "camera",
+                             "lat": x["lat"], "lon": x["lon"]}
+                            for k, x in registered.items()]})
         assert r.status_code == 200, r.text
         api = r.json()
     assert cams == [p["id"] for p in api["cameras"]] and cams[0] == "CAM-NEAR"
