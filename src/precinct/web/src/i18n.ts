@@ -5,6 +5,10 @@ import { fraudEn, fraudZh } from "./i18n-fraud";
 import { opsEn, opsZh } from "./i18n-ops";
 import { attachmentsEn, attachmentsZh } from "./i18n-attachments";
 import { publicEn, publicZh } from "./i18n-public";
+import { dispatchEn, dispatchZh } from "./i18n-dispatch";
+import { calltakerEn, calltakerZh } from "./i18n-calltaker";
+import { analystEn, analystZh } from "./i18n-analyst";
+import { superviseEn, superviseZh } from "./i18n-supervise";
 import { en } from "./locales/en";
 import { zh } from "./locales/zh";
 
@@ -23,6 +27,14 @@ Object.assign(en, fraudEn);
 Object.assign(zh, fraudZh);
 Object.assign(en, adminEn);
 Object.assign(zh, adminZh);
+Object.assign(en, dispatchEn);
+Object.assign(zh, dispatchZh);
+Object.assign(en, calltakerEn);
+Object.assign(zh, calltakerZh);
+Object.assign(en, analystEn);
+Object.assign(zh, analystZh);
+Object.assign(en, superviseEn);
+Object.assign(zh, superviseZh);
 export const dictionaries: Record<Lang, Record<string, string>> = { "zh-CN": zh, en };
 (window as any).__precinctI18n = dictionaries; // read by the browser tests (both languages, same keys)
 
