@@ -1,12 +1,14 @@
 // The analyst's workspace: ANPR queries (association, series, trajectory, convoy, cloned plates,
 // one person many vehicles) built from the server's own route descriptions, each bound to a case
 // and purpose, results in a table, on the map and exportable as CSV.
-import { api, latLonOf, type Op, rowsOf } from "../api";
+import { api, type Op } from "../api";
 import { caseContext, askCaseContext } from "../casectx";
 import { clear, dateTimeInput, download, field, h, parseLocalDateTime, toCsv } from "../dom";
 import { t, tOr } from "../i18n";
 import { params, type Param } from "../schema";
-import { autoCols, errorText, table, unavailable } from "./common";
+import { csvRecords, fmtCount, resultView, type ResultView } from "./analystcols";
+import { drawQuery } from "./analystmap";
+import { errorText, unavailable } from "./common";
 import type { View, ViewCtx } from "./index";
 
 const KINDS: [string, RegExp][] = [
@@ -76,31 +78,19 @@ function readValue(p: Param, el: HTMLInputElement): unknown {
   return v;
 }
 
-/** Paths in a result: a top-level "path", or per-row "path"/"geometry" arrays of [lat, lon]. */
-function pathsOf(data: any, rows: any[]): [number, number][][] {
-  const out: [number, number][][] = [];
-  const take = (p: any) => { if (Array.isArray(p) && p.length > 1 && Array.isArray(p[0])) out.push(p as [number, number][]); };
-  take(data?.path); take(data?.route); take(data?.likely_path);
-  for (const r of rows.slice(0, 200)) { take(r?.path); take(r?.route); }
-  const reads = rowsOf(data, "reads");
-  if (!out.length && reads.length > 1) {
-    const pts = reads.map(latLonOf).filter(Boolean) as [number, number][];
-    if (pts.length > 1) out.push(pts);
-  }
-  return out;
-}
-
-function pointsOf(data: any, rows: any[]): any[] {
-  const pts = rows.filter((r) => latLonOf(r));
-  if (pts.length) return pts;
-  const reads = rowsOf(data, "reads");
-  if (reads.length) return reads.filter((r: any) => latLonOf(r));
-  return rows.flatMap((r) => rowsOf(r, "reads", "sightings").filter((x: any) => latLonOf(x))).slice(0, 5000);
-}
-
 /** The query chosen and the last answer of each, kept for the session: a tab or language switch
  * shows them again (in the new language) instead of wiping them. */
-const kept: { path: string | null; results: Map<string, unknown> } = { path: null, results: new Map() };
+interface Answer { data: unknown; sent: Record<string, unknown> }
+const kept: { path: string | null; results: Map<string, Answer> } = { path: null, results: new Map() };
+
+/** The result table: headers as the view names them, each cell marked with its column. */
+function resultTable(view: ResultView): HTMLElement {
+  if (!view.rows.length) return h("p.muted#query-empty", t("common.none"));
+  const rows = view.rows.slice(0, 1000);
+  return h("table.grid#query-table",
+    h("thead", h("tr", view.cols.map((c) => h("th", { dataset: { col: c.key } }, c.label)))),
+    h("tbody", rows.map((r, i) => h("tr", view.cols.map((c) => h("td", { dataset: { col: c.key } }, c.render(r, i)))))));
+}
 
 /** Forget the kept answers (logout: they are personal data). */
 export function forgetAnalyst(): void { kept.path = null; kept.results.clear(); }
@@ -146,11 +136,13 @@ export const analystView: View = {
             else body[p.name] = v;
           }
           clear(results, h("p.muted", t("common.loading")));
+          drawQuery(ctx.map, kindOf(active), {}, undefined); // the last query's layers go now
           const op = active;
           try {
             const data = await api.request(op.method, path, { query, body: op.method === "POST" ? body : undefined, personal: true });
-            kept.results.set(`${op.method} ${op.path}`, data);
-            if (op === active) showResults(data);
+            const answer = { data, sent: { ...query, ...body } };
+            kept.results.set(`${op.method} ${op.path}`, answer);
+            if (op === active) showResults(answer);
           } catch (ex) {
             clear(results, h("p.error#query-error", t("common.error", { msg: errorText(ex) })));
           }
@@ -161,22 +153,25 @@ export const analystView: View = {
       clear(formBox, form);
     }
 
-    function showResults(data: any): void {
-      const rows = rowsOf(data, "candidates", "reads", "results", "people", "pairs");
-      const flat = rows.map((r) => (r && typeof r === "object" ? r : { value: r }));
-      const scanned = data?.scanned_reads;
+    function showResults(answer: Answer): void {
+      if (!results.isConnected) return; // a language or tab switch drew the screen again: it shows the kept answer
+      const kind = kindOf(active);
+      const view = resultView(kind, answer.data);
+      const records = csvRecords(view);
       clear(results,
-        h("h3", t("analyst.results"), " ", h("span.muted#query-count", t("common.rows", { n: flat.length }))),
-        scanned !== undefined ? h("p.muted", t("analyst.scanned", { n: scanned })) : null,
-        h("div.actions",
-          h("button#export-csv", { type: "button", disabled: !flat.length, onclick: () => download(`precinct-${kindOf(active)}-${caseContext()?.caseId ?? ""}.csv`, toCsv(flat)) }, t("common.exportCsv"))),
-        h("div.scroll", table(autoCols(flat, 12), flat.slice(0, 1000), { id: "query-table" })));
-      if (ctx.map) ctx.map.showResults(pointsOf(data, flat), pathsOf(data, flat));
+        h("h3", t("analyst.results"), " ", view.message ? null : h("span.muted#query-count", t("common.rows", { n: fmtCount(view.rows.length) }))),
+        view.message ? h("p#query-message", view.message) : null,
+        view.notes.map((n) => h("p.muted.query-note", n)),
+        view.message ? null : h("div.actions",
+          h("button#export-csv", { type: "button", disabled: !records.length,
+            onclick: () => download(`precinct-${kind}-${caseContext()?.caseId ?? ""}.csv`, toCsv(records)) }, t("common.exportCsv"))),
+        view.message ? null : h("div.scroll", resultTable(view)));
+      drawQuery(ctx.map, kind, answer.sent, answer.data);
     }
 
     function showKept(): void {
-      const data = kept.results.get(`${active.method} ${active.path}`);
-      if (data !== undefined) showResults(data); else { clear(results); ctx.map?.showResults([], []); }
+      const answer = kept.results.get(`${active.method} ${active.path}`);
+      if (answer !== undefined) showResults(answer); else { clear(results); drawQuery(ctx.map, kindOf(active), {}, undefined); }
     }
 
     paintTabs();
