@@ -91,16 +91,16 @@ function colName(k: string): string { return tOr(`an.col.${k}`, tOr(`col.${k}`, 
 
 // --- columns ---------------------------------------------------------------------------------
 
-const rank: Col = { key: "rank", label: "", render: (_r, i) => String(i + 1) };
-
 function col(key: string, render: (r: any, i: number) => Node | string, text?: (r: any, i: number) => string): Col {
   return { key, label: t(`an.col.${key}`), render, text };
 }
 
-const plate = col("plate", (r) => String(r.plate ?? ""));
-const firstSeen = col("first_seen", (r) => fmtTime(r.first_seen));
-const lastSeen = col("last_seen", (r) => fmtTime(r.last_seen));
-const reads = col("reads", (r) => fmtCount(r.reads));
+// Built on each call: the labels follow the language of the moment.
+const plate = () => col("plate", (r) => String(r.plate ?? ""));
+const firstSeen = () => col("first_seen", (r) => fmtTime(r.first_seen));
+const lastSeen = () => col("last_seen", (r) => fmtTime(r.last_seen));
+const reads = () => col("reads", (r) => fmtCount(r.reads));
+const rank = (key = "rank") => col(key, (_r, i) => fmtCount(i + 1));
 
 function listCol(key: string, lines: (r: any) => string[]): Col {
   return col(key, (r) => subList(lines(r)), (r) => lines(r).join("; "));
@@ -108,7 +108,7 @@ function listCol(key: string, lines: (r: any) => string[]): Col {
 
 function assocCols(): Col[] {
   return [
-    { ...rank, label: t("an.col.rank") }, plate, reads, firstSeen, lastSeen,
+    rank(), plate(), reads(), firstSeen(), lastSeen(),
     col("min_distance_km", (r) => fmtKm(r.min_distance_km)),
     col("on_watchlist", (r) => fmtYesNo(r.on_watchlist)),
     col("score", (r) => fmtScore(r.score)),
@@ -127,24 +127,24 @@ function assocCols(): Col[] {
 
 function seriesCols(): Col[] {
   return [
-    { ...rank, label: t("an.col.rank") }, plate, col("n_cases", (r) => fmtCount(r.n_cases)),
+    rank(), plate(), col("n_cases", (r) => fmtCount(r.n_cases)),
     listCol("per_case", (r) => (Array.isArray(r.per_case) ? r.per_case : (r.cases ?? []).map((c: string) => ({ case_id: c })))
       .map((c: any) => t("an.perCase", { scene: c.case_id, n: fmtCount(c.reads), km: fmtKm(c.min_distance_km) }))),
-    reads, firstSeen, lastSeen,
+    reads(), firstSeen(), lastSeen(),
   ];
 }
 
 function convoyCols(): Col[] {
   return [
-    { ...rank, label: t("an.col.rank") }, plate,
+    rank(), plate(),
     col("cameras", (r) => fmtCount(r.cameras)), col("co_reads", (r) => fmtCount(r.co_reads)),
-    col("min_gap_s", (r) => fmtCount(r.min_gap_s)), firstSeen, lastSeen,
+    col("min_gap_s", (r) => fmtCount(r.min_gap_s)), firstSeen(), lastSeen(),
   ];
 }
 
 function clonedCols(): Col[] {
   return [
-    { ...rank, label: t("an.col.rank") }, plate, col("impossible_pairs", (r) => fmtCount(r.impossible_pairs)),
+    rank(), plate(), col("impossible_pairs", (r) => fmtCount(r.impossible_pairs)),
     listCol("pairs", (r) => (r.pairs ?? []).map((p: any) => t("an.pair", {
       a: fmtWhere(p.a), b: fmtWhere(p.b), km: fmtKm(p.distance_km), gap: fmtSpan(p.gap_s), speed: fmtCount(p.speed_kmh),
     }))),
@@ -153,7 +153,7 @@ function clonedCols(): Col[] {
 
 function personCols(): Col[] {
   return [
-    { ...rank, label: t("an.col.rank") }, col("person_id", (r) => String(r.person_id ?? "")),
+    rank(), col("person_id", (r) => String(r.person_id ?? "")),
     col("vehicles", (r) => fmtCount(r.vehicles)),
     col("window_start", (r) => fmtTime(r.window_start)), col("window_end", (r) => fmtTime(r.window_end)),
     listCol("links", (r) => (r.links ?? (r.plates ?? []).map((p: string) => ({ plate: p })))
@@ -164,7 +164,7 @@ function personCols(): Col[] {
 function trajectoryCols(legs: Map<number, any>): Col[] {
   const leg = (r: any) => legs.get(Number(r.rid));
   return [
-    { ...rank, label: t("an.col.seq") }, col("ts", (r) => fmtTime(r.ts)), col("camera_id", (r) => String(r.camera_id ?? "")),
+    rank("seq"), col("ts", (r) => fmtTime(r.ts)), col("camera_id", (r) => String(r.camera_id ?? "")),
     col("place", (r) => fmtPlace(r.lat, r.lon)),
     col("gap_next", (r) => fmtSpan(leg(r)?.gap_s)),
     col("road_km_next", (r) => (leg(r)?.length_m !== undefined && leg(r)?.length_m !== null ? fmtKm(leg(r).length_m / 1000) : "")),
@@ -175,7 +175,7 @@ function trajectoryCols(legs: Map<number, any>): Col[] {
 
 function alertCols(): Col[] {
   return [
-    col("raised_at", (r) => fmtTime(r.read?.ts ?? r.raised_at)), plate,
+    col("raised_at", (r) => fmtTime(r.read?.ts ?? r.raised_at)), plate(),
     col("list", (r) => tOr(`an.list.${r.list}`, String(r.list ?? ""))), col("reason", (r) => String(r.reason ?? "")),
     col("camera_id", (r) => String(r.read?.camera_id ?? r.camera_id ?? "")), col("place", (r) => fmtPlace(r.lat, r.lon)),
     col("acknowledged", (r) => (r.acknowledged_at ? `${r.acknowledged_by ?? ""} · ${fmtTime(r.acknowledged_at)}` : t("an.no"))),
@@ -184,7 +184,7 @@ function alertCols(): Col[] {
 
 function hotlistCols(): Col[] {
   return [
-    plate, col("list", (r) => tOr(`an.list.${r.list}`, String(r.list ?? ""))), col("reason", (r) => String(r.reason ?? "")),
+    plate(), col("list", (r) => tOr(`an.list.${r.list}`, String(r.list ?? ""))), col("reason", (r) => String(r.reason ?? "")),
     col("expires_at", (r) => (r.expires_at ? fmtTime(r.expires_at) : t("an.never"))),
     col("active", (r) => fmtYesNo(r.active)), col("created_by", (r) => String(r.created_by ?? "")),
   ];

@@ -1,0 +1,203 @@
+"""End-to-end: the analyst's ANPR results read in the UI's language (column names with their units,
+local 24-hour times, no raw keys, no JSON in a cell), the searched area and the findings drawn on the
+map, and results that survive a tab and a language switch without asking the server again.
+
+Plate reads are seeded through the API (as the sim's cameras would send them) with microseconds in
+their times; the browser runs in Asia/Shanghai, so a UTC time on screen cannot pass for a local one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from tests.web.server import Server
+from tests.web.test_dashboard import Login
+
+pytestmark = pytest.mark.browser
+
+TZ = ZoneInfo("Asia/Shanghai")
+CAMS = [(f"AN21-CAM-{i}", 32.480 + i * 0.004, 119.910 + i * 0.004) for i in range(5)]
+SCENE = (32.488, 119.918, 1.5)  # lat, lon, radius_km: around the third camera
+
+
+@pytest.fixture
+def shanghai_page(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai")
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def _need(server: Server) -> None:
+    paths = server.paths()
+    if not {"/anpr/associate", "/anpr/trajectory/{plate}"} <= paths:
+        pytest.skip("no association or trajectory route on this server")
+
+
+def _seed(server: Server) -> tuple[str, str, list[dt.datetime]]:
+    """A vehicle past the five cameras two minutes apart and one 20 s behind it; their plates and
+    the first vehicle's read times (UTC, with microseconds)."""
+    n = int(time.time() * 1000) % 100_000
+    target, follower = f"苏E{n:05d}", f"苏F{n:05d}"
+    base = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).replace(microsecond=654321)
+    times = [base + dt.timedelta(minutes=2 * i) for i in range(len(CAMS))]
+    reads = []
+    for ts, (cam, lat, lon) in zip(times, CAMS, strict=True):
+        reads.append({"plate": target, "ts": ts.isoformat(), "lat": lat, "lon": lon, "camera_id": cam})
+        reads.append({"plate": follower, "ts": (ts + dt.timedelta(seconds=20)).isoformat(), "lat": lat, "lon": lon,
+                      "camera_id": cam})
+    with server.api("admin") as c:
+        r = c.post("/anpr/reads", json=reads)
+        assert r.status_code == 200, r.text
+        assert r.json()["stored"] == len(reads), r.text
+    return target, follower, times
+
+
+def _local(ts: dt.datetime) -> str:
+    return ts.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _typed(ts: dt.datetime) -> str:
+    return ts.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _features(page: Any, key: str, kind: str | None = None) -> list[dict[str, Any]]:
+    return list(page.evaluate(
+        """([key, kind]) => { const g = window.__precinctMap.geoLayer(key); if (!g) return [];
+             return g.getLayers().filter(l => l.feature && (!kind || l.feature.properties.kind === kind))
+                     .map(l => l.feature.properties); }""", [key, kind]))
+
+
+def _heads(page: Any) -> dict[str, str]:
+    return dict(page.eval_on_selector_all("#query-table th", "els => els.map(e => [e.dataset.col, e.textContent])"))
+
+
+def _column(page: Any, col: str) -> list[str]:
+    return list(page.eval_on_selector_all(f"#query-table td[data-col={col}]", "els => els.map(e => e.textContent)"))
+
+
+def _row_of(page: Any, plate: str) -> dict[str, str]:
+    return dict(page.evaluate(
+        """(plate) => { const tr = [...document.querySelectorAll('#query-table tbody tr')]
+             .find(r => r.querySelector('td[data-col=plate]')?.textContent === plate);
+             return tr ? [...tr.querySelectorAll('td')].map(td => [td.dataset.col, td.textContent]) : []; }""", plate))
+
+
+def _fill(page: Any, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        page.fill(f"#q-{name}", value)
+
+
+def _run(page: Any) -> None:
+    page.click("#query-run")
+    page.wait_for_selector("#query-count, #query-error, #case-id")
+
+
+def _assert_readable(page: Any, words: dict[str, str]) -> None:
+    """No raw key as a header, no JSON or UTC microseconds in a cell, every header in ``words``."""
+    text = page.inner_text("#query-results")
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{3,}", text), "a time with microseconds"
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}", text), "an ISO time, not a local one"
+    assert "{" not in text and '":' not in text, "JSON in a cell"
+    for col, head in _heads(page).items():
+        assert head and not re.fullmatch(r"[a-z_.]+", head), f"raw key as the header of {col}: {head}"
+        if col in ("rank", "seq"):
+            continue
+        assert head == words[f"an.col.{col}"], (col, head)
+
+
+@pytest.mark.parametrize("ui_lang", ["zh-CN", "en"])
+def test_analyst_results_are_readable_drawn_and_kept(shanghai_page: Any, server: Server, login: Login,
+                                                     ui_lang: str) -> None:
+    _need(server)
+    page = shanghai_page
+    target, follower, times = _seed(server)
+    start, end = _typed(times[0] - dt.timedelta(minutes=10)), _typed(times[-1] + dt.timedelta(minutes=10))
+    login(page, "analyst")
+    if ui_lang == "en":
+        page.click("#lang-switch")
+    page.goto(f"{server.url}/ui/#/analyst")
+    page.wait_for_selector("body[data-map-ready='1']")
+    dicts = page.evaluate("window.__precinctI18n")
+    words, other = dicts[ui_lang], dicts["en" if ui_lang == "zh-CN" else "zh-CN"]
+    km = "千米" if ui_lang == "zh-CN" else "km"
+
+    # 1. Vehicle–case association around the scene.
+    page.click("#query-tabs button[data-kind=associate]")
+    _fill(page, {"lat": str(SCENE[0]), "lon": str(SCENE[1]), "radius_km": str(SCENE[2]), "start": start, "end": end})
+    _run(page)
+    if page.query_selector("#case-id"):
+        page.fill("#case-id", server.open_case("analyst", f"AN21 {ui_lang}", "theft"))
+        page.click("#case-ok")
+    page.wait_for_selector("#query-count, #query-error")
+    assert page.query_selector("#query-error") is None, page.inner_text("#query-error")
+    page.wait_for_function("(p) => [...document.querySelectorAll('#query-table td[data-col=plate]')]"
+                           ".some(td => td.textContent === p)", arg=target)
+    _assert_readable(page, words)
+    heads = _heads(page)
+    assert km in heads["min_distance_km"], heads
+    assert {"first_seen", "last_seen", "reads", "score", "components"} <= set(heads), heads
+    row = _row_of(page, target)
+    assert row["first_seen"] == _local(times[0]) and row["last_seen"] == _local(times[-1]), row
+    assert re.fullmatch(r"\d\.\d{2}", row["min_distance_km"]), row  # km rounded to two decimals
+    assert row["reads"] == str(len(CAMS))
+    assert _row_of(page, follower)["first_seen"] == _local(times[0] + dt.timedelta(seconds=20))
+    assert words["an.c.rarity"] in row["components"]  # the score's parts as words, not JSON
+    scenes = _features(page, "search", "scene")
+    assert len(scenes) == 1 and scenes[0]["radius_km"] == SCENE[2], scenes
+    assert abs(scenes[0]["lat"] - SCENE[0]) < 1e-9
+
+    # 2. The target's trajectory: the reads in time order, a line from start to end.
+    page.click("#query-tabs button[data-kind=trajectory]")
+    assert _features(page, "search") == []  # the association's area left with its tab
+    _fill(page, {"plate": target, "start": start, "end": end})
+    _run(page)
+    page.wait_for_selector("#query-count")
+    _assert_readable(page, words)
+    assert _column(page, "ts") == [_local(t) for t in times]
+    assert _column(page, "camera_id") == [c[0] for c in CAMS]
+    assert km in _heads(page)["road_km_next"]
+    reads = _features(page, "results", "read")
+    assert [r["seq"] for r in reads] == list(range(1, len(CAMS) + 1))
+    assert [r["camera_id"] for r in reads] == [c[0] for c in CAMS]
+    assert len(_features(page, "results", "track")) == 1
+    assert len(_features(page, "results", "start")) == 1 and len(_features(page, "results", "end")) == 1
+    assert _features(page, "search") == []
+
+    # 3. A tab switch and back: the trajectory again, without asking the server.
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/anpr/" in r.url else None)
+    page.click("#nav a[data-view=orders]")
+    page.wait_for_selector("#nav a[data-view=orders].active")
+    assert _features(page, "results") == []  # the layers leave the map with the screen
+    page.click("#nav a[data-view=analyst]")
+    page.wait_for_selector("#query-table")
+    assert page.get_attribute("#query-tabs button.active", "data-kind") == "trajectory"
+    assert _column(page, "ts") == [_local(t) for t in times]
+    assert len(_features(page, "results", "read")) == len(CAMS)
+
+    # 4. A language switch: the same rows, the headers in the other language, still on the map.
+    page.click("#lang-switch")
+    page.wait_for_selector("#query-table")
+    _assert_readable(page, other)
+    assert _column(page, "ts") == [_local(t) for t in times]
+    assert len(_features(page, "results", "read")) == len(CAMS)
+    # and the association kept under its tab, its area drawn again
+    page.click("#query-tabs button[data-kind=associate]")
+    page.wait_for_selector("#query-table")
+    _assert_readable(page, other)
+    assert _row_of(page, target)["first_seen"] == _local(times[0])
+    assert len(_features(page, "search", "scene")) == 1
+    assert _features(page, "results", "read") == []
+    assert asked == [], f"the kept results were asked for again: {asked}"
+    page.click("#lang-switch")  # back to the language this run started in
