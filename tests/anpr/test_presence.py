@@ -2,7 +2,9 @@
 
 The association's fast path (candidates by SQL, history from :mod:`precinct.anpr.history`, ranking
 SQL) must give exactly what the one SQL text gives (the text Spark runs), after more reads arrive
-and after retention erases old ones; and both must equal a brute-force count.
+and after retention erases old ones; and both must equal a brute-force count. The history is
+counted two ways, which must agree: from the whole-history index a server keeps in memory
+(``resident``), and from the presence table's scene days and cells (a fresh process).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pytest
 
 from precinct.anpr import analysis, history, presence, queries, store, warehouse_migrations
 from precinct.anpr.queries import DuckEngine
@@ -55,11 +58,28 @@ def _scene(rows: list[dict[str, Any]], day: int) -> dict[str, Any]:
     }
 
 
-def test_fast_path_equals_one_query_and_brute_force_as_reads_arrive(db: Database, wh: Warehouse) -> None:
+def _recomputed_presence(wh: Warehouse) -> list[tuple[Any, ...]]:
+    """The presence rows as recomputed from the stored reads (what the table must hold)."""
+    return wh.query(
+        f"SELECT DISTINCT r.plate, (r.ts_us // {DAY_US})::INTEGER, floor(r.lat * 1000)::INTEGER, "
+        f"floor(r.lon * 1000)::INTEGER, r.batch, v.vid FROM anpr_reads r JOIN {presence.VEHICLES} v "
+        "ON v.plate = r.plate ORDER BY ALL"
+    )
+
+
+def _stored_presence(wh: Warehouse) -> list[tuple[Any, ...]]:
+    return wh.query(f"SELECT DISTINCT plate, day, cy, cx, batch, vid FROM {presence.PRESENCE} ORDER BY ALL")
+
+
+@pytest.mark.parametrize("resident", [True, False], ids=["index", "table"])
+def test_fast_path_equals_one_query_and_brute_force_as_reads_arrive(
+    db: Database, wh: Warehouse, resident: bool
+) -> None:
     first = random_reads(3000, seed=5, plates=120, days=10)
     ingest_rows(db, wh, first)
     kw = _scene(first, 9)
-    a = _fast(wh, **kw)  # builds the index
+    assert history.index_for(wh, build=resident).resident is resident
+    a = _fast(wh, **kw)
     assert a == _one_query(wh, **kw)
     # more reads for the same days arrive after the index was built: it must follow
     more = random_reads(3000, seed=6, plates=120, days=10)
@@ -67,6 +87,7 @@ def test_fast_path_equals_one_query_and_brute_force_as_reads_arrive(db: Database
         r["read_id"] = f"M{i}"
     ingest_rows(db, wh, more)
     b = _fast(wh, **kw)
+    assert history.index_for(wh).resident is resident
     assert b == _one_query(wh, **kw)
     assert b != a
     rows = first + more
@@ -78,7 +99,8 @@ def test_fast_path_equals_one_query_and_brute_force_as_reads_arrive(db: Database
     assert got == {p: want.get(p, 0) for p in got}
 
 
-def test_days_seen_counts_whole_days_in_the_area() -> None:
+@pytest.mark.parametrize("resident", [True, False], ids=["index", "table"])
+def test_days_seen_counts_whole_days_in_the_area(resident: bool) -> None:
     """The index alone, against a hand-made history: blocks of 64 days, cells at the edge."""
     wh = Warehouse(":memory:")
     try:
@@ -95,7 +117,8 @@ def test_days_seen_counts_whole_days_in_the_area() -> None:
             cur.executemany(f"INSERT INTO {presence.VEHICLES} VALUES (?, ?)", [(0, "V1"), (1, "V2")])
             cur.executemany(f"INSERT INTO {presence.PRESENCE} VALUES (?, ?, ?, ?, ?, ?)", rows)
             cur.execute("UPDATE anpr_presence_state SET version = version + 1")
-        idx = history.index_for(wh)
+        idx = history.index_for(wh, build=resident)
+        assert idx.resident is resident
         for day_from, day_to in ((100, 130), (110, 129), (127, 129), (90, 101), (130, 140)):
             # V1, V2 and a vehicle id never given
             got = idx.days_seen(np.array([0, 1, -1]), lat=lat, lon=lon, radius_km=2.0, day_from=day_from,
@@ -108,10 +131,12 @@ def test_days_seen_counts_whole_days_in_the_area() -> None:
         wh.close()
 
 
-def test_retention_erases_the_projections_and_the_index_follows(db: Database, wh: Warehouse) -> None:
+@pytest.mark.parametrize("resident", [True, False], ids=["index", "table"])
+def test_retention_erases_the_projections_and_the_index_follows(db: Database, wh: Warehouse, resident: bool) -> None:
     rows = random_reads(2000, seed=8, plates=80, days=10)
     ingest_rows(db, wh, rows)
     kw = _scene(rows, 9)
+    history.index_for(wh, build=resident)
     before = _fast(wh, **kw)
     assert any(r[6] for r in before)
     cut = dt.datetime.fromtimestamp((T0_US + 9 * DAY_US) / 1e6, dt.UTC)
@@ -120,8 +145,10 @@ def test_retention_erases_the_projections_and_the_index_follows(db: Database, wh
     assert wh.query(f"SELECT count(*) FROM {presence.BY_TIME} WHERE ts_us < {cut_us}")[0][0] == 0
     assert wh.query(f"SELECT count(*) FROM {presence.PRESENCE} WHERE day < {cut_us // DAY_US}")[0][0] == 0
     after = _fast(wh, **kw)
+    assert history.index_for(wh).resident is resident
     assert after == _one_query(wh, **kw)
     assert not any(r[6] for r in after), "nothing before the window's day is left to count"
+    assert _stored_presence(wh) == _recomputed_presence(wh)
     n = wh.query(f"SELECT count(*) FROM {presence.BY_TIME}")[0][0]
     assert n == wh.query("SELECT count(*) FROM anpr_reads")[0][0]
     left = wh.query(f"SELECT count(*) FROM {presence.VEHICLES}")[0][0]
@@ -202,3 +229,86 @@ def test_server_start_builds_the_presence_index_in_the_background(db: Database, 
             time.sleep(0.05)
         (idx,) = history._INDEXES.values()
         assert idx.version >= 1 and sum(p.rows for p in idx.parts) > 0
+
+
+def _scenes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Scenes of several sizes, days and look-backs (300 km: a box too large to enumerate its cells)."""
+    out = []
+    sizes = ((0.4, 14), (2.0, 3), (6.0, 14), (25.0, 7), (1.0, 0), (3.0, 30), (300.0, 14))
+    for j, (radius, lookback) in enumerate(sizes):
+        t0 = T0_US + (4 + j) * DAY_US + (j * 5) * HOUR_US
+        out.append({"lat": rows[j * 11]["lat"] + 0.0004 * j, "lon": rows[j * 11]["lon"], "radius_km": radius,
+                    "t0_us": t0, "t1_us": t0 + 2 * HOUR_US, "watchlist": [rows[j]["plate"]],
+                    "lookback_days": lookback})
+    return out
+
+
+def test_a_fresh_process_gives_the_associations_of_a_warm_one(db: Database, settings: Any) -> None:
+    """A new warehouse object on an existing warehouse file (what a fresh process opens) answers
+    from the presence table, without the whole-history index, exactly as the warm index does."""
+    from precinct.anpr import service
+
+    rows = random_reads(6000, seed=31, plates=150, days=12, cameras=60)
+    wh = service.warehouse(settings)
+    for i in range(0, len(rows), 1500):  # several ingests: several batches and chunks
+        ingest_rows(db, wh, rows[i : i + 1500])
+    scenes = _scenes(rows)
+    assert history.index_for(wh, build=True).resident
+    warm = [_fast(wh, **kw) for kw in scenes]
+    assert any(r[6] for a in warm for r in a), "some vehicle has history in a scene"
+    assert warm == [_one_query(wh, **kw) for kw in scenes]
+    path = wh.path
+    wh.close()
+
+    fresh = Warehouse(path)
+    try:
+        cold = [_fast(fresh, **kw) for kw in scenes]
+        idx = history.index_for(fresh)
+        assert not idx.resident and not idx.parts, "the fresh process built no whole-history index"
+        assert cold == warm
+    finally:
+        fresh.close()
+
+
+def test_retention_keeps_the_presence_of_kept_reads(db: Database, wh: Warehouse) -> None:
+    """After retention the table is exactly the presence of the reads left (kept ones included),
+    and the association counts them as the one SQL text and Spark's view over the reads do."""
+    rows = random_reads(3000, seed=33, plates=70, days=10)
+    ingest_rows(db, wh, rows)
+    cut_us = T0_US + 6 * DAY_US + 5 * HOUR_US
+    old = wh.query("SELECT rid FROM anpr_reads WHERE ts_us < ? ORDER BY rid", [cut_us])
+    keep = {int(r[0]) for r in old[::9]}  # hotlist hits and case pins
+    cut = dt.datetime.fromtimestamp(cut_us / 1e6, dt.UTC)
+    erased, kept = store.erase_older_than(wh, cutoff=cut, keep_rids=keep, before_commit=lambda e, k: None)
+    assert kept == len(keep) and erased == len(old) - len(keep)
+    assert _stored_presence(wh) == _recomputed_presence(wh)
+    early = wh.query(f"SELECT count(*) FROM {presence.PRESENCE} WHERE day < ?", [cut_us // DAY_US])[0][0]
+    assert early > 0, "the kept reads' days are still present"
+    kw = _scene(rows, 9)
+    for resident in (False, True):
+        history._INDEXES.clear()
+        history.index_for(wh, build=resident)
+        got = _fast(wh, **kw)
+        assert got == _one_query(wh, **kw)
+    # a second retention further on: still exact
+    cut2 = dt.datetime.fromtimestamp((cut_us + DAY_US) / 1e6, dt.UTC)
+    store.erase_older_than(wh, cutoff=cut2, keep_rids=keep, before_commit=lambda e, k: None)
+    assert _stored_presence(wh) == _recomputed_presence(wh)
+    assert _fast(wh, **kw) == _one_query(wh, **kw)
+
+
+def test_presence_rows_are_written_in_day_and_cell_order(db: Database, wh: Warehouse) -> None:
+    rows = random_reads(3000, seed=35, plates=60, days=5)
+    rows.sort(key=lambda r: r["ts"], reverse=True)  # out of time order, several ingests
+    for i in range(0, len(rows), 1000):
+        ingest_rows(db, wh, rows[i : i + 1000])
+    before = _stored_presence(wh)
+    assert before == _recomputed_presence(wh)
+    order = "day, cy, cx, vid"
+    for (batch,) in wh.query(f"SELECT DISTINCT batch FROM {presence.PRESENCE}"):  # each ingest chunk in order
+        got = wh.query(f"SELECT {order} FROM {presence.PRESENCE} WHERE batch = ? ORDER BY rowid", [batch])
+        assert got == sorted(got)
+    presence.compact(wh)
+    got = wh.query(f"SELECT {order} FROM {presence.PRESENCE} ORDER BY rowid")
+    assert got == sorted(got), "after compaction the whole table is in day and cell order"
+    assert _stored_presence(wh) == before

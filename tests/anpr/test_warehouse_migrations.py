@@ -191,9 +191,10 @@ def test_previous_release_warehouse_upgrades_with_every_read(db: Database, setti
 
     wh = service.warehouse(settings)  # the first use of the warehouse upgrades it (start-up)
     st = warehouse_migrations.status(wh)
-    assert (st.version, st.latest, st.pending, st.unversioned) == (3, 3, [], False)
+    assert (st.version, st.latest, st.pending, st.unversioned) == (4, 4, [], False)
     assert [(a.version, a.name, a.how) for a in st.applied] == [
-        (1, "layout", "adopted"), (2, "links_link_id", "applied"), (3, "presence_projections", "applied")]
+        (1, "layout", "adopted"), (2, "links_link_id", "applied"), (3, "presence_projections", "applied"),
+        (4, "presence_by_cell", "applied")]
     assert _snapshot(wh) == before, "every read, link and projection row survives unchanged"
     with db.sessionmaker() as s:
         alert = s.get(Alert, alert_id)
@@ -212,7 +213,7 @@ def test_previous_release_warehouse_upgrades_with_every_read(db: Database, setti
     ingest_rows(db, wh, more)
     new_rids = wh.query("SELECT min(rid), count(*) FROM anpr_reads WHERE read_id LIKE 'N%'")[0]
     assert new_rids == (1501, 200)
-    assert history.index_for(wh).parts
+    assert history.index_for(wh, build=True).parts
 
 
 def test_older_warehouse_gains_link_ids_and_projections(db: Database, settings: Settings) -> None:
@@ -223,7 +224,7 @@ def test_older_warehouse_gains_link_ids_and_projections(db: Database, settings: 
     before = _snapshot(con, ("anpr_reads", "anpr_links"))
     con.close()
     wh = service.warehouse(settings)
-    assert warehouse_migrations.status(wh).version == 3
+    assert warehouse_migrations.status(wh).version == 4
     after = _snapshot(wh, ("anpr_reads", "anpr_links"))
     assert after["anpr_reads"] == before["anpr_reads"]
     assert after["anpr_links"] == [(*r, None) for r in before["anpr_links"]], "old links get a NULL link_id"
@@ -249,7 +250,7 @@ def test_a_failing_migration_leaves_the_version_and_the_tables_unchanged(db: Dat
         cur.execute("SELECT no_such_column FROM anpr_reads").fetchall()
 
     steps = (*MIGRATIONS, Migration(len(MIGRATIONS) + 1, "broken", broken))
-    with pytest.raises(NotReady, match="0004 broken failed"):
+    with pytest.raises(NotReady, match=f"{len(MIGRATIONS) + 1:04d} broken failed"):
         warehouse_migrations.upgrade(wh, migrations=steps)
     assert warehouse_migrations.status(wh, migrations=steps).version == len(MIGRATIONS)
     assert not wh.query("SELECT count(*) FROM information_schema.tables WHERE table_name = 'half_done'")[0][0]
@@ -278,19 +279,19 @@ def test_cli_status_and_upgrade(db: Database, settings: Settings) -> None:
     r = runner.invoke(root, ["warehouse", "status", "--as", "wh_admin", "--format", "json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
-    assert (out["version"], out["unversioned"], [p["version"] for p in out["pending"]]) == (0, True, [1, 2, 3])
+    assert (out["version"], out["unversioned"], [p["version"] for p in out["pending"]]) == (0, True, [1, 2, 3, 4])
     r = runner.invoke(root, ["warehouse", "status", "--as", "wh_admin"])
-    assert r.exit_code == 0 and "0003" in r.output and "pending" in r.output, r.output
+    assert r.exit_code == 0 and "0004" in r.output and "pending" in r.output, r.output
     assert runner.invoke(root, ["warehouse", "upgrade", "--as", "wh_dispatcher"]).exit_code != 0
     r = runner.invoke(root, ["warehouse", "upgrade", "--as", "wh_admin"])
     assert r.exit_code == 0, r.output
-    assert "upgraded from version 0 to 3" in r.output
+    assert "upgraded from version 0 to 4" in r.output
     r = runner.invoke(root, ["warehouse", "upgrade", "--as", "wh_admin"])
     assert r.exit_code == 0 and "nothing to apply" in r.output, r.output
     r = runner.invoke(root, ["warehouse", "status", "--as", "wh_admin", "--format", "json"])
     out = json.loads(r.output)
     assert (out["version"], out["current"], [a["how"] for a in out["applied"]]) == (
-        3, True, ["adopted", "applied", "applied"])
+        4, True, ["adopted", "applied", "applied", "applied"])
     assert runner.invoke(root, ["warehouse", "status", "--as", "wh_dispatcher"]).exit_code != 0
 
 
@@ -301,3 +302,50 @@ def test_cli_status_creates_no_warehouse(db: Database, settings: Settings) -> No
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["version"] == 0
     assert not _path(settings).exists()
+
+
+def _presence_from_reads(wh: Warehouse) -> list[tuple[Any, ...]]:
+    return wh.query(
+        "SELECT DISTINCT r.plate, (r.ts_us // 86400000000)::INTEGER, floor(r.lat * 1000)::INTEGER, "
+        "floor(r.lon * 1000)::INTEGER, r.batch, v.vid FROM anpr_reads r JOIN anpr_vehicles v ON v.plate = r.plate "
+        "ORDER BY ALL"
+    )
+
+
+def test_a_version_3_warehouse_gets_its_presence_in_day_and_cell_order(db: Database, settings: Settings) -> None:
+    """0004 on a warehouse of the release before it: presence rows in batch order (as 0003 and
+    that release's ingest wrote them), and the presence of reads a retention kept gone (as that
+    release's retention left it). After the upgrade: exactly the presence of the stored reads, in
+    (day, cy, cx, vid) order, and the answers of a warehouse that ingested the same reads fresh."""
+    rows = random_reads(1500, seed=26, plates=60, days=8)
+    path = _path(settings)
+    write_previous_release(path, rows)
+    wh = Warehouse(path)
+    try:
+        warehouse_migrations.upgrade(wh, migrations=MIGRATIONS[:3])
+        assert warehouse_migrations.status(wh).version == 3
+        # the release before 0004's retention: kept reads stay, their presence rows went
+        kept_day = wh.query("SELECT min(ts_us) // 86400000000 FROM anpr_reads")[0][0]
+        with wh.transaction() as cur:
+            cur.execute("DELETE FROM anpr_presence WHERE day = ?", [kept_day])
+        stale = wh.query("SELECT day, cy, cx, vid FROM anpr_presence ORDER BY rowid")
+        assert stale != sorted(stale), "the fixture's rows are not in day and cell order yet"
+        assert wh.query("SELECT DISTINCT plate, day, cy, cx, batch, vid FROM anpr_presence ORDER BY ALL") \
+            != _presence_from_reads(wh)
+        state = wh.query("SELECT version, epoch FROM anpr_presence_state")[0]
+        before = _snapshot(wh, ("anpr_reads", "anpr_reads_by_time", "anpr_vehicles"))
+        assert [m.version for m in warehouse_migrations.upgrade(wh)] == [4]
+        st = warehouse_migrations.status(wh)
+        assert (st.version, st.applied[-1].name, st.applied[-1].how) == (4, "presence_by_cell", "applied")
+        assert wh.query("SELECT DISTINCT plate, day, cy, cx, batch, vid FROM anpr_presence ORDER BY ALL") \
+            == _presence_from_reads(wh)
+        assert wh.query("SELECT count(*) FROM anpr_presence")[0][0] == len(_presence_from_reads(wh)), "no duplicates"
+        got = wh.query("SELECT day, cy, cx, vid FROM anpr_presence ORDER BY rowid")
+        assert got == sorted(got)
+        v, e = wh.query("SELECT version, epoch FROM anpr_presence_state")[0]
+        assert v > state[0] and e > state[1], "an index built from the old rows is rebuilt"
+        assert _snapshot(wh, ("anpr_reads", "anpr_reads_by_time", "anpr_vehicles")) == before
+        wh.schemas.add(warehouse_migrations.MARK)
+        assert _answers(wh, rows) == _fresh_answers(db, rows)
+    finally:
+        wh.close()

@@ -17,7 +17,13 @@ the area queries (association, series), written in the ingest transaction by :fu
     The association's rarity counts, per vehicle, the whole days before the window's day on which
     it was read in a cell whose centre ``((cy + 0.5) / 1000, (cx + 0.5) / 1000)`` lies within the
     radius: that is the scene's "area". The in-memory index of :mod:`precinct.anpr.history` answers
-    that for thousands of vehicles in milliseconds.
+    that for thousands of vehicles in milliseconds; a process without it reads the table itself,
+    and only the look-back's days and the scene's cells: rows are written in (day, cy, cx, vid)
+    order — per ingest chunk, and per whole day by :func:`compact` and by the migration that
+    built them — so DuckDB's per-row-group min/max of ``day``, ``cy`` and ``cx`` skip the rest.
+    The table is exactly the distinct (vehicle, day, cell, batch) of the stored reads: ingest adds
+    a chunk's in its transaction, retention removes the erased reads' (keeping those of reads it
+    keeps, as the Spark view over the reads does).
 
 All three are derived data: retention erases them with the reads (:func:`erase_older_than`; a
 plate with no read left leaves ``anpr_vehicles`` too), and on Spark the two read tables are views
@@ -48,7 +54,7 @@ from precinct.anpr.layout import (
 from precinct.core.warehouse import Warehouse
 
 __all__ = ["BY_TIME", "BY_TIME_COLUMNS", "CELLS_PER_DEG", "DAY_US", "PRESENCE", "SPARK_VIEWS", "VEHICLES",
-           "compact", "ensure", "erase_older_than", "record"]
+           "compact", "ensure", "erase_older_than", "record", "sort_presence"]
 
 # The statements below are assembled from the table names and units of precinct.anpr.layout and
 # from relation names chosen here (never from input); values are bound parameters.
@@ -57,6 +63,8 @@ _PRESENCE_SELECT = (
     f"floor(lat * {CELLS_PER_DEG})::INTEGER AS cy, floor(lon * {CELLS_PER_DEG})::INTEGER AS cx, "
     "batch, vid FROM "
 )
+#: the order presence rows are written in (zone maps on day and cell serve the scene scans)
+PRESENCE_ORDER = "day, cy, cx, vid"
 
 
 def _with_vid(source: str) -> str:
@@ -132,7 +140,7 @@ def record(cur: duckdb.DuckDBPyConnection, stored: pa.Table) -> None:
 
     _add_vehicles(cur, new, run)
     run(f"INSERT INTO {BY_TIME} SELECT {BY_TIME_COLUMNS}, vid FROM {_with_vid(new)} ORDER BY ts_us")  # noqa: S608 - constant names
-    run(f"INSERT INTO {PRESENCE} {_PRESENCE_SELECT}{_with_vid(new)}")
+    run(f"INSERT INTO {PRESENCE} {_PRESENCE_SELECT}{_with_vid(new)} ORDER BY {PRESENCE_ORDER}")
     exec_(cur, "UPDATE anpr_presence_state SET version = version + 1")
 
 
@@ -150,8 +158,10 @@ def erase_older_than(cur: duckdb.DuckDBPyConnection, *, cut_us: int, keep: bool 
         Reads before this time (epoch µs) are being erased.
     keep : bool
         A table :data:`KEEP` with a ``rid`` column is registered: reads kept (hotlist hits, cases)
-        stay in the time-ordered copy. Presence (which names no read) is rebuilt for the cut's day from the
-        reads at or after the cut and goes entirely before it.
+        stay in the time-ordered copy. Presence (which names no read) is rebuilt up to the cut's
+        day from the reads left there (called after ``anpr_reads`` lost the erased ones: the
+        cut's day at or after the cut, and the kept reads), so it stays the distinct presence of
+        the stored reads.
     """
     cut = int(cut_us)
     cut_day = cut // DAY_US
@@ -160,28 +170,57 @@ def erase_older_than(cur: duckdb.DuckDBPyConnection, *, cut_us: int, keep: bool 
     else:
         exec_(cur, f"DELETE FROM {BY_TIME} WHERE ts_us < ?", [cut])  # noqa: S608 - constant table name
     exec_(cur, f"DELETE FROM {PRESENCE} WHERE day <= ?", [cut_day])  # noqa: S608 - constant table name
-    exec_(cur,  # the cut's own day again, from its reads at or after the cut only
-          f"INSERT INTO {PRESENCE} {_PRESENCE_SELECT}{_with_vid(READS)} WHERE ts_us >= ? AND ts_us < ?",
-          [cut, (cut_day + 1) * DAY_US])
+    exec_(cur,  # up to the cut's day again, from the reads still stored there (kept ones, the cut's day after the cut)
+          f"INSERT INTO {PRESENCE} {_PRESENCE_SELECT}{_with_vid(READS)} WHERE ts_us < ? ORDER BY {PRESENCE_ORDER}",
+          [(cut_day + 1) * DAY_US])
     exec_(cur, f"DELETE FROM {VEHICLES} v WHERE NOT EXISTS (SELECT 1 FROM {BY_TIME} b WHERE b.vid = v.vid)")  # noqa: S608 - constant names
     exec_(cur, "UPDATE anpr_presence_state SET version = version + 1, epoch = epoch + 1")
 
 
 def compact(wh: Warehouse, *, progress: Callable[[int, int, int], None] | None = None) -> int:
     """Re-sort the time-ordered copy a day per transaction (after imports that arrived out of time
-    order).
+    order), then the presence table a day per transaction in (day, cell, vehicle) order.
 
     Parameters
     ----------
     wh : Warehouse
         The analytics warehouse.
     progress : callable, optional
-        Called as ``progress(done_days, all_days, rows)`` after each day.
+        Called as ``progress(done_days, all_days, rows)`` after each day of the time-ordered copy.
 
     Returns
     -------
     int
-        Rows rewritten.
+        Rows of the time-ordered copy rewritten.
     """
     ensure(wh)
-    return rewrite_days(wh, BY_TIME, "ts_us, rid", progress=progress)
+    n = rewrite_days(wh, BY_TIME, "ts_us, rid", progress=progress)
+    sort_presence(wh)
+    return n
+
+
+def sort_presence(wh: Warehouse, *, day_from: int | None = None, day_to: int | None = None) -> int:
+    """Rewrite the presence rows of each UTC day in [day_from, day_to] (default: every day) in
+    :data:`PRESENCE_ORDER`, one transaction per day (the same rows; only their order changes).
+
+    Returns
+    -------
+    int
+        Presence rows rewritten.
+    """
+    lo = -(2**31) if day_from is None else int(day_from)
+    hi = 2**31 - 1 if day_to is None else int(day_to)
+    days = [int(r[0]) for r in wh.query(
+        f"SELECT DISTINCT day FROM {PRESENCE} WHERE day BETWEEN ? AND ? ORDER BY 1", [lo, hi])]  # noqa: S608 - constant name
+    cols = "plate, day, cy, cx, batch, vid"
+    total = 0
+    for day in days:
+        with wh.transaction() as cur:
+            exec_(cur, f"CREATE TEMP TABLE _presence_day AS SELECT {cols} FROM {PRESENCE} WHERE day = ? "  # noqa: S608 - constant names
+                  f"ORDER BY {PRESENCE_ORDER}, batch", [day])
+            exec_(cur, f"DELETE FROM {PRESENCE} WHERE day = ?", [day])  # noqa: S608 - constant name
+            row = cur.execute(f"INSERT INTO {PRESENCE} SELECT {cols} FROM _presence_day").fetchall()  # noqa: S608 - constant names
+            exec_(cur, "DROP TABLE _presence_day")
+        total += int(row[0][0]) if row else 0
+    wh.checkpoint()
+    return total

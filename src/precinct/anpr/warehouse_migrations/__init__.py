@@ -30,7 +30,12 @@ from types import ModuleType
 import duckdb
 
 from precinct import __version__
-from precinct.anpr.warehouse_migrations import v0001_layout, v0002_links_link_id, v0003_presence_projections
+from precinct.anpr.warehouse_migrations import (
+    v0001_layout,
+    v0002_links_link_id,
+    v0003_presence_projections,
+    v0004_presence_by_cell,
+)
 from precinct.core.warehouse import Warehouse
 from precinct.errors import Conflict, NotReady
 
@@ -65,7 +70,8 @@ class Migration:
 
 #: every migration, in order (versions 1..N without gaps)
 MIGRATIONS: tuple[Migration, ...] = tuple(
-    Migration.of(m) for m in (v0001_layout, v0002_links_link_id, v0003_presence_projections)
+    Migration.of(m)
+    for m in (v0001_layout, v0002_links_link_id, v0003_presence_projections, v0004_presence_by_cell)
 )
 
 
