@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from precinct.city.service import CityLink, haversine_m
@@ -28,14 +29,16 @@ from precinct.command.incidents import (
 from precinct.command.models import Call, Incident
 from precinct.command.schemas import Duplicate
 from precinct.command.types import IncidentType, Priority, get_type, related
-from precinct.core.timeutil import utcnow
+from precinct.core.timeutil import to_iso, utcnow
 from precinct.errors import BadInput
 
 DUPLICATE_RADIUS_M = 400.0
 DUPLICATE_WINDOW_S = 30 * 60
 GEOCODE_MIN_SCORE = 60.0
-__all__ = ["CALLER_RESOURCE", "CallResult", "check_coordinates", "create_call", "find_duplicates",
-           "require_type", "resolve_location"]
+HISTORY_DAYS = 30
+HISTORY_ROWS = 50
+__all__ = ["CALLER_RESOURCE", "CallResult", "caller_history", "check_coordinates", "create_call",
+           "find_duplicates", "phone_number", "require_type", "resolve_location"]
 
 
 @dataclass
@@ -140,6 +143,65 @@ def find_duplicates(
     return sorted(found, key=lambda d: (d.type != type_code, d.distance_m))
 
 
+def phone_number(text: str | None, *, field: str) -> str | None:
+    """A caller's number as intake stores it (:func:`normalize_phone`), or a 422 naming ``field``."""
+    phone = normalize_phone(text)
+    if phone is not None and not (3 <= len(phone) <= 20 and phone.lstrip("+").isdigit()):
+        raise BadInput(
+            f"{field}: must be 3-20 digits (optionally a leading +)",
+            detail={"field": field, "reason": "not a phone number"},
+        )
+    return phone
+
+
+def last4(phone: str) -> str:
+    """A number masked but for its last four digits: ``13812345678`` becomes ``*******5678``."""
+    return "*" * max(0, len(phone) - 4) + phone[-4:]
+
+
+def caller_history(
+    session: Session, *, number: str, now: dt.datetime, days: int = HISTORY_DAYS, limit: int = HISTORY_ROWS
+) -> dict[str, Any]:
+    """The calls from ``number`` in the ``days`` before ``now``, newest first (repeat-caller history).
+
+    The number is normalised as :func:`create_call` stores it, so ``138-1234 5678`` finds calls
+    taken as ``13812345678``. Personal data: the view reads it under a case and purpose and audits
+    the number looked up.
+
+    Returns
+    -------
+    dict
+        ``{"number_masked", "days", "since", "count", "calls": [{"call_id", "incident_id",
+        "received_at", "type", "priority", "status", "disposition"}]}``; ``count`` is every call in
+        the window, ``calls`` at most ``limit`` of them.
+    """
+    phone = phone_number(number, field="number")
+    if phone is None:
+        raise BadInput("number: give the caller's number", detail={"field": "number", "reason": "empty"})
+    since = now - dt.timedelta(days=days)
+    where = (Call.caller_phone == phone, Call.received_at >= since, Call.received_at <= now)
+    count = session.scalar(select(func.count()).select_from(Call).where(*where)) or 0
+    rows = session.execute(
+        select(Call.id, Call.incident_id, Call.received_at, Incident.type, Incident.priority, Incident.status,
+               Incident.disposition)
+        .join(Incident, Incident.id == Call.incident_id)
+        .where(*where)
+        .order_by(Call.received_at.desc(), Call.id.desc())
+        .limit(limit)
+    ).all()
+    return {
+        "number_masked": last4(phone),
+        "days": days,
+        "since": to_iso(since),
+        "count": int(count),
+        "calls": [
+            {"call_id": r.id, "incident_id": r.incident_id, "received_at": to_iso(r.received_at), "type": r.type,
+             "priority": r.priority, "status": r.status, "disposition": r.disposition}
+            for r in rows
+        ],
+    }
+
+
 def create_call(
     session: Session,
     *,
@@ -194,12 +256,7 @@ def create_call(
     now = utcnow()
     received = (received_at or now).astimezone(dt.UTC)
     rlat, rlon, raddress, loc_source = resolve_location(city, lat=lat, lon=lon, address=address)
-    phone = normalize_phone(caller_phone)
-    if phone is not None and not (3 <= len(phone) <= 20 and phone.lstrip("+").isdigit()):
-        raise BadInput(
-            "caller_phone: must be 3-20 digits (optionally a leading +)",
-            detail={"field": "caller_phone", "reason": "not a phone number"},
-        )
+    phone = phone_number(caller_phone, field="caller_phone")
     new_call = NewCall(
         id=new_id("CALL", now),
         received_at=received,

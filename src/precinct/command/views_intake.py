@@ -24,6 +24,7 @@ from precinct.command.types import PRIORITIES, RESPONSE_LEVELS, type_table
 from precinct.command.views_common import IdemKey, full_incident, publish_incident
 from precinct.core.access import AccessGrant, allow, get_db, personal_data
 from precinct.core.identity import Principal
+from precinct.core.timeutil import utcnow
 from precinct.errors import BadInput
 
 router = APIRouter(tags=["calls"])
@@ -131,6 +132,24 @@ def create_call(
             request, "incidents.updated" if any(merged) else "incidents.created", snapshot
         ),
     )
+
+
+@router.get("/calls/history")
+def caller_history(
+    grant: Annotated[AccessGrant, personal_data("calls.history")],
+    number: Annotated[str, Query(min_length=1, max_length=32, description="the caller's number as typed")],
+) -> dict[str, Any]:
+    """Repeat-caller history: the calls from ``number`` in the last 30 days, newest first, with each
+    incident's type, priority, status and disposition (X-Case-Id, X-Purpose; audited with the number).
+
+    The number is normalised as intake stores it; the answer names it masked but for its last 4 digits.
+    """
+    with grant.db.session() as s:
+        out = intake.caller_history(s, number=number, now=utcnow())
+        # the number looked up, as stored, so an auditor can answer "who looked up this caller"
+        grant.record(result_count=out["count"], session=s, params={
+            "number": intake.phone_number(number, field="number"), "days": out["days"]})
+    return out
 
 
 @router.get("/calls/{call_id}")

@@ -89,14 +89,20 @@ POLICY: dict[str, Rule] = {
     "geocode.suggest": _rule(*INTAKE),  # street / junction names as a call-taker types; no personal data
     "calls.caller": _rule(_R.call_taker, _R.dispatcher, _R.supervisor, _R.patrol, personal=True,
                           resource="calls.caller"),
+    # repeat-caller history while a call is taken (issue 21): the calls from a number in the last 30 days;
+    # caller data, so a case with an incident linked and the purpose incident_response (cases/codes.py)
+    "calls.history": _rule(_R.call_taker, _R.dispatcher, _R.supervisor, personal=True, resource="calls.history",
+                           purposes=(Purpose.incident_response,)),
     "incidents.read": _rule(*READERS),
     "incidents.update": _rule(*INTAKE),
+    "incidents.notes": _rule(*INTAKE),  # a short text note on an incident (issue 21), shown on the boards
     "incidents.command": _rule(*COMMAND),
     "incidents.eido": _rule(*COMMAND),
     # --- command: units, dispatch, board -------------------------------------------------------
     "dispatch.recommend": _rule(_R.call_taker, *COMMAND),
     "dispatch.assign": _rule(*COMMAND),
     "dispatch.status": _rule(*FIELD, owner_scoped=True),
+    "dispatch.reassign": _rule(_R.supervisor),  # another unit in place of a late one (issue 21)
     "units.read": _rule(*READERS),
     "units.manage": _rule(*COMMAND),
     "units.position": _rule(*FIELD, owner_scoped=True),
@@ -113,6 +119,9 @@ POLICY: dict[str, Rule] = {
     "orders.acknowledge": _rule(*PARTIES, owner_scoped=True),
     "orders.advance": _rule(*ISSUERS),
     "orders.escalate": _rule(*ISSUERS, _R.admin),
+    # a supervisor on overdue work (issue 21): remind the silent recipients, hand their part over
+    "orders.remind": _rule(_R.supervisor),
+    "orders.reassign": _rule(_R.supervisor),
     # --- anpr ----------------------------------------------------------------------------------
     "anpr.reads": _rule(*INGESTERS, resource="anpr.reads"),
     "anpr.links": _rule(*INGESTERS, resource="anpr.links"),
@@ -122,6 +131,9 @@ POLICY: dict[str, Rule] = {
     "anpr.hotlist.read": _rule(*HOTLIST_EDITORS, _R.dispatcher, _R.patrol, personal=True,
                                resource="anpr.hotlist"),
     "anpr.alerts": _rule(*ALERT_READERS, personal=True, resource="anpr.alerts"),
+    # acknowledging a hotlist alert (issue 21): the roles that receive alerts; the answer carries no
+    # plate (who and when only), the change is audited with the hotlist entry as its case
+    "anpr.alerts.ack": _rule(*ALERT_READERS, resource="anpr.alerts"),
     "anpr.cameras.edit": _rule(_R.admin, _R.supervisor, resource="anpr.cameras"),
     "anpr.cameras.read": _rule(*EVERYONE, resource="anpr.cameras"),
     "anpr.associate": _rule(*INVESTIGATORS, personal=True, resource="anpr.associate"),

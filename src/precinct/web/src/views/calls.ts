@@ -1,7 +1,8 @@
 // 110 call intake with duplicate suggestions.
 import { api, ApiError, latLonOf, rowsOf, str } from "../api";
+import { askCaseContext, caseContext } from "../casectx";
 import { clear, field, fmtTime, h, toast } from "../dom";
-import { lang, t } from "../i18n";
+import { lang, t, tOr } from "../i18n";
 import { PRIORITY_COLOURS, priorityKey, priorityOf } from "../map";
 import { buildBody, bodyProps } from "../schema";
 import { idOf, refreshAll, store, subscribe, typeName, incidentTypeName } from "../store";
@@ -56,6 +57,7 @@ export const callsView: View = {
       h("option", { value: "" }, t("calls.priorityDefault")),
       Object.keys(PRIORITY_COLOURS).map((p) => h("option", { value: p }, t(`prio.${p}`)))) as HTMLSelectElement;
     const phone = h("input#call-phone", { name: "caller_phone", type: "tel", autocomplete: "off" }) as HTMLInputElement;
+    const history = callerHistory(phone);
     const address = h("input#call-address", { name: "address", autocomplete: "off" }) as HTMLInputElement;
     // Streets and junctions matching what is typed (the server's geocoder), and the place chosen.
     const addrSugg = h("div.geocode-suggest#call-address-suggestions", { role: "listbox", "aria-label": t("calls.addrSuggestions") });
@@ -258,6 +260,7 @@ export const callsView: View = {
           resolved = null;
           clear(resolvedLine); clear(addrSugg);
           phone.value = ""; desc.value = ""; address.value = ""; callerName.value = "";
+          history.reset();
           void refreshAll();
         } catch (ex) {
           if (ex instanceof ApiError && ex.status === 422 && (ex.detail as any)?.field === "address") await noAddress(ex, String(values.address ?? ""));
@@ -268,6 +271,7 @@ export const callsView: View = {
       },
     },
       field(t("calls.phone"), phone),
+      history.box,
       "caller_name" in props ? field(t("calls.callerName"), callerName) : null,
       store.types.length || api.find("GET", /incident[-_]types/)
         ? h("div.field", h("span.label", t("calls.type")), h("div.row", typeSearch, typeSel)) : field(t("calls.type"), typeText),
@@ -289,6 +293,76 @@ export const callsView: View = {
     paintRecent();
     panel.append(form, dupBox, recentBox);
     const unsub = subscribe("types", fillTypes);
-    return () => { clearTimeout(typing); seq++; unsub(); };
+    // A number put back by formstate (tab or language switch) shows its history again, if a case allows.
+    setTimeout(() => history.refresh(), 0);
+    return () => { clearTimeout(typing); seq++; unsub(); history.reset(); };
   },
 };
+
+/** The caller's number looked up while the call is taken: how often it called in the last 30 days,
+ * each call's local time, type, priority and status or disposition. Personal data: read under the
+ * case and purpose (incident_response, a case with an incident linked) and audited by the server;
+ * looked up by itself only when such a case is already chosen, else on the button (which asks). */
+function callerHistory(phone: HTMLInputElement): { box: HTMLElement; reset: () => void; refresh: () => void } {
+  const op = api.find("GET", "/calls/history");
+  const box = h("div.call-history#call-history", { "aria-live": "polite" });
+  let shown = "", seq = 0;
+  const digits = () => phone.value.replace(/[^0-9+]/g, "");
+  const fits = () => caseContext()?.purpose === "incident_response";
+  const button = () => h("button.small#call-history-lookup", { type: "button", onclick: () => void lookup(true) }, t("calls.hist.lookup"));
+
+  function offer(): void {
+    shown = "";
+    clear(box, op && digits().length >= 3 ? [button(), h("p.muted.small", t("calls.hist.needCase"))] : null);
+  }
+
+  async function lookup(ask: boolean): Promise<void> {
+    const number = phone.value.trim();
+    if (!op || digits().length < 3) { clear(box); shown = ""; return; }
+    if (!fits()) {
+      if (!ask || !(await askCaseContext("incident_response"))) return;
+      if (!fits()) { clear(box, button(), h("p.error", t("calls.hist.needCase"))); return; }
+    }
+    const key = `${caseContext()!.caseId}|${digits()}`;
+    if (key === shown) return;
+    const mine = ++seq;
+    clear(box, h("p.muted", t("calls.hist.loading")));
+    try {
+      const out = await api.get<any>(op.path, { query: { number }, personal: true });
+      if (mine !== seq) return;
+      shown = key;
+      paint(out);
+    } catch (e) {
+      if (mine !== seq) return;
+      shown = "";
+      clear(box, h("p.error#call-history-error", t("calls.hist.refused", { msg: errorText(e) })), button());
+    }
+  }
+
+  function paint(out: any): void {
+    const calls: any[] = Array.isArray(out?.calls) ? out.calls : [];
+    const n = Number(out?.count ?? calls.length), days = Number(out?.days ?? 30);
+    const number = String(out?.number_masked ?? "");
+    clear(box,
+      h("h3", t("calls.hist.title")),
+      h(n ? "p.hist-count.repeat#call-history-count" : "p.hist-count#call-history-count", { dataset: { count: String(n) } },
+        n ? t("calls.hist.count", { number, n, days }) : t("calls.hist.none", { number, days })),
+      calls.length ? h("ul.hist#call-history-list", calls.map((c) => {
+        const p = priorityKey(c.priority);
+        const state = c.disposition ? tOr(`disp.${c.disposition}`, t("calls.hist.otherDisp"))
+          : tOr(`status.${c.status}`, t("calls.hist.otherStatus"));
+        return h("li", { dataset: { call: String(c.call_id), priority: p } },
+          h("i.dot", { style: `background:${PRIORITY_COLOURS[p]}` }),
+          ` ${fmtTime(c.received_at)} · ${typeName(c.type, lang())} · ${t(`prio.${p}`)} · ${state}`);
+      })) : null,
+      n > calls.length ? h("p.muted.small", t("calls.hist.more", { shown: calls.length })) : null);
+  }
+
+  phone.addEventListener("input", () => { seq++; if (shown || box.childElementCount) offer(); });
+  phone.addEventListener("change", () => { if (fits()) void lookup(false); else offer(); });
+  return {
+    box,
+    reset: () => { seq++; shown = ""; clear(box); },
+    refresh: () => { if (digits().length >= 3) { if (fits()) void lookup(false); else offer(); } },
+  };
+}
