@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 
 from precinct.anpr import parse, presence, store
+from precinct.anpr.alerts import ACK_SUBJECT, acknowledge_alert
 from precinct.anpr.hotlists import (
     HOTLISTS,
     HotEntry,
@@ -43,7 +44,7 @@ from precinct.anpr.hotlists import (
     remove_hotlist,
     upsert_cameras,
 )
-from precinct.anpr.models import Alert, CaseRead
+from precinct.anpr.models import Alert, Camera, CaseRead
 from precinct.config import Settings
 from precinct.core import audit
 from precinct.core.db import Database, utcnow
@@ -54,8 +55,9 @@ from precinct.errors import BadInput
 
 log = logging.getLogger("precinct.anpr")
 
-__all__ = ["HOTLISTS", "ChunkSource", "HotEntry", "HotlistCache", "IngestResult", "add_hotlist", "alert_payload",
-           "cameras", "chunks_source", "file_source", "hotlist_dict", "import_links", "ingest", "iso",
+__all__ = ["ACK_SUBJECT", "HOTLISTS", "ChunkSource", "HotEntry", "HotlistCache", "IngestResult", "acknowledge_alert",
+           "add_hotlist", "alert_payload", "cameras", "chunks_source", "file_source", "hotlist_dict", "import_links",
+           "ingest", "iso",
            "list_alerts", "list_hotlist", "nearest_units", "parse_time", "pin_reads", "protected_rids",
            "remove_hotlist", "to_us", "upsert_cameras", "warehouse"]
 
@@ -230,10 +232,20 @@ def _record_alerts(
         audit.append(session, actor="system", role="system", action=AuditAction.disclosure,
                      resource="anpr.alert", params={"alert_id": a.id, "plate": a.plate, "camera": a.camera_id},
                      result_count=1, case_id=f"hotlist:{a.hotlist_id}", purpose="hotlist_alert")
-    return [alert_payload(a, r) for a, r in alerts]
+    names = camera_names(session, {a.camera_id for a, _r in alerts})
+    return [alert_payload(a, r, camera_name=names.get(a.camera_id or "")) for a, r in alerts]
 
 
-def alert_payload(a: Alert, read: dict[str, Any] | None = None) -> dict[str, Any]:
+def camera_names(session: Any, ids: set[str | None]) -> dict[str, str]:
+    """The registered names of cameras ``ids`` (those that have one)."""
+    wanted = sorted(i for i in ids if i)
+    if not wanted:
+        return {}
+    rows = session.execute(select(Camera.camera_id, Camera.name).where(Camera.camera_id.in_(wanted))).all()
+    return {cid: name for cid, name in rows if name}
+
+
+def alert_payload(a: Alert, read: dict[str, Any] | None = None, *, camera_name: str | None = None) -> dict[str, Any]:
     read = read or {}
     return {
         "alert_id": a.id,
@@ -250,10 +262,13 @@ def alert_payload(a: Alert, read: dict[str, Any] | None = None) -> dict[str, Any
             "lat": a.lat,
             "lon": a.lon,
             "camera_id": a.camera_id,
+            "camera_name": camera_name,
             "kind": read.get("kind"),
             "confidence": read.get("confidence"),
         },
         "units": [],
+        "acknowledged_by": a.acknowledged_by,
+        "acknowledged_at": a.acknowledged_at.isoformat().replace("+00:00", "Z") if a.acknowledged_at else None,
     }
 
 
@@ -264,7 +279,9 @@ def list_alerts(
         q = select(Alert).order_by(Alert.id.desc()).limit(limit)
         if since is not None:
             q = q.where(Alert.created_at >= since)
-        return [alert_payload(a) for a in s.scalars(q)]
+        rows = list(s.scalars(q))
+        names = camera_names(s, {a.camera_id for a in rows})
+        return [alert_payload(a, camera_name=names.get(a.camera_id or "")) for a in rows]
 
 
 # --- nearest units (dispatch owns units; read its table when present) --------------------------

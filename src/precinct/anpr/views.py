@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from precinct.anpr import investigate, parse, service
+from precinct.anpr import investigate, parse, service, views_alerts
 from precinct.anpr.fanout import AlertFanout, units_for
 from precinct.anpr.queries import DuckEngine
 from precinct.config import Settings
@@ -29,6 +29,7 @@ from precinct.core.params import RowId
 from precinct.errors import BadInput, UnsupportedMediaType
 
 router = APIRouter(tags=["anpr"])
+router.include_router(views_alerts.router)  # acknowledging an alert (issue 21)
 
 MAX_BODY = 256 * 1024 * 1024
 

@@ -2,7 +2,34 @@
 // a browser test checks both have the same keys).
 
 export const dispatchEn: Record<string, string> = {
+  // hotlist hits on the board
+  "alerts.title": "Hotlist hits",
+  "alerts.none": "No hotlist hits since you logged in.",
+  "alerts.unacked": "{n} not acknowledged",
+  "alerts.camera": "camera",
+  "alerts.ack": "Acknowledge",
+  "alerts.ackedBy": "acknowledged by {who} at {at}",
+  "alerts.already": "Already acknowledged by {who}",
+  "alerts.earlier": "Show earlier hits (needs a case)",
+  "alerts.headerCount": "Hotlist hits {n}",
+  "alerts.headerTitle": "Hotlist hits nobody has acknowledged yet",
+  "hotlist.stolen": "stolen vehicle",
+  "hotlist.wanted": "wanted vehicle",
+  "hotlist.offenders": "vehicle linked to an offender",
 };
 
 export const dispatchZh: Record<string, string> = {
+  "alerts.title": "布控预警",
+  "alerts.none": "登录以来暂无布控预警。",
+  "alerts.unacked": "{n} 条未确认",
+  "alerts.camera": "卡口",
+  "alerts.ack": "确认",
+  "alerts.ackedBy": "{who} 于 {at} 确认",
+  "alerts.already": "{who} 已确认过",
+  "alerts.earlier": "查看更早的预警（需案件）",
+  "alerts.headerCount": "布控预警 {n}",
+  "alerts.headerTitle": "尚未确认的布控预警",
+  "hotlist.stolen": "被盗抢车辆",
+  "hotlist.wanted": "通缉车辆",
+  "hotlist.offenders": "前科人员关联车辆",
 };

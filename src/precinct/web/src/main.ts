@@ -7,9 +7,10 @@ import { lang, setLang, t } from "./i18n";
 import { onLiveState, startLive, stopLive } from "./live";
 import { loadRoads, OpsMap } from "./map";
 import { session } from "./session";
-import { loadStatic, refreshAll, resetRefusals } from "./store";
+import { loadStatic, refreshAll, resetRefusals, store } from "./store";
 import { forgetForms, restoreForm, saveForm } from "./formstate";
 import { redWatch, stopRedWatch } from "./redwatch";
+import { alertWatch, stopAlertWatch } from "./alertwatch";
 import { forgetAnalyst } from "./views/analyst";
 import { VIEWS, type View } from "./views";
 
@@ -101,7 +102,7 @@ function renderShell(): void {
       h("div.brand", h("b", t("app.short")), h("span.muted", " 情指勤舆督")),
       nav,
       h("div.right", caseChip(), liveBadge(), langButton(),
-        redWatch(me.role),
+        redWatch(me.role), alertWatch(me.role),
         h("span.who#whoami", `${me.username} · ${t(`role.${me.role}`)}`),
         h("button#logout", { onclick: logout }, t("logout")))),
     h("main.work", panel, hasMap ? mapEl : null));
@@ -186,6 +187,8 @@ function endSession(): void {
   forgetForms();
   forgetAnalyst();
   stopRedWatch();
+  stopAlertWatch();
+  store.alerts = []; // plates: not left for the next user of this tab
   sessionStorage.removeItem("precinct.redAck");
   session.me = null;
   resetRefusals();

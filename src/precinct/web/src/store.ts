@@ -131,13 +131,15 @@ export function applyEvent(kind: string, data: any): boolean {
   if (!data || typeof data !== "object") return false;
   const k = kind.toLowerCase();
   const obj = data.incident ?? data.unit ?? data.order ?? data.alert ?? data.data ?? data;
+  // hotlist alerts and their acknowledgements (anpr.alert, anpr.alert_ack)
+  if (k.startsWith("anpr.")) { putAlert(k, obj); return true; }
   const topic: Topic | null =
     k.includes("incident") || k.includes("call") ? "incidents" :
     k.includes("unit") || k.includes("position") ? "units" :
     k.includes("order") || k.includes("ack") ? "orders" :
     k.includes("alert") || k.includes("hit") ? "alerts" : null;
   if (!topic) return false;
-  if (topic === "alerts") { store.alerts = [obj, ...store.alerts].slice(0, 500); emit("alerts"); return true; }
+  if (topic === "alerts") { putAlert(k, obj); return true; }
   const map = topic === "incidents" ? store.incidents : topic === "units" ? store.units : store.orders;
   const id = topic === "units" ? str(obj, "unit_id", "id") : topic === "incidents" ? str(obj, "incident_id", "id") : str(obj, "order_id", "id");
   if (!id) return false;
@@ -147,6 +149,27 @@ export function applyEvent(kind: string, data: any): boolean {
   map.set(id, merged);
   emit(topic);
   return true;
+}
+
+const alertId = (a: Row) => String(a.alert_id ?? a.id ?? "");
+
+/** A hotlist alert from the stream (or a reload): one row per alert, newest first, and an
+ * acknowledgement (``anpr.alert_ack``, no plate) merged into its alert (issue 21). */
+export function putAlert(kind: string, obj: Row): void {
+  const id = alertId(obj);
+  const old = id ? store.alerts.find((a) => alertId(a) === id) : undefined;
+  if (kind.endsWith("_ack")) {
+    if (!old) return;
+    store.alerts = store.alerts.map((a) => a === old
+      ? { ...a, acknowledged_by: obj.acknowledged_by, acknowledged_at: obj.acknowledged_at } : a);
+  } else {
+    // an acknowledgement already seen is kept (a replayed alert carries none)
+    const row = old?.acknowledged_at && !obj.acknowledged_at
+      ? { ...obj, acknowledged_by: old.acknowledged_by, acknowledged_at: old.acknowledged_at } : obj;
+    store.alerts = [row, ...store.alerts.filter((a) => a !== old)]
+      .sort((a, b) => (Number(alertId(b)) || 0) - (Number(alertId(a)) || 0)).slice(0, 500);
+  }
+  emit("alerts");
 }
 
 // Red incidents the dispatcher has seen (opened on the board or acknowledged from the banner).

@@ -13,6 +13,7 @@ import type { View } from "./index";
 import { ageSeconds, isOpen } from "./overview";
 import { incidentPanel } from "./boardpanel";
 import { lateUnits, waitingAck } from "./attachments";
+import { alertSection } from "./boardalerts";
 
 // Fallback response targets (seconds) by priority when the server does not send one.
 const TARGET_S: Record<string, number> = { red: 5 * 60, orange: 10 * 60, yellow: 20 * 60, blue: 45 * 60, green: 120 * 60 };
@@ -118,7 +119,8 @@ export const boardView: View = {
       h("label.check", late, " ", t("board.overdue")), count,
       h("span.small.muted#board-keys", { title: t("board.keysHint") }, "⌨ j/k · d · Esc"));
 
-    panel.append(bar, listBox, h("h3", t("board.units")), unitsBox, detail.el);
+    const alerts = alertSection(map);
+    panel.append(alerts.el, bar, listBox, h("h3", t("board.units")), unitsBox, detail.el);
 
     function rowFor(r: any): HTMLElement {
       const id = idOf(r);
@@ -239,6 +241,6 @@ export const boardView: View = {
       e.preventDefault();
     };
     document.addEventListener("keydown", onKey);
-    return () => { offs.forEach((f) => f()); clearInterval(timer); document.removeEventListener("keydown", onKey); if (map) map.onSelect = null; };
+    return () => { offs.forEach((f) => f()); alerts.stop(); clearInterval(timer); document.removeEventListener("keydown", onKey); if (map) map.onSelect = null; };
   },
 };
