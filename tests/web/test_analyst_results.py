@@ -199,5 +199,17 @@ def test_analyst_results_are_readable_drawn_and_kept(shanghai_page: Any, server:
     assert _row_of(page, target)["first_seen"] == _local(times[0])
     assert len(_features(page, "search", "scene")) == 1
     assert _features(page, "results", "read") == []
+    assert page.input_value("#q-radius_km") == str(SCENE[2])  # each tab keeps what was typed in it
     assert asked == [], f"the kept results were asked for again: {asked}"
+
+    # 5. A plate in the association's table followed to its trajectory in the same window.
+    page.click(f"#query-table button.follow-plate[data-plate='{follower}']")
+    page.wait_for_function("(p) => document.querySelector('#query-tabs button.active')?.dataset.kind === 'trajectory'"
+                           " && document.querySelector('#q-plate')?.value === p"
+                           " && document.querySelectorAll('#query-table td[data-col=ts]').length > 0", arg=follower)
+    follower_times = [_local(t + dt.timedelta(seconds=20)) for t in times]
+    page.wait_for_function("(n) => document.querySelector('#query-table td[data-col=ts]')?.textContent === n",
+                           arg=follower_times[0])
+    assert _column(page, "ts") == follower_times
+    assert {r["plate"] for r in _features(page, "results", "read")} == {follower}
     page.click("#lang-switch")  # back to the language this run started in

@@ -74,6 +74,12 @@ export const analystEn: Record<string, string> = {
   "an.list.wanted": "Wanted",
   "an.list.suspect": "Suspect",
   "an.source.rental": "Rental",
+  "an.source.registration": "Registration",
+  "an.source.traffic_stop": "Traffic stop",
+  "an.source.patrol_check": "Patrol check",
+  "an.source.repair_shop": "Repair shop",
+  "an.spanM": "{m} min",
+  "an.follow": "Show this vehicle's trajectory in the same window",
 };
 
 export const analystZh: Record<string, string> = {
@@ -149,4 +155,10 @@ export const analystZh: Record<string, string> = {
   "an.list.wanted": "通缉车辆",
   "an.list.suspect": "嫌疑车辆",
   "an.source.rental": "租车记录",
+  "an.source.registration": "车辆登记",
+  "an.source.traffic_stop": "交通拦查",
+  "an.source.patrol_check": "巡逻盘查",
+  "an.source.repair_shop": "维修登记",
+  "an.spanM": "{m} 分",
+  "an.follow": "查看该车在同一时段的轨迹",
 };

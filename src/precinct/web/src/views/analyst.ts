@@ -3,7 +3,7 @@
 // and purpose, results in a table, on the map and exportable as CSV.
 import { api, type Op } from "../api";
 import { caseContext, askCaseContext } from "../casectx";
-import { clear, dateTimeInput, download, field, h, parseLocalDateTime, toCsv } from "../dom";
+import { clear, dateTimeInput, download, field, fmtTime, h, parseLocalDateTime, toCsv } from "../dom";
 import { t, tOr } from "../i18n";
 import { params, type Param } from "../schema";
 import { csvRecords, fmtCount, resultView, type ResultView } from "./analystcols";
@@ -81,7 +81,26 @@ function readValue(p: Param, el: HTMLInputElement): unknown {
 /** The query chosen and the last answer of each, kept for the session: a tab or language switch
  * shows them again (in the new language) instead of wiping them. */
 interface Answer { data: unknown; sent: Record<string, unknown> }
-const kept: { path: string | null; results: Map<string, Answer> } = { path: null, results: new Map() };
+type Typed = Map<string, { value: string; checked: boolean }>;
+const kept: { path: string | null; results: Map<string, Answer>; forms: Map<string, Typed> } = {
+  path: null, results: new Map(), forms: new Map(),
+};
+
+/** "YYYY-MM-DD HH:MM" in local time, as the time fields take it. */
+function typedTime(v: unknown, shiftS = 0): string {
+  const d = new Date(String(v));
+  if (isNaN(d.getTime())) return "";
+  return fmtTime(new Date(d.getTime() + shiftS * 1000).toISOString()).slice(0, 16);
+}
+
+/** The window to follow a plate found by another query: the query's own, else the row's first and
+ * last sightings (or its read) with an hour either side. */
+function windowFor(row: any, sent: Record<string, unknown>): [string, string] {
+  const now = new Date().toISOString();
+  const start = sent.start ? typedTime(sent.start) : typedTime(row.first_seen ?? row.read?.ts ?? row.raised_at ?? now, -3600 * (row.first_seen || row.read ? 1 : 24));
+  const end = sent.end ? typedTime(sent.end, 60) : typedTime(row.last_seen ?? row.read?.ts ?? row.raised_at ?? now, 3600);
+  return [start, end];
+}
 
 /** The result table: headers as the view names them, each cell marked with its column. */
 function resultTable(view: ResultView): HTMLElement {
@@ -89,11 +108,15 @@ function resultTable(view: ResultView): HTMLElement {
   const rows = view.rows.slice(0, 1000);
   return h("table.grid#query-table",
     h("thead", h("tr", view.cols.map((c) => h("th", { dataset: { col: c.key } }, c.label)))),
-    h("tbody", rows.map((r, i) => h("tr", view.cols.map((c) => h("td", { dataset: { col: c.key } }, c.render(r, i)))))));
+    h("tbody", rows.map((r, i) => h("tr", view.cols.map((c) => h("td", { dataset: { col: c.key },
+      style: c.nowrap ? "white-space:nowrap" : undefined }, c.render(r, i)))))));
 }
 
 /** Forget the kept answers (logout: they are personal data). */
-export function forgetAnalyst(): void { kept.path = null; kept.results.clear(); }
+export function forgetAnalyst(): void { kept.path = null; kept.results.clear(); kept.forms.clear(); }
+
+/** Queries whose plates can be followed to their trajectory with a click. */
+const FOLLOW = new Set(["associate", "series", "convoy", "cloned", "alerts", "hotlist"]);
 
 export const analystView: View = {
   key: "analyst",
@@ -111,11 +134,42 @@ export const analystView: View = {
     function paintTabs(): void {
       clear(tabs, ops.map((op) => h("button.tab", {
         class: op === active ? "tab active" : "tab", dataset: { kind: kindOf(op), path: op.path },
-        title: `${op.method} /api/v1${op.path}`, onclick: () => { active = op; kept.path = `${op.method} ${op.path}`; paintTabs(); paintForm(); showKept(); },
+        title: `${op.method} /api/v1${op.path}`, onclick: () => openTab(op),
       }, kindOf(op) === "other" ? (op.spec.summary ?? op.path) : t(`q.${kindOf(op)}`))));
     }
 
-    function paintForm(): void {
+    /** Keep what is typed in the form of the tab being left (each tab keeps its own). */
+    function keepTyped(): void {
+      const typed: Typed = new Map();
+      for (const el of formBox.querySelectorAll<HTMLInputElement>("input[name], select[name], textarea[name]")) {
+        typed.set(el.name, { value: el.value, checked: el.checked });
+      }
+      kept.forms.set(`${active.method} ${active.path}`, typed);
+    }
+
+    function openTab(op: Op, values: Record<string, string> = {}): HTMLFormElement | null {
+      keepTyped();
+      active = op;
+      kept.path = `${op.method} ${op.path}`;
+      paintTabs();
+      const form = paintForm();
+      for (const [name, v] of Object.entries(values)) {
+        const el = form.querySelector<HTMLInputElement>(`[name="${CSS.escape(name)}"]`);
+        if (el) el.value = v;
+      }
+      showKept();
+      return form;
+    }
+
+    /** Follow a plate found by this query: its trajectory in the query's window, run at once. */
+    function followPlate(row: any, sent: Record<string, unknown>): void {
+      const op = ops.find((o) => kindOf(o) === "trajectory");
+      if (!op || !row?.plate) return;
+      const [start, end] = windowFor(row, sent);
+      openTab(op, { plate: String(row.plate), start, end })?.requestSubmit();
+    }
+
+    function paintForm(): HTMLFormElement {
       const ps = params(active);
       const inputs = new Map<string, HTMLInputElement>();
       const fields = ps.map((p) => { const el = inputFor(p) as HTMLInputElement; inputs.set(p.name, el); return field(label(p) + (p.required ? " *" : ""), el, p.description); });
@@ -126,6 +180,7 @@ export const analystView: View = {
           if (!caseContext() || !["investigation", "missing_person", "hotlist_alert"].includes(caseContext()!.purpose)) {
             if (!(await askCaseContext("investigation"))) return;
           }
+          keepTyped();
           const query: Record<string, any> = {}, body: Record<string, any> = {};
           let path = active.path;
           for (const p of ps) {
@@ -150,13 +205,27 @@ export const analystView: View = {
       }, fields,
         hasLatLon && ctx.map ? h("button", { type: "button", onclick: () => ctx.map!.pick((la, lo) => { inputs.get("lat")!.value = String(la); inputs.get("lon")!.value = String(lo); }) }, t("common.pickOnMap")) : null,
         h("div.actions", h("button.primary#query-run", { type: "submit" }, t("analyst.run"))));
+      const typed = kept.forms.get(`${active.method} ${active.path}`);
+      for (const [name, el] of inputs) {
+        const v = typed?.get(name);
+        if (!v) continue;
+        if (el.type === "checkbox") el.checked = v.checked; else el.value = v.value;
+      }
       clear(formBox, form);
+      return form as HTMLFormElement;
     }
 
     function showResults(answer: Answer): void {
       if (!results.isConnected) return; // a language or tab switch drew the screen again: it shows the kept answer
       const kind = kindOf(active);
       const view = resultView(kind, answer.data);
+      const plateCol = view.cols.find((c) => c.key === "plate");
+      if (plateCol && FOLLOW.has(kind) && ops.some((o) => kindOf(o) === "trajectory")) {
+        const shown = plateCol.render;
+        plateCol.render = (r, i) => h("button.link.follow-plate", { type: "button", title: t("an.follow"),
+          dataset: { plate: String(r.plate ?? "") }, onclick: () => followPlate(r, answer.sent) }, shown(r, i));
+        plateCol.text = (r) => String(r.plate ?? "");
+      }
       const records = csvRecords(view);
       clear(results,
         h("h3", t("analyst.results"), " ", view.message ? null : h("span.muted#query-count", t("common.rows", { n: fmtCount(view.rows.length) }))),

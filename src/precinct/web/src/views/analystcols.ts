@@ -12,6 +12,8 @@ export interface Col {
   render: (r: any, i: number) => Node | string;
   /** The cell as plain text (CSV export); defaults to the rendered text. */
   text?: (r: any, i: number) => string;
+  /** Kept on one line (times, plates). */
+  nowrap?: boolean;
 }
 
 export interface ResultView {
@@ -52,7 +54,7 @@ export function fmtSpan(v: unknown): string {
   const s = Math.round(Math.abs(s0));
   const hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
   if (hh > 0) return t("an.spanHM", { h: fmtCount(hh), m: mm });
-  if (mm > 0) return t("an.spanMS", { m: mm, s: ss });
+  if (mm > 0) return ss ? t("an.spanMS", { m: mm, s: ss }) : t("an.spanM", { m: mm });
   return t("an.spanS", { s: ss });
 }
 
@@ -91,14 +93,16 @@ function colName(k: string): string { return tOr(`an.col.${k}`, tOr(`col.${k}`, 
 
 // --- columns ---------------------------------------------------------------------------------
 
+function one(c: Col): Col { return { ...c, nowrap: true }; }
+
 function col(key: string, render: (r: any, i: number) => Node | string, text?: (r: any, i: number) => string): Col {
   return { key, label: t(`an.col.${key}`), render, text };
 }
 
 // Built on each call: the labels follow the language of the moment.
-const plate = () => col("plate", (r) => String(r.plate ?? ""));
-const firstSeen = () => col("first_seen", (r) => fmtTime(r.first_seen));
-const lastSeen = () => col("last_seen", (r) => fmtTime(r.last_seen));
+const plate = () => one(col("plate", (r) => String(r.plate ?? "")));
+const firstSeen = () => one(col("first_seen", (r) => fmtTime(r.first_seen)));
+const lastSeen = () => one(col("last_seen", (r) => fmtTime(r.last_seen)));
 const reads = () => col("reads", (r) => fmtCount(r.reads));
 const rank = (key = "rank") => col(key, (_r, i) => fmtCount(i + 1));
 
@@ -155,7 +159,7 @@ function personCols(): Col[] {
   return [
     rank(), col("person_id", (r) => String(r.person_id ?? "")),
     col("vehicles", (r) => fmtCount(r.vehicles)),
-    col("window_start", (r) => fmtTime(r.window_start)), col("window_end", (r) => fmtTime(r.window_end)),
+    one(col("window_start", (r) => fmtTime(r.window_start))), one(col("window_end", (r) => fmtTime(r.window_end))),
     listCol("links", (r) => (r.links ?? (r.plates ?? []).map((p: string) => ({ plate: p })))
       .map((l: any) => [l.plate, fmtTime(l.ts), l.source ? tOr(`an.source.${l.source}`, String(l.source)) : ""].filter(Boolean).join(" · "))),
   ];
@@ -164,7 +168,7 @@ function personCols(): Col[] {
 function trajectoryCols(legs: Map<number, any>): Col[] {
   const leg = (r: any) => legs.get(Number(r.rid));
   return [
-    rank("seq"), col("ts", (r) => fmtTime(r.ts)), col("camera_id", (r) => String(r.camera_id ?? "")),
+    rank("seq"), one(col("ts", (r) => fmtTime(r.ts))), col("camera_id", (r) => String(r.camera_id ?? "")),
     col("place", (r) => fmtPlace(r.lat, r.lon)),
     col("gap_next", (r) => fmtSpan(leg(r)?.gap_s)),
     col("road_km_next", (r) => (leg(r)?.length_m !== undefined && leg(r)?.length_m !== null ? fmtKm(leg(r).length_m / 1000) : "")),
@@ -175,7 +179,7 @@ function trajectoryCols(legs: Map<number, any>): Col[] {
 
 function alertCols(): Col[] {
   return [
-    col("raised_at", (r) => fmtTime(r.read?.ts ?? r.raised_at)), plate(),
+    one(col("raised_at", (r) => fmtTime(r.read?.ts ?? r.raised_at))), plate(),
     col("list", (r) => tOr(`an.list.${r.list}`, String(r.list ?? ""))), col("reason", (r) => String(r.reason ?? "")),
     col("camera_id", (r) => String(r.read?.camera_id ?? r.camera_id ?? "")), col("place", (r) => fmtPlace(r.lat, r.lon)),
     col("acknowledged", (r) => (r.acknowledged_at ? `${r.acknowledged_by ?? ""} · ${fmtTime(r.acknowledged_at)}` : t("an.no"))),
@@ -185,7 +189,7 @@ function alertCols(): Col[] {
 function hotlistCols(): Col[] {
   return [
     plate(), col("list", (r) => tOr(`an.list.${r.list}`, String(r.list ?? ""))), col("reason", (r) => String(r.reason ?? "")),
-    col("expires_at", (r) => (r.expires_at ? fmtTime(r.expires_at) : t("an.never"))),
+    one(col("expires_at", (r) => (r.expires_at ? fmtTime(r.expires_at) : t("an.never")))),
     col("active", (r) => fmtYesNo(r.active)), col("created_by", (r) => String(r.created_by ?? "")),
   ];
 }
