@@ -72,10 +72,12 @@ def test_hotlist_hit_is_an_alert_acknowledged_on_every_board(boards: tuple[Any, 
     plate = f"苏K{uuid.uuid4().int % 100000:05d}"
     cam = f"CAM-WB-{uuid.uuid4().hex[:4]}"
     with server.api("admin") as c:
-        r = c.put("/anpr/cameras", json=[{"camera_id": cam, "name": "文昌西路卡口", "lat": CAM_AT[0], "lon": CAM_AT[1]}])
+        r = c.put("/anpr/cameras",
+                  json=[{"camera_id": cam, "name": "文昌西路卡口", "lat": CAM_AT[0], "lon": CAM_AT[1]}])
         assert r.status_code == 200, r.text
     with server.api("analyst") as c:
-        r = c.post("/anpr/hotlist", json={"entries": [{"plate": plate, "reason": "盗抢车辆 2026-12-01", "list": "stolen"}]})
+        r = c.post("/anpr/hotlist",
+                   json={"entries": [{"plate": plate, "reason": "盗抢车辆 2026-12-01", "list": "stolen"}]})
         assert r.status_code == 201, r.text
     before = _count(sup)
     read_at = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from precinct.command import attachments_views, views_dispatch, views_field, views_intake, views_orders
+from precinct.command import attachments_views, views_dispatch, views_field, views_intake, views_notes, views_orders
 
 router = APIRouter()
 router.include_router(views_intake.router)
@@ -17,6 +17,7 @@ router.include_router(views_dispatch.router)
 router.include_router(views_orders.router)
 router.include_router(attachments_views.router)  # scene notes and photos (issue 19)
 router.include_router(views_field.router)  # the route to one's dispatch (issue 19)
+router.include_router(views_notes.router)  # notes on an incident (issue 21)
 
 
 def setup(app: FastAPI) -> None:

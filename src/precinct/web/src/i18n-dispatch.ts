@@ -16,6 +16,10 @@ export const dispatchEn: Record<string, string> = {
   "hotlist.stolen": "stolen vehicle",
   "hotlist.wanted": "wanted vehicle",
   "hotlist.offenders": "vehicle linked to an offender",
+  // notes on an incident
+  "notes.placeholder": "Add a note to the incident (text, up to 500 characters)",
+  "notes.add": "Add note",
+  "notes.added": "Note added",
 };
 
 export const dispatchZh: Record<string, string> = {
@@ -32,4 +36,7 @@ export const dispatchZh: Record<string, string> = {
   "hotlist.stolen": "被盗抢车辆",
   "hotlist.wanted": "通缉车辆",
   "hotlist.offenders": "前科人员关联车辆",
+  "notes.placeholder": "为警情添加备注（文字，最多 500 字）",
+  "notes.add": "添加备注",
+  "notes.added": "备注已添加",
 };

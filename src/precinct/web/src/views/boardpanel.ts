@@ -39,7 +39,11 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
   const getOp = api.find("GET", /^\/incidents\/\{[^}/]+\}$/);
   const prioOp = api.find("POST", /^\/incidents\/\{[^}]+\}\/priority$/);
   const pathOf = (p: string, id: string) => p.replace(/\{[^}]+\}/, encodeURIComponent(id));
+  const noteOp = api.find("POST", /^\/incidents\/\{[^}]+\}\/notes$/);
   const sigOf = (r: any) => r ? `${r.status}|${r.priority}|${JSON.stringify((r.units ?? []).map((u: any) => [u.unit_id, u.status]))}` : "";
+  // a note half-typed is kept while the panel repaints (live events) and between incidents
+  const drafts = new Map<string, string>();
+  let stamp = "";
 
   function hide(): void {
     selected = null;
@@ -53,6 +57,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
     let inc = store.incidents.get(id);
     if (!inc) return;
     sig = sigOf(inc);
+    stamp = String(inc.updated_at ?? "");
     ackRed(id);
     el.hidden = false;
     highlight(id);
@@ -92,7 +97,8 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
       closable ? closeBox : null,
       h("h4", t("board.recommend")),
       recOp ? h("p.muted#recs-loading", t("common.loading")) : unavailable("GET /incidents/{id}/recommendations"),
-      timeline(inc.history));
+      timeline(inc.history) ?? h("div#incident-timeline"),
+      noteOp ? noteBox(id) : null);
     sceneBox(el, id, units);
     if (recOp) await loadRecs(id);
   }
@@ -126,11 +132,44 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
       } }, t("board.priorityChange")));
   }
 
+  /** A short note on the incident (POST /incidents/{id}/notes): text only, shown in the timeline. */
+  function noteBox(id: string): HTMLElement {
+    const text = h("textarea#note-text", { rows: 2, maxlength: 500, placeholder: t("notes.placeholder"),
+      "aria-label": t("notes.placeholder"), oninput: () => drafts.set(id, text.value) }) as HTMLTextAreaElement;
+    text.value = drafts.get(id) ?? "";
+    const btn = h("button.small#note-add", { type: "button", onclick: async () => {
+      const value = text.value.trim();
+      if (!value) { text.focus(); return; }
+      btn.disabled = true;
+      try {
+        await api.post(pathOf(noteOp!.path, id), { text: value }, { idempotencyKey: uuid() });
+        drafts.delete(id);
+        text.value = "";
+        toast(t("notes.added"), "ok");
+        await refreshTimeline(id);
+      } catch (e) { toast(errorText(e), "error"); } finally { btn.disabled = false; }
+    } }, t("notes.add")) as HTMLButtonElement;
+    return h("div.actions#note-box", text, btn);
+  }
+
+  /** The timeline again (a note or another change): the rest of the panel, and what is typed, stays. */
+  async function refreshTimeline(id: string): Promise<void> {
+    if (!getOp) return;
+    try {
+      const inc: any = await api.get(pathOf(getOp.path, id));
+      if (selected !== id) return;
+      stamp = String(inc.updated_at ?? stamp);
+      const fresh = timeline(inc.history);
+      if (fresh) el.querySelector("#incident-timeline")?.replaceWith(fresh);
+    } catch { /* the next change repaints it */ }
+  }
+
   function timeline(history: unknown): HTMLElement | null {
     if (!Array.isArray(history) || !history.length) return null;
     return h("div#incident-timeline", h("h4", t("board.timeline")),
       h("ol.timeline", history.map((e: any) => h("li", { dataset: { kind: String(e.kind ?? "") } },
         h("span.muted", fmtTime(e.ts)), " ", tOr(`ev.${e.kind}`, String(e.kind ?? "")),
+        e.kind === "note" && e.detail?.text ? h("span.note-text", { style: "white-space:pre-wrap" }, `${lang() === "en" ? ": " : "："}${String(e.detail.text)}`) : "",
         e.unit_id ? ` · ${callsign(e.unit_id)}` : "",
         e.to_status ? ` → ${tOr(`status.${e.to_status}`, String(e.to_status))}` : "",
         e.actor ? h("span.muted", ` · ${e.actor === "system" ? t("role.system") : e.actor}`) : ""))));
@@ -233,8 +272,10 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
     el, open, close: hide, selected: () => selected,
     changed: () => {
       if (!selected) return;
-      const now = sigOf(store.incidents.get(selected));
+      const cur = store.incidents.get(selected);
+      const now = sigOf(cur);
       if (now && now !== sig) void open(selected);
+      else if (cur && String(cur.updated_at ?? "") !== stamp) { stamp = String(cur.updated_at ?? ""); void refreshTimeline(selected); }
     },
   };
 }
