@@ -12,6 +12,9 @@ day, compact, and query, every step resumable and watching the disk.
     nice -n 19 .venv/bin/python bench/anpr_county_year.py queries --work /tmp/anpr1b/wh --runs 10
     # 5. retention of one day (erases the first stored day)
     nice -n 19 .venv/bin/python bench/anpr_county_year.py retention --work /tmp/anpr1b/wh
+    # the association's first call in 5 fresh processes (p50), and pending warehouse migrations, timed
+    nice -n 19 .venv/bin/python bench/anpr_county_year.py cold --work /tmp/anpr1b/wh --runs 5 --label after
+    nice -n 19 .venv/bin/python bench/anpr_county_year.py upgrade --work /tmp/anpr1b/wh
 
 Import: each day's file is one call of the import's own service (``service.ingest``: validation,
 deduplication, the store's (day, plate) layout, the presence projections, hotlist alerts, one
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import json
 import os
 import resource
@@ -181,6 +185,8 @@ def cmd_compact(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         n = store.compact(wh, day_from=day, day_to=day)
         n2 = rewrite_days(wh, BY_TIME, "ts_us, rid", ts_from=day * DAY_US, ts_to=(day + 1) * DAY_US)
+        if hasattr(presence, "sort_presence"):  # the presence rows of the day in (day, cell, vehicle) order
+            presence.sort_presence(wh, day_from=day, day_to=day)
         wall = time.perf_counter() - t
         done[str(day)] = {"rows": n, "by_time_rows": n2, "seconds": round(wall, 2), "load1": os.getloadavg()[0],
                           "free_gb": round(free_gb(args.work), 2)}
@@ -199,7 +205,8 @@ def cmd_queries(args: argparse.Namespace) -> int:
     settings, db = ab.setup_dir(args.work / "main")
     load0 = os.getloadavg()
     wh = service.warehouse(settings)
-    # Cold: the first association of a fresh process (presence index built, DuckDB buffers empty).
+    # Cold: the first association of a fresh process (DuckDB buffers empty, no presence index;
+    # a release before the table path built the whole-history index here). See also `cold`.
     import numpy as np
 
     eng = DuckEngine(wh)
@@ -210,8 +217,8 @@ def cmd_queries(args: argparse.Namespace) -> int:
         analysis.associate(eng, lat=lat, lon=lon, radius_km=5.0, t0_us=t0, t1_us=t1, watchlist=watch,
                            lookback_days=14, only_watchlist=True)
     cold = {"wall_ms": tm.wall * 1000, "cpu_ms": tm.cpu * 1000}
-    log(f"cold association (first call of the process, presence index built in it): {cold}")
-    r = aq.bench(settings, db, runs=args.runs, watch_n=args.watchlist, seed=args.seed, paths=False)
+    log(f"cold association (first call of the process): {cold}")
+    r = aq.bench(settings, db, runs=args.runs, watch_n=args.watchlist, seed=args.seed, paths=False, table_path=True)
     # A year-long trajectory: busy vehicles over every stored day (anpr_queries' is a month).
     lo, hi = wh.query("SELECT min(ts_us), max(ts_us) FROM anpr_reads")[0]
     busy = ab.trajectory_plates(wh, args.runs + 3)
@@ -283,10 +290,82 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    """Apply pending warehouse migrations (what a server's start-up or ``precinct warehouse
+    upgrade`` does), timed."""
+    from precinct.anpr import warehouse_migrations
+    from precinct.core.warehouse import Warehouse
+
+    settings, _db = ab.setup_dir(args.work / "main")
+    wh = Warehouse.for_settings(settings)
+    before = warehouse_migrations.status(wh).version
+    with ab.Timer() as tm:
+        done = warehouse_migrations.upgrade(wh)
+    wh.checkpoint()
+    st = State(args.work)
+    st.data.setdefault("upgrades", []).append(
+        {"from": before, "applied": [m.version for m in done], "seconds": round(tm.wall, 2), "cpu_s": round(tm.cpu, 2),
+         "load1": os.getloadavg()[0], "rss_mib": round(peak_rss_mib()), "warehouse_gib": round(du_gb(args.work), 2)})
+    st.save()
+    log(f"warehouse upgraded from {before} by {[m.version for m in done]} in {tm.wall:.1f} s ({tm.cpu:.1f} s CPU), "
+        f"peak RSS {peak_rss_mib():.0f} MiB")
+    return 0
+
+
+def cmd_cold(args: argparse.Namespace) -> int:
+    """The association's first call in each of ``--runs`` fresh processes (one scene each; the
+    process opens the warehouse, picks its scene and watchlist, then times the one call). The OS
+    page cache is not dropped: "cold" is the process (DuckDB's buffers, Python, any index), not the disk."""
+    import statistics
+    import subprocess
+
+    recs = []
+    for i in range(args.runs):
+        t = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, __file__, "cold1", "--work", str(args.work), "--scene", str(i),
+             "--watchlist", str(args.watchlist), "--seed", str(args.seed)],
+            capture_output=True, text=True, check=True,
+        )
+        rec = json.loads(out.stdout.strip().splitlines()[-1]) | {"process_s": round(time.perf_counter() - t, 2)}
+        recs.append(rec)
+        log(f"cold run {i}: {rec}")
+    summary = {k: statistics.median(r[k] for r in recs) for k in ("wall_ms", "cpu_ms", "process_s", "rss_mib")}
+    summary |= {"max_wall_ms": max(r["wall_ms"] for r in recs), "runs": len(recs), "load1": os.getloadavg()[0]}
+    st = State(args.work)
+    st.data.setdefault("cold", []).append({"label": args.label, "summary": summary, "runs": recs,
+                                           "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+    st.save()
+    log(f"cold association ({args.label}), p50 of {len(recs)} fresh processes: {summary}")
+    return 0
+
+
+def cmd_cold1(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from precinct.anpr import analysis, service
+    from precinct.anpr.queries import DuckEngine
+
+    settings, _db = ab.setup_dir(args.work / "main")
+    wh = service.warehouse(settings)
+    eng = DuckEngine(wh)
+    lat, lon, t0, t1 = ab.pick_scenes(wh, args.scene + 1, args.seed + 50)[args.scene]
+    watch = ab.sample_watchlist(wh, args.watchlist, np.random.default_rng(args.seed))
+    with ab.Timer() as tm:
+        out = analysis.associate(eng, lat=lat, lon=lon, radius_km=5.0, t0_us=t0, t1_us=t1, watchlist=watch,
+                                 lookback_days=14, only_watchlist=True)
+    days = sum(c["components"]["days_seen_before"] for c in out["candidates"])
+    print(json.dumps({"wall_ms": round(tm.wall * 1000, 1), "cpu_ms": round(tm.cpu * 1000, 1),
+                      "candidates": len(out["candidates"]), "scanned": out["scanned_reads"], "days_seen_sum": days,
+                      "answer_sha": hashlib.sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()[:16],
+                      "rss_mib": round(peak_rss_mib())}))
+    return 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="step", required=True)
-    for name in ("import", "compact", "queries", "retention"):
+    for name in ("import", "compact", "queries", "retention", "upgrade", "cold", "cold1"):
         p = sub.add_parser(name)
         p.add_argument("--work", type=Path, required=True, help="warehouse directory (state kept here)")
         p.add_argument("--min-free-gb", type=float, default=10.0)
@@ -301,9 +380,18 @@ def main() -> None:
             p.add_argument("--watchlist", type=int, default=16_000)
             p.add_argument("--seed", type=int, default=6)
             p.add_argument("--gen", type=Path, default=None, help="the generated run (truth.json: planted stories)")
+        if name in ("cold", "cold1"):
+            p.add_argument("--watchlist", type=int, default=16_000)
+            p.add_argument("--seed", type=int, default=6)
+        if name == "cold":
+            p.add_argument("--runs", type=int, default=5, help="fresh processes, one association each")
+            p.add_argument("--label", default="", help="recorded with the figures (e.g. before/after)")
+        if name == "cold1":
+            p.add_argument("--scene", type=int, default=0)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    steps = {"import": cmd_import, "compact": cmd_compact, "queries": cmd_queries, "retention": cmd_retention}
+    steps = {"import": cmd_import, "compact": cmd_compact, "queries": cmd_queries, "retention": cmd_retention,
+             "upgrade": cmd_upgrade, "cold": cmd_cold, "cold1": cmd_cold1}
     sys.exit(steps[args.step](args))
 
 

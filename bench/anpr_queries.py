@@ -99,17 +99,29 @@ def measure(fn: Any, n: int, warm: int = 3) -> tuple[dict[str, float], list[dict
     return pcts(wall, cpu), outs
 
 
-def bench(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int, paths: bool) -> dict[str, Any]:
-    from precinct.anpr import analysis, history, service
+def build_index(wh: Any) -> Any:
+    """The whole-history presence index, as the server builds it at start-up."""
+    from precinct.anpr import history
+
+    try:
+        return history.index_for(wh, build=True)
+    except TypeError:  # a release before the table path (the index was always built)
+        return history.index_for(wh)
+
+
+def bench(
+    settings: Any, db: Any, *, runs: int, watch_n: int, seed: int, paths: bool, table_path: bool = False
+) -> dict[str, Any]:
+    """The queries, warm. With ``table_path``, the association is first measured as a process
+    that never builds the whole-history presence index answers it (rarity read from the presence
+    table: ``associate*_table``), then the index is built as the server does and everything is
+    measured with it."""
+    from precinct.anpr import analysis, service
     from precinct.anpr.queries import DuckEngine, Scene
 
     wh = service.warehouse(settings)
     eng = DuckEngine(wh)
     res: dict[str, Any] = {"reads": wh.query("SELECT count(*) FROM anpr_reads")[0][0]}
-    with ab.Timer() as tm:
-        idx = history.index_for(wh)
-    res["index"] = {"seconds": tm.wall, "rows": sum(p.rows for p in idx.parts), "cells": len(idx.cells)}
-    log(f"presence index: {res['index']}")
     rng = np.random.default_rng(seed)
     watch = ab.sample_watchlist(wh, watch_n, rng)
     scenes = ab.pick_scenes(wh, runs + 3, seed)
@@ -124,6 +136,16 @@ def bench(settings: Any, db: Any, *, runs: int, watch_n: int, seed: int, paths: 
 
         return f
 
+    if table_path:
+        for label, lb, only in (("associate_table", 14, False), ("associate_only_watchlist_table", 14, True)):
+            stats, outs = measure(assoc(lb, only), runs)
+            res[label] = stats | {"candidates_median": statistics.median(o["candidates"] for o in outs)}
+            log(f"{label}: {res[label]}")
+    with ab.Timer() as tm:
+        idx = build_index(wh)
+    res["index"] = {"seconds": tm.wall, "cpu_s": tm.cpu, "rows": sum(p.rows for p in idx.parts),
+                    "cells": len(idx.cells)}
+    log(f"presence index: {res['index']}")
     for label, lb, only in (
         ("associate", 14, False),
         ("associate_no_rarity", 0, False),
@@ -171,6 +193,8 @@ def summary(r: dict[str, Any], pg: dict[str, Any] | None, load_avg: tuple[float,
         f"{'measure':<34}{'p50 ms':>9}{'CPU ms':>9}{'p95 ms':>9}{'target':>9}  verdict (p50)",
     ]
     for key, label in (
+        ("associate_only_watchlist_table", "association, no index (table)"),
+        ("associate_table", "  all ranked, no index (table)"),
         ("associate_only_watchlist", "association 5 km 2 h 16k watchlist"),
         ("associate", "  all vehicles ranked, not only hits"),
         ("associate_no_rarity", "  all ranked, no rarity history"),
@@ -181,7 +205,7 @@ def summary(r: dict[str, Any], pg: dict[str, Any] | None, load_avg: tuple[float,
         if key not in r:
             continue
         x = r[key]
-        tgt = TARGETS.get(key)
+        tgt = TARGETS.get(key.removesuffix("_table"))
         verdict = "" if tgt is None else ("met" if x["p50"] <= tgt else "NOT met")
         lines.append(
             f"{label:<34}{x['p50']:>9.1f}{x['cpu_p50']:>9.1f}{x['p95']:>9.1f}"

@@ -526,8 +526,9 @@ def setup(app: FastAPI) -> None:
 
 
 def _warm_presence_index(settings: Settings) -> None:
-    """Build the in-memory presence index in the background at start-up, so the night's first
-    association does not wait for it (about 13 s at 100 million reads). Only an existing
+    """Build the in-memory presence index in the background at start-up, so associations run
+    from memory once it is ready (about 13 s at 100 million reads; until then they read the
+    presence table's scene days and cells, see :mod:`precinct.anpr.history`). Only an existing
     warehouse is touched (brought to the current schema first); any failure just leaves the
     upgrade and the build to the first query."""
     import logging
@@ -543,7 +544,7 @@ def _warm_presence_index(settings: Settings) -> None:
 
         wh = Warehouse.for_settings(settings)
         t = time.perf_counter()  # index_for applies pending warehouse migrations first (start-up)
-        idx = history.index_for(wh)
+        idx = history.index_for(wh, build=True)  # until it is ready, queries read the presence table
         log.info("presence index ready: %d rows in %.1f s", sum(p.rows for p in idx.parts), time.perf_counter() - t)
     except Exception as exc:  # the server is stopping, or the warehouse is held elsewhere
         log.debug("presence index not warmed: %s", exc)
