@@ -371,6 +371,19 @@ def escalate_overdue(session: Session, *, now: dt.datetime | None = None) -> lis
     return out
 
 
+def last_reminder(session: Session, order_id: str) -> dict[str, Any] | None:
+    """``{at, by, to}`` of the order's latest reminder (催办, ``command.supervise``), or None."""
+    ev = session.scalar(
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order_id, OrderEvent.kind == "reminded")
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    )
+    if ev is None:
+        return None
+    return {"at": to_iso(ev.ts), "by": ev.actor, "to": json.loads(ev.detail).get("to", [])}
+
+
 def order_view(session: Session, order: Order, *, with_history: bool = False) -> dict[str, Any]:
     rcpts = recipients_of(session, order.id)
     out: dict[str, Any] = {
@@ -391,6 +404,7 @@ def order_view(session: Session, order: Order, *, with_history: bool = False) ->
         "overdue": order.state not in ("supervise", "close") and order.deadline < utcnow(),
         "acknowledged": sum(1 for r in rcpts if r.acknowledged_at is not None),
         "total": len(rcpts),
+        "last_reminder": last_reminder(session, order.id),
         "recipients": [
             {
                 "recipient": r.recipient,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 from precinct.command import orders as svc
+from precinct.command import views_supervise
 from precinct.command.common import publish
 from precinct.command.idempotency import idempotent_reply
 from precinct.command.monitors import CHECK_EVERY_S, escalation_loop
@@ -21,6 +22,7 @@ from precinct.core.identity import Principal
 from precinct.core.roles import Role
 
 router = APIRouter(tags=["orders"])
+router.include_router(views_supervise.router)  # remind / reassign overdue work (issue 21)
 
 
 def _publish(request: Request, subject: str, view: dict[str, Any]) -> None:
