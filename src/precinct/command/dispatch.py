@@ -85,7 +85,7 @@ def dispatch_units(
         result: Any = session.execute(
             update(Unit)
             .where(Unit.id == unit.id, Unit.status == "available")
-            .values(status="dispatched", incident_id=incident.id, updated_at=now)
+            .values(status="dispatched", incident_id=incident.id, updated_at=now, status_since=now)
             .execution_options(synchronize_session=False)
         )
         claimed = result.rowcount
@@ -216,4 +216,7 @@ def clear(session: Session, *, incident_id: str, unit_id: str | None, actor: str
 def _set_unit(session: Session, unit_id: str, status: str, incident_id: str | None, now: dt.datetime) -> None:
     unit = session.get(Unit, unit_id)
     if unit is not None:
+        changed = unit.status != status
         unit.status, unit.incident_id, unit.updated_at = status, incident_id, now
+        if changed:
+            unit.status_since = now  # the step's own time (the model's listener took the clock's)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from precinct.core.db import Base, UTCDateTime, utcnow
@@ -109,6 +109,16 @@ class Unit(Base):
     position_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # when ``status`` last changed (migration 0025): set by :func:`_status_changed` on every change
+    # made through the ORM; a bulk UPDATE of the status sets it too (dispatch's guarded claim)
+    status_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+@event.listens_for(Unit.status, "set")
+def _status_changed(target: Unit, value: str, oldvalue: object, _initiator: object) -> None:
+    """A unit's status changed (or was first set): it has been in it since now."""
+    if value != oldvalue:
+        target.status_since = utcnow()
 
 
 class Assignment(Base):

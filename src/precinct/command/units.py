@@ -37,6 +37,7 @@ def unit_view(unit: Unit) -> dict[str, Any]:
         "lon": unit.lon,
         "position_at": to_iso(unit.position_at),
         "active": unit.active,
+        "status_since": to_iso(unit.status_since),
     }
 
 

@@ -20,6 +20,11 @@ export const dispatchEn: Record<string, string> = {
   "notes.placeholder": "Add a note to the incident (text, up to 500 characters)",
   "notes.add": "Add note",
   "notes.added": "Note added",
+  // time in status (units)
+  "units.since": "In status",
+  "units.sinceNow": "under 1 min",
+  "units.sinceMin": "for {m} min",
+  "units.sinceHours": "for {h} h {m} min",
 };
 
 export const dispatchZh: Record<string, string> = {
@@ -39,4 +44,8 @@ export const dispatchZh: Record<string, string> = {
   "notes.placeholder": "为警情添加备注（文字，最多 500 字）",
   "notes.add": "添加备注",
   "notes.added": "备注已添加",
+  "units.since": "持续时间",
+  "units.sinceNow": "不到 1 分钟",
+  "units.sinceMin": "已 {m} 分钟",
+  "units.sinceHours": "已 {h} 小时 {m} 分钟",
 };

@@ -66,6 +66,15 @@ const COLS: Col[] = [
   } },
 ];
 
+/** How long a unit has been in its status: "for 12 min" (已 12 分钟), from ``status_since``. */
+export function inStatus(since: string): string {
+  const at = new Date(since).getTime();
+  if (isNaN(at)) return "";
+  const min = Math.max(0, Math.floor((Date.now() - at) / 60_000));
+  if (min < 1) return t("units.sinceNow");
+  return min < 60 ? t("units.sinceMin", { m: min }) : t("units.sinceHours", { h: Math.floor(min / 60), m: min % 60 });
+}
+
 function matches(r: any): boolean {
   if (filters.priority && priorityOf(r) !== filters.priority) return false;
   if (filters.status && String(r.status ?? r.state ?? "") !== filters.status) return false;
@@ -168,7 +177,14 @@ export const boardView: View = {
     tbody.addEventListener("pointerenter", () => { hovering = true; });
     tbody.addEventListener("pointerleave", () => { hovering = false; if (pending) paintList(); });
 
+    let minute = Math.floor(Date.now() / 60_000);
     function tick(): void {
+      // time in status, to the minute: rewritten when the minute changes
+      const m = Math.floor(Date.now() / 60_000);
+      if (m !== minute) {
+        minute = m;
+        unitsBox.querySelectorAll<HTMLElement>(".unit-since").forEach((el) => { el.textContent = inStatus(el.dataset.since ?? ""); });
+      }
       tbody.querySelectorAll<HTMLElement>(".timer").forEach((el) => {
         const since = new Date(el.dataset.since ?? "").getTime();
         if (!isNaN(since)) el.textContent = fmtDuration((Date.now() - since) / 1000);
@@ -193,6 +209,8 @@ export const boardView: View = {
         { key: "kind", label: t("col.type"), render: (r) => tOr(`ut.${str(r, "unit_type", "kind", "type")}`, str(r, "unit_type", "kind", "type") ?? "") },
         { key: "status", label: t("col.status"), render: (r) => h("span.status", { style: `color:${unitColour(r.status)}`, dataset: { status: String(r.status ?? "") } },
           unitOutOfService(r.status) ? "✕ " : "■ ", tOr(`status.${r.status}`, String(r.status ?? ""))) },
+        { key: "since", label: t("units.since"), render: (r) => r.status_since
+          ? h("span.unit-since", { dataset: { since: String(r.status_since) } }, inStatus(String(r.status_since))) : "" },
         { key: "incident", label: t("map.incidents"), render: (r) => str(r, "incident_id", "assignment") ?? "" },
         { key: "act", label: "", render: (r) => statusOp && /^(available|out_of_service)$/.test(String(r.status))
           ? h("button.small.unit-status", { type: "button", dataset: { unit: idOf(r) }, onclick: (e: Event) => {

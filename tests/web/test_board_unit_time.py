@@ -1,0 +1,61 @@
+"""Issue 21: time in status on the dispatcher's board. Each unit's row says how long it has been in
+its status ("已 12 分钟" / "for 12 min"), from the server's ``status_since``, and the text moves on
+with the clock (the page's clock is set and advanced by the test: no waiting, no timing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Any
+
+import pytest
+from tests.web.server import Server
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_unit_row_says_how_long_in_status(browser: Any, server: Server, lang: str) -> None:
+    unit = f"TS-{uuid.uuid4().hex[:5]}"
+    with server.api("dispatcher") as c:
+        r = c.post("/units", json={"id": unit, "unit_type": "patrol", "callsign": f"巡{unit[-3:]}",
+                                   "lat": 32.47, "lon": 119.9})
+        assert r.status_code == 201, r.text
+        r = c.post(f"/units/{unit}/status", json={"status": "out_of_service"})
+        assert r.status_code == 200, r.text
+        since = r.json()["status_since"]
+    assert since, r.json()
+    at = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai")
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        pg.clock.install(time=at + dt.timedelta(minutes=12, seconds=5))  # the page's clock: 12 min later
+        user, password = server.logins["dispatcher"]
+        pg.goto(f"{server.url}/ui/")
+        if lang == "en":
+            pg.click("#lang-switch")
+        pg.fill("#login-username", user)
+        pg.fill("#login-password", password)
+        pg.click("#login-submit")
+        pg.wait_for_selector("#whoami")
+        pg.goto(f"{server.url}/ui/#/board")
+        words = pg.evaluate("(l) => window.__precinctI18n[l]", lang)
+        cell = pg.locator("#unit-table tr", has_text=f"巡{unit[-3:]}").locator(".unit-since")
+        cell.wait_for()
+        assert cell.get_attribute("data-since") == since
+        assert cell.inner_text() == words["units.sinceMin"].replace("{m}", "12")
+        header = pg.locator("#unit-table th", has_text=words["units.since"])
+        assert header.count() == 1
+        pg.clock.run_for("01:00:00")  # an hour later, without a new event: the text follows the clock
+        want = words["units.sinceHours"].replace("{h}", "1").replace("{m}", "12")
+        pg.wait_for_function("([sel, want]) => document.querySelector(sel)?.textContent === want",
+                             arg=[f"#unit-table .unit-since[data-since='{since}']", want])
+        if lang == "zh-CN":
+            assert not re.search(r"[A-Za-z]", cell.inner_text())
+    finally:
+        ctx.close()
+    assert not errors, errors
