@@ -73,7 +73,8 @@ POLICY: dict[str, Rule] = {
     # --- identity ------------------------------------------------------------------------------
     "auth.session": _rule(*EVERYONE),
     "users.list": _rule(_R.admin, _R.supervisor),
-    "users.manage": _rule(_R.admin),
+    "users.manage": _rule(_R.admin),  # create, disable / enable, unlock, change role, reset password
+    "auth.password": _rule(*EVERYONE),  # change one's own password (the current one is checked)
     # --- oversight -----------------------------------------------------------------------------
     "audit.records": _rule(_R.auditor, _R.supervisor, personal=True, resource="audit.records",
                            purposes=(Purpose.audit_review,)),

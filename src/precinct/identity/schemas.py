@@ -39,3 +39,17 @@ class UserOut(BaseModel):
 
 class UserActive(BaseModel):
     active: bool = Field(description="false disables the account (its sessions end); true enables it")
+
+
+class UserRole(BaseModel):
+    role: Role = Field(description="the new role; the user's sessions end")
+
+
+class UserPassword(BaseModel):
+    password: str = Field(min_length=8, max_length=256,
+                          description="the new password (rules as at creation); the user's sessions end")
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)

@@ -26,7 +26,17 @@ from precinct.core.models import User
 from precinct.core.roles import AuditAction, Role
 from precinct.core.streams import SESSIONS_REVOKED, session_digest
 from precinct.errors import Conflict, NotFound
-from precinct.identity.schemas import Me, Token, UserActive, UserCreate, UserOut
+from precinct.identity import accounts
+from precinct.identity.schemas import (
+    Me,
+    PasswordChange,
+    Token,
+    UserActive,
+    UserCreate,
+    UserOut,
+    UserPassword,
+    UserRole,
+)
 
 router = APIRouter(tags=["identity"])
 
@@ -62,10 +72,28 @@ def logout(request: Request, principal: Annotated[Principal, allow("auth.session
     """End the session behind the token (its live-board streams end within seconds)."""
     if principal.session_id:
         revoke_session(get_db(request), principal.session_id)
-        bus = getattr(request.app.state, "bus", None)
-        if bus is not None:  # every worker's live board ends this session's streams
+        _tell_boards(request, [principal.session_id])
+
+
+def _tell_boards(request: Request, session_ids: list[str]) -> None:
+    """Every worker's live board ends these sessions' streams (the sessions are already revoked)."""
+    bus = getattr(request.app.state, "bus", None)
+    if bus is not None:
+        for sid in session_ids:
             with contextlib.suppress(Exception):
-                bus.publish(SESSIONS_REVOKED, {"session": session_digest(principal.session_id)})
+                bus.publish(SESSIONS_REVOKED, {"session": session_digest(sid)})
+
+
+@router.post("/auth/password", status_code=204,
+             responses={422: {"description": "the current password is wrong, or the new one breaks the rules"}})
+def change_password(request: Request, body: PasswordChange,
+                    principal: Annotated[Principal, allow("auth.password")]) -> None:
+    """Change your own password (the current one is checked); your other sessions end (audited,
+    without the passwords)."""
+    with get_db(request).session() as s:
+        ended = accounts.change_own_password(s, principal=principal, current=body.current_password,
+                                             new=body.new_password)
+    _tell_boards(request, ended)
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -103,7 +131,8 @@ def add_user(request: Request, body: UserCreate, principal: Annotated[Principal,
 
 
 @router.post("/users/{user_id}/active", response_model=UserOut,
-             responses={404: {"description": "no such user"}, 409: {"description": "you cannot disable yourself"}})
+             responses={404: {"description": "no such user"},
+                        409: {"description": "you cannot disable yourself, nor the last active administrator"}})
 def set_active(request: Request, user_id: int, body: UserActive,
                principal: Annotated[Principal, allow("users.manage")]) -> UserOut:
     """Disable an account (its sessions end at their next request) or enable it again (audited)."""
@@ -111,6 +140,8 @@ def set_active(request: Request, user_id: int, body: UserActive,
         u = _user(s, user_id)
         if not body.active and u.id == principal.user_id:
             raise Conflict("you cannot disable your own account", detail={"field": "user_id", "value": user_id})
+        if not body.active:
+            accounts.guard_last_admin(s, u, op="disable")
         u.active = body.active
         audit.append(s, actor=principal.username, role=principal.role.value, action=AuditAction.administration,
                      resource="users", params={"op": "enable" if body.active else "disable", "username": u.username})
@@ -127,3 +158,29 @@ def unlock(request: Request, user_id: int, principal: Annotated[Principal, allow
         unlock_user(s, username=u.username, actor=principal.username)
         s.flush()
         return _out(u, utcnow())
+
+
+@router.post("/users/{user_id}/role", response_model=UserOut,
+             responses={404: {"description": "no such user"},
+                        409: {"description": "the last active administrator cannot be demoted"}})
+def set_role(request: Request, user_id: int, body: UserRole,
+             principal: Annotated[Principal, allow("users.manage")]) -> UserOut:
+    """Give the user another role; their sessions end, they log in again with it (audited)."""
+    with get_db(request).session() as s:
+        u, ended = accounts.change_role(s, user_id=user_id, role=body.role, principal=principal)
+        out = _out(u, utcnow())
+    _tell_boards(request, ended)
+    return out
+
+
+@router.post("/users/{user_id}/password", response_model=UserOut,
+             responses={404: {"description": "no such user"}})
+def reset_password(request: Request, user_id: int, body: UserPassword,
+                   principal: Annotated[Principal, allow("users.manage")]) -> UserOut:
+    """Set a new password for the user (give it to them in person); their sessions end and a
+    lockout is cleared (audited, without the password)."""
+    with get_db(request).session() as s:
+        u, ended = accounts.reset_password(s, user_id=user_id, password=body.password, principal=principal)
+        out = _out(u, utcnow())
+    _tell_boards(request, ended)
+    return out

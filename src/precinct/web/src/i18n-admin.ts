@@ -50,6 +50,16 @@ export const adminEn: Record<string, string> = {
   "admin.noCameras": "No cameras yet.",
   "admin.saveCamera": "Save camera",
   "admin.cameraSaved": "Camera saved",
+  "admin.changeRole": "Change role",
+  "admin.resetPassword": "Reset password",
+  "admin.roleOf": "Role of {user}",
+  "admin.passwordOf": "New password for {user}",
+  "admin.newPassword": "New password",
+  "admin.endsSessions": "the user is logged out everywhere",
+  "admin.roleChanged": "{user}: role changed; their sessions ended",
+  "admin.passwordReset": "{user}: password reset; their sessions ended",
+  "admin.cancel": "Cancel",
+  "admin.resetHint": "at least 8 characters; give it to the user in person; they are logged out everywhere",
 };
 
 export const adminZh: Record<string, string> = {
@@ -102,4 +112,14 @@ export const adminZh: Record<string, string> = {
   "admin.noCameras": "尚无摄像机。",
   "admin.saveCamera": "保存摄像机",
   "admin.cameraSaved": "摄像机已保存",
+  "admin.changeRole": "更改角色",
+  "admin.resetPassword": "重置密码",
+  "admin.roleOf": "{user} 的角色",
+  "admin.passwordOf": "为 {user} 设置新密码",
+  "admin.newPassword": "新密码",
+  "admin.endsSessions": "该用户将在所有终端退出登录",
+  "admin.roleChanged": "{user}：角色已更改，其会话已结束",
+  "admin.passwordReset": "{user}：密码已重置，其会话已结束",
+  "admin.cancel": "取消",
+  "admin.resetHint": "至少 8 个字符；当面交给使用人；该用户将在所有终端退出登录",
 };

@@ -1,4 +1,5 @@
-// The administrator's screen: user accounts (create, disable / enable, unlock), units (create or
+// The administrator's screen: user accounts (create, disable / enable, unlock, change the role, reset
+// the password: both end the user's sessions; the last active administrator stays one), units (create or
 // update, callsign, out of service / available), hotlist entries (a personal-data read: asked under
 // the current case and purpose; add / remove a plate with a reason) and ANPR cameras (list, add).
 // Every value goes in as text; the server enforces each rule (core/policy.py).
@@ -27,8 +28,35 @@ async function act(fn: () => Promise<unknown>, ok: string, after: () => void): P
   try { await fn(); toast(ok, "ok"); after(); } catch (e) { toast(errorText(e), "error"); }
 }
 
+/** The role or password form of one account, shown above the accounts table. */
+function editUser(box: HTMLElement, r: any, what: "role" | "password", after: () => void): void {
+  const uid = encodeURIComponent(r.id);
+  const done = () => { clear(box); after(); };
+  const cancel = h("button#admin-edit-cancel", { type: "button", onclick: () => clear(box) }, t("admin.cancel"));
+  if (what === "role") {
+    const role = select("admin-edit-role", ROLES, (x) => t(`role.${x}`));
+    role.value = String(r.role ?? "");
+    clear(box, h("form#admin-role-form.inline", { onsubmit: (e: Event) => {
+      e.preventDefault();
+      void act(() => api.post(`/users/${uid}/role`, { role: role.value }), t("admin.roleChanged", { user: r.username }), done);
+    } }, h("h4", t("admin.roleOf", { user: r.username })), field(t("col.role"), role, t("admin.endsSessions")),
+    h("button#admin-role-save", { type: "submit" }, t("admin.changeRole")), cancel));
+  } else {
+    const pass = input("admin-edit-pass", { type: "password", required: true, minlength: 8, maxlength: 256,
+      autocomplete: "new-password" });
+    clear(box, h("form#admin-pass-form.inline", { onsubmit: (e: Event) => {
+      e.preventDefault();
+      void act(() => api.post(`/users/${uid}/password`, { password: pass.value }), t("admin.passwordReset", { user: r.username }), done);
+    } }, h("h4", t("admin.passwordOf", { user: r.username })),
+    field(t("admin.newPassword"), pass, t("admin.resetHint")),
+    h("button#admin-pass-save", { type: "submit" }, t("admin.resetPassword")), cancel));
+    pass.focus();
+  }
+}
+
 function usersSection(): HTMLElement {
   const out = h("div#admin-users-out", t("common.loading"));
+  const edit = h("div#admin-user-edit");
   const load = async (): Promise<void> => {
     try {
       const rows = await api.get<any[]>("/users");
@@ -48,7 +76,11 @@ function usersSection(): HTMLElement {
           const unlock = r.locked && r.active !== false ? h("button.admin-unlock", { type: "button", onclick: () =>
             void act(() => api.post(`/users/${encodeURIComponent(r.id)}/unlock`), t("admin.unlockedOk"),
               () => void load()) }, t("admin.unlock")) : null;
-          return h("span.actions", toggle, unlock);
+          const role = h("button.admin-role", { type: "button", onclick: () => editUser(edit, r, "role", () => void load()) },
+            t("admin.changeRole"));
+          const pass = h("button.admin-pass", { type: "button", onclick: () => editUser(edit, r, "password", () => void load()) },
+            t("admin.resetPassword"));
+          return h("span.actions", toggle, unlock, role, pass);
         } },
       ], rows, { id: "admin-users-table", rowClass: (r) => (r.active === false ? "inactive" : "") }));
     } catch (e) { clear(out, h("p.error", errorText(e))); }
@@ -69,7 +101,7 @@ function usersSection(): HTMLElement {
   field(t("col.unit"), unit), field(t("admin.password"), pass, t("admin.passwordHint")),
   h("button#admin-user-create", { type: "submit" }, t("admin.createUser")));
   void load();
-  return section("admin-users", t("users.title"), form, out);
+  return section("admin-users", t("users.title"), form, edit, out);
 }
 
 function unitsSection(): HTMLElement {
