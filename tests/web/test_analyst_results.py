@@ -212,4 +212,13 @@ def test_analyst_results_are_readable_drawn_and_kept(shanghai_page: Any, server:
                            arg=follower_times[0])
     assert _column(page, "ts") == follower_times
     assert {r["plate"] for r in _features(page, "results", "read")} == {follower}
+
+    # 6. Its reads offered for pinning to the case: the pin tab filled, run by the analyst.
+    if "/anpr/case-reads" in server.paths():
+        page.click("#pin-reads")
+        assert page.get_attribute("#query-tabs button.active", "data-kind") == "pin"
+        assert len(re.findall(r"\d+", page.input_value("#q-rids"))) == len(CAMS)
+        page.click("#query-run")
+        page.wait_for_selector("#query-message, #query-error")
+        assert page.inner_text("#query-message") == other["an.pinned"].replace("{n}", str(len(CAMS)))
     page.click("#lang-switch")  # back to the language this run started in

@@ -79,6 +79,7 @@ export const analystEn: Record<string, string> = {
   "an.source.patrol_check": "Patrol check",
   "an.source.repair_shop": "Repair shop",
   "an.spanM": "{m} min",
+  "an.pinThese": "Pin these {n} reads to the case…",
   "an.follow": "Show this vehicle's trajectory in the same window",
 };
 
@@ -160,5 +161,6 @@ export const analystZh: Record<string, string> = {
   "an.source.patrol_check": "巡逻盘查",
   "an.source.repair_shop": "维修登记",
   "an.spanM": "{m} 分",
+  "an.pinThese": "将这 {n} 条过车记录固定到本案…",
   "an.follow": "查看该车在同一时段的轨迹",
 };

@@ -161,6 +161,16 @@ export const analystView: View = {
       return form;
     }
 
+    /** The reads of a trajectory, offered to the pin tab (the analyst still runs it: it changes
+     * what retention keeps). */
+    function pinButton(kind: string, rows: any[]): HTMLElement | null {
+      const op = ops.find((o) => kindOf(o) === "pin");
+      const rids = rows.map((r) => r?.rid).filter((x) => Number.isInteger(x));
+      if (kind !== "trajectory" || !op || !rids.length) return null;
+      return h("button#pin-reads", { type: "button", onclick: () => openTab(op, { rids: `[${rids.join(", ")}]` }) },
+        t("an.pinThese", { n: fmtCount(rids.length) }));
+    }
+
     /** Follow a plate found by this query: its trajectory in the query's window, run at once. */
     function followPlate(row: any, sent: Record<string, unknown>): void {
       const op = ops.find((o) => kindOf(o) === "trajectory");
@@ -233,7 +243,8 @@ export const analystView: View = {
         view.notes.map((n) => h("p.muted.query-note", n)),
         view.message ? null : h("div.actions",
           h("button#export-csv", { type: "button", disabled: !records.length,
-            onclick: () => download(`precinct-${kind}-${caseContext()?.caseId ?? ""}.csv`, toCsv(records)) }, t("common.exportCsv"))),
+            onclick: () => download(`precinct-${kind}-${caseContext()?.caseId ?? ""}.csv`, toCsv(records)) }, t("common.exportCsv")),
+          pinButton(kind, view.rows)),
         view.message ? null : h("div.scroll", resultTable(view)));
       drawQuery(ctx.map, kind, answer.sent, answer.data);
     }
