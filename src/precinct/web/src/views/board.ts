@@ -6,7 +6,7 @@
 import { api, latLonOf, num, str } from "../api";
 import { clear, fmtDuration, h } from "../dom";
 import { lang, t, tOr } from "../i18n";
-import { PRIORITY_COLOURS, priorityOf, unitColour, unitOutOfService } from "../map";
+import { type OpsMap, PRIORITY_COLOURS, priorityOf, unitColour, unitOutOfService } from "../map";
 import { idOf, refreshAll, routes, store, subscribe, incidentTypeName } from "../store";
 import { table, toastError, unavailable } from "./common";
 import type { View } from "./index";
@@ -66,6 +66,33 @@ const COLS: Col[] = [
   } },
 ];
 
+/** Pan the map so that ``ll`` (and its popup) sits in the middle of the part of the map the side
+ * panel leaves free: to its right on a wide screen, above it when it is a bottom sheet. The map may
+ * still be moving to the incident (an animated pan or zoom): it is placed again each time the map
+ * stops, for a moment, unless the user takes the map first. */
+function keepClear(map: OpsMap, ll: [number, number], panel: HTMLElement): void {
+  const m = map.map;
+  const place = () => {
+    if (panel.hidden || map.removed) return;
+    const box = m.getContainer().getBoundingClientRect();
+    const cover = panel.getBoundingClientRect();
+    if (!cover.width || cover.left >= box.right || cover.right <= box.left || cover.top >= box.bottom) return;
+    const free = { left: box.left, right: box.right, top: box.top, bottom: box.bottom };
+    if (box.right - cover.right >= 240) free.left = Math.max(box.left, cover.right);
+    else if (cover.top - box.top >= 120) free.bottom = Math.min(box.bottom, cover.top);
+    else return; // no free part worth the name (a phone's sheet over the whole map): the panel says it all
+    const p = m.latLngToContainerPoint(ll);
+    // a popup opens above its point: the point goes a little below the middle of the free part
+    const dx = p.x - ((free.left + free.right) / 2 - box.left), dy = p.y - ((free.top + free.bottom) / 2 + 60 - box.top);
+    if (Math.abs(dx) > 4 || Math.abs(dy) > 4) m.panBy([dx, dy], { animate: false });
+  };
+  const done = () => { m.off("moveend", place); m.off("dragstart", done); window.clearTimeout(timer); };
+  const timer = window.setTimeout(done, 1500);
+  m.on("moveend", place);
+  m.once("dragstart", done);
+  place();
+}
+
 /** How long a unit has been in its status: "for 12 min" (已 12 分钟), from ``status_since``. */
 export function inStatus(since: string): string {
   const at = new Date(since).getTime();
@@ -103,7 +130,7 @@ export const boardView: View = {
     const detail = incidentPanel(() => markSelected(), (id) => {
       markSelected();
       const ll = latLonOf(store.incidents.get(id) ?? {});
-      if (ll && map) map.highlight(ll[0], ll[1]);
+      if (ll && map) { map.highlight(ll[0], ll[1]); keepClear(map, ll, detail.el); }
     });
 
     function markSelected(): void {
