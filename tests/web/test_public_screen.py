@@ -195,9 +195,16 @@ def test_polygon_alert_cancelled_from_the_screen(page: Any, server: Server,
         page.click(f".pa-cancel[data-id='{alert_id}']")
         page.fill("#pa-cancel-reason", "道路已恢复通行 Road reopened")
         page.click("#pa-cancel-form button[type=submit]")
-        wait_text(page, "#pa-pending-table", "撤销")
-        drafts = c.get("/publishing/alerts", params={"state": "draft"}).json()["alerts"]
-        cancel = [a for a in drafts if a["references"] == alert_id and a["msg_type"] == "Cancel"]
+        # The screen says 撤销 for any cancellation (another test's may be there already): wait until
+        # this alert's cancellation draft is stored, as the table shows it.
+        cancel: list[dict[str, Any]] = []
+        for _ in range(60):
+            drafts = c.get("/publishing/alerts", params={"state": "draft"}).json()["alerts"]
+            cancel = [a for a in drafts if a["references"] == alert_id and a["msg_type"] == "Cancel"]
+            if cancel:
+                break
+            page.wait_for_timeout(500)
+        wait_text(page, "#pa-pending-table", cancel[0]["id"] if cancel else "撤销")
         assert len(cancel) == 1
         assert alert_id in httpx.get(f"{server.url}/api/v1/public/alerts.atom", timeout=30).text  # not yet
         assert c.post(f"/publishing/alerts/{cancel[0]['id']}/approve").status_code == 200
