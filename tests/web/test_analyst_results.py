@@ -222,3 +222,44 @@ def test_analyst_results_are_readable_drawn_and_kept(shanghai_page: Any, server:
         page.wait_for_selector("#query-message, #query-error")
         assert page.inner_text("#query-message") == other["an.pinned"].replace("{n}", str(len(CAMS)))
     page.click("#lang-switch")  # back to the language this run started in
+
+
+def test_cloned_plate_journeys_read_as_words_and_drawn_by_vehicle(shanghai_page: Any, server: Server,
+                                                                  login: Login) -> None:
+    """One plate read 45 km apart five minutes later: the impossible journey as a sentence (local
+    times, km, km/h), both reads on the map in the vehicle's colour with the jump between them."""
+    if "/anpr/cloned" not in server.paths():
+        pytest.skip("no cloned-plate route on this server")
+    page = shanghai_page
+    plate = f"苏G{int(time.time() * 1000) % 100_000:05d}"
+    a = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)).replace(microsecond=250000)
+    b = a + dt.timedelta(minutes=5)
+    with server.api("admin") as c:
+        r = c.post("/anpr/reads", json=[
+            {"plate": plate, "ts": a.isoformat(), "lat": 32.48, "lon": 119.91, "camera_id": "AN21-CLONE-A"},
+            {"plate": plate, "ts": b.isoformat(), "lat": 32.88, "lon": 119.99, "camera_id": "AN21-CLONE-B"}])
+        assert r.status_code == 200, r.text
+    login(page, "analyst")
+    page.goto(f"{server.url}/ui/#/analyst")
+    page.wait_for_selector("body[data-map-ready='1']")
+    words = page.evaluate("window.__precinctI18n")["zh-CN"]
+    page.click("#query-tabs button[data-kind=cloned]")
+    window = {"start": _typed(a - dt.timedelta(minutes=10)), "end": _typed(b + dt.timedelta(minutes=10))}
+    _fill(page, {"plate": plate, **window})
+    _run(page)
+    if page.query_selector("#case-id"):
+        page.fill("#case-id", server.open_case("analyst", "AN21 套牌", "theft"))
+        page.click("#case-ok")
+    page.wait_for_selector("#query-count, #query-error")
+    assert page.query_selector("#query-error") is None, page.inner_text("#query-error")
+    _assert_readable(page, words)
+    row = _row_of(page, plate)
+    assert row["impossible_pairs"] == "1", row
+    journey = row["pairs"]
+    assert _local(a) in journey and _local(b) in journey, journey
+    assert "千米/时" in journey and "AN21-CLONE-B" in journey, journey
+    reads = _features(page, "results", "read")
+    assert sorted(r["camera_id"] for r in reads) == ["AN21-CLONE-A", "AN21-CLONE-B"]
+    assert {r["plate"] for r in reads} == {plate}
+    assert len(_features(page, "results", "jump")) == 1
+    assert _features(page, "search") == []  # no area was searched
