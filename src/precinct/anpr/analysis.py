@@ -61,12 +61,12 @@ def associate(
         limit=limit,
     )
     cols, scanned_all = _run_associate(engine, q)
-    plate, n, first, last, min_d, min_dt, days, on_wl, rarity, c_space, c_time, score = cols
+    plate, n, first, last, min_d, min_dt, days, on_wl, rarity, c_space, c_time, score, near_lat, near_lon = cols
     first_iso, last_iso = iso_many(first), iso_many(last)
     # values are already Python ints/floats (NumPy's tolist or the engine's rows)
     with gcpause.paused():
         candidates = _candidates(plate, n, first_iso, last_iso, min_d, on_wl, score, rarity, days, c_space, c_time,
-                                 min_dt)
+                                 min_dt, near_lat, near_lon)
     if scanned_all is not None:  # counted from all candidates before filtering and limiting
         scanned = scanned_all
     elif only_watchlist or limit:  # the candidates no longer cover every read in the circle
@@ -89,8 +89,10 @@ def associate(
 def _candidates(
     plate: list[Any], n: list[Any], first_iso: list[str], last_iso: list[str], min_d: list[Any], on_wl: list[Any],
     score: list[Any], rarity: list[Any], days: list[Any], c_space: list[Any], c_time: list[Any], min_dt: list[Any],
+    near_lat: list[Any], near_lon: list[Any],
 ) -> list[dict[str, Any]]:
-    """The association's candidates as the CLI and the API print them."""
+    """The association's candidates as the CLI and the API print them (``closest``: where the read
+    nearest the scene was, for the map)."""
     return [
         {
             "plate": p,
@@ -107,10 +109,11 @@ def _candidates(
                 "closeness_time": ct,
                 "min_time_from_middle_s": dt_,
             },
+            "closest": {"lat": ny, "lon": nx},
         }
-        for p, k, f, la, d, w, sc, ra, ds, cs, ct, dt_ in zip(
-            plate, n, first_iso, last_iso, min_d, on_wl, score, rarity, days, c_space, c_time, min_dt,
-            strict=True,
+        for p, k, f, la, d, w, sc, ra, ds, cs, ct, dt_, ny, nx in zip(
+            plate, n, first_iso, last_iso, min_d, on_wl, score, rarity, days, c_space, c_time, min_dt, near_lat,
+            near_lon, strict=True,
         )
     ]
 
@@ -171,6 +174,8 @@ def _run_associate(engine: QueryEngine, q: queries.AssociateQuery) -> tuple[list
         _round(c_space[order], 6),
         _round(c_time[order], 6),
         score[order],
+        tot.near_lat[order],
+        tot.near_lon[order],
     ]
     return [c.tolist() for c in cols], scanned
 

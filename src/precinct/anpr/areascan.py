@@ -32,7 +32,8 @@ def _kernel() -> Any:
         import numba
 
         @numba.njit(cache=True, nogil=True)
-        def gather(ts, lat, lon, vid, lat0, lon0, radius_km, mid, slot, out_vid, n, first, last, min_d, min_dt):  # type: ignore[no-untyped-def]
+        def gather(ts, lat, lon, vid, lat0, lon0, radius_km, mid, slot, out_vid, n, first, last, min_d, min_dt,  # type: ignore[no-untyped-def]
+                   near_lat, near_lon):
             # The haversine distance is 2R·asin(sqrt(h)), increasing in h: rows are compared and
             # kept by h, and asin/sqrt run once per vehicle (on its least h) and for rows within a
             # hair of the edge, where the distance itself decides as it does in the SQL.
@@ -74,6 +75,8 @@ def _kernel() -> Any:
                     last[k] = t
                     min_d[k] = h
                     min_dt[k] = dt
+                    near_lat[k] = la
+                    near_lon[k] = lo
                     k += 1
                     continue
                 n[s] += 1
@@ -83,6 +86,8 @@ def _kernel() -> Any:
                     last[s] = t
                 if h < min_d[s]:
                     min_d[s] = h
+                    near_lat[s] = la
+                    near_lon[s] = lo
                 if dt < min_dt[s]:
                     min_dt[s] = dt
             for j in range(k):  # the scratch goes back to all -1 for the next scan; h -> km
@@ -104,6 +109,8 @@ class VehicleTotals:
     last_us: np.ndarray  # int64
     min_distance_km: np.ndarray  # float64
     min_dt_us: np.ndarray  # int64, least |read time - window middle|
+    near_lat: np.ndarray  # float64, where the closest read was (its first in the window on a tie)
+    near_lon: np.ndarray  # float64
 
     def take(self, index: np.ndarray) -> VehicleTotals:
         return VehicleTotals(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
@@ -161,16 +168,16 @@ def totals(
     """
     m = len(reads.ts_us)
     vid, n, first, last, min_dt = (np.empty(m, dtype=np.int64) for _ in range(5))
-    min_d = np.empty(m, dtype=np.float64)
+    min_d, near_lat, near_lon = (np.empty(m, dtype=np.float64) for _ in range(3))
     k = 0
     if m:
         k = _kernel()(
             np.ascontiguousarray(reads.ts_us), np.ascontiguousarray(reads.lat),
             np.ascontiguousarray(reads.lon), np.ascontiguousarray(reads.vid),
             float(lat), float(lon), float(radius_km), int(mid_us), scratch,
-            vid, n, first, last, min_d, min_dt,
+            vid, n, first, last, min_d, min_dt, near_lat, near_lon,
         )
-    return VehicleTotals(vid[:k], n[:k], first[:k], last[:k], min_d[:k], min_dt[:k])
+    return VehicleTotals(vid[:k], n[:k], first[:k], last[:k], min_d[:k], min_dt[:k], near_lat[:k], near_lon[:k])
 
 
 def _column(table: pa.Table, name: str, dtype: Any) -> np.ndarray:

@@ -39,6 +39,8 @@ ASSOC_COLUMNS = (
     "closeness_space",
     "closeness_time",
     "score",
+    "near_lat",
+    "near_lon",
 )
 W_RARITY, W_SPACE, W_TIME = 0.5, 0.3, 0.2
 
@@ -104,9 +106,10 @@ def associate(
     watch_filter = "WHERE c.plate IN (SELECT plate FROM watchlist)" if only_watchlist else ""
     cand_sql = f"""
     SELECT plate, count(*) AS n_reads, min(ts_us) AS first_us, max(ts_us) AS last_us,
-           min(d_km) AS min_d, min(abs(ts_us - {mid})) AS min_dt
+           min(d_km) AS min_d, min(abs(ts_us - {mid})) AS min_dt,
+           min_by(lat, d_km) AS near_lat, min_by(lon, d_km) AS near_lon
     FROM (
-        SELECT plate, ts_us, {d} AS d_km
+        SELECT plate, ts_us, lat, lon, {d} AS d_km
         FROM {BY_TIME}
         WHERE ts_us BETWEEN {t0_us} AND {t1_us} AND {bbox(lat, lon, radius_km)}
     ) near WHERE d_km <= {num(radius_km)}
@@ -129,7 +132,7 @@ def associate(
     )
     score_sql = f"""
 WITH scored AS (
-    SELECT c.plate, c.n_reads, c.first_us, c.last_us, c.min_d, c.min_dt / 1e6 AS min_dt_s,
+    SELECT c.plate, c.n_reads, c.first_us, c.last_us, c.min_d, c.min_dt / 1e6 AS min_dt_s, c.near_lat, c.near_lon,
            coalesce(h.days_seen, 0) AS days_seen,
            CASE WHEN w.plate IS NULL THEN 0 ELSE 1 END AS on_watchlist,
            1e0 / (1 + coalesce(h.days_seen, 0)) AS rarity,
@@ -142,7 +145,8 @@ WITH scored AS (
 )
 SELECT plate, n_reads, first_us, last_us, round(min_d, 6), round(min_dt_s, 3), days_seen, on_watchlist,
        round(rarity, 6), round(c_space, 6), round(c_time, 6),
-       round({W_RARITY:.3e} * rarity + {W_SPACE:.3e} * c_space + {W_TIME:.3e} * c_time, 6) AS score
+       round({W_RARITY:.3e} * rarity + {W_SPACE:.3e} * c_space + {W_TIME:.3e} * c_time, 6) AS score,
+       near_lat, near_lon
 FROM scored
 ORDER BY on_watchlist DESC, score DESC, plate
 {f"LIMIT {int(limit)}" if limit else ""}
