@@ -156,6 +156,12 @@ def test_analyst_results_are_readable_drawn_and_kept(shanghai_page: Any, server:
     scenes = _features(page, "search", "scene")
     assert len(scenes) == 1 and scenes[0]["radius_km"] == SCENE[2], scenes
     assert abs(scenes[0]["lat"] - SCENE[0]) < 1e-9
+    # every vehicle in the table on the map, by rank, where it came closest (both at the third camera)
+    vehicles = _features(page, "results", "vehicle")
+    assert [v["rank"] for v in vehicles] == list(range(1, len(_column(page, "plate")) + 1))
+    mine = {v["plate"]: v for v in vehicles if v["plate"] in (target, follower)}
+    assert set(mine) == {target, follower}
+    assert all((v["lat"], v["lon"]) == pytest.approx(CAMS[2][1:]) for v in mine.values()), mine
 
     # 2. The target's trajectory: the reads in time order, a line from start to end.
     page.click("#query-tabs button[data-kind=trajectory]")

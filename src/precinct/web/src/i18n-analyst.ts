@@ -80,6 +80,7 @@ export const analystEn: Record<string, string> = {
   "an.source.repair_shop": "Repair shop",
   "an.spanM": "{m} min",
   "an.pinThese": "Pin these {n} reads to the case…",
+  "an.closest": "closest read {km} km from the scene",
   "an.follow": "Show this vehicle's trajectory in the same window",
 };
 
@@ -162,5 +163,6 @@ export const analystZh: Record<string, string> = {
   "an.source.repair_shop": "维修登记",
   "an.spanM": "{m} 分",
   "an.pinThese": "将这 {n} 条过车记录固定到本案…",
+  "an.closest": "最近一次过车距现场 {km} 千米",
   "an.follow": "查看该车在同一时段的轨迹",
 };

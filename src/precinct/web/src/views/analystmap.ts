@@ -1,6 +1,7 @@
 // The analyst's map: the area a query searched (the scene circles of an association or a series)
-// and what it found (a trajectory as a line in time order with its start and end marked, the reads
-// of cloned plates and of hotlist alerts as points coloured by vehicle). Each drawn layer carries a
+// and what it found (the associated vehicles where each came closest to the scene, coloured by
+// rank; a trajectory as a line in time order with its start and end marked; the reads of cloned
+// plates and of hotlist alerts as points coloured by vehicle). Each drawn layer carries a
 // GeoJSON-like ``feature`` (kind and fields) so tests and popups can read what is on the map.
 import L from "leaflet";
 import { fmtTime, h } from "../dom";
@@ -81,6 +82,15 @@ function resultLayers(kind: string, data: any, panes: OpsMap["panes"]): L.Layer[
       out.push(endMark(latLon(reads[0])!, "start", `${t("an.mark.startLong")} · ${fmtTime(reads[0].ts)}`));
       if (reads.length > 1) out.push(endMark(latLon(reads[reads.length - 1])!, "end", `${t("an.mark.endLong")} · ${fmtTime(reads[reads.length - 1].ts)}`));
     }
+  } else if (kind === "associate") {
+    // Each vehicle where its read nearest the scene was, coloured by rank (the first few stand out).
+    (Array.isArray(data?.candidates) ? data.candidates : []).slice(0, 500).forEach((c: any, i: number) => {
+      const ll = latLon(c?.closest);
+      if (!ll) return;
+      out.push(point(ll, i < VEHICLE_COLOURS.length ? vehicleColour(i) : "#868e96",
+        { kind: "vehicle", rank: i + 1, plate: c.plate, lat: ll[0], lon: ll[1], min_distance_km: c.min_distance_km },
+        `${i + 1}. ${String(c.plate ?? "")} · ${t("an.closest", { km: fmtKm(c.min_distance_km) })}`, panes, i < 3 ? 8 : 6));
+    });
   } else if (kind === "cloned") {
     (Array.isArray(data?.candidates) ? data.candidates : []).forEach((c: any, i: number) => {
       const colour = vehicleColour(i);
