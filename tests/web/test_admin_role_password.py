@@ -78,3 +78,36 @@ def test_admin_changes_role_and_resets_password(page: Any, server: Server, login
     assert all(SECOND not in str(r) for r in mine)
     text = page.inner_text("#panel")
     assert "admin." not in text and "role." not in text
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_user_changes_own_password_from_the_header(page: Any, server: Server, lang: str) -> None:
+    name = f"e2eown{lang[:2]}{uuid.uuid4().hex[:6]}"
+    with server.api("admin") as c:
+        assert c.post("/users", json={"username": name, "role": "call_taker", "password": FIRST}).status_code == 201
+    other = _token(server, name, FIRST)  # a second session (another terminal)
+    assert other
+    page.goto(f"{server.url}/ui/")
+    page.fill("#login-username", name)
+    page.fill("#login-password", FIRST)
+    page.click("#login-submit")
+    page.wait_for_selector("#whoami")
+    if page.evaluate("() => document.documentElement.lang") != lang:
+        page.click("#lang-switch")
+        page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+    words = page.evaluate("() => window.__precinctI18n")[lang]
+    page.click("#change-password")
+    page.wait_for_selector("#password-form")
+    assert words["account.changePassword"] in page.inner_text("#password-form")
+    page.fill("#pw-current", FIRST)
+    page.fill("#pw-new", SECOND)
+    page.fill("#pw-again", SECOND + "x")
+    page.click("#pw-ok")
+    page.wait_for_function("(w) => document.querySelector('#pw-error').textContent === w",
+                           arg=words["account.mismatch"])
+    page.fill("#pw-again", SECOND)
+    page.click("#pw-ok")
+    page.wait_for_function("() => !document.querySelector('#password-dialog')")
+    assert _me(server, other).status_code == 401  # the other session ended
+    assert _token(server, name, FIRST) is None and _token(server, name, SECOND) is not None
+    assert page.locator("#whoami").count() == 1  # this one goes on

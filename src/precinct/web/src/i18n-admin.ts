@@ -60,6 +60,13 @@ export const adminEn: Record<string, string> = {
   "admin.passwordReset": "{user}: password reset; their sessions ended",
   "admin.cancel": "Cancel",
   "admin.resetHint": "at least 8 characters; give it to the user in person; they are logged out everywhere",
+  "account.changePassword": "Change my password",
+  "account.current": "Current password",
+  "account.new": "New password",
+  "account.again": "New password again",
+  "account.rules": "at least 8 characters; your other sessions end",
+  "account.mismatch": "The two new passwords differ",
+  "account.changed": "Password changed; your other sessions ended",
 };
 
 export const adminZh: Record<string, string> = {
@@ -122,4 +129,11 @@ export const adminZh: Record<string, string> = {
   "admin.passwordReset": "{user}：密码已重置，其会话已结束",
   "admin.cancel": "取消",
   "admin.resetHint": "至少 8 个字符；当面交给使用人；该用户将在所有终端退出登录",
+  "account.changePassword": "修改我的密码",
+  "account.current": "当前密码",
+  "account.new": "新密码",
+  "account.again": "再次输入新密码",
+  "account.rules": "至少 8 个字符；您在其他终端的会话将结束",
+  "account.mismatch": "两次输入的新密码不一致",
+  "account.changed": "密码已修改，其他终端的会话已结束",
 };

@@ -13,6 +13,7 @@ import { redWatch, stopRedWatch } from "./redwatch";
 import { alertWatch, stopAlertWatch } from "./alertwatch";
 import { forgetAnalyst } from "./views/analyst";
 import { VIEWS, type View } from "./views";
+import { passwordButton } from "./views/password";
 
 const root = document.getElementById("app")!;
 let opsMap: OpsMap | null = null;
@@ -104,6 +105,7 @@ function renderShell(): void {
       h("div.right", caseChip(), liveBadge(), langButton(),
         redWatch(me.role), alertWatch(me.role),
         h("span.who#whoami", `${me.username} · ${t(`role.${me.role}`)}`),
+        passwordButton(),
         h("button#logout", { onclick: logout }, t("logout")))),
     h("main.work", panel, hasMap ? mapEl : null));
   // Fixed panels sit below the header, whatever its height (it wraps on narrow screens).
