@@ -12,6 +12,14 @@ export const calltakerEn: Record<string, string> = {
   "calls.hist.refused": "Caller history not shown: {msg}",
   "calls.hist.otherDisp": "other disposition",
   "calls.hist.otherStatus": "other status",
+  // the grouped top navigation (nav.ts)
+  "navg.label": "Screens",
+  "navg.command": "Command",
+  "navg.analysis": "Analysis",
+  "navg.supervision": "Oversight",
+  "navg.public": "Public",
+  "navg.fraud": "Anti-fraud",
+  "navg.admin": "Admin",
 };
 
 export const calltakerZh: Record<string, string> = {
@@ -25,4 +33,11 @@ export const calltakerZh: Record<string, string> = {
   "calls.hist.refused": "未能显示来电记录：{msg}",
   "calls.hist.otherDisp": "其他处置",
   "calls.hist.otherStatus": "其他状态",
+  "navg.label": "功能导航",
+  "navg.command": "指挥",
+  "navg.analysis": "研判",
+  "navg.supervision": "督察审计",
+  "navg.public": "舆情",
+  "navg.fraud": "反诈",
+  "navg.admin": "管理",
 };

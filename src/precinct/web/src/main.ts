@@ -12,6 +12,7 @@ import { forgetForms, restoreForm, saveForm } from "./formstate";
 import { redWatch, stopRedWatch } from "./redwatch";
 import { alertWatch, stopAlertWatch } from "./alertwatch";
 import { forgetAnalyst } from "./views/analyst";
+import { navBar, type Nav } from "./nav";
 import { VIEWS, type View } from "./views";
 import { passwordButton } from "./views/password";
 
@@ -19,6 +20,7 @@ const root = document.getElementById("app")!;
 let opsMap: OpsMap | null = null;
 let current: View | null = null;
 let cleanup: (() => void) | null = null;
+let nav: Nav | null = null;
 
 function viewsFor(role: string): View[] {
   return VIEWS.filter((v) => v.roles.includes(role));
@@ -93,15 +95,15 @@ function renderShell(): void {
   const views = viewsFor(me.role);
   const hasMap = views.some((v) => v.key === "map");
   document.body.className = hasMap ? "shell" : "shell no-map";
-  const nav = h("nav.nav#nav", views.map((v) =>
-    h("a", { href: `#/${v.key}`, dataset: { view: v.key } }, t(`nav.${v.key}`))));
+  // Grouped by task (nav.ts): every screen keeps its link #nav a[data-view=<key>] and route #/<key>.
+  nav = navBar(views, defaultView(me.role));
   const panel = h("section.panel#panel");
   let mapEl = document.getElementById("map");
   if (hasMap && !mapEl) mapEl = h("div#map");
   clear(root,
     h("header.top",
       h("div.brand", h("b", t("app.short")), h("span.muted", " 情指勤舆督")),
-      nav,
+      nav.el,
       h("div.right", caseChip(), liveBadge(), langButton(),
         redWatch(me.role), alertWatch(me.role),
         h("span.who#whoami", `${me.username} · ${t(`role.${me.role}`)}`),
@@ -153,7 +155,7 @@ function route(): void {
   const views = viewsFor(me.role);
   const key = location.hash.replace(/^#\/?/, "").split("?")[0] || defaultView(me.role);
   const view = views.find((v) => v.key === key) ?? views.find((v) => v.key === defaultView(me.role)) ?? views[0];
-  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", (a as HTMLElement).dataset.view === view.key));
+  nav?.mark(view.key);
   const panel = document.getElementById("panel");
   if (!panel) return;
   // What was typed on the screen being left is kept (a tab or language switch never wipes a
