@@ -22,15 +22,15 @@ _KERNEL: Any = None
 
 
 def _kernel() -> Any:
+    """The formatting pass, compiled with numba on first use and cached on disk.
+
+    One function, calling no other compiled function: numba keys a cached function that calls
+    another (here formerly a ``_digits`` helper defined in this closure) by that callee's
+    identity, which is new in every process, so the cache never matched and every fresh process
+    compiled it again (about 2 s of a cold association)."""
     global _KERNEL
     if _KERNEL is None:
         import numba
-
-        @numba.njit(cache=True, nogil=True)
-        def _digits(out, i, pos, value, width):  # type: ignore[no-untyped-def]
-            for k in range(width - 1, -1, -1):
-                out[i, pos + k] = 48 + value % 10
-                value //= 10
 
         @numba.njit(cache=True, nogil=True)
         def fill(us, out):  # type: ignore[no-untyped-def]
@@ -52,22 +52,36 @@ def _kernel() -> Any:
                 if year < 1 or year > 9999:
                     ok = False
                     continue
-                _digits(out, i, 0, year, 4)
+                # fields as (value, position of its last digit, width): YYYY-MM-DDTHH:MM:SS
+                for f in range(6):
+                    if f == 0:
+                        v, last, w = year, 3, 4
+                    elif f == 1:
+                        v, last, w = month, 6, 2
+                    elif f == 2:
+                        v, last, w = day, 9, 2
+                    elif f == 3:
+                        v, last, w = rem // 3600, 12, 2
+                    elif f == 4:
+                        v, last, w = (rem // 60) % 60, 15, 2
+                    else:
+                        v, last, w = rem % 60, 18, 2
+                    for k in range(w):
+                        out[i, last - k] = 48 + v % 10
+                        v //= 10
                 out[i, 4] = 45  # -
-                _digits(out, i, 5, month, 2)
                 out[i, 7] = 45
-                _digits(out, i, 8, day, 2)
                 out[i, 10] = 84  # T
-                _digits(out, i, 11, rem // 3600, 2)
                 out[i, 13] = 58  # :
-                _digits(out, i, 14, (rem // 60) % 60, 2)
                 out[i, 16] = 58
-                _digits(out, i, 17, rem % 60, 2)
                 if frac == 0:
                     out[i, 19] = 90  # Z
                 else:
                     out[i, 19] = 46  # .
-                    _digits(out, i, 20, frac, 6)
+                    v = frac
+                    for k in range(6):
+                        out[i, 25 - k] = 48 + v % 10
+                        v //= 10
                     out[i, 26] = 90
             return ok
 
