@@ -34,6 +34,6 @@ function openDialog(): void {
 
 /** The header's button that opens the dialog. */
 export function passwordButton(): HTMLElement {
-  return h("button.small#change-password", { type: "button", title: t("account.changePassword"),
-    "aria-label": t("account.changePassword"), onclick: openDialog }, "🔑");
+  return h("button#change-password", { type: "button", title: t("account.changePassword"),
+    onclick: openDialog }, t("account.short"));
 }
