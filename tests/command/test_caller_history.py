@@ -135,3 +135,32 @@ def test_brute_force_against_the_calls_table(client: TestClient, login, app) -> 
         seen += len(want)
     assert seen > 10  # the pool was hit (a dead test could pass on empty answers)
     assert [json.loads(x.params)["number"] for x in _audit(app) if x.outcome == "ok"] == [*pool, "13900000000"]
+
+
+def test_service_brute_force_on_both_engines(any_db) -> None:
+    """The service on SQLite and PostgreSQL: a known answer from the calls table, the window's edges."""
+    from precinct.city.service import CityLink
+    from precinct.command import intake
+
+    rng = random.Random(7)
+    now = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+    pool = ["13800000011", "13800000012", "+8613800000013"]
+    with any_db.session() as s:
+        for _ in range(30):
+            p = rng.choice(pool)
+            intake.create_call(s, actor="t", role="call_taker", city=CityLink(None), type="theft",
+                               lat=BASE[0], lon=BASE[1], caller_phone=f" {p[:3]}-{p[3:]} ",
+                               received_at=now - dt.timedelta(hours=rng.uniform(0, 45 * 24)))
+        # the edges: exactly 30 days before is in, a second more is out, a call after "now" is out
+        for delta in (dt.timedelta(days=30), dt.timedelta(days=30, seconds=1), -dt.timedelta(minutes=1)):
+            intake.create_call(s, actor="t", role="call_taker", city=CityLink(None), type="theft",
+                               lat=BASE[0], lon=BASE[1], caller_phone="13800000011", received_at=now - delta)
+    with any_db.sessionmaker() as s:
+        rows = s.execute(select(Call.id, Call.caller_phone, Call.received_at)).all()
+        for p in pool:
+            out = intake.caller_history(s, number=p, now=now, limit=5)
+            want = sorted((r for r in rows if r.caller_phone == p
+                           and now - dt.timedelta(days=30) <= r.received_at.replace(tzinfo=dt.UTC) <= now),
+                          key=lambda r: (r.received_at, r.id), reverse=True)
+            assert out["count"] == len(want) > 0
+            assert [c["call_id"] for c in out["calls"]] == [r.id for r in want][:5]

@@ -25,7 +25,7 @@ OUTSIDE = """() => [...document.querySelectorAll('#nav a, #nav button')]
   .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
   .map(e => [e.dataset.view || e.id, e.getBoundingClientRect()])
   .filter(([, r]) => r.left < -1 || r.top < -1 || r.right > innerWidth + 1 || r.bottom > innerHeight + 1)
-  .map(([k, r]) => `${k} at ${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}x${Math.round(r.height)}`)"""
+  .map(([k, r]) => `${k} at ${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.right)}`)"""
 
 
 def _screens(page: Any) -> list[str]:
