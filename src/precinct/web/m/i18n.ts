@@ -18,6 +18,7 @@ const TEXT = {
     route: "路线", minutes: "分钟",
     missing: "失踪人员（我参与的案件）", missingShow: "查看描述与照片",
     myCases: "我参与的在办案件：照片与备注",
+    reminded: "督察催办",
   },
   en: {
     login: "Log in", username: "Username", password: "Password", logout: "Log out", loginFailed: "Login failed: ",
@@ -35,6 +36,7 @@ const TEXT = {
     route: "Route", minutes: "min",
     missing: "Missing persons (my cases)", missingShow: "Show description and photo",
     myCases: "My open cases: photos and notes",
+    reminded: "Reminder from the supervisor",
   },
 };
 

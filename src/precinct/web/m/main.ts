@@ -14,6 +14,7 @@ interface Recipient { recipient: string; acknowledged_at: string | null }
 interface Order {
   id: string; title: string; body: string; state: string; state_zh: string; priority: string; deadline: string;
   overdue: boolean; recipients: Recipient[];
+  last_reminder?: { at: string; by: string; to: string[] } | null;  // a supervisor's 催办 (issue 21)
 }
 
 const TOKEN = "precinct.m.token";
@@ -193,6 +194,13 @@ function orderCard(o: Order): HTMLElement {
     el("p", {}, o.body));
   if (acked || queued) card.append(el("p", { class: "meta" }, `✔ ${tx.acked}`));
   else {
+    const last = o.last_reminder;
+    if (last?.at && own.some((r) => last.to.includes(r.recipient))) {
+      const at = new Date(last.at).toLocaleTimeString(currentLang() === "zh" ? "zh-CN" : "en-GB",
+        { hour: "2-digit", minute: "2-digit", hour12: false });
+      card.dataset.reminded = "1";
+      card.append(el("p", { class: "meta reminded" }, `⚠ ${tx.reminded} ${at} (${last.by})`));
+    }
     const b = el("button", { class: "wide", "data-step": "ack-order" }, tx.ackOrder);
     b.onclick = () => act(`/orders/${o.id}/ack`, {}, `${tx.ackOrder} ${o.title}`, () => undefined);
     card.append(b);
@@ -294,6 +302,18 @@ function connect(): void {
       "orders.updated", "orders.acknowledged", "orders.escalated", "board.reset"]) {
       es.addEventListener(ev, () => void load());
     }
+    // a supervisor reminds the units that have not acknowledged an order (issue 21): alert if it is us
+    es.addEventListener("orders.reminded", (e) => {
+      try {
+        const p = JSON.parse((e as MessageEvent).data);
+        const to: string[] = (p?.data ?? p)?.remind ?? [];
+        if (unitId && to.includes(`unit:${unitId}`)) {
+          document.body.dataset.reminded = String(Number(document.body.dataset.reminded ?? "0") + 1);
+          navigator.vibrate?.([300, 150, 300]);
+        }
+      } catch { /* a frame we cannot read: the reload below still shows it */ }
+      void load();
+    });
     // a reopened stream may have missed events: reload what it shows
     es.addEventListener("board.hello", () => { document.body.dataset.live = "1"; if (gen > 1) void load(); });
     es.addEventListener("board.auth_expired", () => { es.close(); void api("/auth/me").then(retry, () => undefined); });
