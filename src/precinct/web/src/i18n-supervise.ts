@@ -21,6 +21,10 @@ export const superviseEn: Record<string, string> = {
   "sup.sendUnit": "Send unit",
   "sup.noAvailable": "No unit available",
   "sup.cancel": "Cancel",
+  // the incident timeline (boardpanel.ts reads ev.<kind>): the supervisor's and the monitor's entries
+  "ev.reassigned": "Reassigned by the supervisor",
+  "ev.overdue_dispatch": "Dispatch target missed",
+  "ev.overdue_arrival": "Arrival target missed",
 };
 
 export const superviseZh: Record<string, string> = {
@@ -43,4 +47,7 @@ export const superviseZh: Record<string, string> = {
   "sup.sendUnit": "派出单元",
   "sup.noAvailable": "暂无可用警力",
   "sup.cancel": "取消",
+  "ev.reassigned": "督察改派",
+  "ev.overdue_dispatch": "派警超时",
+  "ev.overdue_arrival": "到达超时",
 };
