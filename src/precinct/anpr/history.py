@@ -14,7 +14,8 @@ A query decides which cells are inside the circle (haversine on the few thousand
 centres, not per row), then one compiled pass (numba) over the candidates' slices ORs each row's
 day mask, limited to the look-back, into its (vehicle, block) word; NumPy counts the bits. The index follows the
 warehouse: each query checks ``anpr_presence_state`` and loads only the presence rows added
-since (by ingest batch); an erasure (retention) rebuilds it.
+since (by ingest batch); an erasure (retention), or more than eight such parts, has it rebuilt in a
+background thread and swapped in when ready (after an erasure, the presence table answers meanwhile).
 
 Building that whole-history index takes one pass over every presence row (about 20 s at 100M
 reads, 90 s at 460M), so only a long-running process asks for it (the server at start-up:
@@ -28,6 +29,7 @@ holds, not what the warehouse holds. Both give the same counts: the same rows, t
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ from precinct.anpr import presence
 from precinct.core.warehouse import Warehouse
 
 EARTH_KM = 6371.0088
+log = logging.getLogger("precinct.anpr")
 BLOCK = 64
 #: above this many cells in a scene's box, the cells are taken from the table instead of enumerated
 MAX_BOX_CELLS = 4_000_000
@@ -122,6 +125,9 @@ class PresenceIndex:
     #: the whole-history parts are kept in memory (asked for by ``index_for(wh, build=True)``);
     #: otherwise :meth:`days_seen` reads the scene's days and cells from the warehouse
     resident: bool = False
+    #: a rebuild of the whole-history parts is due (after an erasure, or to merge many parts)
+    rebuild_wanted: bool = False
+    rebuilding: bool = False
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -186,15 +192,20 @@ class PresenceIndex:
         if version == self.version and not load_parts:
             return
         erased = epoch != self.epoch
-        if self.resident or load_parts:
+        if self.resident and erased and not load_parts:
+            # an erasure: rebuilt in the background (:func:`index_for`); until then the table answers
+            self.parts, self.cells, self.resident, self.rebuild_wanted = [], {}, False, True
+        elif self.resident or load_parts:
             top = self.wh.query(f"SELECT coalesce(max(batch), -1) FROM {presence.PRESENCE}")[0][0]  # noqa: S608 - constant name
-            if erased or load_parts or len(self.parts) > 8:
+            if load_parts:
                 self.parts, self.cells = [], {}
                 part = self._load(-1)
             else:
                 part = self._load(self.max_batch)
             if part is not None:
                 self.parts.append(part)
+            if len(self.parts) > 8:  # many small parts: merged by a rebuild in the background
+                self.rebuild_wanted = True
             self.max_batch = int(top)
             self.resident = True
         if version != self.version:
@@ -332,4 +343,29 @@ def index_for(wh: Warehouse, *, build: bool = False) -> PresenceIndex:
             idx = _INDEXES[id(wh)] = PresenceIndex(wh)
     with idx.lock:
         idx.refresh(build=build)
+        again = idx.rebuild_wanted and not idx.rebuilding
+        if again:
+            idx.rebuilding = True
+    if again:
+        _rebuild_in_background(wh, idx)
     return idx
+
+
+def _rebuild_in_background(wh: Warehouse, old: PresenceIndex) -> None:
+    """Build a new resident index off the lock and put it in ``old``'s place when ready; queries
+    meanwhile use ``old`` (its parts, or after an erasure the presence table)."""
+
+    def run() -> None:
+        try:
+            fresh = PresenceIndex(wh)
+            with fresh.lock:
+                fresh.refresh(build=True)
+            with _LOCK:
+                if _INDEXES.get(id(wh)) is old:
+                    _INDEXES[id(wh)] = fresh
+        except Exception as exc:  # the warehouse closed meanwhile, say; the next query asks again
+            log.debug("presence index not rebuilt: %s", exc)
+            with old.lock:
+                old.rebuilding = False
+
+    threading.Thread(target=run, name="presence-index-rebuild", daemon=True).start()
