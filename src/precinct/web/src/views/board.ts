@@ -72,8 +72,11 @@ const COLS: Col[] = [
  * stops, for a moment, unless the user takes the map first. */
 function keepClear(map: OpsMap, ll: [number, number], panel: HTMLElement): void {
   const m = map.map;
+  let busy = false, tries = 0;
   const place = () => {
-    if (panel.hidden || map.removed) return;
+    // our own pan ends in a moveend too (not re-entered); a map that cannot move there (its bounds)
+    // is not asked again and again
+    if (busy || tries >= 4 || panel.hidden || map.removed) return;
     const box = m.getContainer().getBoundingClientRect();
     const cover = panel.getBoundingClientRect();
     if (!cover.width || cover.left >= box.right || cover.right <= box.left || cover.top >= box.bottom) return;
@@ -84,7 +87,10 @@ function keepClear(map: OpsMap, ll: [number, number], panel: HTMLElement): void 
     const p = m.latLngToContainerPoint(ll);
     // a popup opens above its point: the point goes a little below the middle of the free part
     const dx = p.x - ((free.left + free.right) / 2 - box.left), dy = p.y - ((free.top + free.bottom) / 2 + 60 - box.top);
-    if (Math.abs(dx) > 4 || Math.abs(dy) > 4) m.panBy([dx, dy], { animate: false });
+    if (Math.abs(dx) <= 4 && Math.abs(dy) <= 4) return;
+    busy = true;
+    tries += 1;
+    try { m.panBy([dx, dy], { animate: false }); } finally { busy = false; }
   };
   const done = () => { m.off("moveend", place); m.off("dragstart", done); window.clearTimeout(timer); };
   const timer = window.setTimeout(done, 1500);
@@ -204,14 +210,12 @@ export const boardView: View = {
     tbody.addEventListener("pointerenter", () => { hovering = true; });
     tbody.addEventListener("pointerleave", () => { hovering = false; if (pending) paintList(); });
 
-    let minute = Math.floor(Date.now() / 60_000);
     function tick(): void {
-      // time in status, to the minute: rewritten when the minute changes
-      const m = Math.floor(Date.now() / 60_000);
-      if (m !== minute) {
-        minute = m;
-        unitsBox.querySelectorAll<HTMLElement>(".unit-since").forEach((el) => { el.textContent = inStatus(el.dataset.since ?? ""); });
-      }
+      // time in status, to the minute: a cell is rewritten when its minute changes
+      unitsBox.querySelectorAll<HTMLElement>(".unit-since").forEach((el) => {
+        const text = inStatus(el.dataset.since ?? "");
+        if (el.textContent !== text) el.textContent = text;
+      });
       tbody.querySelectorAll<HTMLElement>(".timer").forEach((el) => {
         const since = new Date(el.dataset.since ?? "").getTime();
         if (!isNaN(since)) el.textContent = fmtDuration((Date.now() - since) / 1000);

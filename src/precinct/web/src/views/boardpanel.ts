@@ -21,7 +21,7 @@ export function nextStep(status: unknown): string | null {
 
 export interface Panel {
   el: HTMLElement;
-  open(id: string): Promise<void>;
+  open(id: string, repaint?: boolean): Promise<void>;
   close(): void;
   selected(): string | null;
   /** Repaint when the selected incident's status or units changed (live events). */
@@ -44,6 +44,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
   // a note half-typed is kept while the panel repaints (live events) and between incidents
   const drafts = new Map<string, string>();
   let stamp = "";
+  let shown = ""; // updated_at of the timeline on screen: an answer older than it is not painted
 
   function hide(): void {
     selected = null;
@@ -52,24 +53,31 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
     onClose();
   }
 
-  async function open(id: string): Promise<void> {
+  /** Show incident ``id``; ``repaint``: the same incident again after a change (its content stays
+   * on screen until the new one is there, and the map stays where the user has it). */
+  async function open(id: string, repaint = false): Promise<void> {
     selected = id;
     let inc = store.incidents.get(id);
     if (!inc) return;
     sig = sigOf(inc);
     stamp = String(inc.updated_at ?? "");
     ackRed(id);
+    const again = repaint && !el.hidden && el.dataset.id === id;
     el.hidden = false;
-    highlight(id);
+    el.dataset.id = id;
     const head = h("div.panel-head", h("h3", `${t("map.incidents")} ${id}`),
       h("button.small#board-detail-close", { type: "button", title: t("common.close"), "aria-label": t("common.close"), onclick: hide }, "✕"));
-    // Show what the list knows at once; the full record (units, timeline) follows.
-    clear(el, head, h("p.muted", t("common.loading")));
-    el.scrollTop = 0;
+    if (!again) {
+      highlight(id);
+      // Show what the list knows at once; the full record (units, timeline) follows.
+      clear(el, head, h("p.muted", t("common.loading")));
+      el.scrollTop = 0;
+    }
     if (getOp) {
       try { inc = { ...inc, ...(await api.get(pathOf(getOp.path, id))) }; } catch { /* list data will do */ }
     }
     if (selected !== id || !inc) return;
+    shown = String(inc.updated_at ?? "");
     const prio = priorityOf(inc);
     const units: any[] = Array.isArray(inc.units) ? inc.units : [];
     const closable = closeOp && /cleared|new/.test(String(inc.status));
@@ -127,7 +135,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
           await api.post(pathOf(prioOp!.path, id), buildBody(prioOp!, { priority: sel.value, reason: reason.value.trim() }));
           toast(t("board.priorityChanged", { id, p: t(`prio.${sel.value}`) }), "ok");
           await refreshAll();
-          void open(id);
+          void open(id, true);
         } catch (e) { toast(errorText(e), "error"); }
       } }, t("board.priorityChange")));
   }
@@ -157,8 +165,10 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
     if (!getOp) return;
     try {
       const inc: any = await api.get(pathOf(getOp.path, id));
-      if (selected !== id) return;
-      stamp = String(inc.updated_at ?? stamp);
+      const at = String(inc.updated_at ?? "");
+      if (selected !== id || at < shown) return;
+      shown = at;
+      stamp = at || stamp;
       const fresh = timeline(inc.history);
       if (fresh) el.querySelector("#incident-timeline")?.replaceWith(fresh);
     } catch { /* the next change repaints it */ }
@@ -207,7 +217,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
         { idempotencyKey: uuid() });
       toast(t("board.dispatched", { unit: ids.map(callsign).join("、"), id: incidentId }), "ok");
       await refreshAll();
-      void open(incidentId);
+      void open(incidentId, true);
     } catch (e) {
       if ((e as { status?: number }).status === 409) {
         // The recommendation went stale (the unit was taken, the incident changed): say so in
@@ -215,7 +225,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
         const msg = t("board.stale", { unit: ids.map(callsign).join("、"), why: errorText(e) });
         toast(msg, "error");
         await refreshAll();
-        if (selected === incidentId) await open(incidentId);
+        if (selected === incidentId) await open(incidentId, true);
         el.querySelector("#recs-stale")?.remove();
         el.querySelector("#response-plan, #recommendations, #recs-empty")?.before(h("p.error#recs-stale", msg));
         return;
@@ -254,7 +264,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
     try {
       await api.post(pathOf(path, id), { unit_id: unitId }, { idempotencyKey: uuid() });
       await refreshAll();
-      void open(id);
+      void open(id, true);
     } catch (e) { toast(errorText(e), "error"); }
   }
 
@@ -274,7 +284,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
       if (!selected) return;
       const cur = store.incidents.get(selected);
       const now = sigOf(cur);
-      if (now && now !== sig) void open(selected);
+      if (now && now !== sig) void open(selected, true);
       else if (cur && String(cur.updated_at ?? "") !== stamp) { stamp = String(cur.updated_at ?? ""); void refreshTimeline(selected); }
     },
   };
