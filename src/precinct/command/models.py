@@ -59,6 +59,10 @@ class Call(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64))
 
+    # repeat-caller history looks calls up by number in a time window: without this index it read
+    # every call (134 ms p50 at 1M calls on SQLite, 0.7 ms with it; migration 0026)
+    __table_args__ = (Index("ix_calls_caller_phone_received", "caller_phone", "received_at"),)
+
 
 class IncidentEvent(Base):
     """The timestamped history of an incident: every transition, dispatch and note."""
