@@ -105,7 +105,8 @@ def _hotlist(db: Any, gen: Path, st: State) -> None:
     with open(gen / "watchlist.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     service.add_hotlist(db, rows, actor="bench", role="admin")
-    st.data["hotlist"] = {"entries": len(rows), "from_file_no": len(st.data.get("imported", {}))}
+    st.data["hotlist"] = {"entries": len(rows), "from_file_no": len(st.data.get("imported", {})),
+                          "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     st.save()
     log(f"hotlist: {len(rows):,} entries from watchlist.csv")
 
@@ -118,9 +119,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     st = State(args.work)
     done: dict[str, Any] = st.data.setdefault("imported", {})
     while True:
+        if args.follow and not (args.gen / "manifest.json").exists():
+            time.sleep(10)  # the generator writes its manifest once the scenario is built
+            continue
         manifest = json.loads((args.gen / "manifest.json").read_text(encoding="utf-8"))
         todo = [f for f in manifest["files"] if f["file"] not in done]
-        _hotlist(db, args.gen, st)
+        if not todo or todo[0]["day"] >= args.hotlist_from_day:
+            _hotlist(db, args.gen, st)
         if not todo:
             if manifest["complete"] or not args.follow:
                 log(f"imported {len(done)} files; generation complete: {manifest['complete']}")
@@ -139,6 +144,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 log(f"STOP: {free_gb(args.work):.1f} GiB free, the next day needs about {need:.1f} GiB "
                     f"and {args.min_free_gb} GiB must stay free")
                 return 2
+            if f["day"] >= args.hotlist_from_day:
+                _hotlist(db, args.gen, st)
             path = args.gen / f["file"]
             t = time.perf_counter()
             cpu = time.process_time()
@@ -375,6 +382,9 @@ def main() -> None:
             p.add_argument("--chunk-rows", type=int, default=4_000_000)
             p.add_argument("--delete-imported", action="store_true")
             p.add_argument("--follow", action="store_true", help="wait for days still being generated")
+            p.add_argument("--hotlist-from-day", type=int, default=0,
+                           help="load the sim's watchlist as the hotlist only before the first file of this day "
+                                "index (manifest 'day', 0-based) or later: alerts halve the ingest throughput")
         if name == "queries":
             p.add_argument("--runs", type=int, default=10)
             p.add_argument("--watchlist", type=int, default=16_000)

@@ -21,13 +21,27 @@ give the same number of rows per query, or the run stops.
 
 These are the shared SQL texts; the API's association and series use DuckDB's compiled fast path
 (bench/anpr_queries.py), which is faster still.
+
+An existing warehouse instead of synthetic reads (the county-year of bench/anpr_county_year.py):
+
+    nice -n 19 .venv/bin/python bench/anpr_spark_cluster.py --warehouse /tmp/anpr1b/wh \
+        --day-from 2026-11-01 --day-to 2026-11-30 --work /tmp/anpr1b/spark --memory 3g
+
+DuckDB runs on the whole warehouse; Spark on the export of the UTC days ``--day-from`` to
+``--day-to`` only (the same ``COPY ... PARTITION_BY (day)`` as ``Warehouse.export_parquet``,
+restricted to those days and written a day at a time, stopping before free disk would fall under
+``--min-free-gb``: a full export does not fit beside a county-year warehouse on this disk). The
+queries' windows (the association's 14-day look-back included, the trajectory, the series' scenes)
+lie inside those days, so both engines see the same reads.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import platform
+import shutil
 import statistics
 import sys
 import time
@@ -46,19 +60,28 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg} (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
 
 
-def make_queries(wh: Any, *, watch_n: int) -> dict[str, Any]:
-    """The three queries, with scenes and plates drawn from fixed samples of the data."""
+def make_queries(
+    wh: Any, *, watch_n: int, days: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """The three queries, with scenes and plates drawn from fixed samples of the data (of the UTC
+    days ``days``, inclusive, when given: the scenes then sit on the 15th day, after the
+    association's 14-day look-back, or at two thirds of the range if it is shorter)."""
     from precinct.anpr import queries
     from precinct.anpr.queries import Scene
 
-    t_lo, t_hi = wh.query("SELECT min(ts_us), max(ts_us) FROM anpr_reads")[0]
-    mid = t_lo + (t_hi - t_lo) * 2 // 3
+    if days is None:
+        t_lo, t_hi = wh.query("SELECT min(ts_us), max(ts_us) FROM anpr_reads")[0]
+        mid = t_lo + (t_hi - t_lo) * 2 // 3
+    else:
+        t_lo, t_hi = days[0] * DAY_US, (days[1] + 1) * DAY_US - 1
+        mid = (days[0] + 14) * DAY_US + 10 * HOUR_US if days[1] - days[0] >= 15 else t_lo + (t_hi - t_lo) * 2 // 3
     sample = wh.query(
         "SELECT lat, lon, ts_us, plate FROM anpr_reads WHERE ts_us BETWEEN ? AND ? ORDER BY read_id LIMIT 2000",
-        [mid, mid + DAY_US],
+        [mid, min(mid + DAY_US, t_hi - 3 * HOUR_US)],
     )
     watch = [r[0] for r in wh.query(
-        "SELECT DISTINCT plate FROM anpr_reads ORDER BY hash(plate) LIMIT ?", [watch_n])]
+        "SELECT DISTINCT plate FROM anpr_reads WHERE ts_us BETWEEN ? AND ? ORDER BY hash(plate) LIMIT ?",
+        [t_lo, t_hi, watch_n])]
     lat, lon, ts, plate = sample[0]
     scenes = [
         Scene(f"S{i}", r[0], r[1], r[2] - HOUR_US, r[2] + 2 * HOUR_US, 1.0)
@@ -69,7 +92,8 @@ def make_queries(wh: Any, *, watch_n: int) -> dict[str, Any]:
             lat=lat, lon=lon, radius_km=5, t0_us=ts - HOUR_US, t1_us=ts + HOUR_US, watchlist=watch,
             lookback_days=14),
         "series (>= 2 of 20 scenes, 1 km, 3 h)": queries.series(scenes=scenes, min_cases=2),
-        "trajectory (one vehicle, 30 days)": queries.trajectory(plate=plate, t0_us=t_lo, t1_us=t_hi + 1),
+        f"trajectory (one vehicle, {(t_hi - t_lo) // DAY_US + 1} days)": queries.trajectory(
+            plate=plate, t0_us=t_lo, t1_us=t_hi + 1),
     }
 
 
@@ -92,6 +116,43 @@ def timed(engine: Any, qs: dict[str, Any], runs: int) -> dict[str, dict[str, flo
     return out
 
 
+def utc_day(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp()) // 86_400
+
+
+def free_gb(path: Path) -> float:
+    return shutil.disk_usage(path).free / 2**30
+
+
+def export_days(wh: Any, out_dir: Path, day_from: int, day_to: int, min_free_gb: float) -> tuple[int, int]:
+    """``anpr_reads`` of the UTC days ``day_from``..``day_to`` as ``Warehouse.export_parquet`` writes
+    them (its ``COPY ... PARTITION_BY (day)`` with a day filter), a day at a time; stops before a day
+    that would leave less than ``min_free_gb`` free (estimated from the largest day so far). Returns
+    the last day exported and the bytes written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / (out_dir.name + ".staging")
+    done, size, biggest = day_from - 1, 0, 0
+    for day in range(day_from, day_to + 1):
+        part = out_dir / f"day={day}"
+        if not part.exists():
+            if free_gb(out_dir) - biggest * 1.2 / 2**30 < min_free_gb:
+                log(f"export stops before day {day}: {free_gb(out_dir):.1f} GiB free, {min_free_gb} GiB must stay")
+                break
+            shutil.rmtree(staging, ignore_errors=True)
+            select = f"SELECT *, (ts_us // {DAY_US})::INTEGER AS day FROM anpr_reads WHERE ts_us >= ? AND ts_us < ?"
+            cur = wh.cursor()
+            try:
+                cur.execute(f"COPY ({select}) TO ? (FORMAT PARQUET, PARTITION_BY (day), OVERWRITE TRUE)",
+                            [day * DAY_US, (day + 1) * DAY_US, str(staging)])
+            finally:
+                cur.close()
+            os.replace(staging / f"day={day}", part)
+            shutil.rmtree(staging, ignore_errors=True)
+        n = sum(p.stat().st_size for p in part.rglob("*.parquet"))
+        biggest, size, done = max(biggest, n), size + n, day
+    return done, size
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reads", type=int, default=1_000_000)
@@ -101,7 +162,16 @@ def main() -> None:
     ap.add_argument("--watchlist", type=int, default=16_000)
     ap.add_argument("--cores", type=int, default=2, help="the Spark worker's cores")
     ap.add_argument("--memory", default="2g", help="the Spark worker's memory (executor: 3/4 of it)")
+    ap.add_argument("--warehouse", type=Path, default=None,
+                    help="an existing bench/anpr_county_year.py --work folder instead of synthetic reads")
+    ap.add_argument("--day-from", default=None, help="with --warehouse: first UTC day exported (YYYY-MM-DD)")
+    ap.add_argument("--day-to", default=None, help="with --warehouse: last UTC day exported (YYYY-MM-DD)")
+    ap.add_argument("--min-free-gb", type=float, default=12.0, help="with --warehouse: the export stops above this")
+    ap.add_argument("--keep-export", action="store_true", help="with --warehouse: leave the export on disk")
     args = ap.parse_args()
+    if args.warehouse is not None:
+        warehouse_mode(args)
+        return
 
     work = args.work
     data = work / "data"
@@ -115,9 +185,6 @@ def main() -> None:
     if info.get("loaded"):
         log(f"loaded {info['reads']:,} reads in {info['seconds']:.1f} s, compacted in {info['compact_seconds']:.1f} s")
     from precinct.anpr import service
-    from precinct.anpr.queries import DuckEngine, SparkQueryEngine
-    from precinct.core.sparkcluster import StandaloneCluster
-    from precinct.core.warehouse import SparkEngine
 
     wh = service.warehouse(settings)
     n = wh.query("SELECT count(*) FROM anpr_reads")[0][0]
@@ -129,11 +196,21 @@ def main() -> None:
     size = sum(p.stat().st_size for p in export.rglob("*.parquet"))
     log(f"exported {n:,} reads in {export_s:.1f} s ({size / 2**20:,.0f} MiB Parquet)")
     qs = make_queries(wh, watch_n=args.watchlist)
+    compare(wh, qs, export, args, f"{n:,} reads, {args.days} days; Parquet export {export_s:.1f} s, "
+            f"{size / 2**20:,.0f} MiB")
+
+
+def compare(wh: Any, qs: dict[str, Any], export: Path, args: argparse.Namespace, header: str) -> None:
+    """DuckDB on ``wh`` and the Spark cluster on the Parquet under ``export``, the same queries;
+    prints the side-by-side table (and stops if the engines disagree on a row count)."""
+    from precinct.anpr.queries import DuckEngine, SparkQueryEngine
+    from precinct.core.sparkcluster import StandaloneCluster
+    from precinct.core.warehouse import SparkEngine
 
     duck = timed(DuckEngine(wh), qs, args.runs)
     mem = args.memory
     exec_mem = f"{int(float(mem[:-1]) * 1024 * 3 / 4)}m" if mem[-1] in "gG" else mem
-    with StandaloneCluster(work / "cluster", workers=1, cores=args.cores, memory=mem) as cluster:
+    with StandaloneCluster(args.work / "cluster", workers=1, cores=args.cores, memory=mem) as cluster:
         t = time.perf_counter()
         spark = SparkEngine(cluster.url, conf={
             "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
@@ -152,8 +229,8 @@ def main() -> None:
                              f"spark {sp[name]['rows']} rows")
 
     load1, load5, _ = os.getloadavg()
-    print(f"\n{n:,} reads, {args.days} days; Parquet export {export_s:.1f} s, {size / 2**20:,.0f} MiB; "
-          f"Spark cluster: 1 worker, {args.cores} cores, executor {exec_mem}; session start {start_s:.1f} s")
+    print(f"\n{header}; Spark cluster: 1 worker, {args.cores} cores, executor {exec_mem}; "
+          f"session start {start_s:.1f} s")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {load1:.1f}/{load5:.1f} at the end")
     print("\n| query | rows | DuckDB cold | DuckDB warm (CPU) | Spark cluster cold | Spark cluster warm | warm ratio |")
@@ -162,8 +239,41 @@ def main() -> None:
         d, s = duck[name], sp[name]
         ratio = s["warm_ms"] / max(d["warm_ms"], 1e-3)
         print(f"| {name} | {d['rows']:,} | {d['cold_ms']:,.0f} ms | {d['warm_ms']:,.1f} ms ({d['warm_cpu_ms']:,.0f}) "
-              f"| {s['cold_ms']:,.0f} ms | {s['warm_ms']:,.0f} ms | Spark {ratio:,.0f}× |")
+              f"| {s['cold_ms']:,.0f} ms | {s['warm_ms']:,.0f} ms | Spark {ratio:,.0f}× |", flush=True)
 
+
+def warehouse_mode(args: argparse.Namespace) -> None:
+    """DuckDB on an existing warehouse, Spark on the export of some of its days."""
+    from precinct.anpr import service
+
+    settings, _db = ab.setup_dir(args.warehouse / "main")
+    wh = service.warehouse(settings)
+    n, lo, hi = wh.query("SELECT count(*), min(ts_us), max(ts_us) FROM anpr_reads")[0]
+    d0 = utc_day(args.day_from) if args.day_from else lo // DAY_US + 1
+    d1 = utc_day(args.day_to) if args.day_to else hi // DAY_US - 1
+    export = args.work / "parquet"
+    t, c = time.perf_counter(), time.process_time()
+    last, size = export_days(wh, export / "anpr_reads", d0, d1, args.min_free_gb)
+    wh.export_parquet("anpr_links", export / "anpr_links")
+    export_s, export_cpu = time.perf_counter() - t, time.process_time() - c
+    if last < d0:
+        raise SystemExit("no day exported: not enough free disk")
+    m = wh.query("SELECT count(*) FROM anpr_reads WHERE ts_us >= ? AND ts_us < ?",
+                 [d0 * DAY_US, (last + 1) * DAY_US])[0][0]
+    day = dt.date(1970, 1, 1)
+    span = f"{day + dt.timedelta(days=d0)} to {day + dt.timedelta(days=last)}"
+    log(f"exported {m:,} reads ({span}, {last - d0 + 1} days) in {export_s:.1f} s ({export_cpu:.1f} s CPU): "
+        f"{size / 2**30:.2f} GiB, {size / max(m, 1):.1f} bytes per read; {free_gb(export):.1f} GiB free")
+    qs = make_queries(wh, watch_n=args.watchlist, days=(d0, last))
+    try:
+        compare(wh, qs, export, args,
+                f"DuckDB: the whole warehouse, {n:,} reads; Spark: the export of {span} ({last - d0 + 1} days, "
+                f"{m:,} reads, {size / 2**30:.2f} GiB Parquet, {size / max(m, 1):.1f} bytes per read, "
+                f"written in {export_s:.1f} s)")
+    finally:
+        if not args.keep_export:
+            shutil.rmtree(export, ignore_errors=True)
+            log(f"export removed; {free_gb(args.work):.1f} GiB free")
 
 if __name__ == "__main__":
     main()
