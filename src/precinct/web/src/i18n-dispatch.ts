@@ -25,6 +25,16 @@ export const dispatchEn: Record<string, string> = {
   "units.sinceNow": "under 1 min",
   "units.sinceMin": "for {m} min",
   "units.sinceHours": "for {h} h {m} min",
+  // the board's keyboard shortcuts
+  "board.keysTitle": "Keyboard shortcuts",
+  "board.key.j": "next incident",
+  "board.key.k": "previous incident",
+  "board.key.d": "dispatch the first recommended unit",
+  "board.key.a": "acknowledge: the new red call's banner if it shows, else the newest hotlist hit not yet acknowledged",
+  "board.key.esc": "close the incident panel",
+  "board.key.help": "show or hide this list",
+  "alerts.ackedKey": "Hotlist hit {plate} acknowledged",
+  "alerts.noneToAck": "No hotlist hit waiting for acknowledgement",
 };
 
 export const dispatchZh: Record<string, string> = {
@@ -48,4 +58,13 @@ export const dispatchZh: Record<string, string> = {
   "units.sinceNow": "不到 1 分钟",
   "units.sinceMin": "已 {m} 分钟",
   "units.sinceHours": "已 {h} 小时 {m} 分钟",
+  "board.keysTitle": "键盘快捷键",
+  "board.key.j": "下一条警情",
+  "board.key.k": "上一条警情",
+  "board.key.d": "派出首个推荐警力",
+  "board.key.a": "确认：有红色警情提示时先确认该提示，否则确认最新一条未确认的布控预警",
+  "board.key.esc": "关闭警情详情",
+  "board.key.help": "显示或隐藏本说明",
+  "alerts.ackedKey": "已确认布控预警 {plate}",
+  "alerts.noneToAck": "没有待确认的布控预警",
 };

@@ -382,7 +382,7 @@ export const en: Record<string, string> = {
   "audit.emptyHint": "Nothing matches: widen the time range, clear the actor or action, or check the case id.",
   "sup.open": "Open on the board",
   "board.dispatchPlan": "Dispatch the plan: {units}",
-  "board.keysHint": "Keys: j next incident, k previous, d dispatch the first recommendation, Esc close the panel",
+  "board.keysHint": "Keys: j next incident, k previous, d dispatch the first recommendation, a acknowledge, Esc close the panel, ? list them",
   "board.priorityReason": "Reason (optional)",
   "board.priorityChange": "Change",
   "board.priorityChanged": "Incident {id} is now {p}",

@@ -382,7 +382,7 @@ export const zh: Record<string, string> = {
   "audit.emptyHint": "没有符合条件的记录：请放宽时间范围、清空操作人或操作类别，或核对案件编号。",
   "sup.open": "在警情面板打开",
   "board.dispatchPlan": "按预案派警：{units}",
-  "board.keysHint": "快捷键：j 下一条警情，k 上一条，d 派出首个推荐警力，Esc 关闭详情",
+  "board.keysHint": "快捷键：j 下一条警情，k 上一条，d 派出首个推荐警力，a 确认，Esc 关闭详情，? 查看说明",
   "board.priorityReason": "原因（可选）",
   "board.priorityChange": "调整等级",
   "board.priorityChanged": "警情 {id} 已调整为{p}",

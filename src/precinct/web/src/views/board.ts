@@ -4,7 +4,7 @@
 // updated as text; while the pointer is on the list, rows do not move (the order catches up when
 // it leaves).
 import { api, latLonOf, num, str } from "../api";
-import { clear, fmtDuration, h } from "../dom";
+import { clear, fmtDuration, h, toast } from "../dom";
 import { lang, t, tOr } from "../i18n";
 import { type OpsMap, PRIORITY_COLOURS, priorityOf, unitColour, unitOutOfService } from "../map";
 import { idOf, refreshAll, routes, store, subscribe, incidentTypeName } from "../store";
@@ -19,6 +19,9 @@ import { alertSection } from "./boardalerts";
 const TARGET_S: Record<string, number> = { red: 5 * 60, orange: 10 * 60, yellow: 20 * 60, blue: 45 * 60, green: 120 * 60 };
 const ORDER = Object.keys(PRIORITY_COLOURS);
 const STATUSES = ["new", "dispatched", "en_route", "on_scene", "cleared"];
+/** The board's keyboard shortcuts and the words that say what each does. */
+const KEYS: [string, string][] = [["j", "board.key.j"], ["k", "board.key.k"], ["d", "board.key.d"],
+  ["a", "board.key.a"], ["Esc", "board.key.esc"], ["?", "board.key.help"]];
 
 export function targetOf(r: any): number {
   const tm = r.timers ?? {};
@@ -157,12 +160,22 @@ export const boardView: View = {
     };
     for (const el of [prio, status, late]) el.addEventListener("change", onFilter);
     text.addEventListener("input", onFilter);
+    // The shortcuts, said on the line and listed in words under a "?" (the ? key opens it too).
+    const keysHelp = h("ul.small.keys-help#board-keys-help", { hidden: true, style: "list-style:none;margin:4px 0;padding:0" },
+      KEYS.map(([k, key]) => h("li", { dataset: { key: k } }, h("kbd", k), " ", t(key))));
+    const keysBtn = h("button.small#board-keys-toggle", { type: "button", title: t("board.keysTitle"),
+      "aria-label": t("board.keysTitle"), "aria-expanded": "false", "aria-controls": "board-keys-help",
+      onclick: () => toggleKeys() }, "?");
+    function toggleKeys(): void {
+      keysHelp.hidden = !keysHelp.hidden;
+      keysBtn.setAttribute("aria-expanded", String(!keysHelp.hidden));
+    }
     const bar = h("div.row.filters#board-filters", prio, status, text,
       h("label.check", late, " ", t("board.overdue")), count,
-      h("span.small.muted#board-keys", { title: t("board.keysHint") }, "⌨ j/k · d · Esc"));
+      h("span.small.muted#board-keys", { title: t("board.keysHint") }, "⌨ j/k · d · a · Esc"), keysBtn);
 
     const alerts = alertSection(map);
-    panel.append(alerts.el, bar, listBox, h("h3", t("board.units")), unitsBox, detail.el);
+    panel.append(alerts.el, bar, keysHelp, listBox, h("h3", t("board.units")), unitsBox, detail.el);
 
     function rowFor(r: any): HTMLElement {
       const id = idOf(r);
@@ -272,7 +285,9 @@ export const boardView: View = {
     if (map) map.onSelect = (kind, row) => { if (kind === "incidents") void detail.open(idOf(row)); };
     const offs = [subscribe("incidents", () => { paintList(); detail.changed(); }), subscribe("units", paintUnits)];
     const timer = window.setInterval(tick, 1000);
-    // Keyboard: j / k next and previous incident, d dispatch the first recommendation, Esc close.
+    // Keyboard: j / k next and previous incident, d dispatch the first recommendation, a acknowledge
+    // (the new red call's banner when it shows, as its own button does; else the newest hotlist hit
+    // nobody has acknowledged), Esc close, ? the list of shortcuts.
     const onKey = (e: KeyboardEvent) => {
       const el = e.target as HTMLElement | null;
       if (e.ctrlKey || e.metaKey || e.altKey || (el && /^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName))) return;
@@ -285,7 +300,12 @@ export const boardView: View = {
         void detail.open(ids[next]);
       } else if (e.key === "d") {
         (detail.el.querySelector("#recommendations button.dispatch:not(:disabled)") as HTMLButtonElement | null)?.click();
-      } else if (e.key === "Escape" && detail.selected()) detail.close();
+      } else if (e.key === "a") {
+        const banner = document.querySelector<HTMLButtonElement>("#red-banner #red-banner-ack");
+        if (banner) banner.click();
+        else if (!alerts.ackNewest()) toast(t("alerts.noneToAck"), "info");
+      } else if (e.key === "?") toggleKeys();
+      else if (e.key === "Escape" && detail.selected()) detail.close();
       else return;
       e.preventDefault();
     };

@@ -47,7 +47,7 @@ const latLon = (a: any): [number, number] | null => {
 };
 
 /** The board's alert section; returns it and its clean-up. */
-export function alertSection(map: OpsMap | null): { el: HTMLElement; stop: () => void } {
+export function alertSection(map: OpsMap | null): { el: HTMLElement; stop: () => void; ackNewest: () => boolean } {
   const ackOp = api.find("POST", /^\/anpr\/alerts\/\{[^}]+\}\/ack$/);
   const listOp = api.find("GET", "/anpr/alerts");
   const count = h("span.badge.alert-count#board-alerts-unacked", { style: "background:#ff00aa;color:#fff;border-radius:8px;padding:0 6px;font-size:12px" });
@@ -67,16 +67,28 @@ export function alertSection(map: OpsMap | null): { el: HTMLElement; stop: () =>
     }
   }
 
-  async function ack(a: any, btn: HTMLButtonElement): Promise<void> {
-    btn.disabled = true;
+  async function ack(a: any, btn: HTMLButtonElement | null, said = false): Promise<void> {
+    if (btn) btn.disabled = true;
     try {
       const out: any = await api.post(ackOp!.path.replace(/\{[^}]+\}/, encodeURIComponent(alertIdOf(a))));
       putAlert("anpr.alert_ack", out);
       if (out.already) toast(t("alerts.already", { who: String(out.acknowledged_by ?? "") }), "info");
+      else if (said) toast(t("alerts.ackedKey", { plate: String(a.plate ?? "") }), "ok");
     } catch (e) {
-      btn.disabled = false;
+      if (btn) btn.disabled = false;
       toast(errorText(e), "error");
     }
+  }
+
+  /** The keyboard's ``a`` (board.ts): acknowledge the newest hit nobody has acknowledged yet; false
+   * when there is none (or no route to acknowledge with). */
+  function ackNewest(): boolean {
+    const a = unackedAlerts()[0];
+    if (!a || !ackOp) return false;
+    const btn = list.querySelector<HTMLButtonElement>(`button.alert-ack[data-alert="${CSS.escape(alertIdOf(a))}"]`);
+    if (btn?.disabled) return true; // on its way already
+    void ack(a, btn, true);
+    return true;
   }
 
   function row(a: any): HTMLElement {
@@ -109,5 +121,5 @@ export function alertSection(map: OpsMap | null): { el: HTMLElement; stop: () =>
   }
   paint();
   const offs = [subscribe("alerts", paint), subscribe("cameras", paint)];
-  return { el, stop: () => offs.forEach((f) => f()) };
+  return { el, stop: () => offs.forEach((f) => f()), ackNewest };
 }
