@@ -8,6 +8,7 @@ dictionary's words for the page's language."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -118,3 +119,46 @@ def test_supervisor_reminds_and_reassigns(page: Any, server: Server, login: Call
     text = page.inner_text("#panel") if page.locator("#panel").count() else page.inner_text("body")
     for raw in ("sup.", "status.", "undefined"):
         assert raw not in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_orders_screen_shows_reminders_live(page: Any, server: Server, login: Callable[[Any, str], None],
+                                            lang: str) -> None:
+    """The orders screen says, on each order, who was reminded, by whom and when (local 24-h time),
+    and a reminder sent while the screen is open appears there without a reload (orders.reminded)."""
+    tag = f"R{lang[:2].upper()}{uuid.uuid4().hex[:4]}"
+    units = [f"{tag}-{i}" for i in range(2)]
+    with server.api("dispatcher") as c:
+        for i, uid in enumerate(units):
+            r = c.post("/units", json={"id": uid, "callsign": f"催{i}{tag[-3:]}", "unit_type": "patrol",
+                                       "lat": SPOT[0] - 0.002 * (i + 1), "lon": SPOT[1]})
+            assert r.status_code == 201, r.text
+        r = c.post("/orders", json={"title": f"催办 {tag}", "recipients": [f"unit:{u}" for u in units],
+                                    "deadline_minutes": 30})
+        assert r.status_code == 201, r.text
+        oid = r.json()["id"]
+        assert c.post(f"/orders/{oid}/ack", json={"recipient": units[0]}).status_code == 200
+    login(page, "supervisor")
+    if page.evaluate("() => document.documentElement.lang") != lang:
+        page.click("#lang-switch")
+        page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
+    words = page.evaluate("() => window.__precinctI18n")[lang]
+    page.goto(f"{server.url}/ui/#/orders")
+    page.wait_for_selector("body[data-live=live]")
+    row = page.locator("#orders-table tr", has_text=oid)
+    row.wait_for()
+    assert page.locator("#orders-table th", has_text=words["sup.lastReminder"]).count() == 1
+    assert row.locator("td[data-col=reminder]").inner_text().strip() == "—"
+
+    with server.api("supervisor") as c:  # from another screen: the stream brings it here
+        r = c.post(f"/orders/{oid}/remind")
+        assert r.status_code == 200, r.text
+        last = c.get(f"/orders/{oid}").json()["last_reminder"]
+    page.wait_for_function("(id) => [...document.querySelectorAll('#orders-table tr')].some(tr =>"
+                           " tr.textContent.includes(id) && tr.querySelector('.last-reminder'))", arg=oid)
+    shown = row.locator("td[data-col=reminder]").inner_text().strip()
+    local = dt.datetime.fromisoformat(last["at"]).astimezone()  # the browser runs in this machine's zone
+    want = (words["orders.remindedTo"].replace("{time}", local.strftime("%Y-%m-%d %H:%M:%S"))
+            .replace("{by}", "supervisor1").replace("{to}", f"催1{tag[-3:]}"))
+    assert shown == want, (shown, want)
+    assert re.search(r"\b\d{2}:\d{2}:\d{2}\b", shown) and not re.search(r"[AP]M|T\d{2}:", shown)

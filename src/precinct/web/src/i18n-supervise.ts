@@ -21,6 +21,8 @@ export const superviseEn: Record<string, string> = {
   "sup.sendUnit": "Send unit",
   "sup.noAvailable": "No unit available",
   "sup.cancel": "Cancel",
+  "orders.reminded": "{time} · reminded by {by}",
+  "orders.remindedTo": "{time} · {by} reminded {to}",
   // the incident timeline (boardpanel.ts reads ev.<kind>): the supervisor's and the monitor's entries
   "ev.reassigned": "Reassigned by the supervisor",
   "ev.overdue_dispatch": "Dispatch target missed",
@@ -47,6 +49,8 @@ export const superviseZh: Record<string, string> = {
   "sup.sendUnit": "派出单元",
   "sup.noAvailable": "暂无可用警力",
   "sup.cancel": "取消",
+  "orders.reminded": "{time} · {by} 催办",
+  "orders.remindedTo": "{time} · {by} 催办 {to}",
   "ev.reassigned": "督察改派",
   "ev.overdue_dispatch": "派警超时",
   "ev.overdue_arrival": "到达超时",

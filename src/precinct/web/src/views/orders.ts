@@ -5,7 +5,7 @@ import { clear, field, fmtTime, h, toast } from "../dom";
 import { t, tOr } from "../i18n";
 import { bodyProps, buildBody } from "../schema";
 import { session } from "../session";
-import { idOf, refreshAll, routes, store, subscribe } from "../store";
+import { callsignOf, idOf, refreshAll, routes, store, subscribe } from "../store";
 import { errorText, table, unavailable, uuid } from "./common";
 import type { View } from "./index";
 
@@ -23,6 +23,20 @@ export function ackCount(o: any): [number, number] {
   const n = Number(o.recipient_count ?? rs.length ?? 0);
   const a = Number(o.ack_count ?? o.acknowledged_count ?? rowsOf(o, "acknowledged").length ?? 0);
   return [a, n];
+}
+
+/** A recipient as people say it: a unit's callsign, a user's name. */
+export function recipientName(r: unknown): string {
+  return String(r ?? "").replace(/^unit:(.+)$/, (_m: string, u: string) => callsignOf(u)).replace(/^user:/, "");
+}
+
+/** The order's last reminder (催办) as a line: when (local, 24 h), by whom, to whom; null if none. */
+export function reminderLine(o: any): HTMLElement | null {
+  const last = o?.last_reminder;
+  if (!last?.at) return null;
+  const to = (Array.isArray(last.to) ? last.to : []).map(recipientName).filter(Boolean);
+  return h("span.last-reminder", { dataset: { at: String(last.at), by: String(last.by ?? "") } },
+    t(to.length ? "orders.remindedTo" : "orders.reminded", { time: fmtTime(last.at), by: String(last.by ?? ""), to: to.join("、") }));
 }
 
 export function orderOverdue(o: any): boolean {
@@ -121,6 +135,7 @@ export const ordersView: View = {
           h("h4", str(o, "title", "subject") ?? idOf(o)),
           h("p.small.muted", `${idOf(o)} · ${stateText(o)} · ${t("orders.due")} ${fmtTime(o.deadline ?? o.due_at)} · ${t("orders.acks", { a, n })}`,
             orderOverdue(o) ? h("b.overdue-flag", " ", t("status.overdue")) : null),
+          reminderLine(o) ? h("p.small.reminder", "⚠ ", reminderLine(o)) : null,
           body ? h("p.order-body", body) : h("p.muted.small", t("orders.noBody")),
           canAck(o) ? h("button.primary.ack", { type: "button", onclick: () => void ack(o) }, t("orders.ack")) : null);
       }));
@@ -136,6 +151,7 @@ export const ordersView: View = {
           orderOverdue(o) ? h("b.overdue-flag", " ", t("status.overdue")) : null, o.escalated_at ? h("span.overdue-flag", " ⇧", t("status.escalated")) : null) },
         { key: "acks", label: t("status.acknowledged"), render: (o) => { const [a, n] = ackCount(o); return h("span.acks", t("orders.acks", { a, n })); } },
         { key: "due", label: t("orders.due"), render: (o) => fmtTime(o.deadline ?? o.due_at) },
+        { key: "reminder", label: t("sup.lastReminder"), render: (o) => reminderLine(o) ?? "—" },
         { key: "act", label: "", render: (o) => canAck(o) ? h("button.primary.small.ack", { onclick: (e: Event) => { e.stopPropagation(); void ack(o); } }, t("orders.ack")) : "" },
       ], orders.slice(0, 200), { id: "orders-table", rowClass: (o) => (orderOverdue(o) ? "overdue" : "") }));
     }

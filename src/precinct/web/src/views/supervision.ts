@@ -11,15 +11,10 @@ import { chainStatus } from "./audit";
 import { errorText, table, unavailable } from "./common";
 import type { View } from "./index";
 import { overdue, targetOf } from "./board";
-import { ackCount, orderOverdue, recipientsOf } from "./orders";
+import { ackCount, orderOverdue, recipientName, recipientsOf } from "./orders";
 import { ageSeconds, isOpen } from "./overview";
 
 const enc = encodeURIComponent;
-
-/** A recipient as people say it: a unit's callsign, a user's name. */
-function recipientName(r: unknown): string {
-  return String(r ?? "").replace(/^unit:(.+)$/, (_m: string, u: string) => callsignOf(u)).replace(/^user:/, "");
-}
 
 function pendingOf(o: any): string[] {
   return recipientsOf(o).filter((r: any) => typeof r === "object" && !r.acknowledged_at)
