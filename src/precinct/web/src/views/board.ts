@@ -11,7 +11,9 @@ import { idOf, refreshAll, routes, store, subscribe, incidentTypeName } from "..
 import { table, toastError, unavailable } from "./common";
 import type { View } from "./index";
 import { ageSeconds, isOpen } from "./overview";
-import { incidentPanel } from "./boardpanel";
+import { incidentPanel, inStatus } from "./boardpanel";
+
+export { inStatus };
 import { lateUnits, waitingAck } from "./attachments";
 import { alertSection } from "./boardalerts";
 
@@ -100,15 +102,6 @@ function keepClear(map: OpsMap, ll: [number, number], panel: HTMLElement): void 
   m.on("moveend", place);
   m.once("dragstart", done);
   place();
-}
-
-/** How long a unit has been in its status: "for 12 min" (已 12 分钟), from ``status_since``. */
-export function inStatus(since: string): string {
-  const at = new Date(since).getTime();
-  if (isNaN(at)) return "";
-  const min = Math.max(0, Math.floor((Date.now() - at) / 60_000));
-  if (min < 1) return t("units.sinceNow");
-  return min < 60 ? t("units.sinceMin", { m: min }) : t("units.sinceHours", { h: Math.floor(min / 60), m: min % 60 });
 }
 
 function matches(r: any): boolean {
@@ -224,8 +217,9 @@ export const boardView: View = {
     tbody.addEventListener("pointerleave", () => { hovering = false; if (pending) paintList(); });
 
     function tick(): void {
-      // time in status, to the minute: a cell is rewritten when its minute changes
-      unitsBox.querySelectorAll<HTMLElement>(".unit-since").forEach((el) => {
+      // time in status, to the minute (the unit table and the panel's units): a cell is rewritten
+      // when its minute changes
+      panel.querySelectorAll<HTMLElement>(".unit-since").forEach((el) => {
         const text = inStatus(el.dataset.since ?? "");
         if (el.textContent !== text) el.textContent = text;
       });

@@ -19,6 +19,26 @@ export function nextStep(status: unknown): string | null {
   return ({ dispatched: "acknowledge", en_route: "arrive", on_scene: "clear" } as Record<string, string>)[String(status)] ?? null;
 }
 
+/** How long a unit has been in its status: "for 12 min" (已 12 分钟), from ``status_since``. */
+export function inStatus(since: string): string {
+  const at = new Date(since).getTime();
+  if (isNaN(at)) return "";
+  const min = Math.max(0, Math.floor((Date.now() - at) / 60_000));
+  if (min < 1) return t("units.sinceNow");
+  return min < 60 ? t("units.sinceMin", { m: min }) : t("units.sinceHours", { h: Math.floor(min / 60), m: min % 60 });
+}
+
+// The assignment's own time of each step, when the unit's record is not at hand.
+const STEP_AT: Record<string, string> = { dispatched: "dispatched_at", en_route: "acknowledged_at", on_scene: "arrived_at", cleared: "cleared_at" };
+
+/** Since when an assigned unit has been in the status the incident shows for it: the unit's
+ * ``status_since`` while the unit is in that status, else the assignment's time of that step. */
+export function assignedSince(a: any): string {
+  const u = store.units.get(String(a.unit_id));
+  if (u?.status_since && String(u.status) === String(a.status)) return String(u.status_since);
+  return String(a[STEP_AT[String(a.status)] ?? ""] ?? "");
+}
+
 export interface Panel {
   el: HTMLElement;
   open(id: string, repaint?: boolean): Promise<void>;
@@ -91,13 +111,16 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
       inc.summary || inc.description ? h("p.small", String(inc.summary ?? inc.description)) : null,
       Array.isArray(inc.callers) && inc.callers.length ? h("p.small.muted#detail-callers", t("board.callback"), ": ", inc.callers.join(", ")) : null,
       units.length ? h("table.grid#assigned-units",
-        h("thead", h("tr", h("th", t("col.unit")), h("th", t("col.status")), h("th", t("board.eta")), h("th", t("board.next")))),
+        h("thead", h("tr", h("th", t("col.unit")), h("th", t("col.status")), h("th", t("units.since")), h("th", t("board.eta")), h("th", t("board.next")))),
         h("tbody", units.map((a) => {
           const verb = nextStep(a.status);
+          const since = assignedSince(a);
           const op = verb ? unitSteps.find((o) => o.path.endsWith(`/${verb}`)) : undefined;
           return h("tr", { dataset: { unit: String(a.unit_id), status: String(a.status ?? "") } },
             h("td", { dataset: { col: "unit" }, title: String(a.unit_id) }, callsign(a.unit_id)),
             h("td", { dataset: { col: "status" } }, tOr(`status.${a.status}`, String(a.status ?? ""))),
+            h("td", { dataset: { col: "since" } }, since && !isNaN(Date.parse(since))
+              ? h("span.unit-since", { dataset: { since, unit: String(a.unit_id) } }, inStatus(since)) : ""),
             h("td", { dataset: { col: "eta" } }, fmtDuration(num(a, "eta_s") ?? NaN)),
             h("td", op && verb ? h("button.small", { type: "button", dataset: { step: verb, unit: String(a.unit_id) },
               onclick: () => void step(op.path, id, String(a.unit_id)) }, t(`step.${verb}`)) : ""));
