@@ -89,6 +89,9 @@ export function pointSet(rows: Row[], colour: (r: Row) => string, radius: number
   return { xs: Float64Array.from(xs), ys: Float64Array.from(ys), colours, rows: kept, radius, shape };
 }
 
+/** The prefix of a point colour drawn as an outline only (see drawPoints). */
+export const RING = "ring:";
+
 export function drawPoints(set: PointSet): Drawer {
   return (ctx, toPx, zoom) => {
     const r = zoom >= 15 ? set.radius + 2 : zoom <= 11 ? Math.max(2, set.radius - 2) : set.radius;
@@ -100,9 +103,13 @@ export function drawPoints(set: PointSet): Drawer {
       if (!byColour.has(c)) byColour.set(c, []);
       byColour.get(c)!.push(i);
     }
-    ctx.lineWidth = 1;
-    ctx.strokeStyle = "rgba(0,0,0,0.55)";
-    for (const [c, idx] of byColour) {
+    // A colour "ring:<css colour>" draws the point hollow (its outline in that colour, two pixels
+    // wide), under the filled ones.
+    const batches = [...byColour].sort((a, b) => Number(b[0].startsWith(RING)) - Number(a[0].startsWith(RING)));
+    for (const [c, idx] of batches) {
+      const ring = c.startsWith(RING);
+      ctx.lineWidth = ring ? 2 : 1;
+      ctx.strokeStyle = ring ? c.slice(RING.length) : "rgba(0,0,0,0.55)";
       ctx.beginPath();
       for (const i of idx) {
         const [x, y] = toPx(set.xs[i], set.ys[i]);
@@ -111,8 +118,7 @@ export function drawPoints(set: PointSet): Drawer {
         else if (set.shape === "diamond") { ctx.moveTo(x, y - r - 1); ctx.lineTo(x + r + 1, y); ctx.lineTo(x, y + r + 1); ctx.lineTo(x - r - 1, y); ctx.closePath(); }
         else { ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, Math.PI * 2); }
       }
-      ctx.fillStyle = c;
-      ctx.fill();
+      if (!ring) { ctx.fillStyle = c; ctx.fill(); }
       ctx.stroke();
     }
   };

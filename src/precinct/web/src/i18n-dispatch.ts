@@ -35,6 +35,8 @@ export const dispatchEn: Record<string, string> = {
   "board.key.help": "show or hide this list",
   "alerts.ackedKey": "Hotlist hit {plate} acknowledged",
   "alerts.noneToAck": "No hotlist hit waiting for acknowledgement",
+  "map.alertsOpen": "not acknowledged",
+  "map.alertsAcked": "acknowledged",
 };
 
 export const dispatchZh: Record<string, string> = {
@@ -67,4 +69,6 @@ export const dispatchZh: Record<string, string> = {
   "board.key.help": "显示或隐藏本说明",
   "alerts.ackedKey": "已确认布控预警 {plate}",
   "alerts.noneToAck": "没有待确认的布控预警",
+  "map.alertsOpen": "未确认",
+  "map.alertsAcked": "已确认",
 };

@@ -5,7 +5,7 @@ import L from "leaflet";
 import "leaflet/dist/leaflet.css";
 import { api, latLonOf, str } from "./api";
 import { fmtTime, h } from "./dom";
-import { CanvasLayer, drawPoints, drawRoads, parseRoads, type PointSet, pointSet, type Roads } from "./canvas";
+import { CanvasLayer, drawPoints, drawRoads, parseRoads, type PointSet, pointSet, RING, type Roads } from "./canvas";
 import { geoOptions, type GeoPanes, makePanes } from "./geostyle";
 import { lang, t, tOr } from "./i18n";
 import { idOf, type Row, store, subscribe, incidentTypeName } from "./store";
@@ -47,6 +47,10 @@ export function unitColour(status: unknown): string {
   // An unknown status is not "available": grey, not green.
   return UNIT_COLOURS[String(status ?? "available").toLowerCase()] ?? "#777";
 }
+
+/** Hotlist hits on the map: filled while waiting for acknowledgement, hollow once acknowledged. */
+export const ALERT_COLOUR = "#ff00aa";
+export const ALERT_ACKED = `${RING}${ALERT_COLOUR}`;
 
 // --- the map ----------------------------------------------------------------------------------
 
@@ -135,8 +139,9 @@ export class OpsMap {
         h("span.legend-item", h("i", { style: `background:${PRIORITY_COLOURS[p]}` }), t(`prio.${p}`)))),
       h("div.legend#unit-legend", ["available", "en_route", "on_scene", "out_of_service"].map((s) =>
         h("span.legend-item", { dataset: { status: s } }, h("i.square", { style: `background:${unitColour(s)}` }), t(`status.${s}`)))),
-      this.sets.has("alerts") ? h("div.legend#alert-legend", h("span.legend-item", { dataset: { kind: "alert" } },
-        h("i.diamond"), t("map.alerts"))) : "",
+      this.sets.has("alerts") ? h("div.legend#alert-legend", h("span.legend-label", `${t("map.alerts")}${lang() === "en" ? ":" : "："}`), h("span.legend-item", { dataset: { kind: "alert" } },
+        h("i.diamond"), t("map.alertsOpen")), h("span.legend-item", { dataset: { kind: "alert_acked" } },
+        h("i.diamond.hollow"), t("map.alertsAcked"))) : "",
       this.geo.has("posts") ? h("div.legend#posts-legend",
         h("span.legend-item", { dataset: { kind: "post" } }, h("i.post-marker.mini", "P"), t("map.post")),
         h("span.legend-item", { dataset: { kind: "current_post" } }, h("i.post-marker.mini.current", "P"), t("map.currentPost")),
@@ -180,7 +185,8 @@ export class OpsMap {
       const open = rows.filter((r) => !/^(closed|cleared|merged)$/i.test(String(r.status ?? r.state ?? "")));
       set = pointSet(open, (r) => PRIORITY_COLOURS[priorityOf(r)], 5, "circle");
     } else if (key === "units") set = pointSet(rows, (r) => unitColour(r.status ?? r.state), 6, "square");
-    else if (key === "alerts") set = pointSet(rows, () => "#ff00aa", 7, "diamond");
+    // a hotlist hit someone has acknowledged: a hollow diamond; one waiting for it: filled
+    else if (key === "alerts") set = pointSet(rows, (r) => r.acknowledged_at ? ALERT_ACKED : ALERT_COLOUR, 7, "diamond");
     else if (key === "cameras") set = pointSet(rows, () => "#334", 3, "square");
     else set = pointSet(rows, (r) => String(r.__colour ?? "#0b7285"), 5, "circle");
     const isNew = !this.sets.has(key);
