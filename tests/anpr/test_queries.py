@@ -205,6 +205,29 @@ def test_series_matches_brute_force(loaded: list[dict[str, Any]], wh: Warehouse)
     assert {c["plate"]: set(c["cases"]) for c in got["candidates"]} == want
     counts = [c["n_cases"] for c in got["candidates"]]
     assert counts == sorted(counts, reverse=True)
+    # each scene's closest read: where the vehicle's read nearest that scene was (for the map)
+    by_case = {s.case_id: s for s in scenes}
+    for c in got["candidates"]:
+        for pc in c["per_case"]:
+            s = by_case[pc["case_id"]]
+            near = [(float(haversine_km(s.lat, s.lon, x["lat"], x["lon"])), x["lat"], x["lon"]) for x in loaded
+                    if x["plate"] == c["plate"] and s.t0_us <= x["ts_us"] <= s.t1_us]
+            d, lat, lon = min(n for n in near if n[0] <= s.radius_km)
+            assert pc["min_distance_km"] == pytest.approx(d, abs=1e-5)
+            assert (pc["closest"]["lat"], pc["closest"]["lon"]) == (lat, lon), (c["plate"], pc)
+    # the SQL text (Spark's path) gives the same answer as the fast path
+    sql = analysis.series(_SqlOnly(wh), scenes=scenes, min_cases=2)
+    assert sql == got
+
+
+class _SqlOnly:
+    """The warehouse answering the SQL text itself (no DuckDB fast path), as Spark does."""
+
+    def __init__(self, wh: Warehouse) -> None:
+        self.wh = wh
+
+    def run(self, q: queries.Query) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.wh.query(q.sql)]
 
 
 def test_trajectory_reads_in_order_and_next_cameras(
@@ -324,6 +347,37 @@ def test_convoy_matches_brute_force(db: Database, wh: Warehouse) -> None:
     want = _brute_convoy(rows, "TARGET", T0_US, T0_US + 3 * DAY_US, 60_000_000, 2)
     assert {c["plate"]: c["cameras"] for c in got["candidates"]} == want
     assert got["candidates"][0]["plate"] == "FOLLOWER" and got["candidates"][0]["cameras"] == 4
+    # the places each was seen with the target: per camera the reads together, the first, its place
+    places = _brute_convoy_places(rows, "TARGET", T0_US, T0_US + 3 * DAY_US, 60_000_000)
+    for c in got["candidates"]:
+        assert [(p["camera_id"], p["co_reads"], p["first_seen"], p["lat"], p["lon"]) for p in c["places"]] == \
+            places[c["plate"]], c["plate"]
+        assert sum(p["co_reads"] for p in c["places"]) == c["co_reads"]
+        assert len(c["places"]) == c["cameras"]
+    follower = got["candidates"][0]["places"]
+    assert [p["camera_id"] for p in follower] == ["CAM001", "CAM002", "CAM003", "CAM004"]
+    assert all((p["lat"], p["lon"]) == (31.3, 120.6) for p in follower)
+
+
+def _brute_convoy_places(
+    rows: list[dict[str, Any]], target: str, t0: int, t1: int, gap_us: int
+) -> dict[str, list[tuple[str, int, str, float, float]]]:
+    """Per vehicle: (camera, reads together counted per target read, first time, place of the
+    earliest such read) in time order."""
+    rid = {id(x): i for i, x in enumerate(rows)}  # ingest order: the warehouse's rid order
+    tr = [x for x in rows if x["plate"] == target and t0 <= x["ts_us"] <= t1]
+    pairs: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for x in rows:
+        if x["plate"] == target:
+            continue
+        for t in tr:
+            if x["camera_id"] == t["camera_id"] and abs(x["ts_us"] - t["ts_us"]) <= gap_us:
+                pairs[(x["plate"], x["camera_id"])].append(x)
+    out: dict[str, list[tuple[int, str, int, float, float]]] = defaultdict(list)
+    for (plate, cam), xs in pairs.items():
+        first = min(xs, key=lambda x: (x["ts_us"], rid[id(x)]))
+        out[plate].append((first["ts_us"], cam, len(xs), first["lat"], first["lon"]))
+    return {p: [(cam, n, iso(ts), la, lo) for ts, cam, n, la, lo in sorted(v)] for p, v in out.items()}
 
 
 def test_cloned_matches_brute_force(

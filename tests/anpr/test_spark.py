@@ -103,6 +103,7 @@ def test_spark_and_duckdb_agree(db: Database, wh: Warehouse, tmp_path: Path, spa
         queries.trajectory(plate=rows[0]["plate"], t0_us=T0_US, t1_us=T0_US + 6 * DAY_US),
         queries.next_cameras(camera_id=rows[3]["camera_id"], before_us=T0_US + 4 * DAY_US),
         queries.convoy(plate="TGT", t0_us=T0_US, t1_us=T0_US + 6 * DAY_US, min_cameras=2),
+        queries.convoy_places(plate="TGT", plates=["FOL", rows[1]["plate"]], t0_us=T0_US, t1_us=T0_US + 6 * DAY_US),
         queries.cloned(t0_us=T0_US, t1_us=T0_US + 6 * DAY_US, max_speed_kmh=40),
         queries.person_many_vehicles(min_vehicles=2, days=1),
     ]

@@ -195,23 +195,24 @@ def series(engine: QueryEngine, *, scenes: Sequence[Scene], min_cases: int) -> d
     """
     q = queries.series(scenes=scenes, min_cases=min_cases)
     if isinstance(engine, DuckEngine):
-        plates, cases, ns, firsts, lasts, mins = _run_series(engine, q)
+        plates, cases, ns, firsts, lasts, mins, near_lat, near_lon = _run_series(engine, q)
     else:
         rows = engine.run(q)
-        plates, cases, ns, firsts, lasts, mins = (
+        plates, cases, ns, firsts, lasts, mins, near_lat, near_lon = (
             [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in q.columns]
         )
     out: list[dict[str, Any]] = []
     with gcpause.paused():
-        _series_candidates(out, plates, cases, ns, firsts, lasts, mins)
+        _series_candidates(out, plates, cases, ns, firsts, lasts, mins, near_lat, near_lon)
     return {"candidates": out, "scenes": len(scenes), "min_cases": min_cases}
 
 
 def _series_candidates(
     out: list[dict[str, Any]], plates: list[Any], cases: list[Any], ns: list[Any], firsts: list[Any],
-    lasts: list[Any], mins: list[Any],
+    lasts: list[Any], mins: list[Any], near_lat: list[Any], near_lon: list[Any],
 ) -> None:
-    """One entry per vehicle from the (vehicle, scene) rows sorted by plate and case."""
+    """One entry per vehicle from the (vehicle, scene) rows sorted by plate and case (each scene's
+    ``closest``: where the vehicle's read nearest that scene was, for the map)."""
     if plates:
         p = np.asarray(plates, dtype=object)
         starts = np.flatnonzero(np.concatenate([[True], p[1:] != p[:-1]]))
@@ -220,8 +221,9 @@ def _series_candidates(
         first_iso = iso_many(np.minimum.reduceat(np.asarray(firsts, dtype=np.int64), starts))
         last_iso = iso_many(np.maximum.reduceat(np.asarray(lasts, dtype=np.int64), starts))
         per_case = [  # Spark's numbers may be NumPy or Decimal: plain int / float for JSON
-            {"case_id": c, "reads": int(n), "min_distance_km": float(d)}
-            for c, n, d in zip(cases, ns, mins, strict=True)
+            {"case_id": c, "reads": int(n), "min_distance_km": float(d),
+             "closest": {"lat": float(ny), "lon": float(nx)}}
+            for c, n, d, ny, nx in zip(cases, ns, mins, near_lat, near_lon, strict=True)
         ]
         n_cases = (ends - starts).tolist()
         starts_l, ends_l = starts.tolist(), ends.tolist()
@@ -289,6 +291,8 @@ def _run_series(engine: DuckEngine, q: queries.SeriesQuery) -> list[list[Any]]:
         col("first_us").tolist(),
         col("last_us").tolist(),
         _round(col("min_distance_km"), 6).tolist(),
+        col("near_lat").tolist(),
+        col("near_lon").tolist(),
     ]
 
 

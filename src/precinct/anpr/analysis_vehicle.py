@@ -156,6 +156,16 @@ def convoy(
             plate=plate, t0_us=t0_us, t1_us=t1_us, max_gap_s=max_gap_s, min_cameras=min_cameras
         )
     )
+    # where each was seen with the target (camera, reads together, first time, place): for the map
+    places: dict[str, list[dict[str, Any]]] = {}
+    if rows:
+        q = queries.convoy_places(plate=plate, plates=[r[0] for r in rows], t0_us=t0_us, t1_us=t1_us,
+                                  max_gap_s=max_gap_s)
+        for p, cam, n, first, lat, lon in engine.run(q):
+            places.setdefault(p, []).append({
+                "camera_id": cam, "co_reads": int(n), "first_seen": iso(first),
+                "lat": None if lat is None else float(lat), "lon": None if lon is None else float(lon),
+            })
     return {
         "target": plate,
         "max_gap_s": max_gap_s,
@@ -168,6 +178,7 @@ def convoy(
                 "min_gap_s": float(r[3]),
                 "first_seen": iso(r[4]),
                 "last_seen": iso(r[5]),
+                "places": places.get(r[0], []),
             }
             for r in rows
         ],

@@ -37,10 +37,12 @@ from precinct.anpr.queries_area import (
 from precinct.anpr.queries_vehicle import (
     CLONE_COLUMNS,
     CONVOY_COLUMNS,
+    CONVOY_PLACE_COLUMNS,
     PMV_COLUMNS,
     TRAJ_COLUMNS,
     cloned,
     convoy,
+    convoy_places,
     next_cameras,
     person_links,
     person_many_vehicles,
@@ -64,11 +66,12 @@ from precinct.anpr.sqltext import (
 )
 
 __all__ = [
-    "ASSOC_COLUMNS", "CLONE_COLUMNS", "CONVOY_COLUMNS", "DAY_US", "EARTH_KM", "KM_PER_DEG", "LINKS", "PMV_COLUMNS",
-    "READS", "SERIES_COLUMNS", "TRAJ_COLUMNS", "W_RARITY", "W_SPACE", "W_TIME", "AssociateQuery", "DuckEngine",
-    "Query", "QueryEngine", "Scene", "SeriesQuery", "SparkQueryEngine", "associate", "bbox", "cell_centre",
-    "check_scene", "cloned", "convoy", "distance_km", "lit", "next_cameras", "num", "person_links",
-    "person_many_vehicles", "plate_table", "scanned_reads", "series", "trajectory", "window_sql",
+    "ASSOC_COLUMNS", "CLONE_COLUMNS", "CONVOY_COLUMNS", "CONVOY_PLACE_COLUMNS", "DAY_US", "EARTH_KM", "KM_PER_DEG",
+    "LINKS", "PMV_COLUMNS", "READS", "SERIES_COLUMNS", "TRAJ_COLUMNS", "W_RARITY", "W_SPACE", "W_TIME",
+    "AssociateQuery", "DuckEngine", "Query", "QueryEngine", "Scene", "SeriesQuery", "SparkQueryEngine", "associate",
+    "bbox", "cell_centre", "check_scene", "cloned", "convoy", "convoy_places", "distance_km", "lit", "next_cameras",
+    "num", "person_links", "person_many_vehicles", "plate_table", "scanned_reads", "series", "trajectory",
+    "window_sql",
 ]
 
 

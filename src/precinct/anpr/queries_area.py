@@ -189,7 +189,7 @@ class Scene:
     radius_km: float = 2.0
 
 
-SERIES_COLUMNS = ("plate", "case_id", "reads", "first_us", "last_us", "min_distance_km")
+SERIES_COLUMNS = ("plate", "case_id", "reads", "first_us", "last_us", "min_distance_km", "near_lat", "near_lon")
 
 
 @dataclass
@@ -203,7 +203,8 @@ class SeriesQuery(Query):
 
 
 def series(*, scenes: Sequence[Scene], min_cases: int) -> SeriesQuery:
-    """Per (vehicle, scene) rows for vehicles read near at least ``min_cases`` scenes."""
+    """Per (vehicle, scene) rows for vehicles read near at least ``min_cases`` scenes (``near_lat``,
+    ``near_lon``: where the vehicle's read nearest the scene was, for the analyst's map)."""
     if not scenes:
         raise BadInput("no scenes given", detail={"field": "cases"})
     if len({s.case_id for s in scenes}) != len(scenes):
@@ -216,9 +217,10 @@ def series(*, scenes: Sequence[Scene], min_cases: int) -> SeriesQuery:
         d = distance_km("lat", "lon", num(s.lat), num(s.lon))
         parts.append(
             f"SELECT {lit(s.case_id)} AS case_id, plate, count(*) AS n_reads, min(ts_us) AS first_us, "  # noqa: S608 - values via sqltext (lit/num/int), names constant
-            f"max(ts_us) AS last_us, min({d}) AS min_d FROM {BY_TIME} "
-            f"WHERE ts_us BETWEEN {int(s.t0_us)} AND {int(s.t1_us)} AND {bbox(s.lat, s.lon, s.radius_km)} "
-            f"AND {d} <= {num(s.radius_km)} GROUP BY plate"
+            f"max(ts_us) AS last_us, min(d_km) AS min_d, min_by(lat, d_km) AS near_lat, min_by(lon, d_km) AS near_lon "
+            f"FROM (SELECT plate, ts_us, lat, lon, {d} AS d_km FROM {BY_TIME} "
+            f"WHERE ts_us BETWEEN {int(s.t0_us)} AND {int(s.t1_us)} AND {bbox(s.lat, s.lon, s.radius_km)}) near "
+            f"WHERE d_km <= {num(s.radius_km)} GROUP BY plate"
         )
     union = "\n    UNION ALL\n    ".join(parts)
     sql = f"""
@@ -226,7 +228,7 @@ WITH per_case AS (
     {union}
 ),
 qual AS (SELECT plate FROM per_case GROUP BY plate HAVING count(*) >= {int(min_cases)})
-SELECT p.plate, p.case_id, p.n_reads, p.first_us, p.last_us, round(p.min_d, 6)
+SELECT p.plate, p.case_id, p.n_reads, p.first_us, p.last_us, round(p.min_d, 6), p.near_lat, p.near_lon
 FROM per_case p JOIN qual q ON p.plate = q.plate
 ORDER BY p.plate, p.case_id
 """  # noqa: S608 - values via sqltext (lit/num/int), names constant

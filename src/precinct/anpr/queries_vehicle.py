@@ -109,6 +109,45 @@ ORDER BY cameras DESC, co_reads DESC, plate LIMIT {int(limit)}
     return Query(sql, {}, CONVOY_COLUMNS)
 
 
+CONVOY_PLACE_COLUMNS = ("plate", "camera_id", "co_reads", "first_us", "lat", "lon")
+
+
+def convoy_places(
+    *,
+    plate: str,
+    plates: list[str],
+    t0_us: int,
+    t1_us: int,
+    max_gap_s: float = 60.0,
+) -> Query:
+    """Where each of ``plates`` was read with the target (the convoy's answer): per vehicle and
+    camera the reads together (counted as :func:`convoy` counts them, so a vehicle's places add up
+    to its ``co_reads``), the first of them, and the place of that first read (earliest, then
+    lowest rid), in plate and time order."""
+    t0_us, t1_us = int(t0_us), int(t1_us)
+    gap = int(max_gap_s * 1_000_000)
+    among = ", ".join(lit(p) for p in plates) or lit("")
+    sql = f"""
+WITH t AS (
+    SELECT camera_id, ts_us FROM {READS}
+    WHERE plate = {lit(plate)} AND ts_us BETWEEN {t0_us} AND {t1_us} AND camera_id IS NOT NULL
+),
+o AS (
+    SELECT r.plate, r.camera_id, r.ts_us, r.rid, r.lat, r.lon,
+           row_number() OVER (PARTITION BY r.plate, r.camera_id ORDER BY r.ts_us, r.rid) AS k
+    FROM {READS} r JOIN t ON r.camera_id = t.camera_id
+    WHERE r.ts_us BETWEEN {t0_us - gap} AND {t1_us + gap}
+      AND r.ts_us BETWEEN t.ts_us - {gap} AND t.ts_us + {gap}
+      AND r.plate IN ({among})
+)
+SELECT plate, camera_id, count(*) AS co_reads, min(ts_us) AS first_us,
+       min(CASE WHEN k = 1 THEN lat END) AS lat, min(CASE WHEN k = 1 THEN lon END) AS lon
+FROM o GROUP BY plate, camera_id
+ORDER BY plate, first_us, camera_id
+"""  # noqa: S608 - values via sqltext (lit/num/int), names constant
+    return Query(sql, {}, CONVOY_PLACE_COLUMNS)
+
+
 # --- cloned plates ------------------------------------------------------------------------------
 
 CLONE_COLUMNS = (
