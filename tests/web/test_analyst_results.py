@@ -269,3 +269,94 @@ def test_cloned_plate_journeys_read_as_words_and_drawn_by_vehicle(shanghai_page:
     assert {r["plate"] for r in reads} == {plate}
     assert len(_features(page, "results", "jump")) == 1
     assert _features(page, "search") == []  # no area was searched
+
+
+def _scene_row(page: Any, i: int, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        page.fill(f"#scene-rows .scene-row[data-scene='{i}'] [data-field={name}]", value)
+
+
+@pytest.mark.parametrize("ui_lang", ["zh-CN", "en"])
+def test_series_and_convoy_drawn_by_vehicle(shanghai_page: Any, server: Server, login: Login, ui_lang: str) -> None:
+    """A series' scenes entered as rows (typed, one picked on the map, a row added and removed, kept
+    across a tab switch), not JSON; each matching vehicle drawn at each scene where it came closest,
+    in its rank's colour; a convoy's vehicles drawn at the cameras where each was read with the target."""
+    paths = server.paths()
+    if not {"/anpr/series", "/anpr/convoy/{plate}"} <= paths:
+        pytest.skip("no series or convoy route on this server")
+    page = shanghai_page
+    target, follower, times = _seed(server)
+    login(page, "analyst")
+    if ui_lang == "en":
+        page.click("#lang-switch")
+    page.goto(f"{server.url}/ui/#/analyst")
+    page.wait_for_selector("body[data-map-ready='1']")
+    words = page.evaluate("window.__precinctI18n")[ui_lang]
+
+    # 1. Series: two scenes, at the first and the last camera, each in its own window.
+    page.click("#query-tabs button[data-kind=series]")
+    page.wait_for_selector("#scene-rows .scene-row[data-scene='1']")
+    assert page.is_hidden("#q-cases")  # no JSON to type
+    assert page.inner_text(".scene-editor > .label") == words["p.cases"]
+    assert page.inner_text("#scene-add") == words["an.sceneAdd"]
+    first, last = CAMS[0], CAMS[-1]
+    win = lambda ts: {"start": _typed(ts - dt.timedelta(minutes=5)), "end": _typed(ts + dt.timedelta(minutes=5))}  # noqa: E731
+    _scene_row(page, 0, {"case_id": "东门", "lat": str(first[1]), "lon": str(first[2]), "radius_km": "0.3",
+                         **win(times[0])})
+    _scene_row(page, 1, {"case_id": "西街", "radius_km": "0.3", **win(times[-1])})
+    page.click("#scene-rows .scene-row[data-scene='1'] button.scene-pick")  # the place picked on the map
+    page.evaluate("([la, lo]) => window.__precinctMap.map.fire('click', { latlng: { lat: la, lng: lo } })",
+                  [last[1], last[2]])
+    assert page.input_value("#scene-rows .scene-row[data-scene='1'] [data-field=lat]") == f"{last[1]:.6f}"
+    page.click("#scene-add")
+    page.wait_for_selector("#scene-rows .scene-row[data-scene='2']")
+    page.click("#scene-rows .scene-row[data-scene='2'] button.scene-remove")
+    assert page.locator("#scene-rows .scene-row").count() == 2
+    page.fill("#q-min_cases", "2")
+    # the rows survive a tab switch
+    page.click("#query-tabs button[data-kind=convoy]")
+    page.click("#query-tabs button[data-kind=series]")
+    assert page.input_value("#scene-rows .scene-row[data-scene='1'] [data-field=case_id]") == "西街"
+    assert page.input_value("#scene-rows .scene-row[data-scene='1'] [data-field=lon]") == f"{last[2]:.6f}"
+    _run(page)
+    if page.query_selector("#case-id"):
+        page.fill("#case-id", server.open_case("analyst", f"AN21 series {ui_lang}", "theft"))
+        page.click("#case-ok")
+    page.wait_for_selector("#query-count, #query-error")
+    assert page.query_selector("#query-error") is None, page.inner_text("#query-error")
+    _assert_readable(page, words)
+    plates = _column(page, "plate")
+    assert {target, follower} <= set(plates), plates
+    assert _row_of(page, target)["n_cases"] == "2"
+    scenes = _features(page, "search", "scene")
+    assert sorted(s["label"].split()[-1] for s in scenes) == ["东门", "西街"]
+    drawn = [v for v in _features(page, "results", "vehicle") if v["plate"] in (target, follower)]
+    assert len(drawn) == 4, drawn
+    for v in drawn:
+        assert v["rank"] == plates.index(v["plate"]) + 1  # the table's rank, hence its colour
+        cam = first if v["case_id"] == "东门" else last
+        assert (v["lat"], v["lon"]) == pytest.approx(cam[1:]), v
+    colours = page.evaluate("""(ps) => window.__precinctMap.geoLayer('results').getLayers()
+        .filter(l => l.feature && ps.includes(l.feature.properties.plate))
+        .map(l => [l.feature.properties.plate, l.options.fillColor])""", [target, follower])
+    by_plate: dict[str, set[str]] = {}
+    for p, c in colours:
+        by_plate.setdefault(p, set()).add(c)
+    assert all(len(c) == 1 for c in by_plate.values()) and by_plate[target] != by_plate[follower], by_plate
+
+    # 2. Convoy: the follower at each of the five cameras, where it was read with the target.
+    page.click("#query-tabs button[data-kind=convoy]")
+    assert _features(page, "results") == []
+    _fill(page, {"plate": target, "start": _typed(times[0] - dt.timedelta(minutes=10)),
+                 "end": _typed(times[-1] + dt.timedelta(minutes=10))})
+    _run(page)
+    page.wait_for_selector("#query-count")
+    _assert_readable(page, words)
+    assert _row_of(page, follower)["cameras"] == str(len(CAMS))
+    together = [f for f in _features(page, "results", "together") if f["plate"] == follower]
+    assert [f["camera_id"] for f in together] == [c[0] for c in CAMS]
+    assert all((f["lat"], f["lon"]) == pytest.approx(c[1:]) and f["co_reads"] == 1
+               for f, c in zip(together, CAMS, strict=True)), together
+    assert {f["rank"] for f in together} == {_column(page, "plate").index(follower) + 1}
+    assert not [f for f in _features(page, "results", "together") if f["plate"] == target]
+    assert _features(page, "search") == []

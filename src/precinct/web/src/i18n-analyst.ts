@@ -82,6 +82,12 @@ export const analystEn: Record<string, string> = {
   "an.pinThese": "Pin these {n} reads to the case…",
   "an.closest": "closest read {km} km from the scene",
   "an.follow": "Show this vehicle's trajectory in the same window",
+  "p.cases": "Scenes",
+  "an.sceneId": "Scene id",
+  "an.sceneRadiusDefault": "default",
+  "an.sceneAdd": "+ Add scene",
+  "an.sceneRemove": "Remove",
+  "an.together": "{n} reads together, first {time}",
 };
 
 export const analystZh: Record<string, string> = {
@@ -165,4 +171,10 @@ export const analystZh: Record<string, string> = {
   "an.pinThese": "将这 {n} 条过车记录固定到本案…",
   "an.closest": "最近一次过车距现场 {km} 千米",
   "an.follow": "查看该车在同一时段的轨迹",
+  "p.cases": "案发现场",
+  "an.sceneId": "现场编号",
+  "an.sceneRadiusDefault": "默认",
+  "an.sceneAdd": "＋ 添加现场",
+  "an.sceneRemove": "删除",
+  "an.together": "同行 {n} 次，首次 {time}",
 };

@@ -8,6 +8,7 @@ import { t, tOr } from "../i18n";
 import { params, type Param } from "../schema";
 import { csvRecords, fmtCount, resultView, type ResultView } from "./analystcols";
 import { drawQuery } from "./analystmap";
+import { sceneEditor, scenesBody, type SceneEditor } from "./analystscenes";
 import { errorText, unavailable } from "./common";
 import type { View, ViewCtx } from "./index";
 
@@ -65,7 +66,13 @@ function inputFor(p: Param): HTMLElement {
   return h("input", { id, name: p.name, value: s.default ?? "", required: p.required });
 }
 
-function readValue(p: Param, el: HTMLInputElement): unknown {
+/** The series' scenes: rows to fill in, not JSON (the body's ``cases``, a list of objects with a place). */
+function isScenes(op: Op, p: Param): boolean {
+  return kindOf(op) === "series" && p.name === "cases" && p.schema?.type === "array";
+}
+
+function readValue(p: Param, el: HTMLInputElement, scenes = false): unknown {
+  if (scenes) return scenesBody(el.value, isoLocal);
   const s = p.schema ?? {};
   if (s.type === "boolean") return el.checked;
   const v = el.value.trim();
@@ -182,7 +189,16 @@ export const analystView: View = {
     function paintForm(): HTMLFormElement {
       const ps = params(active);
       const inputs = new Map<string, HTMLInputElement>();
-      const fields = ps.map((p) => { const el = inputFor(p) as HTMLInputElement; inputs.set(p.name, el); return field(label(p) + (p.required ? " *" : ""), el, p.description); });
+      const op0 = active;
+      let editor: SceneEditor | null = null;
+      const fields = ps.map((p) => {
+        if (isScenes(op0, p)) {
+          editor = sceneEditor(p.name, ctx.map);
+          inputs.set(p.name, editor.value as unknown as HTMLInputElement);
+          return editor.box;
+        }
+        const el = inputFor(p) as HTMLInputElement; inputs.set(p.name, el); return field(label(p) + (p.required ? " *" : ""), el, p.description);
+      });
       const hasLatLon = inputs.has("lat") && inputs.has("lon");
       const form = h("form.form.query", {
         onsubmit: async (e: Event) => {
@@ -194,7 +210,7 @@ export const analystView: View = {
           const query: Record<string, any> = {}, body: Record<string, any> = {};
           let path = active.path;
           for (const p of ps) {
-            const v = readValue(p, inputs.get(p.name)!);
+            const v = readValue(p, inputs.get(p.name)!, isScenes(op0, p));
             if (v === undefined) continue;
             if (p.in === "path") path = path.replace(`{${p.name}}`, encodeURIComponent(String(v)));
             else if (p.in === "query") query[p.name] = Array.isArray(v) ? v.join(",") : v;
@@ -221,6 +237,7 @@ export const analystView: View = {
         if (!v) continue;
         if (el.type === "checkbox") el.checked = v.checked; else el.value = v.value;
       }
+      (editor as SceneEditor | null)?.load();
       clear(formBox, form);
       return form as HTMLFormElement;
     }

@@ -1,6 +1,7 @@
 // The analyst's map: the area a query searched (the scene circles of an association or a series)
 // and what it found (the associated vehicles where each came closest to the scene, coloured by
-// rank; a trajectory as a line in time order with its start and end marked; the reads of cloned
+// rank; a series' vehicles at each scene they were read near, by vehicle; a convoy's vehicles at
+// the cameras where each was read with the target; a trajectory as a line in time order with its start and end marked; the reads of cloned
 // plates and of hotlist alerts as points coloured by vehicle). Each drawn layer carries a
 // GeoJSON-like ``feature`` (kind and fields) so tests and popups can read what is on the map.
 import L from "leaflet";
@@ -90,6 +91,36 @@ function resultLayers(kind: string, data: any, panes: OpsMap["panes"]): L.Layer[
       out.push(point(ll, i < VEHICLE_COLOURS.length ? vehicleColour(i) : "#868e96",
         { kind: "vehicle", rank: i + 1, plate: c.plate, lat: ll[0], lon: ll[1], min_distance_km: c.min_distance_km },
         `${i + 1}. ${String(c.plate ?? "")} · ${t("an.closest", { km: fmtKm(c.min_distance_km) })}`, panes, i < 3 ? 8 : 6));
+    });
+  } else if (kind === "series") {
+    // Each vehicle where it came closest to each scene it was read near, in its colour (by rank).
+    (Array.isArray(data?.candidates) ? data.candidates : []).slice(0, 200).forEach((c: any, i: number) => {
+      const colour = vehicleColour(i);
+      for (const pc of Array.isArray(c?.per_case) ? c.per_case : []) {
+        const ll = latLon(pc?.closest);
+        if (!ll) continue;
+        out.push(point(ll, colour, { kind: "vehicle", rank: i + 1, plate: c.plate, case_id: pc.case_id, lat: ll[0], lon: ll[1],
+          min_distance_km: pc.min_distance_km, reads: pc.reads },
+        `${i + 1}. ${String(c.plate ?? "")} · ${t("an.scene")} ${String(pc.case_id ?? "")} · ${t("an.closest", { km: fmtKm(pc.min_distance_km) })}`,
+        panes, i < 3 ? 8 : 6));
+      }
+    });
+  } else if (kind === "convoy") {
+    // Where each vehicle was read with the target (the shared cameras), in its colour, joined in time order.
+    (Array.isArray(data?.candidates) ? data.candidates : []).slice(0, 100).forEach((c: any, i: number) => {
+      const colour = vehicleColour(i);
+      const places = (Array.isArray(c?.places) ? c.places : []).filter((p: any) => latLon(p));
+      if (places.length > 1) {
+        out.push(tagged(L.polyline(places.map((p: any) => latLon(p)!), { renderer: panes.points, pane: "geoPoints", interactive: false,
+          color: colour, weight: 2, opacity: 0.7, dashArray: "2 6" }), { kind: "convoy-line", rank: i + 1, plate: c.plate }));
+      }
+      for (const p of places) {
+        const ll = latLon(p)!;
+        out.push(point(ll, colour, { kind: "together", rank: i + 1, plate: c.plate, camera_id: p.camera_id, co_reads: p.co_reads,
+          first_seen: p.first_seen, lat: ll[0], lon: ll[1] },
+        `${i + 1}. ${String(c.plate ?? "")} · ${t("an.camera")} ${String(p.camera_id ?? "")} · ${t("an.together", { n: p.co_reads, time: fmtTime(p.first_seen) })}`,
+        panes, i < 3 ? 8 : 6));
+      }
     });
   } else if (kind === "cloned") {
     (Array.isArray(data?.candidates) ? data.candidates : []).forEach((c: any, i: number) => {
