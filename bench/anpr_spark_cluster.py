@@ -97,21 +97,37 @@ def make_queries(
     }
 
 
-def timed(engine: Any, qs: dict[str, Any], runs: int) -> dict[str, dict[str, float]]:
+def past(deadline: str | None) -> bool:
+    if not deadline:
+        return False
+    h, m = (int(x) for x in deadline.split(":"))
+    now = dt.datetime.now(dt.UTC)
+    return (now.hour, now.minute) >= (h, m)
+
+
+def timed(engine: Any, qs: dict[str, Any], runs: int, deadline: str | None = None) -> dict[str, dict[str, float]]:
+    """Cold and warm times per query; after ``deadline`` (HH:MM UTC) no further call is started
+    (a query not run at all is left out; fewer warm calls are recorded as ``warm_n``)."""
     out: dict[str, dict[str, float]] = {}
     for name, q in qs.items():
+        if past(deadline):
+            log(f"{name}: skipped, deadline {deadline} UTC passed")
+            continue
         w, c = time.perf_counter(), time.process_time()
         rows = engine.run(q)
         cold, cold_cpu = time.perf_counter() - w, time.process_time() - c
         wall, cpu = [], []
         for _ in range(runs):
+            if past(deadline):
+                break
             w, c = time.perf_counter(), time.process_time()
             engine.run(q)
             wall.append(time.perf_counter() - w)
             cpu.append(time.process_time() - c)
         out[name] = {"cold_ms": cold * 1000, "cold_cpu_ms": cold_cpu * 1000,
-                     "warm_ms": statistics.median(wall) * 1000, "warm_cpu_ms": statistics.median(cpu) * 1000,
-                     "rows": len(rows)}
+                     "warm_ms": statistics.median(wall or [float("nan")]) * 1000,
+                     "warm_cpu_ms": statistics.median(cpu or [float("nan")]) * 1000,
+                     "rows": len(rows), "warm_n": len(wall)}
         log(f"{name}: cold {cold * 1000:,.0f} ms, warm {out[name]['warm_ms']:,.0f} ms, {len(rows)} rows")
     return out
 
@@ -167,6 +183,7 @@ def main() -> None:
     ap.add_argument("--day-from", default=None, help="with --warehouse: first UTC day exported (YYYY-MM-DD)")
     ap.add_argument("--day-to", default=None, help="with --warehouse: last UTC day exported (YYYY-MM-DD)")
     ap.add_argument("--min-free-gb", type=float, default=12.0, help="with --warehouse: the export stops above this")
+    ap.add_argument("--deadline", default=None, help="HH:MM UTC: start no Spark query call after it")
     ap.add_argument("--keep-export", action="store_true", help="with --warehouse: leave the export on disk")
     args = ap.parse_args()
     if args.warehouse is not None:
@@ -208,6 +225,8 @@ def compare(wh: Any, qs: dict[str, Any], export: Path, args: argparse.Namespace,
     from precinct.core.warehouse import SparkEngine
 
     duck = timed(DuckEngine(wh), qs, args.runs)
+    for name, d in duck.items():
+        print(f"DuckDB {name}: {d}", file=sys.stderr, flush=True)
     mem = args.memory
     exec_mem = f"{int(float(mem[:-1]) * 1024 * 3 / 4)}m" if mem[-1] in "gG" else mem
     with StandaloneCluster(args.work / "cluster", workers=1, cores=args.cores, memory=mem) as cluster:
@@ -220,10 +239,10 @@ def compare(wh: Any, qs: dict[str, Any], export: Path, args: argparse.Namespace,
         start_s = time.perf_counter() - t
         log(f"Spark session on {cluster.url} in {start_s:.1f} s")
         try:
-            sp = timed(SparkQueryEngine(spark), qs, args.runs)
+            sp = timed(SparkQueryEngine(spark), qs, args.runs, args.deadline)
         finally:
             spark.stop()
-    for name in qs:
+    for name in sp:
         if duck[name]["rows"] != sp[name]["rows"]:
             raise SystemExit(f"engines disagree on {name}: duckdb {duck[name]['rows']} rows, "
                              f"spark {sp[name]['rows']} rows")
@@ -235,7 +254,7 @@ def compare(wh: Any, qs: dict[str, Any], export: Path, args: argparse.Namespace,
           f"load average {load1:.1f}/{load5:.1f} at the end")
     print("\n| query | rows | DuckDB cold | DuckDB warm (CPU) | Spark cluster cold | Spark cluster warm | warm ratio |")
     print("|---|---|---|---|---|---|---|")
-    for name in qs:
+    for name in sp:
         d, s = duck[name], sp[name]
         ratio = s["warm_ms"] / max(d["warm_ms"], 1e-3)
         print(f"| {name} | {d['rows']:,} | {d['cold_ms']:,.0f} ms | {d['warm_ms']:,.1f} ms ({d['warm_cpu_ms']:,.0f}) "
@@ -248,6 +267,8 @@ def warehouse_mode(args: argparse.Namespace) -> None:
 
     settings, _db = ab.setup_dir(args.warehouse / "main")
     wh = service.warehouse(settings)
+    # DuckDB's spill files may take 90 % of the free disk by default (18 GiB at 1B): keep the floor
+    wh.query(f"SET max_temp_directory_size = '{max(1.0, free_gb(args.warehouse) - args.min_free_gb + 2):.1f}GiB'")
     n, lo, hi = wh.query("SELECT count(*), min(ts_us), max(ts_us) FROM anpr_reads")[0]
     d0 = utc_day(args.day_from) if args.day_from else lo // DAY_US + 1
     d1 = utc_day(args.day_to) if args.day_to else hi // DAY_US - 1

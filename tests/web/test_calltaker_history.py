@@ -122,3 +122,73 @@ def test_repeat_caller_history_under_a_case(page: Any, server: Server, login: Lo
     page.fill("#call-phone", "1390000000")
     assert page.query_selector("#call-history-count") is None
 
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_history_is_looked_up_once_per_number_typed(page: Any, server: Server, login: Login, lang: str) -> None:
+    """The form is drawn again on a tab or language switch: the history of the number typed is shown
+    again from what was read, not read again (each read is audited: one record per number typed);
+    another number is a new read, and so is the same number on the next call."""
+    last4 = f"{random.Random(f'once-{lang}').randrange(10_000):04d}"
+    number, other = f"1390031{last4}", f"1390032{last4}"
+    first = _call(server, number, 1, "fight")
+    case_id = server.open_case("call_taker", f"history once {lang}", "public_order")
+    with server.api("call_taker") as c:
+        r = c.post(f"/cases/{case_id}/links", json={"kind": "incident", "id": first["incident_id"]})
+        assert r.status_code == 200, r.text
+
+    def reads(num: str) -> int:
+        return sum(1 for x in _records(server, case_id) if x["outcome"] == "ok" and x["params"]["number"] == num)
+
+    login(page, "call_taker")
+    if lang == "en":
+        page.click("#lang-switch")
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
+    page.wait_for_selector("#call-form")
+    page.fill("#call-phone", number)
+    page.press("#call-phone", "Tab")
+    page.click("#call-history-lookup")
+    page.fill("#case-id", case_id)
+    page.select_option("#case-purpose", "incident_response")
+    page.click("#case-ok")
+    page.wait_for_selector("#call-history-count[data-count='1']")
+    assert reads(number) == 1
+
+    # away and back, then the other language and back: the history is on screen, read once
+    page.evaluate("() => { location.hash = '#/map'; }")
+    page.wait_for_selector("#call-form", state="detached")
+    page.evaluate("() => { location.hash = '#/calls'; }")
+    page.wait_for_selector("#call-history-count[data-count='1']")
+    assert page.input_value("#call-phone") == number
+    for _ in range(2):
+        page.click("#lang-switch")
+        page.wait_for_selector("#call-history-count[data-count='1']")
+    d = page.evaluate("(l) => window.__precinctI18n[l]", lang)
+    assert page.inner_text("#call-history-count") == d["calls.hist.count"].format(
+        number=f"*******{last4}", n=1, days=30)
+    page.wait_for_timeout(500)  # a second read would have been sent by now
+    assert reads(number) == 1
+
+    # another number: read (once, across a switch)
+    page.fill("#call-phone", other)
+    page.press("#call-phone", "Tab")
+    page.wait_for_selector("#call-history-count[data-count='0']")
+    page.evaluate("() => { location.hash = '#/map'; }")
+    page.wait_for_selector("#call-form", state="detached")
+    page.evaluate("() => { location.hash = '#/calls'; }")
+    page.wait_for_selector("#call-history-count[data-count='0']")
+    page.wait_for_timeout(500)
+    assert (reads(number), reads(other)) == (1, 1)
+
+    # the call is created: the next call with the same number is a new lookup, for that call
+    page.fill("#call-lat", "32.4802")
+    page.fill("#call-lon", "119.9102")
+    page.fill("#call-type-search", "fight")
+    page.select_option("#call-type", "fight")
+    page.click("#call-submit")
+    page.wait_for_function("() => document.querySelector('#call-phone').value === ''")
+    assert page.query_selector("#call-history-count") is None
+    page.fill("#call-phone", other)
+    page.press("#call-phone", "Tab")
+    page.wait_for_selector("#call-history-count[data-count='1']")
+    assert reads(other) == 2

@@ -12,6 +12,7 @@ import { forgetForms, restoreForm, saveForm } from "./formstate";
 import { redWatch, stopRedWatch } from "./redwatch";
 import { alertWatch, stopAlertWatch } from "./alertwatch";
 import { forgetAnalyst } from "./views/analyst";
+import { forgetCallerHistory } from "./views/calls";
 import { navBar, type Nav } from "./nav";
 import { VIEWS, type View } from "./views";
 import { passwordButton } from "./views/password";
@@ -189,6 +190,7 @@ function endSession(): void {
   api.setToken(null);
   setCaseContext(null);
   forgetForms();
+  forgetCallerHistory();
   forgetAnalyst();
   stopRedWatch();
   stopAlertWatch();

@@ -260,7 +260,7 @@ export const callsView: View = {
           resolved = null;
           clear(resolvedLine); clear(addrSugg);
           phone.value = ""; desc.value = ""; address.value = ""; callerName.value = "";
-          history.reset();
+          history.reset(true); // the next call's number is looked up for that call
           void refreshAll();
         } catch (ex) {
           if (ex instanceof ApiError && ex.status === 422 && (ex.detail as any)?.field === "address") await noAddress(ex, String(values.address ?? ""));
@@ -299,11 +299,20 @@ export const callsView: View = {
   },
 };
 
+// The caller history shown for the call being typed (the case, the number's digits, the answer):
+// a re-render of the form (tab or language switch) paints it again without asking the server, as
+// every lookup is an audited personal-data read; a changed number (or case) is looked up anew. Kept
+// in memory for this form session only: forgotten when the call is created and at logout.
+// A lookup still on its way when the form is drawn again is waited for, not asked twice.
+let lastHistory: { key: string; out: any } | null = null;
+let inflight: { key: string; answer: Promise<any> } | null = null;
+export function forgetCallerHistory(): void { lastHistory = null; inflight = null; }
+
 /** The caller's number looked up while the call is taken: how often it called in the last 30 days,
  * each call's local time, type, priority and status or disposition. Personal data: read under the
  * case and purpose (incident_response, a case with an incident linked) and audited by the server;
  * looked up by itself only when such a case is already chosen, else on the button (which asks). */
-function callerHistory(phone: HTMLInputElement): { box: HTMLElement; reset: () => void; refresh: () => void } {
+function callerHistory(phone: HTMLInputElement): { box: HTMLElement; reset: (forget?: boolean) => void; refresh: () => void } {
   const op = api.find("GET", "/calls/history");
   const box = h("div.call-history#call-history", { "aria-live": "polite" });
   let shown = "", seq = 0;
@@ -325,14 +334,20 @@ function callerHistory(phone: HTMLInputElement): { box: HTMLElement; reset: () =
     }
     const key = `${caseContext()!.caseId}|${digits()}`;
     if (key === shown) return;
+    if (lastHistory?.key === key) { seq++; shown = key; paint(lastHistory.out); return; }
     const mine = ++seq;
     clear(box, h("p.muted", t("calls.hist.loading")));
+    if (inflight?.key !== key) inflight = { key, answer: api.get<any>(op.path, { query: { number }, personal: true }) };
+    const asked = inflight;
     try {
-      const out = await api.get<any>(op.path, { query: { number }, personal: true });
+      const out = await asked.answer;
+      // kept for the number asked last (an older answer arriving late is not)
+      if (inflight === asked) { lastHistory = { key, out }; inflight = null; }
       if (mine !== seq) return;
       shown = key;
       paint(out);
     } catch (e) {
+      if (inflight === asked) inflight = null;
       if (mine !== seq) return;
       shown = "";
       clear(box, h("p.error#call-history-error", t("calls.hist.refused", { msg: errorText(e) })), button());
@@ -362,7 +377,7 @@ function callerHistory(phone: HTMLInputElement): { box: HTMLElement; reset: () =
   phone.addEventListener("change", () => { if (fits()) void lookup(false); else offer(); });
   return {
     box,
-    reset: () => { seq++; shown = ""; clear(box); },
+    reset: (forget = false) => { seq++; shown = ""; clear(box); if (forget) forgetCallerHistory(); },
     refresh: () => { if (digits().length >= 3) { if (fits()) void lookup(false); else offer(); } },
   };
 }
