@@ -3,7 +3,7 @@
 import { api } from "../api";
 import { askCaseContext, caseContext } from "../casectx";
 import { clear, dateTimeInput, field, fmtTime, h, download, parseLocalDateTime, toCsv } from "../dom";
-import { t, tOr } from "../i18n";
+import { lang, t, tOr } from "../i18n";
 import { session } from "../session";
 import { errorText, table } from "./common";
 import type { View } from "./index";
@@ -27,11 +27,27 @@ export function isSystem(r: any): boolean {
   return r.role === "system" || r.actor === "system" || /^(system|job|sim|scheduler)[:.-]/.test(String(r.actor ?? ""));
 }
 
-/** What was searched: the record's parameters as "name: value" (empty ones left out). */
+/** A parameter's value as words: lists joined, times local (24 h), yes/no, operations named,
+ * nested objects as "name: value" (never JSON). */
+function paramValue(k: string, v: unknown): string {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "boolean") return v ? t("audit.yes") : t("audit.no");
+  if (Array.isArray(v)) return v.map((x) => paramValue(k, x)).filter(Boolean).join(lang() === "en" ? ", " : "、");
+  if (typeof v === "object") {
+    const inner = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== null && x !== undefined && x !== "")
+      .map(([kk, x]) => `${tOr(`p.${kk}`, kk)}: ${paramValue(kk, x)}`).join(", ");
+    return `(${inner})`;
+  }
+  if (k === "op") return tOr(`auditop.${v}`, String(v));
+  if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) return fmtTime(v);
+  return String(v);
+}
+
+/** What was searched: the record's parameters as "name: value" (empty ones left out), in words. */
 export function paramsText(p: unknown): string {
   if (!p || typeof p !== "object") return p === null || p === undefined ? "" : String(p);
   return Object.entries(p as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined && v !== "")
-    .map(([k, v]) => `${tOr(`p.${k}`, k)}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join("; ");
+    .map(([k, v]) => `${tOr(`p.${k}`, k)}: ${paramValue(k, v)}`).join("; ");
 }
 
 export const auditView: View = {
@@ -90,10 +106,11 @@ export const auditView: View = {
           { key: "actor", label: t("audit.actor"), render: (r) => isSystem(r) && r.actor === "system" ? t("role.system") : String(r.actor ?? "") },
           { key: "role", label: t("audit.role"), render: (r) => tOr(`role.${r.role}`, String(r.role ?? "")) },
           { key: "action", label: t("audit.action"), render: (r) => tOr(`act.${r.action}`, String(r.action ?? "")) },
-          { key: "resource", label: t("audit.resource") },
+          { key: "resource", label: t("audit.resource"), render: (r) => h("span", { title: String(r.resource ?? "") },
+            tOr(`res.${r.resource}`, String(r.resource ?? ""))) },
           { key: "params", label: t("audit.params"), render: (r) => paramsText(r.params) },
           { key: "case_id", label: t("audit.case") },
-          { key: "purpose", label: t("audit.purpose"), render: (r) => (r.purpose ? t(`purpose.${r.purpose}`) : "") },
+          { key: "purpose", label: t("audit.purpose"), render: (r) => (r.purpose ? tOr(`purpose.${r.purpose}`, String(r.purpose)) : "") },
           { key: "result_count", label: t("audit.results") },
           { key: "outcome", label: t("audit.outcome"), render: (r) => h(r.outcome === "ok" ? "span" : "b.refused", tOr(`outcome.${r.outcome}`, String(r.outcome ?? ""))) },
         ], shown, { id: "audit-table", rowClass: (r) => (r.outcome === "ok" ? "" : "refused-row") })),
