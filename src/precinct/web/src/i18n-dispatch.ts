@@ -37,6 +37,9 @@ export const dispatchEn: Record<string, string> = {
   "alerts.noneToAck": "No hotlist hit waiting for acknowledgement",
   "map.alertsOpen": "not acknowledged",
   "map.alertsAcked": "acknowledged",
+  "alerts.readAt": "Read at",
+  "alerts.list": "Hotlist",
+  "alerts.notAcked": "Not acknowledged yet",
 };
 
 export const dispatchZh: Record<string, string> = {
@@ -71,4 +74,7 @@ export const dispatchZh: Record<string, string> = {
   "alerts.noneToAck": "没有待确认的布控预警",
   "map.alertsOpen": "未确认",
   "map.alertsAcked": "已确认",
+  "alerts.readAt": "过车时间",
+  "alerts.list": "布控类别",
+  "alerts.notAcked": "尚未确认",
 };

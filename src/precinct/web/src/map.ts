@@ -9,6 +9,7 @@ import { CanvasLayer, drawPoints, drawRoads, parseRoads, type PointSet, pointSet
 import { geoOptions, type GeoPanes, makePanes } from "./geostyle";
 import { lang, t, tOr } from "./i18n";
 import { idOf, type Row, store, subscribe, incidentTypeName } from "./store";
+import { alertReason, cameraOf } from "./views/boardalerts";
 
 export const PRIORITY_COLOURS: Record<string, string> = {
   red: "#e0262a", orange: "#f28a1a", yellow: "#f2c81a", blue: "#2f7de1", green: "#2fa84f",
@@ -332,6 +333,21 @@ function popupEl(key: LayerKey, r: Row): HTMLElement {
       h("b", `${t("map.units")} ${str(r, "callsign", "call_sign", "name", "unit_id", "id") ?? ""}`),
       h("div", tOr(`ut.${kind}`, kind)),
       h("div", `${t("col.status")}: ${tOr("status." + st, st)}`));
+  }
+  if (key === "alerts") {
+    // a hotlist hit in words: plate, when and where it was read, the list and reason, acknowledged or not
+    const list = String(r.list ?? r.list_name ?? "");
+    return h("div.alert-popup", { dataset: { alert: String(r.alert_id ?? r.id ?? ""), acked: String(!!r.acknowledged_at) } },
+      h("b.popup-title", `${t("alerts.title")} ${String(r.plate ?? "")}`),
+      h("div.popup-time", `${t("alerts.readAt")}: ${fmtTime(r.read?.ts ?? r.ts ?? r.raised_at)}`),
+      h("div.popup-camera", `${t("map.cameras")}: ${cameraOf(r) || "–"}`),
+      list || r.reason ? h("div.popup-reason", `${t("alerts.list")}: ${alertReason(r)}`) : "",
+      h("div.popup-ack", r.acknowledged_at
+        ? t("alerts.ackedBy", { who: String(r.acknowledged_by ?? ""), at: fmtTime(r.acknowledged_at) }) : t("alerts.notAcked")));
+  }
+  if (key === "cameras") {
+    const id = String(r.camera_id ?? r.id ?? "");
+    return h("div.camera-popup", h("b", `${t("map.cameras")} ${String(r.name ?? id)}`), r.name ? h("div.muted", id) : "");
   }
   return h("div", h("b", t("map." + key)),
     ...Object.entries(r).slice(0, 6).map(([k, v]) => h("div", `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)));

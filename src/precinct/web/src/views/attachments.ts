@@ -4,7 +4,7 @@
 import { api } from "../api";
 import { clear, fmtTime, h } from "../dom";
 import { t } from "../i18n";
-import { store, subscribe } from "../store";
+import { callsignOf, store, subscribe } from "../store";
 
 interface Attachment { id: string; kind: string; note: string; url: string | null; unit_id: string | null; created_by: string; created_at: string }
 
@@ -29,13 +29,13 @@ function ackBadges(units: any[]): HTMLElement {
     const state = a.acknowledged_at ? "acked" : lateNow(a) ? "late" : "waiting";
     const text = state === "acked" ? t("scene.acked", { time: fmtTime(a.acknowledged_at) }) : t(`scene.${state}`);
     return h("span", { class: `badge ack ${state}`, dataset: { unit: String(a.unit_id), ack: state } },
-      `${a.unit_id} ${state === "acked" ? "✔" : state === "late" ? "⚠" : "…"} ${text}`);
+      `${callsignOf(a.unit_id)} ${state === "acked" ? "✔" : state === "late" ? "⚠" : "…"} ${text}`);
   }));
 }
 
 /** One attachment as a list item: a note's text, or a photo (fetched with the bearer token). */
 export async function thumb(a: Attachment): Promise<HTMLElement> {
-  const meta = `${a.unit_id ?? a.created_by} · ${fmtTime(a.created_at)}`;
+  const meta = `${a.unit_id ? callsignOf(a.unit_id) : a.created_by} · ${fmtTime(a.created_at)}`;
   if (a.kind !== "image" || !a.url) return h("li.note", { dataset: { attachment: a.id } }, h("span.muted", meta), " ", a.note);
   const img = h("img", { alt: a.note || t("scene.photo"), width: "96", height: "72", dataset: { attachment: a.id },
     style: "object-fit:cover;vertical-align:middle;margin-right:.5rem;border-radius:4px" }) as HTMLImageElement;

@@ -7,7 +7,7 @@ import { api, latLonOf, num, str } from "../api";
 import { clear, fmtDuration, h, toast } from "../dom";
 import { lang, t, tOr } from "../i18n";
 import { type OpsMap, PRIORITY_COLOURS, priorityOf, unitColour, unitOutOfService } from "../map";
-import { idOf, refreshAll, routes, store, subscribe, incidentTypeName } from "../store";
+import { callsignOf, idOf, refreshAll, routes, store, subscribe, incidentTypeName } from "../store";
 import { table, toastError, unavailable } from "./common";
 import type { View } from "./index";
 import { ageSeconds, isOpen } from "./overview";
@@ -67,7 +67,7 @@ const COLS: Col[] = [
   { key: "ack", label: () => "", sig: (r) => lateUnits(unitsOf(r)).join(","), cell: (r) => {
     const late = lateUnits(unitsOf(r));
     return late.length ? h("span.badge.ack.late.row-late", { title: t("scene.late"), dataset: { late: late.join(" ") },
-      style: "color:#ffb020;font-weight:600;white-space:nowrap" }, `⚠ ${late.join(" ")}`) : "";
+      style: "color:#ffb020;font-weight:600;white-space:nowrap" }, `⚠ ${late.map(callsignOf).join(" ")}`) : "";
   } },
 ];
 

@@ -6,7 +6,7 @@
 // GET /anpr/alerts; earlier ones can be read through that route with a case and purpose (audited).
 import { api, rowsOf } from "../api";
 import { clear, fmtTime, h, toast } from "../dom";
-import { t, tOr } from "../i18n";
+import { lang, t, tOr } from "../i18n";
 import type { OpsMap } from "../map";
 import { putAlert, store, subscribe } from "../store";
 import { errorText } from "./common";
@@ -39,6 +39,14 @@ export function cameraOf(a: any): string {
   if (!id) return "";
   const name = a.read?.camera_name ?? a.camera_name ?? store.cameras.find((c) => String(c.camera_id ?? c.id) === id)?.name;
   return name ? `${name} (${id})` : id;
+}
+
+/** The hotlist in words and the reason it gives (once, when the reason only repeats the list's name). */
+export function alertReason(a: any): string {
+  const list = String(a.list ?? a.list_name ?? "");
+  const name = list ? tOr(`hotlist.${list}`, list) : "";
+  const reason = String(a.reason ?? "");
+  return !reason || reason === name ? name : name ? `${name}${lang() === "en" ? ": " : "："}${reason}` : reason;
 }
 
 const latLon = (a: any): [number, number] | null => {
@@ -93,7 +101,6 @@ export function alertSection(map: OpsMap | null): { el: HTMLElement; stop: () =>
 
   function row(a: any): HTMLElement {
     const id = alertIdOf(a);
-    const list = String(a.list ?? a.list_name ?? "");
     const acked = !!a.acknowledged_at;
     const where = latLon(a);
     return h(`li.alert-row${acked ? ".acked" : ""}`, { dataset: { alert: id, acked: String(acked) },
@@ -102,7 +109,7 @@ export function alertSection(map: OpsMap | null): { el: HTMLElement; stop: () =>
       h("span.alert-time", fmtTime(a.read?.ts ?? a.ts ?? a.read_at ?? a.raised_at)), " ",
       h("b.alert-plate", String(a.plate ?? "")),
       h("span.alert-camera", ` · ${t("alerts.camera")} ${cameraOf(a) || "–"}`),
-      h("span.alert-reason", ` · ${list ? tOr(`hotlist.${list}`, list) : ""}${a.reason ? `：${a.reason}` : ""}`), " ",
+      h("span.alert-reason", ` · ${alertReason(a)}`), " ",
       acked
         ? h("span.small.muted.alert-acked", t("alerts.ackedBy", { who: String(a.acknowledged_by ?? ""),
           at: fmtTime(a.acknowledged_at) }))

@@ -100,6 +100,8 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
     shown = String(inc.updated_at ?? "");
     const prio = priorityOf(inc);
     const units: any[] = Array.isArray(inc.units) ? inc.units : [];
+    // the masked call-back numbers (a call made without one gives none: nothing to show for it)
+    const callers: string[] = (Array.isArray(inc.callers) ? inc.callers : []).filter((c: unknown) => c).map(String);
     const closable = closeOp && /cleared|new/.test(String(inc.status));
     const closeBox = h("div.actions#close-box");
     if (closable) paintClose(closeBox, id, prio);
@@ -109,7 +111,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
       inc.address ? h("p.small#detail-address", inc.address) : null,
       prioOp && !/closed|merged/.test(String(inc.status)) ? priorityBox(id, prio) : null,
       inc.summary || inc.description ? h("p.small", String(inc.summary ?? inc.description)) : null,
-      Array.isArray(inc.callers) && inc.callers.length ? h("p.small.muted#detail-callers", t("board.callback"), ": ", inc.callers.join(", ")) : null,
+      callers.length ? h("p.small.muted#detail-callers", t("board.callback"), lang() === "en" ? ": " : "：", callers.join(", ")) : null,
       units.length ? h("table.grid#assigned-units",
         h("thead", h("tr", h("th", t("col.unit")), h("th", t("col.status")), h("th", t("units.since")), h("th", t("board.eta")), h("th", t("board.next")))),
         h("tbody", units.map((a) => {
