@@ -79,6 +79,8 @@ def test_hotlist_hit_popup_is_in_words(browser: Any, server: Server, lang: str) 
         assert plate in text
         assert read_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S") in text
         assert "凤凰东路卡口" in text and cam in text
+        assert text.startswith(f"{words['alerts.one']} {plate}")
+        assert f"{words['alerts.cameraLabel']}: 凤凰东路卡口 ({cam})" in text
         assert words["hotlist.wanted"] in text and "涉嫌肇事逃逸" in text
         assert words["alerts.notAcked"] in text and popup.get_attribute("data-acked") == "false"
         for raw in ("alert_id", "hotlist_id", "lat:", "{", "wanted"):
@@ -128,6 +130,16 @@ def test_callback_numbers_and_callsigns_in_the_panel(browser: Any, server: Serve
         badge = pg.locator(f"#board-acks [data-unit='{unit}']")
         badge.wait_for()
         assert badge.inner_text().startswith(callsign) and unit not in badge.inner_text()
+        # the panel names one incident; the response level is in the reader's language
+        assert pg.inner_text("#board-detail h3") == f"{words['board.incident']} {called}"
+        with server.api("dispatcher") as c:
+            level = c.get(f"/incidents/{called}/recommendations").json()["response_level"]
+        plan = pg.locator("#response-plan")
+        plan.wait_for()
+        said = plan.locator("p").first.inner_text()
+        assert words[f"resp.level.{level}"] in said
+        if lang == "en":
+            assert not re.search(r"[\u4e00-\u9fff]", said), said
     finally:
         ctx.close()
         with server.api("dispatcher") as c:

@@ -40,6 +40,13 @@ export const dispatchEn: Record<string, string> = {
   "alerts.readAt": "Read at",
   "alerts.list": "Hotlist",
   "alerts.notAcked": "Not acknowledged yet",
+  "alerts.one": "Hotlist hit",
+  "alerts.cameraLabel": "Camera",
+  "board.incident": "Incident",
+  "resp.level.1": "Level I",
+  "resp.level.2": "Level II",
+  "resp.level.3": "Level III",
+  "resp.level.4": "Level IV",
 };
 
 export const dispatchZh: Record<string, string> = {
@@ -77,4 +84,11 @@ export const dispatchZh: Record<string, string> = {
   "alerts.readAt": "过车时间",
   "alerts.list": "布控类别",
   "alerts.notAcked": "尚未确认",
+  "alerts.one": "布控预警",
+  "alerts.cameraLabel": "卡口",
+  "board.incident": "警情",
+  "resp.level.1": "I 一级响应",
+  "resp.level.2": "II 二级响应",
+  "resp.level.3": "III 三级响应",
+  "resp.level.4": "IV 四级响应",
 };

@@ -338,16 +338,16 @@ function popupEl(key: LayerKey, r: Row): HTMLElement {
     // a hotlist hit in words: plate, when and where it was read, the list and reason, acknowledged or not
     const list = String(r.list ?? r.list_name ?? "");
     return h("div.alert-popup", { dataset: { alert: String(r.alert_id ?? r.id ?? ""), acked: String(!!r.acknowledged_at) } },
-      h("b.popup-title", `${t("alerts.title")} ${String(r.plate ?? "")}`),
+      h("b.popup-title", `${t("alerts.one")} ${String(r.plate ?? "")}`),
       h("div.popup-time", `${t("alerts.readAt")}: ${fmtTime(r.read?.ts ?? r.ts ?? r.raised_at)}`),
-      h("div.popup-camera", `${t("map.cameras")}: ${cameraOf(r) || "–"}`),
+      h("div.popup-camera", `${t("alerts.cameraLabel")}: ${cameraOf(r) || "–"}`),
       list || r.reason ? h("div.popup-reason", `${t("alerts.list")}: ${alertReason(r)}`) : "",
       h("div.popup-ack", r.acknowledged_at
         ? t("alerts.ackedBy", { who: String(r.acknowledged_by ?? ""), at: fmtTime(r.acknowledged_at) }) : t("alerts.notAcked")));
   }
   if (key === "cameras") {
     const id = String(r.camera_id ?? r.id ?? "");
-    return h("div.camera-popup", h("b", `${t("map.cameras")} ${String(r.name ?? id)}`), r.name ? h("div.muted", id) : "");
+    return h("div.camera-popup", h("b", `${t("alerts.cameraLabel")} ${String(r.name ?? id)}`), r.name ? h("div.muted", id) : "");
   }
   return h("div", h("b", t("map." + key)),
     ...Object.entries(r).slice(0, 6).map(([k, v]) => h("div", `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)));

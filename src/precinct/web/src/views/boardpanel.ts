@@ -85,7 +85,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
     const again = repaint && !el.hidden && el.dataset.id === id;
     el.hidden = false;
     el.dataset.id = id;
-    const head = h("div.panel-head", h("h3", `${t("map.incidents")} ${id}`),
+    const head = h("div.panel-head", h("h3", `${t("board.incident")} ${id}`),
       h("button.small#board-detail-close", { type: "button", title: t("common.close"), "aria-label": t("common.close"), onclick: hide }, "✕"));
     if (!again) {
       highlight(id);
@@ -269,7 +269,7 @@ export function incidentPanel(onClose: () => void, highlight: (id: string) => vo
     const short = plan.reduce((n, p) => n + (Number(p.short) || 0), 0);
     return h("div.plan#response-plan", { dataset: { met: String(!!met), short: String(short) } },
       h("h4", t("board.plan")),
-      h("p", t("board.planLevel", { level: String(data.response_level_name ?? data.response_level ?? "–"),
+      h("p", t("board.planLevel", { level: tOr(`resp.level.${data.response_level}`, String(data.response_level_name ?? data.response_level ?? "–")),
         target: fmtDuration(Number(data.arrival_target_s)) }), " · ",
         h("b", { class: met ? "ok" : "error" }, met ? t("board.targetMet") : t("board.targetMissed"))),
       plan.length ? table([
