@@ -166,6 +166,11 @@ def export_days(wh: Any, out_dir: Path, day_from: int, day_to: int, min_free_gb:
             shutil.rmtree(staging, ignore_errors=True)
         n = sum(p.stat().st_size for p in part.rglob("*.parquet"))
         biggest, size, done = max(biggest, n), size + n, day
+        if day == day_from:  # the first day's bytes per read, before committing to the range
+            rows = wh.query("SELECT count(*) FROM anpr_reads WHERE ts_us >= ? AND ts_us < ?",
+                            [day * DAY_US, (day + 1) * DAY_US])[0][0]
+            log(f"day {day}: {rows:,} reads, {n / 2**20:,.1f} MiB, {n / max(rows, 1):.1f} bytes per read; "
+                f"{free_gb(out_dir):.1f} GiB free")
     return done, size
 
 
