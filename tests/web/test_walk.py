@@ -1,4 +1,7 @@
 """Issue 21, the walk: every role, every screen, both languages, at 1920×1080 and at 390×844.
+Screens are reached by clicking, as a user does: a screen in a group of the grouped navigation
+(nav.ts) through its group's button and then its link in the group's row; a screen with tabs (the
+analyst's queries) has each tab checked too.
 
 On each screen it fails on
 - a visible raw i18n key (any key of the locale files shown as text, e.g. ``board.title``),
@@ -96,15 +99,41 @@ def night(server: Server) -> Iterator[None]:
             assert r.status_code == 201, r.text
         c.post(f"/incidents/{r.json()['incident_id']}/dispatch", json={"unit_ids": ["P-01"]})
         c.post("/units/P-03/status", json={"status": "out_of_service"})
-        c.post("/orders", json={"title": "walk order", "body": "check the east bridge", "recipients": ["unit:P-01"],
-                                "deadline_minutes": 30})
+        r = c.post("/orders", json={"title": "walk order", "body": "check the east bridge", "recipients": ["unit:P-01"],
+                                    "deadline_minutes": 30})
+    with server.api("supervisor") as c:  # a reminder on it: the orders screens say who, by whom, when
+        c.post(f"/orders/{r.json()['id']}/remind")
     yield
     with server.api("dispatcher") as c:
         c.post("/units/P-03/status", json={"status": "available"})
 
 
-def _walk(page: Any, server: Server, size: tuple[int, int]) -> dict[str, list[str]]:
+def _open(page: Any, view: str) -> str:
+    """Reach a screen as a user does, by clicking: its top-row link, or its group's button first and
+    then its link in the group's row (the navigation is grouped, nav.ts). Returns how it was reached."""
+    link = f"#nav a[data-view='{view}']"
+    group = page.eval_on_selector(link, "a => a.closest('.nav-sub')?.id ?? ''").removeprefix("nav-sub-")
+    if group and not page.is_visible(link):
+        page.click(f"#nav-group-{group}")
+        page.wait_for_selector(link, state="visible")
+    page.click(link)
+    page.wait_for_selector(f"{link}.active[aria-current=page]")
+    page.wait_for_selector(f"#panel[data-view='{view}']", state="attached")
+    return group
+
+
+def _check(page: Any, keys: list[str], lang: str) -> list[str]:
+    res = page.evaluate(CHECK, [keys, CODES_ZH if lang == "zh-CN" else CODES_EN])
+    return [f"raw key {k}" for k in res["raw"]] + [f"untranslated {c}" for c in res["untranslated"]] + \
+        [f"native date input {d}" for d in res["nativeDates"]] + res["outside"]
+
+
+def _walk(page: Any, server: Server, size: tuple[int, int]) -> tuple[dict[str, list[str]], dict[str, set[str]]]:
+    """Every screen of the role (each sub-screen of a group reached through its group) and each tab
+    of a screen that has tabs (the analyst's queries), in both languages; the problems found, and
+    the screens walked per group ("" for the top row's own links)."""
     found: dict[str, list[str]] = {}
+    walked: dict[str, set[str]] = {}
     dicts = page.evaluate("() => window.__precinctI18n")
     keys = sorted(set(dicts["en"]) | set(dicts["zh-CN"]))
     views = page.eval_on_selector_all("#nav a", "els => els.map(e => e.dataset.view)")
@@ -113,15 +142,23 @@ def _walk(page: Any, server: Server, size: tuple[int, int]) -> dict[str, list[st
             page.click("#lang-switch")
             page.wait_for_function(f"() => document.documentElement.lang === '{lang}'")
         for view in views:
-            page.goto(f"{server.url}/ui/#/{view}")
-            page.wait_for_selector(f"#nav a[data-view='{view}'].active")
+            walked.setdefault(_open(page, view), set()).add(view)
             page.wait_for_timeout(600)  # the screen's first answers (the stream never idles)
-            res = page.evaluate(CHECK, [keys, CODES_ZH if lang == "zh-CN" else CODES_EN])
-            problems = [f"raw key {k}" for k in res["raw"]] + [f"untranslated {c}" for c in res["untranslated"]] + \
-                [f"native date input {d}" for d in res["nativeDates"]] + res["outside"]
+            where = f"{view} {lang} {size[0]}x{size[1]}"
+            problems = _check(page, keys, lang)
             if problems:
-                found[f"{view} {lang} {size[0]}x{size[1]}"] = problems
-    return found
+                found[where] = problems
+            tabs = page.eval_on_selector_all("#panel .tabs > button",
+                                             "els => els.map(e => e.dataset.kind || e.textContent)")
+            for i, tab in enumerate(tabs):
+                page.click(f"#panel .tabs > button >> nth={i}")
+                page.wait_for_function("(i) => document.querySelectorAll('#panel .tabs > button')[i]"
+                                       "?.classList.contains('active')", arg=i)
+                page.wait_for_timeout(150)
+                problems = _check(page, keys, lang)
+                if problems:
+                    found[f"{where} tab {tab}"] = problems
+    return found, walked
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -137,7 +174,14 @@ def test_walk_every_screen(browser: Any, server: Server, login: Login, night: No
             page.goto(f"{server.url}/ui/")
             page.evaluate("() => localStorage.setItem('precinct.lang', 'zh-CN')")
             login(page, role)
-            found.update(_walk(page, server, size))
+            screens = page.eval_on_selector_all("#nav a", "els => els.map(e => e.dataset.view)")
+            groups = dict(page.eval_on_selector_all(".nav-sub", "els => els.map(e => [e.id.replace('nav-sub-', ''),"
+                                                    " [...e.querySelectorAll('a')].map(a => a.dataset.view)])"))
+            problems, walked = _walk(page, server, size)
+            found.update(problems)
+            # every screen walked, each grouped one through its own group
+            assert sorted(v for vs in walked.values() for v in vs) == sorted(screens), (walked, screens)
+            assert {g: sorted(vs) for g, vs in walked.items() if g} == {g: sorted(vs) for g, vs in groups.items()}
         finally:
             ctx.close()
         assert not errors, f"JavaScript errors on {role}'s screens: {errors}"
