@@ -103,6 +103,12 @@ def test_audit_log_in_words(page: Any, server: Server, login: Callable[[Any, str
     for r in _rows(page):
         assert "{" not in r["params"] and '":' not in r["params"] and "T0" not in r["params"], r
 
+    # a call taken (the server's warm-up call): the caller's details collected, named in words
+    _search(page, "dispatcher1")
+    row = next(r for r in _rows(page) if r["resource"] == w["res.calls.caller"])
+    assert f"{w['p.source']}: {w['auditval.source.call']}" in row["params"], row
+    assert f"{w['p.phone']}: " in row["params"] and "phone:" not in row["params"], row
+
     # the hotlist hit, disclosed by the system; hidden on request, and the empty view says what to try
     _search(page, "system")
     rows = _rows(page)

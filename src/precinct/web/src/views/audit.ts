@@ -39,6 +39,7 @@ function paramValue(k: string, v: unknown): string {
     return `(${inner})`;
   }
   if (k === "op") return tOr(`auditop.${v}`, String(v));
+  if (typeof v === "string" && /^[a-z_]+$/.test(v)) return tOr(`auditval.${k}.${v}`, v);
   if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) return fmtTime(v);
   return String(v);
 }
