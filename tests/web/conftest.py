@@ -67,10 +67,12 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def login(server: Server) -> Callable[[Any, str], None]:
-    def _login(pg: Any, role: str) -> None:
+def login(server: Server) -> Callable[..., None]:
+    def _login(pg: Any, role: str, lang: str = "zh-CN") -> None:
         user, password = server.logins[role]
         pg.goto(f"{server.url}/ui/")
+        if lang == "en":
+            pg.click("#lang-switch")
         pg.fill("#login-username", user)
         pg.fill("#login-password", password)
         pg.click("#login-submit")

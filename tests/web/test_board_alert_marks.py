@@ -34,7 +34,7 @@ PIXELS = """(ll) => {
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_acknowledged_hit_is_hollow_on_the_map_and_faded_in_the_list(browser: Any, server: Server,
+def test_acknowledged_hit_is_hollow_on_the_map_and_faded_in_the_list(browser: Any, server: Server, login: Any,
                                                                      lang: str) -> None:
     plate = f"苏M{uuid.uuid4().int % 100000:05d}"
     cam = f"CAM-MK-{uuid.uuid4().hex[:4]}"
@@ -50,14 +50,7 @@ def test_acknowledged_hit_is_hollow_on_the_map_and_faded_in_the_list(browser: An
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        user, password = server.logins["dispatcher"]
-        pg.goto(f"{server.url}/ui/")
-        if lang == "en":
-            pg.click("#lang-switch")
-        pg.fill("#login-username", user)
-        pg.fill("#login-password", password)
-        pg.click("#login-submit")
-        pg.wait_for_selector("#whoami")
+        login(pg, "dispatcher", lang)
         pg.goto(f"{server.url}/ui/#/board")
         pg.wait_for_selector("#board-alerts")
         pg.wait_for_function("() => document.body.dataset.live === 'live'")

@@ -38,7 +38,7 @@ def _stored(server: Server, ids: list[str]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_a_acknowledges_the_banner_then_the_newest_hit(browser: Any, server: Server, lang: str) -> None:
+def test_a_acknowledges_the_banner_then_the_newest_hit(browser: Any, server: Server, login: Any, lang: str) -> None:
     tag = uuid.uuid4().hex[:4]
     plates = [f"苏K{tag[:2].upper()}{i}{uuid.uuid4().int % 1000:03d}" for i in range(2)]
     cam, at = f"CAM-KEY-{tag}", (32.4583, 119.9471)
@@ -56,14 +56,8 @@ def test_a_acknowledges_the_banner_then_the_newest_hit(browser: Any, server: Ser
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        user, password = server.logins["dispatcher"]
-        pg.goto(f"{server.url}/ui/")
-        if lang == "en":
-            pg.click("#lang-switch")
-        pg.fill("#login-username", user)
-        pg.fill("#login-password", password)
-        pg.click("#login-submit")
-        pg.wait_for_selector("#whoami")
+        user = server.logins["dispatcher"][0]
+        login(pg, "dispatcher", lang)
         pg.goto(f"{server.url}/ui/#/board")
         pg.wait_for_selector("#board-alerts")
         pg.wait_for_function("() => document.body.dataset.live === 'live'")
