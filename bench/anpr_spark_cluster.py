@@ -33,6 +33,19 @@ restricted to those days and written a day at a time, stopping before free disk 
 ``--min-free-gb``: a full export does not fit beside a county-year warehouse on this disk). The
 queries' windows (the association's 14-day look-back included, the trajectory, the series' scenes)
 lie inside those days, so both engines see the same reads.
+
+An existing export instead (a county-year's, written by bench/anpr_year_export.py a chunk of days at
+a time, as ``Warehouse.export_parquet`` lays it out):
+
+    nice -n 19 .venv/bin/python bench/anpr_spark_cluster.py --export /tmp/anpr1b/export \
+        --work /tmp/anpr1b/spark --memory 3g --runs 3
+
+Both engines then read the same Parquet: DuckDB (a fresh in-memory database, spill files under
+``--work``) and Spark register ``anpr_reads`` and ``anpr_links`` as the hive-partitioned folders and
+the query-side projections as the same views over them (``presence.SPARK_VIEWS``), so they see
+identical tables. Scenes and watchlist are drawn as in ``--warehouse`` mode (from the export's whole
+UTC days, or ``--day-from``..``--day-to``); DuckDB's cold call is the first of a connection opened
+after the sampling. The rows themselves are compared, not only their number.
 """
 
 from __future__ import annotations
@@ -97,6 +110,33 @@ def make_queries(
     }
 
 
+def children_cpu_s() -> float:
+    """CPU seconds (user + system) of every live descendant of this process: with a Spark session
+    on a cluster started here, the driver's JVM, the master, the worker and its executors."""
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    mine, total = {os.getpid()}, 0.0
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parent.items():
+            if ppid in mine and pid not in mine:
+                mine.add(pid)
+                total += cpu[pid]
+                changed = True
+    return total
+
+
 def past(deadline: str | None) -> bool:
     if not deadline:
         return False
@@ -105,29 +145,38 @@ def past(deadline: str | None) -> bool:
     return (now.hour, now.minute) >= (h, m)
 
 
-def timed(engine: Any, qs: dict[str, Any], runs: int, deadline: str | None = None) -> dict[str, dict[str, float]]:
+def timed(engine: Any, qs: dict[str, Any], runs: int, deadline: str | None = None,
+          keep_rows: bool = False, children: bool = False) -> dict[str, dict[str, Any]]:
     """Cold and warm times per query; after ``deadline`` (HH:MM UTC) no further call is started
-    (a query not run at all is left out; fewer warm calls are recorded as ``warm_n``)."""
-    out: dict[str, dict[str, float]] = {}
+    (a query not run at all is left out; fewer warm calls are recorded as ``warm_n``). With
+    ``keep_rows`` the cold call's rows are kept as ``result``; with ``children`` the CPU time
+    includes this process's descendants (the Spark JVMs, :func:`children_cpu_s`)."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def clock() -> float:
+        return time.process_time() + (children_cpu_s() if children else 0.0)
+
     for name, q in qs.items():
         if past(deadline):
             log(f"{name}: skipped, deadline {deadline} UTC passed")
             continue
-        w, c = time.perf_counter(), time.process_time()
+        w, c = time.perf_counter(), clock()
         rows = engine.run(q)
-        cold, cold_cpu = time.perf_counter() - w, time.process_time() - c
+        cold, cold_cpu = time.perf_counter() - w, clock() - c
         wall, cpu = [], []
         for _ in range(runs):
             if past(deadline):
                 break
-            w, c = time.perf_counter(), time.process_time()
+            w, c = time.perf_counter(), clock()
             engine.run(q)
             wall.append(time.perf_counter() - w)
-            cpu.append(time.process_time() - c)
+            cpu.append(clock() - c)
         out[name] = {"cold_ms": cold * 1000, "cold_cpu_ms": cold_cpu * 1000,
                      "warm_ms": statistics.median(wall or [float("nan")]) * 1000,
                      "warm_cpu_ms": statistics.median(cpu or [float("nan")]) * 1000,
                      "rows": len(rows), "warm_n": len(wall)}
+        if keep_rows:
+            out[name]["result"] = rows
         log(f"{name}: cold {cold * 1000:,.0f} ms, warm {out[name]['warm_ms']:,.0f} ms, {len(rows)} rows")
     return out
 
@@ -190,7 +239,12 @@ def main() -> None:
     ap.add_argument("--min-free-gb", type=float, default=12.0, help="with --warehouse: the export stops above this")
     ap.add_argument("--deadline", default=None, help="HH:MM UTC: start no Spark query call after it")
     ap.add_argument("--keep-export", action="store_true", help="with --warehouse: leave the export on disk")
+    ap.add_argument("--export", type=Path, default=None,
+                    help="an existing export (anpr_reads/day=D/, anpr_links/): both engines read it")
     args = ap.parse_args()
+    if args.export is not None:
+        export_mode(args)
+        return
     if args.warehouse is not None:
         warehouse_mode(args)
         return
@@ -222,48 +276,138 @@ def main() -> None:
             f"{size / 2**20:,.0f} MiB")
 
 
-def compare(wh: Any, qs: dict[str, Any], export: Path, args: argparse.Namespace, header: str) -> None:
-    """DuckDB on ``wh`` and the Spark cluster on the Parquet under ``export``, the same queries;
-    prints the side-by-side table (and stops if the engines disagree on a row count)."""
+def compare(wh: Any, qs: dict[str, Any], export: Path, args: argparse.Namespace, header: str,
+            duck_engine: Any = None) -> None:
+    """DuckDB on ``wh`` (or ``duck_engine``) and the Spark cluster on the Parquet under ``export``,
+    the same queries; prints the side-by-side table (and stops if the engines disagree on a row
+    count; with ``duck_engine``, on any row)."""
     from precinct.anpr.queries import DuckEngine, SparkQueryEngine
     from precinct.core.sparkcluster import StandaloneCluster
     from precinct.core.warehouse import SparkEngine
 
-    duck = timed(DuckEngine(wh), qs, args.runs)
+    keep = duck_engine is not None
+    duck = timed(duck_engine or DuckEngine(wh), qs, args.runs, keep_rows=keep)
     for name, d in duck.items():
-        print(f"DuckDB {name}: {d}", file=sys.stderr, flush=True)
+        print(f"DuckDB {name}: { {k: v for k, v in d.items() if k != 'result'} }", file=sys.stderr, flush=True)
     mem = args.memory
     exec_mem = f"{int(float(mem[:-1]) * 1024 * 3 / 4)}m" if mem[-1] in "gG" else mem
     with StandaloneCluster(args.work / "cluster", workers=1, cores=args.cores, memory=mem) as cluster:
         t = time.perf_counter()
         spark = SparkEngine(cluster.url, conf={
             "spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
-            "spark.executor.memory": exec_mem})
+            "spark.executor.memory": exec_mem, "spark.local.dir": str(args.work / "driver-tmp"),
+            "spark.ui.showConsoleProgress": "false"})
         spark.register_parquet("anpr_reads", export / "anpr_reads")
         spark.register_parquet("anpr_links", export / "anpr_links")
         start_s = time.perf_counter() - t
         log(f"Spark session on {cluster.url} in {start_s:.1f} s")
         try:
-            sp = timed(SparkQueryEngine(spark), qs, args.runs, args.deadline)
+            sp = timed(SparkQueryEngine(spark), qs, args.runs, args.deadline, keep_rows=keep, children=True)
         finally:
             spark.stop()
     for name in sp:
         if duck[name]["rows"] != sp[name]["rows"]:
             raise SystemExit(f"engines disagree on {name}: duckdb {duck[name]['rows']} rows, "
                              f"spark {sp[name]['rows']} rows")
+        if "result" in duck[name] and "result" in sp[name]:
+            diff = row_diff(duck[name]["result"], sp[name]["result"])
+            log(f"{name}: {duck[name]['rows']:,} rows on both engines, {diff} differing (floats to 1e-6)")
+            if diff:
+                raise SystemExit(f"engines disagree on {name}: {diff} rows differ")
 
     load1, load5, _ = os.getloadavg()
     print(f"\n{header}; Spark cluster: 1 worker, {args.cores} cores, executor {exec_mem}; "
           f"session start {start_s:.1f} s")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {load1:.1f}/{load5:.1f} at the end")
-    print("\n| query | rows | DuckDB cold | DuckDB warm (CPU) | Spark cluster cold | Spark cluster warm | warm ratio |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| query | rows | DuckDB cold (CPU) | DuckDB warm (CPU) | Spark cluster cold (CPU) "
+          "| Spark cluster warm (CPU) | warm ratio | warm CPU ratio |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in sp:
         d, s = duck[name], sp[name]
         ratio = s["warm_ms"] / max(d["warm_ms"], 1e-3)
-        print(f"| {name} | {d['rows']:,} | {d['cold_ms']:,.0f} ms | {d['warm_ms']:,.1f} ms ({d['warm_cpu_ms']:,.0f}) "
-              f"| {s['cold_ms']:,.0f} ms | {s['warm_ms']:,.0f} ms | Spark {ratio:,.0f}× |", flush=True)
+        cpu_ratio = s["warm_cpu_ms"] / max(d["warm_cpu_ms"], 1e-3)
+        print(f"| {name} | {d['rows']:,} | {d['cold_ms']:,.0f} ms ({d['cold_cpu_ms']:,.0f}) "
+              f"| {d['warm_ms']:,.1f} ms ({d['warm_cpu_ms']:,.0f}) | {s['cold_ms']:,.0f} ms ({s['cold_cpu_ms']:,.0f}) "
+              f"| {s['warm_ms']:,.0f} ms ({s['warm_cpu_ms']:,.0f}) | Spark {ratio:,.1f}× | {cpu_ratio:,.1f}× |",
+              flush=True)
+
+
+def row_diff(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> int:
+    """How many rows of two results differ, as multisets (floats compared to 6 decimals)."""
+
+    def norm(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(round(v, 6) if isinstance(v, float) else v for v in row)
+
+    left, right = sorted(map(norm, a), key=repr), sorted(map(norm, b), key=repr)
+    return sum(x != y for x, y in zip(left, right, strict=True)) + abs(len(a) - len(b))
+
+
+class ParquetDuck:
+    """DuckDB over an export: ``anpr_reads``/``anpr_links`` as the hive-partitioned Parquet folders
+    and the projections as the views Spark uses, so both engines see the same tables."""
+
+    def __init__(self, export: Path, temp: Path, min_free_gb: float) -> None:
+        import duckdb
+
+        from precinct.anpr import presence
+
+        temp.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect()
+        cap = max(1.0, free_gb(temp) - min_free_gb)
+        self.con.execute(f"SET temp_directory = '{temp}'")
+        self.con.execute(f"SET max_temp_directory_size = '{cap:.1f}GiB'")
+        for table in ("anpr_reads", "anpr_links"):  # names and paths are this bench's own
+            self.con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet("
+                             f"'{export / table}/**/*.parquet', hive_partitioning = true)")
+        for name, sql in presence.SPARK_VIEWS.items():
+            self.con.execute(f"CREATE VIEW {name} AS {sql}")
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self.con.execute(sql, params).fetchall()
+        return rows
+
+    def run(self, query: Any) -> list[tuple[Any, ...]]:
+        cur = self.con.cursor()
+        try:
+            for name, table in query.tables.items():
+                cur.register(name, table)
+            rows: list[tuple[Any, ...]] = cur.execute(query.sql).fetchall()
+            return rows
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def export_mode(args: argparse.Namespace) -> None:
+    """DuckDB and the Spark cluster, both on an existing export (the whole county-year)."""
+    export = args.export
+    reads = export / "anpr_reads"
+    size = sum(p.stat().st_size for p in reads.rglob("*.parquet"))
+    files = sum(1 for _ in reads.rglob("*.parquet"))
+    sampler = ParquetDuck(export, args.work / "duckdb-tmp", args.min_free_gb)
+    t = time.perf_counter()
+    n, lo, hi = sampler.query("SELECT count(*), min(ts_us), max(ts_us) FROM anpr_reads")[0]
+    log(f"export: {n:,} reads, {size / 2**30:.2f} GiB in {files} files ({size / max(n, 1):.1f} bytes per read); "
+        f"counted in {time.perf_counter() - t:.1f} s")
+    d0 = utc_day(args.day_from) if args.day_from else lo // DAY_US + 1
+    d1 = utc_day(args.day_to) if args.day_to else hi // DAY_US - 1
+    t = time.perf_counter()
+    qs = make_queries(sampler, watch_n=args.watchlist, days=(d0, d1))
+    sampler.close()
+    day = dt.date(1970, 1, 1)
+    span = f"{day + dt.timedelta(days=d0)} to {day + dt.timedelta(days=d1)}"
+    log(f"scenes, watchlist and vehicle drawn from {span} in {time.perf_counter() - t:.1f} s")
+    duck = ParquetDuck(export, args.work / "duckdb-tmp", args.min_free_gb)
+    try:
+        compare(duck, qs, export, args,
+                f"both engines on the export: {n:,} reads, {size / 2**30:.2f} GiB Parquet in {files} files "
+                f"({size / max(n, 1):.1f} bytes per read); scenes/watchlist/trajectory from {span}",
+                duck_engine=duck)
+    finally:
+        duck.close()
 
 
 def warehouse_mode(args: argparse.Namespace) -> None:
