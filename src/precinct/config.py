@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "precinct-local-development-secret-change-me"  # noqa: S105 - refused in production
+_SIZE = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[kmgt]i?b|b)?\s*$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
 
 
 class Settings(BaseSettings):
@@ -42,6 +46,10 @@ class Settings(BaseSettings):
     spark_master: str = Field(
         default="local[2]", min_length=1,
         description="Spark master URL for --engine spark: local[N] in-process, spark://host:7077 for a cluster")
+    warehouse_max_spill: str = Field(
+        default="auto", description="most disk DuckDB may fill with temporary (spill) files, in data_dir/warehouse/"
+        "spill: 'auto' (half the free disk there when the warehouse opens), a size ('20GiB', '500MB'), a bare number "
+        "of GiB, or 0 (never spill); a query that needs more fails with the error spill_limit")
     anpr_retention_days: int = Field(default=365, ge=1)
     public_sender: str = Field(default="precinct@police.example", description="CAP <sender> of public alerts")
     public_sender_name: str = Field(default="Precinct 公安局 / Precinct Police", description="CAP <senderName>")
@@ -67,6 +75,22 @@ class Settings(BaseSettings):
         if self.environment == "production" and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("PRECINCT_SECRET_KEY must be at least 32 characters in production")
         return self
+
+    @field_validator("warehouse_max_spill")
+    @classmethod
+    def _check_spill(cls, value: str) -> str:
+        if value.strip().lower() != "auto" and not _SIZE.match(value):
+            raise ValueError("PRECINCT_WAREHOUSE_MAX_SPILL: 'auto', a size such as '20GiB' or '500MB', "
+                             "or a number of GiB")
+        return value
+
+    @property
+    def warehouse_max_spill_bytes(self) -> int | None:
+        """``warehouse_max_spill`` in bytes; None for ``auto`` (decided when the warehouse opens)."""
+        m = _SIZE.match(self.warehouse_max_spill)
+        if m is None:  # "auto" (anything else was refused above)
+            return None
+        return int(float(m["n"]) * _UNITS[(m["unit"] or "gib").lower()])
 
     @property
     def sqlalchemy_url(self) -> str:

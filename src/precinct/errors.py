@@ -95,6 +95,15 @@ class NotReady(PrecinctError):
     exit_code = 9
 
 
+class SpillLimit(PrecinctError):
+    """A warehouse query needed more temporary disk than ``PRECINCT_WAREHOUSE_MAX_SPILL`` allows; it was
+    stopped (a write rolled back whole) and the warehouse is unchanged (detail: the limit, the folder)."""
+
+    code = "spill_limit"
+    http_status = 503
+    exit_code = 13
+
+
 class ConfigurationError(PrecinctError):
     code = "configuration_error"
     http_status = 500

@@ -26,7 +26,7 @@ from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, p
 from precinct.core.identity import Principal
 from precinct.core.jsonbody import FastJSON
 from precinct.core.params import RowId
-from precinct.errors import BadInput, UnsupportedMediaType
+from precinct.errors import BadInput, SpillLimit, UnsupportedMediaType
 
 router = APIRouter(tags=["anpr"])
 router.include_router(views_alerts.router)  # acknowledging an alert (issue 21)
@@ -546,5 +546,7 @@ def _warm_presence_index(settings: Settings) -> None:
         t = time.perf_counter()  # index_for applies pending warehouse migrations first (start-up)
         idx = history.index_for(wh, build=True)  # until it is ready, queries read the presence table
         log.info("presence index ready: %d rows in %.1f s", sum(p.rows for p in idx.parts), time.perf_counter() - t)
+    except SpillLimit as exc:  # the index build needs more spill than allowed: say so, queries read the table
+        log.warning("presence index not built at start-up: %s", exc.message)
     except Exception as exc:  # the server is stopping, or the warehouse is held elsewhere
         log.debug("presence index not warmed: %s", exc)

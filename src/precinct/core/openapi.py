@@ -57,7 +57,8 @@ _EXTRA_DESCRIPTIONS: dict[int, str] = {
     422: "bad input: ``detail`` names the field (for a malformed request, a list of "
          "``{field, reason, location}``)",
     429: "too many requests from this client; retry after ``detail.retry_after_s``",
-    503: "the operations database, the warehouse or the audit log is unavailable; retry shortly",
+    503: "the operations database, the warehouse or the audit log is unavailable (retry shortly), or a "
+         "warehouse query needed more temporary disk than PRECINCT_WAREHOUSE_MAX_SPILL allows",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

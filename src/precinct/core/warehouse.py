@@ -31,12 +31,14 @@ import duckdb
 import pyarrow as pa
 
 from precinct.config import Settings, get_settings
-from precinct.errors import NotReady
+from precinct.errors import NotReady, SpillLimit
 
 _REGISTRY: dict[Path, Warehouse] = {}
 MAX_DEFAULT_MEMORY = 4 << 30
 EMPTY_PARQUET = "empty.parquet"  # the schema-only file of an export with no rows
 RESERVE_BYTES = int(os.environ.get("PRECINCT_WAREHOUSE_RESERVE_MB", "256")) << 20
+MIN_AUTO_SPILL = 256 << 20
+SPILL_SETTING = "PRECINCT_WAREHOUSE_MAX_SPILL"
 
 
 def default_memory_limit() -> str:
@@ -51,6 +53,24 @@ def default_memory_limit() -> str:
     except (ValueError, OSError, AttributeError):
         total = 8 << 30
     return f"{max(512 << 20, min(MAX_DEFAULT_MEMORY, total // 5)) >> 20}MB"
+
+
+def default_max_spill(folder: Path) -> int:
+    """The spill cap when none is set (``auto``): half the disk free at ``folder`` now, at least 256 MiB.
+
+    DuckDB's own default is 90 % of the free disk: at one billion reads the whole-history presence
+    index build spilled 18.4 GiB and took free disk from 20.8 to 2.4 GiB (docs/BENCHMARKS.md, "A
+    county-year at one billion reads"), leaving the SQLite database, the warehouse's own WAL and
+    checkpoints and the logs on the same disk next to nothing. Half keeps the other half for them
+    whatever the disk's size (a fixed cap would be too small on a large disk and too large on a
+    small one); a bigger job fails with :class:`~precinct.errors.SpillLimit`, naming the setting
+    that allows it. Measured once, at open: the cap must not shrink while a query runs.
+    """
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return max(MIN_AUTO_SPILL, shutil.disk_usage(folder).free // 2)
+
+
 _REGISTRY_LOCK = threading.Lock()
 
 
@@ -63,7 +83,13 @@ class Warehouse:
     """
 
     def __init__(
-        self, path: Path | str, *, threads: int | None = None, memory_limit: str | None = None
+        self,
+        path: Path | str,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        max_spill: int | None = None,
+        temp_directory: Path | None = None,
     ) -> None:
         """Open (or create) the DuckDB file at ``path``.
 
@@ -75,14 +101,27 @@ class Warehouse:
             DuckDB worker threads (default: one per core).
         memory_limit : str, optional
             DuckDB memory limit such as ``"2GB"`` (default: :func:`default_memory_limit`).
+        max_spill : int, optional
+            Bytes of temporary files DuckDB may write when a query outgrows ``memory_limit``; 0 never
+            spills (default: :func:`default_max_spill`; ``PRECINCT_WAREHOUSE_MAX_SPILL``).
+        temp_directory : Path, optional
+            Where those files go (default: ``spill`` beside the database file; for ``":memory:"``,
+            DuckDB's own default).
         """
         self.path = Path(path)
-        if str(path) != ":memory:":
+        memory = str(path) == ":memory:"
+        if not memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         config: dict[str, Any] = {}
         if threads:
             config["threads"] = threads
         config["memory_limit"] = memory_limit or default_memory_limit()
+        self.temp_directory = temp_directory or (None if memory else self.path.parent / "spill")
+        if self.temp_directory is not None:
+            config["temp_directory"] = str(self.temp_directory)
+        if max_spill is None and self.temp_directory is not None:
+            max_spill = default_max_spill(self.temp_directory)
+        self.max_spill = max_spill  # None: DuckDB's default (an in-memory warehouse without a folder)
         try:
             self._con = duckdb.connect(str(path), config=config)
         except duckdb.IOException as exc:  # another process holds the write lock on the file
@@ -91,6 +130,10 @@ class Warehouse:
                 "stop the server or run this through the API",
                 detail={"path": str(path), "reason": str(exc).splitlines()[0][:200]},
             ) from exc
+        if max_spill is not None:
+            # a SET, not the connect config: DuckDB 2.0.0 reports a max_temp_directory_size given at
+            # connect but does not enforce it (a 4 MiB cap let a join write 260 MiB of temp files)
+            self._con.execute(f"SET max_temp_directory_size = '{int(max_spill)}B'")
         self._write_lock = threading.RLock()
         self._closed = False
         self.reserve_bytes = RESERVE_BYTES  # a write transaction needs this much free disk to start
@@ -108,7 +151,7 @@ class Warehouse:
         with _REGISTRY_LOCK:
             wh = _REGISTRY.get(path)
             if wh is None or wh._closed:
-                wh = cls(path)
+                wh = cls(path, max_spill=settings.warehouse_max_spill_bytes)
                 _REGISTRY[path] = wh
             return wh
 
@@ -152,7 +195,8 @@ class Warehouse:
         try:
             for name, table in (tables or {}).items():
                 cur.register(name, table)
-            return cur.execute(sql, params).fetchall()
+            with self._spill_checked():
+                return cur.execute(sql, params).fetchall()
         finally:
             cur.close()
 
@@ -167,9 +211,10 @@ class Warehouse:
         try:
             for name, t in (tables or {}).items():
                 cur.register(name, t)
-            result: pa.Table = (
-                cur.sql(sql, params=params) if params else cur.sql(sql)
-            ).to_arrow_table()
+            with self._spill_checked():
+                result: pa.Table = (
+                    cur.sql(sql, params=params) if params else cur.sql(sql)
+                ).to_arrow_table()
             return result
         finally:
             cur.close()
@@ -200,14 +245,14 @@ class Warehouse:
                 except BaseException as exc:
                     with contextlib.suppress(duckdb.Error):
                         cur.execute("ROLLBACK")
-                    full = self._disk_full(exc)
+                    full = self._disk_full(exc) or self._spill_limit(exc)
                     if full is not None:
                         raise full from exc
                     raise
                 try:
                     cur.execute("COMMIT")
                 except duckdb.Error as exc:
-                    full = self._disk_full(exc)
+                    full = self._disk_full(exc) or self._spill_limit(exc)
                     if full is not None:
                         raise full from exc
                     raise
@@ -235,11 +280,34 @@ class Warehouse:
             "of it was stored; free space and retry",
             detail={"reason": "disk_full", "path": str(self.path.parent)})
 
+    def _spill_limit(self, exc: BaseException) -> SpillLimit | None:
+        """:class:`SpillLimit` for DuckDB's refusal to spill past ``max_temp_directory_size``."""
+        if not (isinstance(exc, duckdb.OutOfMemoryException) and "max_temp_directory_size" in str(exc)):
+            return None
+        cap = f"{self.max_spill / 2**30:.2f} GiB" if self.max_spill is not None else "DuckDB's default"
+        return SpillLimit(
+            f"a warehouse query needed more temporary disk than {SPILL_SETTING} allows ({cap} in "
+            f"{self.temp_directory or 'the working directory'}): it was stopped and the warehouse is unchanged; raise "
+            f"{SPILL_SETTING} (and make sure that much disk is free there), or narrow the query",
+            detail={"reason": "spill_limit", "setting": SPILL_SETTING, "max_spill_bytes": self.max_spill,
+                    "temp_directory": str(self.temp_directory) if self.temp_directory else None})
+
+    @contextmanager
+    def _spill_checked(self) -> Iterator[None]:
+        try:
+            yield
+        except duckdb.Error as exc:
+            limit = self._spill_limit(exc)
+            if limit is not None:
+                raise limit from exc
+            raise
+
     def execute_script(self, sql: str) -> None:
         with self._write_lock:
             cur = self.cursor()
             try:
-                cur.execute(sql)
+                with self._spill_checked():
+                    cur.execute(sql)
             finally:
                 cur.close()
 
@@ -273,8 +341,7 @@ class Warehouse:
         for name in (table, day_column, partition_by or "day"):
             if not name.isidentifier():
                 raise ValueError(f"bad identifier {name!r}")
-        cur = self.cursor()
-        try:
+        with contextlib.closing(self.cursor()) as cur, self._spill_checked():
             # identifiers are checked above (names from the caller's code, never from input); the
             # target path is a bound parameter
             if partition_by:
@@ -289,8 +356,6 @@ class Warehouse:
                     cur.execute(f"COPY ({select} LIMIT 0) TO ? (FORMAT PARQUET)", [str(out_dir / EMPTY_PARQUET)])
             else:
                 cur.execute(f"COPY {table} TO ? (FORMAT PARQUET)", [str(out_dir / f"{table}.parquet")])
-        finally:
-            cur.close()
         return out_dir
 
 
