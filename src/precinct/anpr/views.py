@@ -1,4 +1,5 @@
-"""``/api/v1/anpr``: read ingest, hotlists, alerts, cameras and the investigative queries.
+"""``/api/v1/anpr``: read ingest and the investigative queries; hotlists, alerts and cameras are in
+:mod:`precinct.anpr.views_hotlist`, acknowledging an alert in :mod:`precinct.anpr.views_alerts`.
 
 Every route that returns plates, tags, trajectories or person links is a ``personal_data`` route
 (X-Case-Id and X-Purpose required, audited before results leave). Ingest is audited as a
@@ -8,7 +9,6 @@ collection, one record per batch. Hotlist alerts are published on the event bus 
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import threading
 from collections.abc import Callable, Iterator
@@ -18,14 +18,13 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from precinct.anpr import investigate, parse, service, views_alerts
+from precinct.anpr import investigate, parse, service, views_alerts, views_hotlist
 from precinct.anpr.fanout import AlertFanout, units_for
 from precinct.anpr.queries import DuckEngine
 from precinct.config import Settings
 from precinct.core.access import AccessGrant, allow, get_db, get_settings_dep, personal_data
 from precinct.core.identity import Principal
 from precinct.core.jsonbody import FastJSON
-from precinct.core.params import RowId
 from precinct.errors import BadInput, SpillLimit, UnsupportedMediaType
 
 router = APIRouter(tags=["anpr"])
@@ -186,119 +185,7 @@ async def ingest_links(
     return await run_in_threadpool(_work)
 
 
-# --- hotlists and alerts ---------------------------------------------------------------------------
-
-
-class HotlistIn(BaseModel):
-    plate: str = Field(min_length=1, max_length=64)
-    reason: str = Field(default="", max_length=256)
-    list: str = Field(default="wanted", max_length=64)
-    expires_at: dt.datetime | None = None
-
-
-class HotlistBatch(BaseModel):
-    entries: list[HotlistIn] = Field(min_length=1, max_length=100_000)
-
-
-@router.post("/anpr/hotlist", status_code=201)
-def add_hotlist(
-    body: HotlistBatch,
-    request: Request,
-    principal: Annotated[Principal, allow("anpr.hotlist.edit")],
-) -> dict[str, Any]:
-    """Add hotlist entries (plate, reason, list, expires_at)."""
-    for i, e in enumerate(body.entries, start=1):
-        if e.expires_at is not None and e.expires_at.tzinfo is None:
-            raise BadInput(
-                f"entry {i}: expires_at needs an offset", detail={"item": i, "field": "expires_at"}
-            )
-    added = service.add_hotlist(
-        get_db(request),
-        [e.model_dump() for e in body.entries],
-        actor=principal.username,
-        role=principal.role.value,
-    )
-    return {"added": added}
-
-
-@router.get("/anpr/hotlist")
-def list_hotlist(
-    request: Request,
-    grant: Annotated[
-        AccessGrant,
-        personal_data("anpr.hotlist.read"),
-    ],
-    include_inactive: bool = False,
-) -> dict[str, Any]:
-    """Hotlist entries (personal data)."""
-    entries = service.list_hotlist(get_db(request), include_inactive=include_inactive)
-    grant.record(result_count=len(entries), params={"include_inactive": include_inactive})
-    return {"entries": entries}
-
-
-@router.delete("/anpr/hotlist/{entry_id}", status_code=204)
-def remove_hotlist(
-    entry_id: RowId,
-    request: Request,
-    principal: Annotated[Principal, allow("anpr.hotlist.edit")],
-) -> None:
-    """Deactivate a hotlist entry (kept for the record)."""
-    service.remove_hotlist(
-        get_db(request), entry_id, actor=principal.username, role=principal.role.value
-    )
-
-
-@router.get("/anpr/alerts")
-def list_alerts(
-    request: Request,
-    grant: Annotated[AccessGrant, personal_data("anpr.alerts")],
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    since: str | None = None,
-) -> dict[str, Any]:
-    """Recent hotlist alerts, newest first (the live feed is the ``anpr.alert`` bus event)."""
-    alerts = service.list_alerts(
-        get_db(request), limit=limit, since=service.parse_time(since, "since") if since else None
-    )
-    grant.record(result_count=len(alerts), params={"limit": limit, "since": since})
-    return {"alerts": alerts}
-
-
-# --- cameras -----------------------------------------------------------------------------------
-
-
-class CameraIn(BaseModel):
-    camera_id: str = Field(min_length=1, max_length=128)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    name: str | None = Field(default=None, max_length=128)
-    kind: str = Field(default="plate", pattern="^(plate|tag)$")
-
-
-@router.put("/anpr/cameras")
-def put_cameras(
-    body: list[CameraIn],
-    request: Request,
-    principal: Annotated[Principal, allow("anpr.cameras.edit")],
-) -> dict[str, int]:
-    """Add or update readers and their positions."""
-    n = service.upsert_cameras(
-        get_db(request),
-        [c.model_dump() for c in body],
-        actor=principal.username,
-        role=principal.role.value,
-    )
-    return {"cameras": n}
-
-
-@router.get("/anpr/cameras")
-def get_cameras(
-    request: Request, _p: Annotated[Principal, allow("anpr.cameras.read")]
-) -> dict[str, Any]:
-    """Readers and their positions (not personal data)."""
-    cams = service.cameras(get_db(request), max_age_s=0)
-    return {
-        "cameras": [{"camera_id": c, "lat": p[0], "lon": p[1]} for c, p in sorted(cams.items())]
-    }
+router.include_router(views_hotlist.router)  # hotlists, alerts and cameras (views_hotlist.py)
 
 
 # --- investigative queries ------------------------------------------------------------------------
