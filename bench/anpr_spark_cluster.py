@@ -229,6 +229,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--work", type=Path, required=True, help="data, warehouse, export and cluster logs")
     ap.add_argument("--runs", type=int, default=3, help="warm calls per query and engine")
+    ap.add_argument("--spark-runs", type=int, default=None, help="warm calls per query on Spark (default --runs)")
     ap.add_argument("--watchlist", type=int, default=16_000)
     ap.add_argument("--cores", type=int, default=2, help="the Spark worker's cores")
     ap.add_argument("--memory", default="2g", help="the Spark worker's memory (executor: 3/4 of it)")
@@ -302,7 +303,8 @@ def compare(wh: Any, qs: dict[str, Any], export: Path, args: argparse.Namespace,
         start_s = time.perf_counter() - t
         log(f"Spark session on {cluster.url} in {start_s:.1f} s")
         try:
-            sp = timed(SparkQueryEngine(spark), qs, args.runs, args.deadline, keep_rows=keep, children=True)
+            sp = timed(SparkQueryEngine(spark), qs, args.spark_runs or args.runs, args.deadline, keep_rows=keep,
+                       children=True)
         finally:
             spark.stop()
     for name in sp:
